@@ -1,0 +1,152 @@
+#include <nocturne/core/error.hpp>
+
+#include <string>
+
+namespace nocturne {
+namespace {
+
+class nocturne_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "nocturne"; }
+
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+            case errc::ok:
+                return "success";
+            case errc::bad_hex:
+                return "invalid hexadecimal string";
+            case errc::bad_length:
+                return "value has the wrong length";
+            case errc::frame_too_large:
+                return "input exceeds the size limit";
+            case errc::too_deep:
+                return "JSON nesting exceeds the depth limit";
+            case errc::malformed_json:
+                return "malformed JSON";
+            case errc::missing_field:
+                return "a required field is missing";
+            case errc::wrong_type:
+                return "a field has the wrong type";
+            case errc::unknown_field:
+                return "unexpected field";
+            case errc::unknown_version:
+                return "unsupported protocol version";
+            case errc::unknown_message_type:
+                return "unknown message type";
+            case errc::value_out_of_range:
+                return "value out of range";
+            case errc::bad_signature:
+                return "signature verification failed";
+            case errc::node_id_mismatch:
+                return "node id is not SHA-256 of the sender public key";
+            case errc::public_key_mismatch:
+                return "public key does not match the signer";
+            case errc::unknown_record_kind:
+                return "unknown record kind";
+            case errc::key_mismatch:
+                return "record key does not match its kind's derivation";
+            case errc::record_too_large:
+                return "record exceeds the size limit";
+            case errc::ttl_out_of_range:
+                return "record lifetime outside the allowed range";
+            case errc::record_expired:
+                return "record has expired";
+            case errc::created_in_future:
+                return "record creation time is in the future";
+            case errc::stale_seq:
+                return "record sequence number is lower than the stored one";
+            case errc::seq_conflict:
+                return "a different record with the same sequence number is stored";
+            case errc::key_file_insecure:
+                return "key file is readable by group or others";
+            case errc::key_file_malformed:
+                return "key file is malformed";
+            case errc::key_file_missing:
+                return "key file does not exist";
+            case errc::io_error:
+                return "input/output error";
+            case errc::store_error:
+                return "local store error";
+            case errc::store_schema_mismatch:
+                return "local store has an unsupported schema version";
+            case errc::not_found:
+                return "not found";
+        }
+        return "unknown nocturne error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+    static const nocturne_category category;
+    return category;
+}
+
+const char* errc_name(errc e) noexcept {
+    switch (e) {
+        case errc::ok:
+            return "ok";
+        case errc::bad_hex:
+            return "bad_hex";
+        case errc::bad_length:
+            return "bad_length";
+        case errc::frame_too_large:
+            return "frame_too_large";
+        case errc::too_deep:
+            return "too_deep";
+        case errc::malformed_json:
+            return "malformed_json";
+        case errc::missing_field:
+            return "missing_field";
+        case errc::wrong_type:
+            return "wrong_type";
+        case errc::unknown_field:
+            return "unknown_field";
+        case errc::unknown_version:
+            return "unknown_version";
+        case errc::unknown_message_type:
+            return "unknown_message_type";
+        case errc::value_out_of_range:
+            return "value_out_of_range";
+        case errc::bad_signature:
+            return "bad_signature";
+        case errc::node_id_mismatch:
+            return "node_id_mismatch";
+        case errc::public_key_mismatch:
+            return "public_key_mismatch";
+        case errc::unknown_record_kind:
+            return "unknown_record_kind";
+        case errc::key_mismatch:
+            return "key_mismatch";
+        case errc::record_too_large:
+            return "record_too_large";
+        case errc::ttl_out_of_range:
+            return "ttl_out_of_range";
+        case errc::record_expired:
+            return "record_expired";
+        case errc::created_in_future:
+            return "created_in_future";
+        case errc::stale_seq:
+            return "stale_seq";
+        case errc::seq_conflict:
+            return "seq_conflict";
+        case errc::key_file_insecure:
+            return "key_file_insecure";
+        case errc::key_file_malformed:
+            return "key_file_malformed";
+        case errc::key_file_missing:
+            return "key_file_missing";
+        case errc::io_error:
+            return "io_error";
+        case errc::store_error:
+            return "store_error";
+        case errc::store_schema_mismatch:
+            return "store_schema_mismatch";
+        case errc::not_found:
+            return "not_found";
+    }
+    return "unknown";
+}
+
+}  // namespace nocturne
