@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace nocturne::wire {
+
+// Hard limits on untrusted input. They bound memory and CPU per message before anything is parsed.
+struct Limits {
+    std::size_t max_frame_bytes = 256 * 1024;   // a whole envelope as received
+    std::size_t max_record_bytes = 64 * 1024;   // one signed record as stored
+    std::size_t max_json_depth = 16;            // nesting of any JSON document we parse
+    std::size_t max_peers_per_response = 20;    // FIND_NODE / FIND_VALUE contact lists
+    std::size_t max_records_per_response = 64;  // FIND_VALUE record lists
+    std::size_t max_string_bytes = 1024;  // ids, addresses, labels (content has its own limit)
+    std::int64_t max_clock_skew_seconds = 300;  // tolerated "created in the future"
+};
+
+inline constexpr Limits default_limits{};
+
+}  // namespace nocturne::wire

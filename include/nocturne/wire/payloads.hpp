@@ -1,0 +1,97 @@
+#pragma once
+
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace nocturne::wire {
+
+// A peer as one node tells another about it (FIND_NODE / FIND_VALUE answers).
+struct Contact {
+    NodeId id;
+    std::string address;
+    friend bool operator==(const Contact&, const Contact&) = default;
+};
+
+// ---- Requests -------------------------------------------------------------------------------
+struct Ping {};
+
+struct FindNode {
+    NodeId target;
+};
+
+struct FindValue {
+    NodeId key;
+};
+
+// The key is the record's own (derived and signed); a STORE names no separate key.
+struct Store {
+    Record record;
+};
+
+struct Vote {
+    NodeId entry_key;
+    std::string phase;                      // "commit" or "reveal"
+    std::optional<std::string> commitment;  // commit: hex SHA-256 of (vote, nonce)
+    std::optional<int> vote;                // reveal: -1, 0 or +1
+    std::optional<std::string> nonce;       // reveal
+    std::optional<std::string> reason;      // reveal, free text
+    std::string operator_id;
+};
+
+struct Query {
+    std::string domain;
+    std::string text;
+    double min_confidence = 0.0;
+    int limit = 10;
+};
+
+// ---- Replies --------------------------------------------------------------------------------
+struct Pong {
+    std::string in_reply_to;
+};
+
+// RESPONSE carries one of these, tagged with the request type it answers ("for").
+struct NodesResult {
+    std::vector<Contact> peers;
+};
+
+struct ValueResult {
+    std::vector<Record> records;  // non-empty when found
+    std::vector<Contact> peers;   // closer peers when not found
+};
+
+struct StoreResult {
+    bool stored = false;
+    std::string code;  // errc name when refused
+};
+
+struct VoteResult {
+    bool accepted = false;
+    std::string code;
+};
+
+struct QueryResult {
+    std::vector<Record> records;
+};
+
+using ResponseBody = std::variant<NodesResult, ValueResult, StoreResult, VoteResult, QueryResult>;
+
+struct Response {
+    std::string in_reply_to;
+    ResponseBody result;
+};
+
+struct Error {
+    std::string in_reply_to;
+    std::string code;     // errc name, e.g. "bad_signature"
+    std::string message;  // human-readable
+};
+
+using Payload = std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, Error>;
+
+}  // namespace nocturne::wire

@@ -1,0 +1,293 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/wire/identifiers.hpp>
+#include <nocturne/wire/json_reader.hpp>
+#include <nocturne/wire/payloads.hpp>
+
+#include "codec.hpp"
+
+namespace nocturne::wire::detail {
+namespace {
+
+constexpr std::size_t max_address_bytes = 256;
+constexpr std::size_t max_code_bytes = 64;
+constexpr std::size_t max_message_bytes = 1024;
+constexpr std::size_t max_reason_bytes = 2048;
+constexpr std::size_t max_query_text_bytes = 1024;
+
+template <class... Fs>
+struct overloaded : Fs... {
+    using Fs::operator()...;
+};
+
+nlohmann::json contacts_to_json(const std::vector<Contact>& contacts) {
+    auto out = nlohmann::json::array();
+    for (const auto& c : contacts) out.push_back({{"id", c.id.to_hex()}, {"address", c.address}});
+    return out;
+}
+
+nlohmann::json records_to_json(const std::vector<Record>& records) {
+    auto out = nlohmann::json::array();
+    for (const auto& r : records) out.push_back(record_to_json(r));
+    return out;
+}
+
+std::error_code read_contacts(const nlohmann::json* array, std::vector<Contact>& out) {
+    if (array == nullptr) return {};
+    for (const auto& item : *array) {
+        ObjectReader r(item);
+        Contact c;
+        c.id = r.node_id("id");
+        c.address = r.string("address", max_address_bytes);
+        if (auto ec = r.finish()) return ec;
+        if (!is_address(c.address)) return make_error_code(errc::value_out_of_range);
+        out.push_back(std::move(c));
+    }
+    return {};
+}
+
+std::error_code read_records(const nlohmann::json* array, const Limits& limits,
+                             std::vector<Record>& out) {
+    if (array == nullptr) return {};
+    for (const auto& item : *array) {
+        auto rec = record_from_json(item, limits);
+        if (!rec) return rec.error();
+        out.push_back(std::move(*rec));
+    }
+    return {};
+}
+
+std::string read_message_id(ObjectReader& r, std::string_view name) {
+    auto id = r.string(name, 64);
+    if (!r.error() && !is_message_id(id)) r.fail(errc::value_out_of_range);
+    return id;
+}
+
+nlohmann::json vote_to_json(const Vote& v) {
+    nlohmann::json j = {
+        {"entry_key", v.entry_key.to_hex()}, {"phase", v.phase}, {"operator_id", v.operator_id}};
+    if (v.commitment) j["commitment"] = *v.commitment;
+    if (v.vote) j["vote"] = *v.vote;
+    if (v.nonce) j["nonce"] = *v.nonce;
+    if (v.reason) j["reason"] = *v.reason;
+    return j;
+}
+
+result<Vote> vote_from_json(ObjectReader& r) {
+    Vote v;
+    v.entry_key = r.node_id("entry_key");
+    v.phase = r.string("phase", 16);
+    v.commitment = r.optional_string("commitment", 64);
+    if (auto vote = r.optional_int64("vote", -1, 1)) v.vote = static_cast<int>(*vote);
+    v.nonce = r.optional_string("nonce", 128);
+    v.reason = r.optional_string("reason", max_reason_bytes);
+    v.operator_id = r.string("operator_id", max_identifier_bytes);
+    if (auto ec = r.finish()) return ec;
+    if (!is_valid_id(v.operator_id)) return make_error_code(errc::value_out_of_range);
+    // A commit reveals nothing; a reveal carries no commitment. Mixed messages are malformed.
+    if (v.phase == "commit") {
+        if (!v.commitment || v.vote || v.nonce || v.reason) {
+            return make_error_code(errc::value_out_of_range);
+        }
+        if (v.commitment->size() != 64 || !from_hex(*v.commitment)) {
+            return make_error_code(errc::bad_hex);
+        }
+    } else if (v.phase == "reveal") {
+        if (v.commitment || !v.vote || !v.nonce || v.nonce->empty()) {
+            return make_error_code(errc::value_out_of_range);
+        }
+    } else {
+        return make_error_code(errc::value_out_of_range);
+    }
+    return v;
+}
+
+const char* response_tag(const ResponseBody& body) {
+    return std::visit(overloaded{
+                          [](const NodesResult&) { return "FIND_NODE"; },
+                          [](const ValueResult&) { return "FIND_VALUE"; },
+                          [](const StoreResult&) { return "STORE"; },
+                          [](const VoteResult&) { return "VOTE"; },
+                          [](const QueryResult&) { return "QUERY"; },
+                      },
+                      body);
+}
+
+nlohmann::json response_to_json(const Response& resp) {
+    nlohmann::json j = {{"in_reply_to", resp.in_reply_to}, {"for", response_tag(resp.result)}};
+    std::visit(overloaded{
+                   [&](const NodesResult& r) { j["peers"] = contacts_to_json(r.peers); },
+                   [&](const ValueResult& r) {
+                       j["records"] = records_to_json(r.records);
+                       j["peers"] = contacts_to_json(r.peers);
+                   },
+                   [&](const StoreResult& r) {
+                       j["stored"] = r.stored;
+                       if (!r.code.empty()) j["code"] = r.code;
+                   },
+                   [&](const VoteResult& r) {
+                       j["accepted"] = r.accepted;
+                       if (!r.code.empty()) j["code"] = r.code;
+                   },
+                   [&](const QueryResult& r) { j["records"] = records_to_json(r.records); },
+               },
+               resp.result);
+    return j;
+}
+
+result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
+    Response resp;
+    resp.in_reply_to = read_message_id(r, "in_reply_to");
+    const auto tag = r.string("for", 16);
+    if (r.error()) return r.error();
+    std::error_code ec;
+    if (tag == "FIND_NODE") {
+        NodesResult out;
+        ec = read_contacts(r.array("peers", limits.max_peers_per_response), out.peers);
+        resp.result = std::move(out);
+    } else if (tag == "FIND_VALUE") {
+        ValueResult out;
+        ec = read_records(r.array("records", limits.max_records_per_response), limits, out.records);
+        if (!ec) ec = read_contacts(r.array("peers", limits.max_peers_per_response), out.peers);
+        resp.result = std::move(out);
+    } else if (tag == "STORE") {
+        StoreResult out;
+        out.stored = r.boolean("stored");
+        out.code = r.optional_string("code", max_code_bytes).value_or("");
+        resp.result = std::move(out);
+    } else if (tag == "VOTE") {
+        VoteResult out;
+        out.accepted = r.boolean("accepted");
+        out.code = r.optional_string("code", max_code_bytes).value_or("");
+        resp.result = std::move(out);
+    } else if (tag == "QUERY") {
+        QueryResult out;
+        ec = read_records(r.array("records", limits.max_records_per_response), limits, out.records);
+        resp.result = std::move(out);
+    } else {
+        return make_error_code(errc::unknown_message_type);
+    }
+    if (ec) return ec;
+    if (auto fin = r.finish()) return fin;
+    return Payload{std::move(resp)};
+}
+
+}  // namespace
+
+bool is_message_id(std::string_view text) noexcept {
+    if (text.size() != 32) return false;
+    for (const char c : text)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+bool is_address(std::string_view text) noexcept {
+    if (text.size() > max_address_bytes) return false;
+    std::string_view rest;
+    if (text.starts_with("ws://")) {
+        rest = text.substr(5);
+    } else if (text.starts_with("wss://")) {
+        rest = text.substr(6);
+    } else {
+        return false;
+    }
+    if (rest.empty()) return false;
+    for (const char c : rest)
+        if (c <= ' ' || c >= 0x7f) return false;  // printable ASCII, no spaces or controls
+    return true;
+}
+
+nlohmann::json payload_to_json(const Payload& payload) {
+    return std::visit(overloaded{
+                          [](const Ping&) { return nlohmann::json::object(); },
+                          [](const Pong& p) {
+                              return nlohmann::json{{"in_reply_to", p.in_reply_to}};
+                          },
+                          [](const FindNode& p) {
+                              return nlohmann::json{{"target", p.target.to_hex()}};
+                          },
+                          [](const FindValue& p) {
+                              return nlohmann::json{{"key", p.key.to_hex()}};
+                          },
+                          [](const Store& p) {
+                              return nlohmann::json{{"record", record_to_json(p.record)}};
+                          },
+                          [](const Vote& p) { return vote_to_json(p); },
+                          [](const Query& p) {
+                              return nlohmann::json{{"domain", p.domain},
+                                                    {"text", p.text},
+                                                    {"min_confidence", p.min_confidence},
+                                                    {"limit", p.limit}};
+                          },
+                          [](const Response& p) { return response_to_json(p); },
+                          [](const Error& p) {
+                              return nlohmann::json{{"in_reply_to", p.in_reply_to},
+                                                    {"code", p.code},
+                                                    {"message", p.message}};
+                          },
+                      },
+                      payload);
+}
+
+result<Payload> payload_from_json(MessageType type, const nlohmann::json& object,
+                                  const Limits& limits) {
+    ObjectReader r(object);
+    switch (type) {
+        case MessageType::ping: {
+            if (auto ec = r.finish()) return ec;
+            return Payload{Ping{}};
+        }
+        case MessageType::pong: {
+            Pong p;
+            p.in_reply_to = read_message_id(r, "in_reply_to");
+            if (auto ec = r.finish()) return ec;
+            return Payload{std::move(p)};
+        }
+        case MessageType::find_node: {
+            FindNode p{r.node_id("target")};
+            if (auto ec = r.finish()) return ec;
+            return Payload{p};
+        }
+        case MessageType::find_value: {
+            FindValue p{r.node_id("key")};
+            if (auto ec = r.finish()) return ec;
+            return Payload{p};
+        }
+        case MessageType::store: {
+            const nlohmann::json* rec = r.object("record");
+            if (auto ec = r.finish()) return ec;
+            auto record = record_from_json(*rec, limits);
+            if (!record) return record.error();
+            return Payload{Store{std::move(*record)}};
+        }
+        case MessageType::vote: {
+            auto vote = vote_from_json(r);
+            if (!vote) return vote.error();
+            return Payload{std::move(*vote)};
+        }
+        case MessageType::query: {
+            Query q;
+            q.domain = r.optional_string("domain", max_identifier_bytes).value_or("");
+            q.text = r.optional_string("text", max_query_text_bytes).value_or("");
+            q.min_confidence = r.optional_number("min_confidence", 0.0, 1.0).value_or(0.0);
+            q.limit = static_cast<int>(r.optional_int64("limit", 1, 100).value_or(10));
+            if (auto ec = r.finish()) return ec;
+            if (!q.domain.empty() && !is_valid_domain(q.domain)) {
+                return make_error_code(errc::value_out_of_range);
+            }
+            return Payload{std::move(q)};
+        }
+        case MessageType::response:
+            return response_from_json(r, limits);
+        case MessageType::error: {
+            Error e;
+            e.in_reply_to = read_message_id(r, "in_reply_to");
+            e.code = r.string("code", max_code_bytes);
+            e.message = r.string("message", max_message_bytes);
+            if (auto ec = r.finish()) return ec;
+            return Payload{std::move(e)};
+        }
+    }
+    return make_error_code(errc::unknown_message_type);
+}
+
+}  // namespace nocturne::wire::detail

@@ -1,0 +1,299 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/wire/envelope.hpp>
+
+#include <gtest/gtest.h>
+
+#include "wire/wire_test_util.hpp"
+
+namespace nocturne::wire {
+namespace {
+
+using test::open_frame;
+using test::resigned;
+using test::t0;
+using test::with_body_keep_sig;
+
+class EnvelopeTest : public ::testing::Test {
+protected:
+    crypto::KeyPair keys_ = crypto::KeyPair::generate();
+
+    EnvelopeDraft draft(Payload payload) const {
+        EnvelopeDraft d;
+        d.agent_id = "a1b2c3d4";
+        d.operator_id = "op123456";
+        d.address = "ws://127.0.0.1:9090";
+        d.timestamp = t0;
+        d.payload = std::move(payload);
+        return d;
+    }
+
+    std::string frame(Payload payload) const {
+        auto f = sign_envelope(draft(std::move(payload)), keys_);
+        EXPECT_TRUE(f.has_value());
+        return f ? *f : std::string{};
+    }
+};
+
+// Plan Task 3: TestMessageMarshalRoundTrip + TestMessageSignAndVerify.
+TEST_F(EnvelopeTest, PingRoundTripsAndVerifies) {
+    auto env = decode_envelope(frame(Ping{}));
+    ASSERT_TRUE(env.has_value()) << env.error().message();
+    EXPECT_EQ(env->type, MessageType::ping);
+    EXPECT_EQ(env->sender.address, "ws://127.0.0.1:9090");
+    EXPECT_EQ(env->sender.agent_id, "a1b2c3d4");
+    EXPECT_EQ(env->sender.operator_id, "op123456");
+    EXPECT_EQ(env->sender.node_id, keys_.node_id());
+    EXPECT_EQ(env->sender.public_key, keys_.public_key());
+    EXPECT_EQ(env->timestamp, t0);
+    EXPECT_EQ(env->id.size(), 32u);
+    EXPECT_TRUE(std::holds_alternative<Ping>(env->payload));
+}
+
+TEST_F(EnvelopeTest, FreshIdsUnlessGiven) {
+    EXPECT_NE(decode_envelope(frame(Ping{}))->id, decode_envelope(frame(Ping{}))->id);
+    auto d = draft(Ping{});
+    d.id = std::string(32, 'a');
+    EXPECT_EQ(decode_envelope(*sign_envelope(d, keys_))->id, d.id);
+    d.id = "not-hex";
+    EXPECT_EQ(sign_envelope(d, keys_).error(), errc::value_out_of_range);
+}
+
+// Plan Task 3: TestFindNodePayload.
+TEST_F(EnvelopeTest, FindNodePayload) {
+    NodeId target;
+    target[0] = 0xAB;
+    auto env = decode_envelope(frame(FindNode{target}));
+    ASSERT_TRUE(env.has_value());
+    EXPECT_EQ(env->type, MessageType::find_node);
+    EXPECT_EQ(std::get<FindNode>(env->payload).target, target);
+}
+
+// Plan Task 3: TestStorePayload (the key is the record's own).
+TEST_F(EnvelopeTest, StorePayloadCarriesVerifiedRecord) {
+    auto record = sign_record(test::knowledge_draft(), keys_);
+    ASSERT_TRUE(record.has_value());
+    auto env = decode_envelope(frame(Store{*record}));
+    ASSERT_TRUE(env.has_value()) << env.error().message();
+    const auto& got = std::get<Store>(env->payload).record;
+    EXPECT_EQ(got.key, content_key("go/concurrency", "entry-1"));
+    EXPECT_EQ(got.body, record->body);
+    EXPECT_EQ(got.sig, record->sig);
+}
+
+TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
+    NodeId key;
+    key[1] = 7;
+    auto record = *sign_record(test::knowledge_draft(), keys_);
+    const std::string rid(32, 'b');
+    Vote commit{key,          "commit", std::string(64, 'c'), std::nullopt, std::nullopt,
+                std::nullopt, "op1"};
+    Vote reveal{key,  "reveal", std::nullopt, 1, std::string("n0nce"), std::string("accurate"),
+                "op1"};
+    const std::vector<Payload> payloads = {
+        Ping{},
+        Pong{rid},
+        FindNode{key},
+        FindValue{key},
+        Store{record},
+        commit,
+        reveal,
+        Query{"go/concurrency", "channels select", 0.5, 20},
+        Response{rid, NodesResult{{{key, "ws://10.0.0.1:9090"}}}},
+        Response{rid, ValueResult{{record}, {}}},
+        Response{rid, ValueResult{{}, {{key, "wss://peer.example:443/mesh"}}}},
+        Response{rid, StoreResult{false, "stale_seq"}},
+        Response{rid, VoteResult{true, ""}},
+        Response{rid, QueryResult{{record, record}}},
+        Error{rid, "bad_signature", "signature verification failed"},
+    };
+    for (const auto& p : payloads) {
+        const auto f = frame(p);
+        auto env = decode_envelope(f);
+        ASSERT_TRUE(env.has_value()) << f << ": " << env.error().message();
+        EXPECT_EQ(env->type, type_of(p));
+        EXPECT_EQ(env->payload.index(), p.index());
+        // Re-encoding the decoded payload yields the same body: nothing was lost or altered.
+        auto again = draft(env->payload);
+        again.id = env->id;
+        EXPECT_EQ(open_frame(*sign_envelope(again, keys_)).body, open_frame(f).body);
+    }
+}
+
+// Plan Task 3: TestMessageVerifyRejectsTampered, for every signed field.
+TEST_F(EnvelopeTest, TamperingWithAnySignedFieldFailsVerification) {
+    const auto original = open_frame(frame(FindNode{NodeId{}}));
+    std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> edits = {
+        {"type", [](auto& b) { b["type"] = "FIND_VALUE"; }},
+        {"id", [](auto& b) { b["id"] = std::string(32, 'f'); }},
+        {"timestamp", [](auto& b) { b["timestamp"] = 9999999999; }},
+        {"sender.node_id", [](auto& b) { b["sender"]["node_id"] = std::string(64, '1'); }},
+        {"sender.agent_id", [](auto& b) { b["sender"]["agent_id"] = "evil"; }},
+        {"sender.operator_id", [](auto& b) { b["sender"]["operator_id"] = "op999"; }},
+        {"sender.address", [](auto& b) { b["sender"]["address"] = "ws://6.6.6.6:9090"; }},
+        {"sender.public_key", [](auto& b) { b["sender"]["public_key"] = std::string(64, '2'); }},
+        {"payload", [](auto& b) { b["payload"]["target"] = std::string(64, '3'); }},
+        {"v", [](auto& b) { b["v"] = 2; }},
+    };
+    for (const auto& [name, edit] : edits) {
+        auto body = original.body;
+        edit(body);
+        EXPECT_EQ(decode_envelope(with_body_keep_sig(original, body)).error(), errc::bad_signature)
+            << name;
+    }
+    // Whitespace changes the signed bytes too: verification is over exact bytes.
+    auto outer = original.outer;
+    outer["body"] = outer["body"].get<std::string>() + " ";
+    EXPECT_EQ(decode_envelope(outer.dump()).error(), errc::bad_signature);
+    // Flipping a signature bit, or substituting another key.
+    outer = original.outer;
+    auto sig = outer["sig"].get<std::string>();
+    sig[0] = sig[0] == '0' ? '1' : '0';
+    outer["sig"] = sig;
+    EXPECT_EQ(decode_envelope(outer.dump()).error(), errc::bad_signature);
+    outer = original.outer;
+    outer["pk"] = to_hex(crypto::KeyPair::generate().public_key());
+    EXPECT_EQ(decode_envelope(outer.dump()).error(), errc::bad_signature);
+}
+
+TEST_F(EnvelopeTest, SenderMustBeTheSigner) {
+    const auto original = open_frame(frame(Ping{}));
+    const auto mallory = crypto::KeyPair::generate();
+    // Mallory signs a body that claims to come from our key.
+    EXPECT_EQ(decode_envelope(resigned(message_domain, original.body, mallory)).error(),
+              errc::public_key_mismatch);
+    // Mallory claims our node id with her own key.
+    auto body = original.body;
+    body["sender"]["public_key"] = to_hex(mallory.public_key());
+    EXPECT_EQ(decode_envelope(resigned(message_domain, body, mallory)).error(),
+              errc::node_id_mismatch);
+}
+
+TEST_F(EnvelopeTest, DomainSeparation) {
+    // A record signature never verifies as a message, even over the same bytes.
+    const auto original = open_frame(frame(Ping{}));
+    EXPECT_EQ(decode_envelope(resigned(record_domain, original.body, keys_)).error(),
+              errc::bad_signature);
+}
+
+TEST_F(EnvelopeTest, MalformedFramesGetClearErrors) {
+    const auto good = open_frame(frame(Ping{}));
+    auto outer_with = [&](auto edit) {
+        auto o = good.outer;
+        edit(o);
+        return o.dump();
+    };
+    EXPECT_EQ(decode_envelope("").error(), errc::malformed_json);
+    EXPECT_EQ(decode_envelope("{").error(), errc::malformed_json);
+    EXPECT_EQ(decode_envelope("\xff\xfe").error(), errc::malformed_json);
+    EXPECT_EQ(decode_envelope("[]").error(), errc::wrong_type);
+    EXPECT_EQ(decode_envelope("{}").error(), errc::missing_field);
+    EXPECT_EQ(decode_envelope("null").error(), errc::wrong_type);
+    EXPECT_EQ(decode_envelope(outer_with([](auto& o) { o.erase("sig"); })).error(),
+              errc::missing_field);
+    EXPECT_EQ(decode_envelope(outer_with([](auto& o) { o["sig"] = 5; })).error(), errc::wrong_type);
+    EXPECT_EQ(decode_envelope(outer_with([](auto& o) { o["sig"] = "abcd"; })).error(),
+              errc::bad_length);
+    EXPECT_EQ(decode_envelope(outer_with([](auto& o) { o["pk"] = std::string(64, 'x'); })).error(),
+              errc::bad_hex);
+    EXPECT_EQ(decode_envelope(outer_with([](auto& o) { o["extra"] = 1; })).error(),
+              errc::unknown_field);
+    EXPECT_EQ(
+        decode_envelope(outer_with([](auto& o) { o["body"] = nlohmann::json::object(); })).error(),
+        errc::wrong_type);
+}
+
+TEST_F(EnvelopeTest, MalformedBodiesSignedByTheSenderAreRejected) {
+    const auto good = open_frame(frame(Ping{}));
+    auto body_with = [&](auto edit) {
+        auto b = good.body;
+        edit(b);
+        return decode_envelope(resigned(message_domain, b, keys_));
+    };
+    EXPECT_EQ(body_with([](auto& b) { b.erase("timestamp"); }).error(), errc::missing_field);
+    EXPECT_EQ(body_with([](auto& b) { b["timestamp"] = "now"; }).error(), errc::wrong_type);
+    EXPECT_EQ(body_with([](auto& b) { b["timestamp"] = -5; }).error(), errc::value_out_of_range);
+    EXPECT_EQ(body_with([](auto& b) { b["timestamp"] = 1.5; }).error(), errc::wrong_type);
+    EXPECT_EQ(body_with([](auto& b) { b["timestamp"] = 18446744073709551615ull; }).error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(body_with([](auto& b) { b["type"] = "SHOUT"; }).error(), errc::unknown_message_type);
+    EXPECT_EQ(body_with([](auto& b) { b["v"] = 2; }).error(), errc::unknown_version);
+    EXPECT_EQ(body_with([](auto& b) { b["id"] = "xyz"; }).error(), errc::value_out_of_range);
+    EXPECT_EQ(body_with([](auto& b) { b["extra"] = true; }).error(), errc::unknown_field);
+    EXPECT_EQ(body_with([](auto& b) { b["sender"]["address"] = "http://x"; }).error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(body_with([](auto& b) { b["sender"]["agent_id"] = "has space"; }).error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(body_with([](auto& b) { b["sender"].erase("address"); }).error(),
+              errc::missing_field);
+    EXPECT_EQ(body_with([](auto& b) { b["payload"] = "ping"; }).error(), errc::wrong_type);
+    // The payload must match the declared type.
+    EXPECT_EQ(body_with([](auto& b) { b["type"] = "FIND_NODE"; }).error(), errc::missing_field);
+    EXPECT_EQ(body_with([](auto& b) { b["payload"]["junk"] = 1; }).error(), errc::unknown_field);
+    // Unsigned garbage is rejected at the signature, before the body is parsed.
+    auto outer = good.outer;
+    outer["body"] = "{not json";
+    EXPECT_EQ(decode_envelope(outer.dump()).error(), errc::bad_signature);
+}
+
+TEST_F(EnvelopeTest, PayloadValidation) {
+    const auto good = open_frame(frame(Ping{}));
+    auto send = [&](const std::string& type, const nlohmann::json& payload) {
+        auto b = good.body;
+        b["type"] = type;
+        b["payload"] = payload;
+        return decode_envelope(resigned(message_domain, b, keys_));
+    };
+    const std::string key(64, 'a'), rid(32, 'a');
+    EXPECT_TRUE(send("FIND_NODE", {{"target", key}}).has_value());
+    EXPECT_EQ(send("FIND_NODE", {{"target", "aa"}}).error(), errc::bad_length);
+    EXPECT_EQ(send("PONG", {{"in_reply_to", "short"}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(
+        send("VOTE", {{"entry_key", key}, {"phase", "commit"}, {"operator_id", "op"}}).error(),
+        errc::value_out_of_range);  // commit without commitment
+    EXPECT_EQ(send("VOTE", {{"entry_key", key},
+                            {"phase", "reveal"},
+                            {"vote", 5},
+                            {"nonce", "n"},
+                            {"operator_id", "op"}})
+                  .error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(send("VOTE", {{"entry_key", key}, {"phase", "maybe"}, {"operator_id", "op"}}).error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(send("QUERY", {{"limit", 0}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("QUERY", {{"min_confidence", 1.5}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("QUERY", {{"domain", "a:b"}}).error(), errc::value_out_of_range);
+    EXPECT_TRUE(send("QUERY", nlohmann::json::object()).has_value());
+    EXPECT_EQ(send("RESPONSE", {{"in_reply_to", rid}, {"for", "DANCE"}}).error(),
+              errc::unknown_message_type);
+    nlohmann::json many = nlohmann::json::array();
+    for (int i = 0; i < 21; ++i) many.push_back({{"id", key}, {"address", "ws://h:1"}});
+    EXPECT_EQ(
+        send("RESPONSE", {{"in_reply_to", rid}, {"for", "FIND_NODE"}, {"peers", many}}).error(),
+        errc::value_out_of_range);
+    EXPECT_EQ(send("RESPONSE", {{"in_reply_to", rid},
+                                {"for", "FIND_NODE"},
+                                {"peers", {{{"id", key}, {"address", "ftp://h"}}}}})
+                  .error(),
+              errc::value_out_of_range);
+    // A STORE whose record is forged is refused as a whole.
+    auto rec = nlohmann::json::parse(encode_record(*sign_record(test::knowledge_draft(), keys_)));
+    rec["sig"] = std::string(128, '0');
+    EXPECT_EQ(send("STORE", {{"record", rec}}).error(), errc::bad_signature);
+}
+
+TEST_F(EnvelopeTest, SizeAndDepthLimits) {
+    Limits small;
+    small.max_frame_bytes = 400;
+    EXPECT_EQ(decode_envelope(frame(Query{"d", std::string(500, 'x'), 0, 10}), small).error(),
+              errc::frame_too_large);
+    EXPECT_EQ(sign_envelope(draft(Query{"d", std::string(500, 'x'), 0, 10}), keys_, small).error(),
+              errc::frame_too_large);
+    EXPECT_EQ(decode_envelope(std::string(100000, '[')).error(), errc::too_deep);
+    EXPECT_EQ(decode_envelope(std::string(default_limits.max_frame_bytes + 1, ' ')).error(),
+              errc::frame_too_large);
+    // Brackets inside strings do not count as nesting.
+    EXPECT_TRUE(decode_envelope(frame(Query{"d", std::string(100, '['), 0, 10})).has_value());
+}
+
+}  // namespace
+}  // namespace nocturne::wire
