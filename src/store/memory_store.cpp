@@ -1,0 +1,84 @@
+#include <nocturne/store/memory_store.hpp>
+
+#include <iterator>
+
+namespace nocturne::store {
+
+std::error_code MemoryStore::put(const wire::Record& record) {
+    auto& slots = records_[record.key];
+    auto [it, inserted] = slots.try_emplace(Slot{record.kind, record.author, record.slot}, record);
+    if (inserted) {
+        ++size_;
+        return {};
+    }
+    const wire::Record& stored = it->second;
+    if (stored.seq > record.seq) return make_error_code(errc::stale_seq);
+    if (stored.seq == record.seq) {
+        // Comparing bodies, not signatures: a second valid signature over the same body says
+        // nothing new, so it is the idempotent re-put, not a conflict.
+        return stored.body == record.body ? std::error_code{} : make_error_code(errc::seq_conflict);
+    }
+    it->second = record;
+    return {};
+}
+
+result<std::vector<wire::Record>> MemoryStore::get(const NodeId& key, std::int64_t now) {
+    std::vector<wire::Record> out;
+    const auto it = records_.find(key);
+    if (it == records_.end()) return out;
+    for (const auto& [slot, record] : it->second) {
+        if (record.expires > now) out.push_back(record);
+    }
+    return out;
+}
+
+result<std::optional<wire::Record>> MemoryStore::find(const RecordIdentity& id) {
+    const auto it = records_.find(id.key);
+    if (it == records_.end()) return std::optional<wire::Record>{};
+    const auto rec = it->second.find(Slot{id.kind, id.author, id.slot});
+    if (rec == it->second.end()) return std::optional<wire::Record>{};
+    return std::optional<wire::Record>{rec->second};
+}
+
+result<std::size_t> MemoryStore::erase(const NodeId& key) {
+    const auto it = records_.find(key);
+    if (it == records_.end()) return std::size_t{0};
+    const std::size_t n = it->second.size();
+    records_.erase(it);
+    size_ -= n;
+    return n;
+}
+
+result<bool> MemoryStore::erase(const RecordIdentity& id) {
+    const auto it = records_.find(id.key);
+    if (it == records_.end()) return false;
+    if (it->second.erase(Slot{id.kind, id.author, id.slot}) == 0) return false;
+    --size_;
+    if (it->second.empty()) records_.erase(it);
+    return true;
+}
+
+result<std::size_t> MemoryStore::prune_expired(std::int64_t now) {
+    std::size_t removed = 0;
+    for (auto key_it = records_.begin(); key_it != records_.end();) {
+        auto& slots = key_it->second;
+        removed +=
+            std::erase_if(slots, [now](const auto& entry) { return entry.second.expires <= now; });
+        key_it = slots.empty() ? records_.erase(key_it) : std::next(key_it);
+    }
+    size_ -= removed;
+    return removed;
+}
+
+result<std::vector<NodeId>> MemoryStore::list_keys() {
+    std::vector<NodeId> keys;
+    keys.reserve(records_.size());
+    for (const auto& [key, slots] : records_) keys.push_back(key);
+    return keys;
+}
+
+result<std::size_t> MemoryStore::size() {
+    return size_;
+}
+
+}  // namespace nocturne::store

@@ -1,0 +1,206 @@
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/store/sqlite_store.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+namespace nocturne::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t t0 = 1700000000;
+
+crypto::KeyPair key_pair(std::uint8_t n) {
+    crypto::Seed seed{};
+    seed.fill(n);
+    return crypto::KeyPair::from_seed(seed);
+}
+
+wire::Record knowledge(const crypto::KeyPair& author, std::uint64_t seq = 1) {
+    auto record = wire::sign_record({wire::RecordKind::knowledge, seq, t0, t0 + 3600,
+                                     R"({"domain":"go/concurrency","id":"entry-1"})"},
+                                    author);
+    EXPECT_TRUE(record.has_value()) << record.error().message();
+    return record.value();
+}
+
+std::unique_ptr<SqliteStore> open_ok(const fs::path& file) {
+    auto store = SqliteStore::open(file);
+    EXPECT_TRUE(store.has_value()) << store.error().message();
+    return std::move(store.value());
+}
+
+// A second, raw connection to the same file: what a crash, an operator or bit rot could do.
+SQLite::Database raw(const fs::path& file) {
+    return SQLite::Database(file.string(), SQLite::OPEN_READWRITE);
+}
+
+void write_file(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary);
+    out << text;
+}
+
+TEST(SqliteStore, DefaultStorePathIsHomeDhtEntriesDb) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    EXPECT_EQ(file, home.path() / "dht" / "entries.db");
+
+    auto store = open_ok(file);
+    EXPECT_TRUE(fs::is_regular_file(file));
+    EXPECT_EQ(fs::status(home / "dht").permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST(SqliteStore, CreatesMissingParentDirectoriesPrivately) {
+    test::TempDir dir;
+    auto store = open_ok(dir / "a" / "b" / "entries.db");
+    EXPECT_EQ(fs::status(dir / "a").permissions() & fs::perms::all, fs::perms::owner_all);
+    EXPECT_EQ(fs::status(dir / "a" / "b").permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST(SqliteStore, DataSurvivesCloseAndReopen) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    const wire::Record record = knowledge(key_pair(1), 7);
+    {
+        auto store = open_ok(file);
+        ASSERT_FALSE(store->put(record));
+    }
+    auto store = open_ok(file);
+    auto got = store->get(record.key, t0);
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ(got->front().body, record.body);
+    EXPECT_EQ(got->front().sig, record.sig);
+    // The seq rule holds across the restart too.
+    EXPECT_EQ(store->put(knowledge(key_pair(1), 6)), errc::stale_seq);
+}
+
+TEST(SqliteStore, UsesWalJournalMode) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    auto store = open_ok(file);
+    ASSERT_FALSE(store->put(knowledge(key_pair(1))));
+    EXPECT_EQ(raw(file).execAndGet("PRAGMA journal_mode").getString(), "wal");
+    store.reset();
+    // WAL is a property of the file: it is still on after the store is gone.
+    EXPECT_EQ(raw(file).execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST(SqliteStore, WritesSchemaVersionOne) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    open_ok(file);
+    EXPECT_EQ(raw(file).execAndGet("SELECT version FROM schema_version").getInt64(),
+              SqliteStore::schema_version);
+}
+
+TEST(SqliteStore, RejectsUnknownSchemaVersion) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    open_ok(file);
+    raw(file).exec("UPDATE schema_version SET version = 99");
+
+    auto reopened = SqliteStore::open(file);
+    ASSERT_FALSE(reopened.has_value());
+    EXPECT_EQ(reopened.error(), errc::store_schema_mismatch);
+}
+
+TEST(SqliteStore, CorruptRowIsSkippedAndCounted) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    auto store = open_ok(file);
+    const auto alice = key_pair(1);
+    const wire::Record damaged = knowledge(alice);
+    const wire::Record intact = knowledge(key_pair(2));
+    ASSERT_FALSE(store->put(damaged));
+    ASSERT_FALSE(store->put(intact));
+    {
+        auto db = raw(file);
+        SQLite::Statement update(db, "UPDATE records SET encoded = 'garbage' WHERE author = ?1");
+        update.bind(1, damaged.author.data(), static_cast<int>(damaged.author.size()));
+        ASSERT_EQ(update.exec(), 1);
+    }
+
+    auto got = store->get(damaged.key, t0);
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ(got->front().author, intact.author);
+    EXPECT_EQ(store->corrupt_rows_skipped(), 1u);
+
+    auto found = store->find(RecordIdentity::of(damaged));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_FALSE(found->has_value());
+    EXPECT_EQ(store->corrupt_rows_skipped(), 2u);
+
+    // The stored seq still counts, and the author's record with that seq repairs the row.
+    EXPECT_EQ(store->put(knowledge(alice, 0)), errc::stale_seq);
+    EXPECT_FALSE(store->put(damaged));
+    EXPECT_EQ(store->get(damaged.key, t0).value().size(), 2u);
+}
+
+TEST(SqliteStore, RowDisagreeingWithItsSignedRecordIsSkipped) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    auto store = open_ok(file);
+    const wire::Record record = knowledge(key_pair(1));
+    ASSERT_FALSE(store->put(record));
+    // A row whose expires column was bumped would otherwise outlive what its author signed.
+    raw(file).exec("UPDATE records SET expires = expires + 86400");
+
+    EXPECT_TRUE(store->get(record.key, t0).value().empty());
+    EXPECT_EQ(store->corrupt_rows_skipped(), 1u);
+}
+
+TEST(SqliteStore, ParentIsRegularFileFailsWithError) {
+    test::TempDir dir;
+    write_file(dir / "blocker", "not a directory");
+
+    result<std::unique_ptr<SqliteStore>> store = make_error_code(errc::ok);
+    EXPECT_NO_THROW(store = SqliteStore::open(dir / "blocker" / "dht" / "entries.db"));
+    ASSERT_FALSE(store.has_value());
+    EXPECT_EQ(store.error(), errc::io_error);
+}
+
+TEST(SqliteStore, FileThatIsNotADatabaseFailsWithStoreError) {
+    test::TempDir dir;
+    write_file(dir / "entries.db", std::string(4096, 'x'));
+
+    result<std::unique_ptr<SqliteStore>> store = make_error_code(errc::ok);
+    EXPECT_NO_THROW(store = SqliteStore::open(dir / "entries.db"));
+    ASSERT_FALSE(store.has_value());
+    EXPECT_EQ(store.error(), errc::store_error);
+}
+
+TEST(SqliteStore, SqliteFailuresBecomeStoreErrors) {
+    test::TempDir home;
+    const fs::path file = default_store_path(home.path());
+    auto store = open_ok(file);
+    const wire::Record record = knowledge(key_pair(1));
+    ASSERT_FALSE(store->put(record));
+    raw(file).exec("DROP TABLE records");
+
+    EXPECT_EQ(store->put(knowledge(key_pair(2))), errc::store_error);
+    EXPECT_FALSE(store->last_error_message().empty());
+    EXPECT_EQ(store->get(record.key, t0).error(), errc::store_error);
+    EXPECT_EQ(store->find(RecordIdentity::of(record)).error(), errc::store_error);
+    EXPECT_EQ(store->erase(record.key).error(), errc::store_error);
+    EXPECT_EQ(store->erase(RecordIdentity::of(record)).error(), errc::store_error);
+    EXPECT_EQ(store->prune_expired(t0).error(), errc::store_error);
+    EXPECT_EQ(store->list_keys().error(), errc::store_error);
+    EXPECT_EQ(store->size().error(), errc::store_error);
+}
+
+}  // namespace
+}  // namespace nocturne::store
