@@ -1,0 +1,30 @@
+#pragma once
+
+#include <nocturne/core/error.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace nocturne::app {
+
+// Where a node keeps all of its state. Precedence: --home, then $NOCTURNE_HOME, then
+// $HOME/.nocturne. Many nodes run on one machine by giving each its own home.
+result<std::filesystem::path> resolve_home(const std::optional<std::string>& flag);
+
+// Creates the home directory (0700) and its subdirectories if missing. An existing home that
+// group or others can write to is refused: whoever can write there can replace the node's key.
+std::error_code prepare_home(const std::filesystem::path& home);
+
+// The layout of a home directory, in one place.
+struct HomeLayout {
+    std::filesystem::path root;
+
+    std::filesystem::path keys_dir() const { return root / "keys"; }
+    std::filesystem::path node_key() const { return keys_dir() / "node.key"; }
+    std::filesystem::path dht_dir() const { return root / "dht"; }
+    std::filesystem::path logs_dir() const { return root / "logs"; }
+};
+
+}  // namespace nocturne::app

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds and runs every test: unit and integration tests (debug), the same under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the clang-format check and a bounded fuzz run.
+#   tools/run-tests.sh           # everything (what CI runs)
+#   tools/run-tests.sh --quick   # debug build and tests only
+# FUZZ_SECONDS (default 30) bounds the fuzz run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+
+step() { printf '\n==> %s\n' "$*"; }
+tools/dev/install-deps.sh
+
+if [[ $quick -eq 0 ]]; then
+    step "clang-format"
+    # shellcheck disable=SC2046
+    clang-format --dry-run -Werror $(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')
+
+    step "fuzz: build and a bounded run"
+    cmake --preset fuzz >/dev/null
+    cmake --build --preset fuzz
+    artifacts=build/fuzz-artifacts
+    rm -rf "$artifacts" && mkdir -p "$artifacts/corpus"
+    if ! build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -artifact_prefix="$artifacts/" \
+        -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$artifacts/corpus" \
+        >"$artifacts/log" 2>&1; then
+        tail -n 60 "$artifacts/log"
+        echo "fuzz_wire failed; the crashing input is in $artifacts/" >&2
+        exit 1
+    fi
+    grep -E 'stat::number_of_executed_units|Done' "$artifacts/log" || true
+
+    step "tests under ASan + UBSan"
+    cmake --preset asan >/dev/null
+    cmake --build --preset asan
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --preset asan
+fi
+
+step "tests (debug)"
+cmake --preset debug >/dev/null
+cmake --build --preset debug
+ctest --preset debug
