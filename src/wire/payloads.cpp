@@ -18,6 +18,10 @@ template <class... Fs>
 struct overloaded : Fs... {
     using Fs::operator()...;
 };
+// Clang 14 has no CTAD for aggregates yet.
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
 
 nlohmann::json contacts_to_json(const std::vector<Contact>& contacts) {
     auto out = nlohmann::json::array();

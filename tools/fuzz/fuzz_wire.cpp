@@ -7,6 +7,7 @@
 #include <nocturne/core/hex.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/wire/envelope.hpp>
+#include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/record.hpp>
 #include <nocturne/wire/signed_blob.hpp>
 
@@ -26,7 +27,7 @@ const nocturne::crypto::KeyPair& fuzz_key() {
 
 std::string signed_frame(std::string_view domain, std::string body) {
     auto blob = nocturne::wire::sign_blob(domain, std::move(body), fuzz_key());
-    return nocturne::wire::blob_to_json(blob).dump();
+    return nocturne::wire::to_compact_json(nocturne::wire::blob_to_json(blob));
 }
 
 }  // namespace

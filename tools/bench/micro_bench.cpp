@@ -1,0 +1,141 @@
+// Costs of the per-message and per-record hot paths, so regressions show up as numbers.
+
+#include <nocturne/core/clock.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/routing_table.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/store/sqlite_store.hpp>
+#include <nocturne/wire/envelope.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace {
+
+using namespace nocturne;
+
+constexpr std::int64_t t0 = 1'700'000'000;
+
+NodeId random_id(std::mt19937_64& rng) {
+    NodeId id;
+    for (auto& b : id.bytes()) b = static_cast<std::uint8_t>(rng());
+    return id;
+}
+
+wire::Record knowledge(const crypto::KeyPair& keys, int i, std::size_t content_bytes) {
+    const std::string payload = R"({"domain":"bench","id":"e)" + std::to_string(i) +
+                                R"(","content":")" + std::string(content_bytes, 'x') + "\"}";
+    return wire::sign_record({wire::RecordKind::knowledge, 1, t0, t0 + 3600, payload}, keys)
+        .value();
+}
+
+wire::EnvelopeDraft find_node_draft() {
+    wire::EnvelopeDraft d;
+    d.address = "ws://127.0.0.1:9090";
+    d.timestamp = t0;
+    d.payload = wire::FindNode{NodeId{}};
+    return d;
+}
+
+void BM_SignEnvelope(benchmark::State& state) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto draft = find_node_draft();
+    for (auto _ : state) benchmark::DoNotOptimize(wire::sign_envelope(draft, keys));
+}
+BENCHMARK(BM_SignEnvelope);
+
+void BM_DecodeEnvelope(benchmark::State& state) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto frame = wire::sign_envelope(find_node_draft(), keys).value();
+    for (auto _ : state) benchmark::DoNotOptimize(wire::decode_envelope(frame));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frame.size()));
+}
+BENCHMARK(BM_DecodeEnvelope);
+
+void BM_DecodeNodesResponse(benchmark::State& state) {
+    // The most common large message: 20 contacts.
+    const auto keys = crypto::KeyPair::generate();
+    std::mt19937_64 rng(1);
+    wire::NodesResult nodes;
+    for (int i = 0; i < 20; ++i) nodes.peers.push_back({random_id(rng), "ws://10.0.0.1:9090"});
+    auto draft = find_node_draft();
+    draft.payload = wire::Response{std::string(32, 'a'), nodes};
+    const auto frame = wire::sign_envelope(draft, keys).value();
+    for (auto _ : state) benchmark::DoNotOptimize(wire::decode_envelope(frame));
+}
+BENCHMARK(BM_DecodeNodesResponse);
+
+void BM_DecodeRecord(benchmark::State& state) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto text = wire::encode_record(knowledge(keys, 0, state.range(0)));
+    for (auto _ : state) benchmark::DoNotOptimize(wire::decode_record(text));
+}
+BENCHMARK(BM_DecodeRecord)->Arg(100)->Arg(4000);
+
+void BM_ClosestN(benchmark::State& state) {
+    std::mt19937_64 rng(2);
+    ManualClock clock;
+    dht::RoutingTable table(random_id(rng), clock, 20);
+    // Enough random peers to fill the populated buckets; loopback is exempt from diversity.
+    for (int i = 0; i < state.range(0); ++i) table.add({random_id(rng), "ws://127.0.0.1:1", ""});
+    const auto target = random_id(rng);
+    for (auto _ : state) benchmark::DoNotOptimize(table.closest_n(target, 20));
+    state.counters["table_size"] = static_cast<double>(table.size());
+}
+BENCHMARK(BM_ClosestN)->Arg(1000)->Arg(100000);
+
+template <class Open>
+void store_get(benchmark::State& state, Open open) {
+    const auto keys = crypto::KeyPair::generate();
+    auto store = open();
+    std::vector<NodeId> keys_stored;
+    for (int i = 0; i < 1000; ++i) {
+        auto r = knowledge(keys, i, 500);
+        keys_stored.push_back(r.key);
+        (void)store->put(r);
+    }
+    std::size_t i = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(store->get(keys_stored[i++ % 1000], t0));
+}
+
+void BM_MemoryStoreGet(benchmark::State& state) {
+    store_get(state, [] { return std::make_unique<store::MemoryStore>(); });
+}
+BENCHMARK(BM_MemoryStoreGet);
+
+std::filesystem::path bench_db() {
+    auto dir =
+        std::filesystem::temp_directory_path() / ("nocturne-bench-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    return dir / "entries.db";
+}
+
+void BM_SqliteStoreGet(benchmark::State& state) {
+    const auto path = bench_db();
+    store_get(state, [&] { return store::SqliteStore::open(path).value(); });
+    std::filesystem::remove_all(path.parent_path());
+}
+BENCHMARK(BM_SqliteStoreGet);
+
+void BM_SqliteStorePut(benchmark::State& state) {
+    // Fresh inserts only (each a WAL commit): the records are signed before timing starts.
+    const auto keys = crypto::KeyPair::generate();
+    std::vector<wire::Record> records;
+    for (int i = 0; i < 20000; ++i) records.push_back(knowledge(keys, i, 500));
+    const auto path = bench_db();
+    auto store = store::SqliteStore::open(path).value();
+    std::size_t i = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(store->put(records[i++]));
+    store.reset();
+    std::filesystem::remove_all(path.parent_path());
+}
+BENCHMARK(BM_SqliteStorePut)->Iterations(20000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
