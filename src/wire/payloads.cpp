@@ -22,7 +22,6 @@ struct overloaded : Fs... {
 template <class... Fs>
 overloaded(Fs...) -> overloaded<Fs...>;
 
-
 nlohmann::json contacts_to_json(const std::vector<Contact>& contacts) {
     auto out = nlohmann::json::array();
     for (const auto& c : contacts) out.push_back({{"id", c.id.to_hex()}, {"address", c.address}});
