@@ -71,6 +71,14 @@ public:
                 return "local store has an unsupported schema version";
             case errc::not_found:
                 return "not found";
+            case errc::not_responsible:
+                return "this node is not among the k closest to the key";
+            case errc::timeout:
+                return "the peer did not answer in time";
+            case errc::rate_limited:
+                return "too many requests";
+            case errc::unexpected_message:
+                return "message of a type or origin not expected here";
         }
         return "unknown nocturne error";
     }
@@ -145,6 +153,14 @@ const char* errc_name(errc e) noexcept {
             return "store_schema_mismatch";
         case errc::not_found:
             return "not_found";
+        case errc::not_responsible:
+            return "not_responsible";
+        case errc::timeout:
+            return "timeout";
+        case errc::rate_limited:
+            return "rate_limited";
+        case errc::unexpected_message:
+            return "unexpected_message";
     }
     return "unknown";
 }

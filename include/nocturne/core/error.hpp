@@ -45,6 +45,11 @@ enum class errc {
     store_error = 60,
     store_schema_mismatch,
     not_found,
+    // DHT.
+    not_responsible = 70,
+    timeout,
+    rate_limited,
+    unexpected_message,
 };
 
 const std::error_category& error_category() noexcept;

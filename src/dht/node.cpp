@@ -1,0 +1,584 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/crypto/random.hpp>
+#include <nocturne/dht/node.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace nocturne::dht {
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+    using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+// Position of T among a variant's alternatives, usable as a case label.
+template <class T, class Variant, std::size_t I = 0>
+constexpr std::size_t index_in() {
+    static_assert(I < std::variant_size_v<Variant>, "type is not an alternative");
+    if constexpr (std::is_same_v<std::variant_alternative_t<I, Variant>, T>) {
+        return I;
+    } else {
+        return index_in<T, Variant, I + 1>();
+    }
+}
+template <class T>
+constexpr std::size_t variant_index() {
+    return index_in<T, wire::Payload>();
+}
+template <class T>
+constexpr std::size_t result_index() {
+    return index_in<T, wire::ResponseBody>();
+}
+
+std::string code_name(std::error_code ec) {
+    if (ec.category() == error_category()) return errc_name(static_cast<errc>(ec.value()));
+    return "store_error";
+}
+
+}  // namespace
+
+struct Node::Pending {
+    wire::Contact to;  // to.id zero: any authenticated peer may answer (bootstrap seeds)
+    std::size_t expected_payload = 0;  // variant index of the reply: Pong or Response
+    std::size_t expected_result = 0;   // for Response: index of the ResponseBody alternative
+    ResponseHandler handler;
+    Clock::time_point deadline;
+};
+
+struct Node::LookupJob {
+    Lookup lookup;
+    LookupCallback done;
+    bool finished = false;
+};
+
+Node::Node(const NodeId& self, std::string address, const Clock& clock, Transport& transport,
+           store::Store& store, NodeConfig config)
+    : self_(self),
+      address_(std::move(address)),
+      clock_(clock),
+      transport_(transport),
+      store_(store),
+      config_(std::move(config)),
+      table_(self, clock, config_.k, config_.table),
+      rng_(config_.seed) {
+    if (config_.seed == 0) {
+        std::uint64_t seed = 0;
+        crypto::random_fill({reinterpret_cast<std::uint8_t*>(&seed), sizeof seed});
+        rng_.seed(seed);
+    }
+    // A fresh prefix per process: after a restart, new ids never repeat ones a peer may still
+    // hold in its replay cache.
+    std::array<std::uint8_t, 8> prefix{};
+    for (auto& b : prefix) b = static_cast<std::uint8_t>(rng_());
+    id_prefix_ = to_hex(prefix);
+    const auto now = clock_.now();
+    next_refresh_ = now + config_.refresh_interval / 8;
+    next_replicate_ = now + config_.replicate_interval;
+    next_republish_ = now + config_.republish_interval;
+    next_prune_ = now + config_.prune_interval;
+}
+
+Node::~Node() = default;
+
+std::string Node::next_message_id() {
+    std::array<std::uint8_t, 8> counter{};
+    std::uint64_t n = ++id_counter_;
+    for (int i = 7; i >= 0; --i, n >>= 8) counter[static_cast<std::size_t>(i)] = n & 0xff;
+    return id_prefix_ + to_hex(counter);
+}
+
+void Node::send(const wire::Contact& to, wire::Payload payload) {
+    ++stats_.messages_out;
+    transport_.send(to, Message{next_message_id(), std::move(payload)});
+}
+
+void Node::request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler) {
+    auto pending = std::make_unique<Pending>();
+    pending->to = to;
+    pending->handler = std::move(handler);
+    pending->deadline = clock_.now() + config_.rpc_timeout;
+    std::visit(
+        overloaded{
+            [&](const wire::Ping&) { pending->expected_payload = variant_index<wire::Pong>(); },
+            [&](const wire::FindNode&) {
+                pending->expected_payload = variant_index<wire::Response>();
+                pending->expected_result = result_index<wire::NodesResult>();
+            },
+            [&](const wire::FindValue&) {
+                pending->expected_payload = variant_index<wire::Response>();
+                pending->expected_result = result_index<wire::ValueResult>();
+            },
+            [&](const wire::Store&) {
+                pending->expected_payload = variant_index<wire::Response>();
+                pending->expected_result = result_index<wire::StoreResult>();
+            },
+            [&](const auto&) { pending->expected_payload = variant_index<wire::Error>(); },
+        },
+        payload);
+    Message msg{next_message_id(), std::move(payload)};
+    deadlines_.emplace(pending->deadline, msg.id);
+    pending_.emplace(msg.id, std::move(pending));
+    ++stats_.messages_out;
+    transport_.send(to, std::move(msg));
+}
+
+// The transport answers over the session the request arrived on, so a reply reaches peers that
+// accept no connections (empty address) too.
+void Node::reply(const InboundMessage& to, wire::Payload payload) {
+    send(to.from, std::move(payload));
+}
+
+// ---- inbound -----------------------------------------------------------------------------------
+
+void Node::on_message(InboundMessage msg) {
+    learn(msg.from);
+    switch (msg.payload.index()) {
+        case variant_index<wire::Pong>():
+        case variant_index<wire::Response>():
+        case variant_index<wire::Error>():
+            handle_response(msg);
+            break;
+        default:
+            ++stats_.requests_in;
+            handle_request(msg);
+            break;
+    }
+}
+
+void Node::handle_request(const InboundMessage& msg) {
+    const auto now_s = clock_.unix_seconds();
+    std::visit(overloaded{
+                   [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
+                   [&](const wire::FindNode& p) {
+                       reply(msg, wire::Response{msg.id, wire::NodesResult{closest_contacts(
+                                                             p.target, config_.k, msg.from.id)}});
+                   },
+                   [&](const wire::FindValue& p) {
+                       wire::ValueResult out;
+                       if (auto records = store_.get(p.key, now_s); records && !records->empty()) {
+                           out.records = std::move(*records);
+                           if (out.records.size() > config_.limits.max_records_per_response) {
+                               out.records.resize(config_.limits.max_records_per_response);
+                           }
+                       } else {
+                           out.peers = closest_contacts(p.key, config_.k, msg.from.id);
+                       }
+                       reply(msg, wire::Response{msg.id, std::move(out)});
+                   },
+                   [&](const wire::Store& p) {
+                       auto result = accept_store(p.record);
+                       if (result.stored) {
+                           ++stats_.stores_accepted;
+                           stored_recently_[p.record.key] = clock_.now();
+                       } else {
+                           ++stats_.stores_refused;
+                       }
+                       reply(msg, wire::Response{msg.id, std::move(result)});
+                   },
+                   [&](const auto&) {
+                       // VOTE and QUERY are served by their own layers; until then, say so.
+                       reply(msg, wire::Error{msg.id, errc_name(errc::unexpected_message),
+                                              "this node does not serve that request"});
+                   },
+               },
+               msg.payload);
+}
+
+void Node::handle_response(InboundMessage& msg) {
+    const std::string* in_reply_to =
+        std::visit(overloaded{
+                       [](const wire::Pong& p) -> const std::string* { return &p.in_reply_to; },
+                       [](const wire::Response& p) -> const std::string* { return &p.in_reply_to; },
+                       [](const wire::Error& p) -> const std::string* { return &p.in_reply_to; },
+                       [](const auto&) -> const std::string* { return nullptr; },
+                   },
+                   msg.payload);
+    const auto it = in_reply_to ? pending_.find(*in_reply_to) : pending_.end();
+    if (it == pending_.end()) {
+        ++stats_.unexpected;
+        return;
+    }
+    Pending& p = *it->second;
+    // Only the peer we asked may answer; a reply of the wrong shape is a failed request.
+    if (!p.to.id.is_zero() && p.to.id != msg.from.id) {
+        ++stats_.unexpected;
+        return;
+    }
+    const bool is_error = std::holds_alternative<wire::Error>(msg.payload);
+    bool shape_ok = msg.payload.index() == p.expected_payload || is_error;
+    if (shape_ok && std::holds_alternative<wire::Response>(msg.payload)) {
+        shape_ok = std::get<wire::Response>(msg.payload).result.index() == p.expected_result;
+    }
+    auto pending = std::move(it->second);
+    pending_.erase(it);
+    ++stats_.responses_in;
+    if (!shape_ok) {
+        ++stats_.unexpected;
+        pending->handler(nullptr);
+        return;
+    }
+    pending->handler(&msg);
+}
+
+void Node::learn(const wire::Contact& contact) {
+    // Peers that accept no connections can ask us things but cannot serve others.
+    if (contact.address.empty() || contact.id == self_) return;
+    const auto outcome = table_.add(PeerInfo{contact.id, contact.address, "", clock_.now(), 0});
+    using Status = RoutingTable::AddResult::Status;
+    if (outcome.status == Status::added) {
+        offer_records_to(contact);
+    } else if (outcome.status == Status::cached && outcome.eviction_candidate) {
+        const auto candidate = outcome.eviction_candidate->id;
+        if (!eviction_pings_.insert(candidate).second) return;
+        const wire::Contact c{candidate, outcome.eviction_candidate->address};
+        request(c, wire::Ping{}, [this, candidate](const InboundMessage* answer) {
+            eviction_pings_.erase(candidate);
+            if (answer != nullptr) {
+                table_.on_ping_succeeded(candidate);
+            } else {
+                table_.evict(candidate);
+            }
+        });
+    }
+}
+
+std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::size_t n,
+                                                  const NodeId& exclude) const {
+    std::vector<wire::Contact> out;
+    for (const auto& p : table_.closest_n(target, n + 1)) {
+        if (p.id == exclude) continue;
+        if (out.size() == n) break;
+        out.push_back({p.id, p.address});
+    }
+    return out;
+}
+
+bool Node::responsible_for(const NodeId& key) const {
+    const auto closest = table_.closest_n(key, config_.k);
+    if (closest.size() < config_.k) return true;
+    return distance_less(key, self_, closest.back().id);
+}
+
+wire::StoreResult Node::accept_store(const wire::Record& record) {
+    if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
+        return {false, code_name(ec)};
+    }
+    if (!responsible_for(record.key)) return {false, errc_name(errc::not_responsible)};
+    if (policy_ != nullptr) {
+        if (auto ec = policy_->check(record)) return {false, code_name(ec)};
+    }
+    if (auto ec = store_.put(record)) return {false, code_name(ec)};
+    return {true, ""};
+}
+
+// ---- lookups -----------------------------------------------------------------------------------
+
+void Node::start_lookup(const NodeId& target, bool want_value, LookupCallback done) {
+    std::vector<wire::Contact> seeds;
+    for (const auto& p : table_.closest_n(target, config_.k)) seeds.push_back({p.id, p.address});
+    auto job = std::make_shared<LookupJob>(LookupJob{
+        Lookup(self_, target, want_value, config_.k, config_.alpha, seeds), std::move(done)});
+    pump(job);
+}
+
+void Node::pump(const std::shared_ptr<LookupJob>& job) {
+    if (job->finished) return;
+    if (job->lookup.done()) {
+        job->finished = true;
+        if (job->done) job->done(job->lookup.result());
+        return;
+    }
+    for (const auto& contact : job->lookup.next_queries()) {
+        wire::Payload query = job->lookup.want_value()
+                                  ? wire::Payload{wire::FindValue{job->lookup.target()}}
+                                  : wire::Payload{wire::FindNode{job->lookup.target()}};
+        request(contact, std::move(query), [this, job, id = contact.id](const InboundMessage* m) {
+            const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+            if (resp == nullptr) {
+                job->lookup.on_failure(id);
+            } else if (const auto* nodes = std::get_if<wire::NodesResult>(&resp->result)) {
+                job->lookup.on_answer(id, nodes->peers, {});
+            } else if (const auto* value = std::get_if<wire::ValueResult>(&resp->result)) {
+                // Records were verified by the transport; keep those that belong to this key and
+                // are still alive, and that the trust policy accepts.
+                std::vector<wire::Record> records;
+                const auto now_s = clock_.unix_seconds();
+                for (const auto& r : value->records) {
+                    if (r.key != job->lookup.target()) continue;
+                    if (wire::check_record_time(r, now_s, config_.limits)) continue;
+                    if (policy_ != nullptr && policy_->check(r)) continue;
+                    records.push_back(r);
+                }
+                job->lookup.on_answer(id, value->peers, std::move(records));
+            }
+            pump(job);
+        });
+    }
+    // A lookup whose candidates have all failed or been asked, with nothing in flight, is done.
+    if (job->lookup.done() && !job->finished) pump(job);
+}
+
+void Node::find_node(const NodeId& target, LookupCallback done) {
+    start_lookup(target, false, std::move(done));
+}
+
+void Node::find_value(const NodeId& key, LookupCallback done) {
+    if (auto local = store_.get(key, clock_.unix_seconds()); local && !local->empty()) {
+        LookupResult r;
+        r.records = std::move(*local);
+        if (done) done(std::move(r));
+        return;
+    }
+    start_lookup(key, true, std::move(done));
+}
+
+void Node::ping(const wire::Contact& peer, PingCallback done) {
+    request(peer, wire::Ping{}, [done = std::move(done)](const InboundMessage* m) {
+        if (!done) return;
+        if (m != nullptr && std::holds_alternative<wire::Pong>(m->payload)) {
+            done(m->from.id);
+        } else {
+            done(std::nullopt);
+        }
+    });
+}
+
+void Node::put(const wire::Record& record, PutCallback done) {
+    if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
+        if (done) done(PutResult{0, 1, 0, code_name(ec)});
+        return;
+    }
+    auto& mine = published_[record.key];
+    std::erase_if(mine, [&](const wire::Record& r) { return r.same_identity(record); });
+    mine.push_back(record);
+    find_node(record.key, [this, record, done = std::move(done)](LookupResult found) mutable {
+        // This node holds the record too when it is one of the k closest it now knows.
+        bool include_self = found.closest.size() < config_.k ||
+                            distance_less(record.key, self_, found.closest.back().id);
+        store_at(found.closest, record, include_self, std::move(done));
+    });
+}
+
+void Node::withdraw(const NodeId& key) {
+    published_.erase(key);
+}
+
+void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
+                    bool include_self, PutCallback done) {
+    struct Tally {
+        PutResult result;
+        std::size_t outstanding = 0;
+        PutCallback done;
+    };
+    auto tally = std::make_shared<Tally>();
+    tally->done = std::move(done);
+    tally->outstanding = nodes.size();
+    if (include_self) {
+        auto local = accept_store(record);
+        if (local.stored) {
+            ++tally->result.stored;
+        } else if (local.code != errc_name(errc::not_responsible)) {
+            ++tally->result.refused;
+            tally->result.first_refusal = local.code;
+        }
+    }
+    auto finish_one = [tally] {
+        if (--tally->outstanding == 0 && tally->done) tally->done(tally->result);
+    };
+    if (nodes.empty()) {
+        if (tally->done) tally->done(tally->result);
+        return;
+    }
+    for (const auto& node : nodes) {
+        request(node, wire::Store{record}, [tally, finish_one](const InboundMessage* m) {
+            const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+            const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+            if (m == nullptr) {
+                ++tally->result.failed;
+            } else if (result != nullptr && result->stored) {
+                ++tally->result.stored;
+            } else {
+                ++tally->result.refused;
+                if (tally->result.first_refusal.empty()) {
+                    tally->result.first_refusal =
+                        result ? result->code : std::get<wire::Error>(m->payload).code;
+                }
+            }
+            finish_one();
+        });
+    }
+}
+
+void Node::bootstrap(const std::vector<wire::Contact>& seeds,
+                     std::function<void(std::size_t)> done) {
+    struct State {
+        std::size_t outstanding = 0;
+        std::function<void(std::size_t)> done;
+    };
+    auto state = std::make_shared<State>();
+    state->done = std::move(done);
+    auto after_pings = [this, state] {
+        find_node(self_, [this, state](LookupResult found) {
+            // Buckets farther than our closest neighbour hold nobody we met on the way in:
+            // refresh them so that the table covers the whole key space.
+            std::size_t limit = 0;
+            if (!found.closest.empty()) limit = bucket_index(self_, found.closest.front().id);
+            auto remaining = std::make_shared<std::size_t>(limit);
+            if (limit == 0) {
+                if (state->done) state->done(table_.size());
+                return;
+            }
+            for (std::size_t b = 0; b < limit; ++b) {
+                table_.mark_refreshed(b);
+                find_node(random_id_in_bucket(b), [this, state, remaining](LookupResult) {
+                    if (--*remaining == 0 && state->done) state->done(table_.size());
+                });
+            }
+        });
+    };
+    state->outstanding = seeds.size();
+    if (seeds.empty()) {
+        after_pings();
+        return;
+    }
+    for (const auto& seed : seeds) {
+        ping(seed, [state, after_pings](std::optional<NodeId>) {
+            if (--state->outstanding == 0) after_pings();
+        });
+    }
+}
+
+// ---- timers ------------------------------------------------------------------------------------
+
+Clock::time_point Node::next_wakeup() const {
+    auto t = std::min({next_refresh_, next_replicate_, next_republish_, next_prune_});
+    if (!deadlines_.empty()) t = std::min(t, deadlines_.begin()->first);
+    return t;
+}
+
+void Node::tick() {
+    const auto now = clock_.now();
+    expire_rpcs(now);
+    if (now >= next_prune_) {
+        next_prune_ = now + config_.prune_interval;
+        (void)store_.prune_expired(clock_.unix_seconds());
+        std::erase_if(stored_recently_, [&](const auto& kv) {
+            return now - kv.second >= config_.replicate_interval;
+        });
+    }
+    if (now >= next_refresh_) {
+        next_refresh_ = now + config_.refresh_interval / 8;
+        refresh_buckets();
+    }
+    if (now >= next_replicate_) {
+        next_replicate_ = now + config_.replicate_interval;
+        replicate();
+    }
+    if (now >= next_republish_) {
+        next_republish_ = now + config_.republish_interval;
+        republish();
+    }
+}
+
+void Node::expire_rpcs(Clock::time_point now) {
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        const std::string id = deadlines_.begin()->second;
+        const auto deadline = deadlines_.begin()->first;
+        deadlines_.erase(deadlines_.begin());
+        const auto it = pending_.find(id);
+        if (it == pending_.end() || it->second->deadline != deadline) continue;  // answered
+        auto pending = std::move(it->second);
+        pending_.erase(it);
+        ++stats_.rpc_timeouts;
+        if (!pending->to.id.is_zero()) table_.on_request_failed(pending->to.id);
+        pending->handler(nullptr);
+    }
+}
+
+void Node::refresh_buckets() {
+    for (const auto bucket : table_.stale_buckets(config_.refresh_interval)) {
+        table_.mark_refreshed(bucket);
+        find_node(random_id_in_bucket(bucket), nullptr);
+    }
+}
+
+NodeId Node::random_id_in_bucket(std::size_t bucket) {
+    NodeId id = self_;
+    const std::size_t byte = bucket / 8;
+    const auto bit = static_cast<std::uint8_t>(0x80u >> (bucket % 8));
+    id[byte] ^= bit;
+    // Bits after the bucket's bit are free: randomise them.
+    const auto low_mask = static_cast<std::uint8_t>(bit - 1);
+    id[byte] = static_cast<std::uint8_t>((id[byte] & ~low_mask) | (rng_() & low_mask));
+    for (std::size_t i = byte + 1; i < NodeId::size; ++i) id[i] = static_cast<std::uint8_t>(rng_());
+    return id;
+}
+
+void Node::replicate() {
+    auto keys = store_.list_keys();
+    if (!keys) return;
+    const auto now = clock_.now();
+    const auto now_s = clock_.unix_seconds();
+    for (const auto& key : *keys) {
+        // Kademlia's optimisation: a key that arrived by STORE within the interval was pushed
+        // to the other responsible nodes by its sender as well.
+        if (auto it = stored_recently_.find(key);
+            it != stored_recently_.end() && now - it->second < config_.replicate_interval) {
+            continue;
+        }
+        auto records = store_.get(key, now_s);
+        if (!records || records->empty()) continue;
+        for (const auto& peer : closest_contacts(key, config_.k, self_)) {
+            for (const auto& r : *records) {
+                ++stats_.replicated;
+                request(peer, wire::Store{r}, [](const InboundMessage*) {});
+            }
+        }
+    }
+}
+
+void Node::republish() {
+    const auto now_s = clock_.unix_seconds();
+    for (auto it = published_.begin(); it != published_.end();) {
+        auto& records = it->second;
+        std::erase_if(records, [&](const wire::Record& r) { return r.expires <= now_s; });
+        if (records.empty()) {
+            it = published_.erase(it);
+            continue;
+        }
+        for (const auto& r : records) {
+            ++stats_.replicated;
+            find_node(r.key, [this, r](LookupResult found) {
+                bool include_self = found.closest.size() < config_.k ||
+                                    distance_less(r.key, self_, found.closest.back().id);
+                store_at(found.closest, r, include_self, nullptr);
+            });
+        }
+        ++it;
+    }
+}
+
+void Node::offer_records_to(const wire::Contact& newcomer) {
+    auto keys = store_.list_keys();
+    if (!keys || keys->empty()) return;
+    const auto now_s = clock_.unix_seconds();
+    for (const auto& key : *keys) {
+        // Hand over what the newcomer is now responsible for: it is among the k closest we know.
+        const auto closest = table_.closest_n(key, config_.k);
+        const bool among = std::any_of(closest.begin(), closest.end(),
+                                       [&](const PeerInfo& p) { return p.id == newcomer.id; });
+        if (!among) continue;
+        auto records = store_.get(key, now_s);
+        if (!records) continue;
+        for (const auto& r : *records) {
+            ++stats_.replicated;
+            request(newcomer, wire::Store{r}, [](const InboundMessage*) {});
+        }
+    }
+}
+
+}  // namespace nocturne::dht

@@ -1,0 +1,187 @@
+#include <nocturne/sim/simulation.hpp>
+
+#include <limits>
+#include <string>
+
+namespace nocturne::sim {
+
+// The transport of one simulated node: hands messages to the simulation's event queue.
+class Simulation::SimTransport final : public dht::Transport {
+public:
+    SimTransport(Simulation& sim, std::size_t index) : sim_(sim), index_(index) {}
+    void send(const wire::Contact& to, dht::Message msg) override {
+        sim_.deliver(index_, to, std::move(msg));
+    }
+
+private:
+    Simulation& sim_;
+    std::size_t index_;
+};
+
+struct Simulation::SimNode {
+    SimNode(Simulation& sim, std::size_t index, const NodeId& id, const dht::NodeConfig& config)
+        : transport(sim, index),
+          node(std::make_unique<dht::Node>(id, "ws://n" + std::to_string(index) + ":1", sim.clock_,
+                                           transport, store, config)) {}
+    SimTransport transport;
+    store::MemoryStore store;
+    std::unique_ptr<dht::Node> node;
+    bool alive = true;
+    int group = 0;
+    Clock::time_point wake_at = Clock::time_point::max();
+};
+
+Simulation::Simulation(SimConfig config) : config_(std::move(config)), rng_(config_.seed) {}
+
+Simulation::~Simulation() = default;
+
+std::size_t Simulation::add_node() {
+    NodeId id;
+    for (auto& b : id.bytes()) b = static_cast<std::uint8_t>(rng_());
+    auto node_config = config_.node;
+    node_config.seed = rng_() | 1;  // non-zero: deterministic ids and refresh targets
+    const std::size_t index = nodes_.size();
+    nodes_.push_back(std::make_unique<SimNode>(*this, index, id, node_config));
+    by_id_.emplace(id, index);
+    schedule_wake(index);
+    return index;
+}
+
+std::size_t Simulation::join(std::size_t seed) {
+    const std::size_t index = add_node();
+    bool done = false;
+    node(index).bootstrap({contact(seed)}, [&done](std::size_t) { done = true; });
+    schedule_wake(index);
+    run_until(clock_.now() + std::chrono::hours(1), [&] { return done; });
+    return index;
+}
+
+dht::Node& Simulation::node(std::size_t i) {
+    return *nodes_[i]->node;
+}
+store::MemoryStore& Simulation::store(std::size_t i) {
+    return nodes_[i]->store;
+}
+void Simulation::kill(std::size_t i) {
+    nodes_[i]->alive = false;
+}
+bool Simulation::alive(std::size_t i) const {
+    return nodes_[i]->alive;
+}
+void Simulation::set_group(std::size_t i, int group) {
+    nodes_[i]->group = group;
+}
+void Simulation::heal() {
+    for (auto& n : nodes_) n->group = 0;
+}
+
+wire::Contact Simulation::contact(std::size_t i) const {
+    return {nodes_[i]->node->id(), nodes_[i]->node->address()};
+}
+
+void Simulation::revive(std::size_t i) {
+    nodes_[i]->alive = true;
+    nodes_[i]->wake_at = Clock::time_point::max();
+    schedule_wake(i);
+}
+
+std::size_t Simulation::index_of(const wire::Contact& to) const {
+    if (auto it = by_id_.find(to.id); it != by_id_.end()) return it->second;
+    // A contact without a known id (a bootstrap seed given by address): "ws://n<index>:1".
+    const auto& a = to.address;
+    if (a.rfind("ws://n", 0) == 0) {
+        const auto colon = a.find(':', 6);
+        try {
+            const auto index = std::stoull(a.substr(6, colon - 6));
+            if (index < nodes_.size()) return index;
+        } catch (const std::exception&) {
+        }
+    }
+    return std::numeric_limits<std::size_t>::max();
+}
+
+void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message msg) {
+    ++stats_.sent;
+    // The sender may just have registered an RPC deadline: make sure it wakes for it.
+    schedule_wake(from);
+    const std::size_t target = index_of(to);
+    if (target == std::numeric_limits<std::size_t>::max()) {
+        ++stats_.to_dead;
+        return;
+    }
+    if (config_.loss > 0.0 && std::uniform_real_distribution<double>(0, 1)(rng_) < config_.loss) {
+        ++stats_.lost;
+        return;
+    }
+    const auto span = (config_.latency_max - config_.latency_min).count();
+    const auto latency =
+        config_.latency_min +
+        Clock::duration(
+            span > 0 ? std::uniform_int_distribution<Clock::duration::rep>(0, span)(rng_) : 0);
+    const auto& sender = *nodes_[from]->node;
+    events_.push(
+        Event{clock_.now() + latency, ++seq_, target, false,
+              dht::InboundMessage{
+                  {sender.id(), sender.address()}, std::move(msg.id), std::move(msg.payload)}});
+    // Liveness and partitions are judged at delivery time, in run_until().
+}
+
+void Simulation::schedule_wake(std::size_t i) {
+    auto& n = *nodes_[i];
+    if (!n.alive) return;
+    const auto at = std::max(n.node->next_wakeup(), clock_.now());
+    if (at >= n.wake_at) return;
+    n.wake_at = at;
+    events_.push(Event{at, ++seq_, i, true, {}});
+}
+
+std::size_t Simulation::run_until(Clock::time_point deadline, const std::function<bool()>& until) {
+    std::size_t processed = 0;
+    while (!events_.empty() && events_.top().at <= deadline) {
+        // priority_queue::top is const: move the message out through a const_cast, then pop.
+        Event ev = std::move(const_cast<Event&>(events_.top()));
+        events_.pop();
+        if (ev.at > clock_.now()) clock_.set(ev.at);
+        auto& n = *nodes_[ev.to];
+        if (ev.wake) {
+            if (ev.at != n.wake_at) continue;  // superseded by an earlier wake
+            n.wake_at = Clock::time_point::max();
+            if (!n.alive) continue;
+            n.node->tick();
+        } else {
+            if (!n.alive) {
+                ++stats_.to_dead;
+                continue;
+            }
+            const auto from = by_id_.find(ev.message.from.id);
+            if (from != by_id_.end() && nodes_[from->second]->group != n.group) {
+                ++stats_.partitioned;
+                continue;
+            }
+            ++stats_.delivered;
+            n.node->on_message(std::move(ev.message));
+        }
+        schedule_wake(ev.to);
+        ++processed;
+        if (until && until()) break;
+    }
+    if (clock_.now() < deadline && (events_.empty() || events_.top().at > deadline) &&
+        deadline != Clock::time_point::max()) {
+        clock_.set(deadline);
+    }
+    return processed;
+}
+
+std::size_t Simulation::closest_live(const NodeId& target) const {
+    std::size_t best = std::numeric_limits<std::size_t>::max();
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (!nodes_[i]->alive) continue;
+        if (best == std::numeric_limits<std::size_t>::max() ||
+            distance_less(target, nodes_[i]->node->id(), nodes_[best]->node->id())) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+}  // namespace nocturne::sim
