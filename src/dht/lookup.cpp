@@ -60,6 +60,7 @@ std::vector<wire::Contact> Lookup::next_queries() {
         ++live_seen;
         if (c.state != State::fresh) continue;
         c.state = State::in_flight;
+        ++c.attempts;
         ++in_flight_;
         ++queried_;
         out.push_back(c.contact);
@@ -85,8 +86,12 @@ void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& pee
 void Lookup::on_failure(const NodeId& from) {
     Candidate* c = find(from);
     if (c == nullptr || c->state != State::in_flight) return;
-    c->state = State::failed;
     --in_flight_;
+    if (c->attempts < max_attempts) {
+        c->state = State::fresh;
+        return;
+    }
+    c->state = State::failed;
     ++failed_;
 }
 

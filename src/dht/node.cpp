@@ -233,6 +233,10 @@ void Node::learn(const wire::Contact& contact) {
         offer_records_to(contact);
     } else if (outcome.status == Status::cached && outcome.eviction_candidate) {
         const auto candidate = outcome.eviction_candidate->id;
+        if (clock_.now() - outcome.eviction_candidate->last_seen <
+            config_.eviction_ping_min_silence) {
+            return;
+        }
         if (!eviction_pings_.insert(candidate).second) return;
         const wire::Contact c{candidate, outcome.eviction_candidate->address};
         request(c, wire::Ping{}, [this, candidate](const InboundMessage* answer) {

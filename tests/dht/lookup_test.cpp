@@ -44,6 +44,11 @@ TEST(Lookup, FailuresAreReplacedByNextCandidates) {
     Lookup lookup(NodeId{}, NodeId{}, false, 2, 3, seeds);
     auto q = lookup.next_queries();
     lookup.on_failure(q[0].id);
+    // One retry first: the same candidate is asked again.
+    auto retry = lookup.next_queries();
+    ASSERT_EQ(retry.size(), 1u);
+    EXPECT_EQ(retry[0].id, q[0].id);
+    lookup.on_failure(q[0].id);
     auto more = lookup.next_queries();
     ASSERT_EQ(more.size(), 1u);
     EXPECT_EQ(more[0].id, contact(3).id);

@@ -31,6 +31,11 @@ struct NodeConfig {
     Clock::duration replicate_interval = std::chrono::hours(1);
     // The original publisher stores its records again this often.
     Clock::duration republish_interval = std::chrono::hours(1);
+    // A full bucket's least recently seen peer is pinged (ping-the-oldest) only if it has been
+    // silent this long: BEP 5's rule that a node heard from within 15 minutes is "good". Pinging
+    // on every message from every would-be newcomer instead cascades (each PING is itself a
+    // message from a newcomer to its target) and multiplied the simulator's traffic by ten.
+    Clock::duration eviction_ping_min_silence = std::chrono::minutes(15);
     // Expired records are pruned from the store this often.
     Clock::duration prune_interval = std::chrono::minutes(1);
     RoutingTableOptions table;

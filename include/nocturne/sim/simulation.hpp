@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <queue>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace nocturne::sim {
@@ -25,9 +27,10 @@ struct SimConfig {
 struct NetStats {
     std::uint64_t sent = 0;
     std::uint64_t delivered = 0;
-    std::uint64_t lost = 0;         // random loss
-    std::uint64_t to_dead = 0;      // addressed to a killed node
-    std::uint64_t partitioned = 0;  // crossed a partition
+    std::uint64_t lost = 0;                             // random loss
+    std::uint64_t to_dead = 0;                          // addressed to a killed node
+    std::uint64_t partitioned = 0;                      // crossed a partition
+    std::map<std::string, std::uint64_t> sent_by_type;  // "FIND_NODE", "RESPONSE", ...
 };
 
 // Thousands of unmodified dht::Node instances in one process, on a virtual clock, joined by a
@@ -66,6 +69,9 @@ public:
     std::size_t run_for(Clock::duration d, const std::function<bool()>& until = {}) {
         return run_until(clock_.now() + d, until);
     }
+
+    // Message loss can change mid-run (e.g. build the mesh cleanly, then measure under loss).
+    void set_loss(double loss) { config_.loss = loss; }
 
     ManualClock& clock() { return clock_; }
     std::mt19937_64& rng() { return rng_; }

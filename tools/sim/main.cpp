@@ -1,0 +1,215 @@
+// nocturne-sim: grows a mesh of unmodified DHT nodes on a simulated network, stores values, then
+// measures lookups (optionally after killing nodes, under loss, under churn or a partition).
+// Deterministic for a given --seed.
+//
+//   build/release/bin/nocturne-sim --nodes 10000 --lookups 2000
+//   build/release/bin/nocturne-sim --nodes 10000 --kill 0.25
+//   build/release/bin/nocturne-sim --nodes 10000 --loss 0.10
+
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/sim/simulation.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <numeric>
+
+namespace {
+
+using namespace nocturne;
+using namespace std::chrono_literals;
+
+struct Options {
+    std::size_t nodes = 1000;
+    std::size_t values = 200;
+    std::size_t lookups = 1000;
+    std::uint64_t seed = 1;
+    double kill = 0.0;
+    double loss = 0.0;
+    double churn_per_minute = 0.0;  // nodes replaced per virtual minute while measuring
+    bool partition = false;
+    int latency_min_ms = 10;
+    int latency_max_ms = 100;
+    int rpc_timeout_ms = 2000;
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(idx, v.size() - 1)];
+}
+
+int run(const Options& opt) {
+    sim::SimConfig config;
+    config.seed = opt.seed;
+    config.latency_min = std::chrono::milliseconds(opt.latency_min_ms);
+    config.latency_max = std::chrono::milliseconds(opt.latency_max_ms);
+    config.node.rpc_timeout = std::chrono::milliseconds(opt.rpc_timeout_ms);
+    sim::Simulation sim(config);
+    auto& rng = sim.rng();
+    auto pick = [&](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    };
+    auto pick_live = [&] {
+        for (;;) {
+            const auto i = pick(sim.size());
+            if (sim.alive(i)) return i;
+        }
+    };
+
+    const auto wall_start = std::chrono::steady_clock::now();
+    sim.add_node();
+    while (sim.size() < opt.nodes) {
+        sim.join(pick(sim.size()));
+        if (sim.size() % 1000 == 0) std::fprintf(stderr, "joined %zu nodes\n", sim.size());
+    }
+    const auto built_messages = sim.net_stats().delivered;
+    std::printf("mesh: %zu nodes built with %llu messages (%.1f per join)\n", sim.size(),
+                static_cast<unsigned long long>(built_messages),
+                static_cast<double>(built_messages) / static_cast<double>(opt.nodes));
+
+    // Values, each from a random publisher.
+    const auto author = crypto::KeyPair::from_seed(crypto::Seed{42});
+    std::vector<wire::Record> records;
+    std::size_t put_ok = 0;
+    for (std::size_t v = 0; v < opt.values; ++v) {
+        const auto now = sim.clock().unix_seconds();
+        auto r = wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 30 * 24 * 3600,
+                                    R"({"domain":"sim","id":"v)" + std::to_string(v) + "\"}"},
+                                   author)
+                     .value();
+        bool done = false;
+        sim.node(pick(sim.size())).put(r, [&](dht::PutResult res) {
+            done = true;
+            if (res.stored >= 1) ++put_ok;
+        });
+        sim.run_for(5min, [&] { return done; });
+        records.push_back(std::move(r));
+    }
+    std::printf("stored: %zu/%zu values\n", put_ok, opt.values);
+
+    if (opt.kill > 0) {
+        std::vector<std::size_t> order(sim.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        const auto n = static_cast<std::size_t>(opt.kill * static_cast<double>(sim.size()));
+        for (std::size_t i = 0; i < n; ++i) sim.kill(order[i]);
+        std::printf("killed: %zu nodes (%.0f%%), no time given to repair\n", n, opt.kill * 100);
+    }
+    if (opt.partition) {
+        for (std::size_t i = 0; i < sim.size(); ++i) sim.set_group(i, i % 2 == 0 ? 0 : 1);
+        std::printf("partition: two halves that cannot reach each other\n");
+    }
+    if (opt.loss > 0) {
+        sim.set_loss(opt.loss);
+        std::printf("loss: %.0f%% of messages dropped while measuring\n", opt.loss * 100);
+    }
+
+    std::vector<double> hops, latency_ms, messages;
+    std::size_t found = 0, node_ok = 0;
+    std::map<std::size_t, std::size_t> hop_histogram;
+    const auto sent_before = sim.net_stats().sent;
+    const auto by_type_before = sim.net_stats().sent_by_type;
+    auto next_churn = sim.clock().now();
+    for (std::size_t l = 0; l < opt.lookups; ++l) {
+        if (opt.churn_per_minute > 0 && sim.clock().now() >= next_churn) {
+            next_churn = sim.clock().now() +
+                         std::chrono::milliseconds(static_cast<long>(60000 / opt.churn_per_minute));
+            sim.kill(pick_live());
+            sim.join(pick_live());
+        }
+        const auto via = pick_live();
+        const bool value_lookup = l % 2 == 0;
+        std::optional<dht::LookupResult> result;
+        const auto start = sim.clock().now();
+        if (value_lookup) {
+            const auto& r = records[pick(records.size())];
+            sim.node(via).find_value(r.key,
+                                     [&](dht::LookupResult res) { result = std::move(res); });
+        } else {
+            NodeId target;
+            for (auto& b : target.bytes()) b = static_cast<std::uint8_t>(rng());
+            sim.node(via).find_node(target, [&, target](dht::LookupResult res) {
+                // Success: the closest live node reachable from here was found.
+                const auto best = sim.closest_live(target);
+                if (!res.closest.empty() && res.closest[0].id == sim.node(best).id()) ++node_ok;
+                result = std::move(res);
+            });
+        }
+        sim.run_for(5min, [&] { return result.has_value(); });
+        if (!result) continue;
+        const double ms =
+            std::chrono::duration<double, std::milli>(sim.clock().now() - start).count();
+        if (value_lookup) {
+            if (!result->found()) continue;
+            ++found;
+            hops.push_back(static_cast<double>(result->hops));
+            ++hop_histogram[result->hops];
+            latency_ms.push_back(ms);
+            messages.push_back(static_cast<double>(result->queried));
+        }
+    }
+    const std::size_t value_lookups = (opt.lookups + 1) / 2, node_lookups = opt.lookups / 2;
+    const auto sent = sim.net_stats().sent - sent_before;
+    std::printf("value lookups: %zu/%zu found (%.2f%%)\n", found, value_lookups,
+                100.0 * static_cast<double>(found) / static_cast<double>(value_lookups));
+    if (!opt.partition) {
+        std::printf("node lookups: %zu/%zu found the closest live node (%.2f%%)\n", node_ok,
+                    node_lookups,
+                    100.0 * static_cast<double>(node_ok) / static_cast<double>(node_lookups));
+    }
+    std::printf("hops (value lookups): median %.0f, p95 %.0f, max %.0f; histogram:",
+                percentile(hops, 0.5), percentile(hops, 0.95), percentile(hops, 1.0));
+    for (const auto& [h, n] : hop_histogram) std::printf(" %zu:%zu", h, n);
+    std::printf("\nrequests per value lookup: median %.0f, p95 %.0f\n", percentile(messages, 0.5),
+                percentile(messages, 0.95));
+    std::printf("messages per lookup (all traffic while measuring): %.1f\n",
+                static_cast<double>(sent) / static_cast<double>(opt.lookups));
+    std::printf("messages while measuring, by type:");
+    for (const auto& [type, n] : sim.net_stats().sent_by_type) {
+        const auto before = by_type_before.count(type) ? by_type_before.at(type) : 0;
+        std::printf(" %s:%llu", type.c_str(), static_cast<unsigned long long>(n - before));
+    }
+    std::printf("\n");
+    std::printf("simulated latency (value lookups): p50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n",
+                percentile(latency_ms, 0.5), percentile(latency_ms, 0.95),
+                percentile(latency_ms, 0.99));
+    std::printf(
+        "wall time: %.1f s\n",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"nocturne-sim: deterministic simulation of a nocturne DHT mesh"};
+    Options opt;
+    cli.add_option("--nodes", opt.nodes, "Mesh size")->check(CLI::Range(2, 200000));
+    cli.add_option("--values", opt.values, "Values stored before measuring")
+        ->check(CLI::Range(1, 100000));
+    cli.add_option("--lookups", opt.lookups, "Lookups to measure (half value, half node)")
+        ->check(CLI::Range(1, 1000000));
+    cli.add_option("--seed", opt.seed, "Random seed (runs repeat exactly)");
+    cli.add_option("--kill", opt.kill, "Fraction of nodes killed after storing")
+        ->check(CLI::Range(0.0, 0.9));
+    cli.add_option("--loss", opt.loss, "Message loss while measuring")->check(CLI::Range(0.0, 0.9));
+    cli.add_option("--churn", opt.churn_per_minute,
+                   "Nodes replaced per virtual minute while measuring")
+        ->check(CLI::Range(0.0, 10000.0));
+    cli.add_flag("--partition", opt.partition, "Split the mesh in two halves while measuring");
+    cli.add_option("--latency-min-ms", opt.latency_min_ms)->check(CLI::Range(0, 10000));
+    cli.add_option("--latency-max-ms", opt.latency_max_ms)->check(CLI::Range(0, 10000));
+    cli.add_option("--rpc-timeout-ms", opt.rpc_timeout_ms)->check(CLI::Range(1, 600000));
+    CLI11_PARSE(cli, argc, argv);
+    if (opt.latency_max_ms < opt.latency_min_ms) {
+        std::fprintf(stderr, "nocturne-sim: --latency-max-ms must be >= --latency-min-ms\n");
+        return 2;
+    }
+    return run(opt);
+}
