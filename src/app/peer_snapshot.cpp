@@ -1,0 +1,79 @@
+#include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/wire/json_reader.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace nocturne::app {
+namespace {
+
+constexpr std::size_t max_snapshot_bytes = 4 * 1024 * 1024;
+constexpr std::size_t max_snapshot_peers = 256 * 20;  // every bucket full at k = 20
+
+bool is_ws_address(const std::string& a) {
+    return a.size() <= 256 && (a.rfind("ws://", 0) == 0 || a.rfind("wss://", 0) == 0) &&
+           a.find_first_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+std::error_code save_peer_snapshot(const std::filesystem::path& file,
+                                   const std::vector<wire::Contact>& peers) {
+    auto list = nlohmann::json::array();
+    for (const auto& p : peers) list.push_back({{"id", p.id.to_hex()}, {"address", p.address}});
+    const std::string text = wire::to_compact_json({{"version", 1}, {"peers", list}}) + "\n";
+
+    const auto tmp = file.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return {errno, std::generic_category()};
+    std::string_view rest = text;
+    bool ok = true;
+    while (ok && !rest.empty()) {
+        const ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ok = ok && ::fsync(fd) == 0;
+    const std::error_code ec =
+        ok ? std::error_code{} : std::error_code{errno, std::generic_category()};
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        return ec ? ec : std::error_code{errno, std::generic_category()};
+    }
+    return {};
+}
+
+result<std::vector<wire::Contact>> load_peer_snapshot(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return make_error_code(errc::not_found);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    auto doc = wire::parse_json(text, max_snapshot_bytes, 8);
+    if (!doc) return doc.error();
+    wire::ObjectReader r(*doc);
+    const auto version = r.int64("version", 1, 1);
+    const nlohmann::json* list = r.array("peers", max_snapshot_peers);
+    if (auto ec = r.finish()) return ec;
+    (void)version;
+    std::vector<wire::Contact> peers;
+    for (const auto& item : *list) {
+        wire::ObjectReader p(item);
+        wire::Contact c;
+        c.id = p.node_id("id");
+        c.address = p.string("address", 256);
+        if (auto ec = p.finish()) return ec;
+        if (!is_ws_address(c.address)) return make_error_code(errc::value_out_of_range);
+        peers.push_back(std::move(c));
+    }
+    return peers;
+}
+
+}  // namespace nocturne::app
