@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sys/stat.h>
 
 #include "support/process.hpp"
@@ -16,12 +18,12 @@ using namespace std::chrono_literals;
 
 TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     TempDir home;
-    Process agent(agent_binary(), {"start", "--home", home.path().string()});
+    Process agent(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
     const auto line = agent.read_line(20s);
     ASSERT_TRUE(line.has_value()) << agent.drain_stderr();
     ASSERT_EQ(line->rfind("ready node_id=", 0), 0u) << *line;
-    const auto node_id = line->substr(std::string("ready node_id=").size());
-    EXPECT_EQ(node_id.size(), 64u);
+    const auto node_id = line->substr(std::string("ready node_id=").size(), 64);
+    EXPECT_NE(line->find(" address=ws://127.0.0.1:"), std::string::npos) << *line;
 
     struct stat st {};
     ASSERT_EQ(::stat((home / "keys" / "node.key").c_str(), &st), 0);
@@ -29,7 +31,7 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     EXPECT_TRUE(std::filesystem::exists(home / "dht" / "entries.db"));
 
     // A second node on the same home is refused with a clear message.
-    Process second(agent_binary(), {"start", "--home", home.path().string()});
+    Process second(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
     ASSERT_EQ(second.wait(20s), 1);
     EXPECT_NE(second.drain_stderr().find("already running"), std::string::npos);
 
@@ -37,10 +39,11 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     EXPECT_EQ(agent.wait(5s), 0);
 
     // Restart: same identity.
-    Process again(agent_binary(), {"start"}, {"NOCTURNE_HOME=" + home.path().string()});
+    Process again(agent_binary(), {"start", "--port", "0"},
+                  {"NOCTURNE_HOME=" + home.path().string()});
     const auto line2 = again.read_line(20s);
     ASSERT_TRUE(line2.has_value()) << again.drain_stderr();
-    EXPECT_EQ(*line2, "ready node_id=" + node_id);
+    EXPECT_EQ(line2->rfind("ready node_id=" + node_id + " ", 0), 0u) << *line2;
     again.signal(SIGINT);
     EXPECT_EQ(again.wait(5s), 0);
 }
@@ -51,27 +54,89 @@ TEST(AgentBinary, BadInputGivesOneClearErrorAndNonZeroExit) {
     EXPECT_NE(no_cmd.wait(10s).value_or(0), 0);
     Process unknown(agent_binary(), {"start", "--bogus"});
     EXPECT_NE(unknown.wait(10s).value_or(0), 0);
+    Process bad_seed(agent_binary(), {"start", "--port", "0", "--home", (dir / "h").string(),
+                                      "--bootstrap", "http://example"});
+    EXPECT_NE(bad_seed.wait(10s).value_or(0), 0);
+    EXPECT_NE(bad_seed.drain_stderr().find("ws://host:port"), std::string::npos);
 
     // A home that is a regular file.
     const auto file = dir / "file";
     std::ofstream(file) << "x";
-    Process bad_home(agent_binary(), {"start", "--home", file.string()});
+    Process bad_home(agent_binary(), {"start", "--port", "0", "--home", file.string()});
     EXPECT_EQ(bad_home.wait(10s), 1);
     EXPECT_NE(bad_home.drain_stderr().find("cannot use home"), std::string::npos);
 
     // A node key readable by others is refused, not used and not replaced.
     TempDir home;
     {
-        Process agent(agent_binary(), {"start", "--home", home.path().string()});
+        Process agent(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
         ASSERT_TRUE(agent.read_line(20s).has_value());
         agent.signal(SIGTERM);
         ASSERT_EQ(agent.wait(5s), 0);
     }
     std::filesystem::permissions(home / "keys" / "node.key", std::filesystem::perms::others_read,
                                  std::filesystem::perm_options::add);
-    Process insecure(agent_binary(), {"start", "--home", home.path().string()});
+    Process insecure(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
     EXPECT_EQ(insecure.wait(10s), 1);
     EXPECT_NE(insecure.drain_stderr().find("readable by group or others"), std::string::npos);
+}
+
+// What a daemon printed when it became ready: its node id and address.
+struct Ready {
+    std::string node_id;
+    std::string address;
+};
+
+std::optional<Ready> wait_ready(Process& p) {
+    const auto line = p.read_line(20s);
+    if (!line || line->rfind("ready node_id=", 0) != 0) return std::nullopt;
+    const auto at = line->find(" address=");
+    if (at == std::string::npos) return std::nullopt;
+    return Ready{line->substr(14, at - 14), line->substr(at + 9)};
+}
+
+std::optional<int> wait_bootstrapped(Process& p) {
+    const auto line = p.read_line(30s);
+    if (!line || line->rfind("bootstrapped peers=", 0) != 0) return std::nullopt;
+    return std::stoi(line->substr(19));
+}
+
+TEST(AgentBinary, NodesJoinThroughBootstrapAndRejoinFromSavedPeers) {
+    TempDir ha, hb, hc;
+    auto start = [](const TempDir& home, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"start", "--port", "0", "--home", home.path().string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return std::make_unique<Process>(agent_binary(), args);
+    };
+    auto a = start(ha, {});
+    const auto ra = wait_ready(*a);
+    ASSERT_TRUE(ra.has_value()) << a->drain_stderr();
+    EXPECT_EQ(wait_bootstrapped(*a), 0);  // the first node of a new mesh
+
+    auto b = start(hb, {"--bootstrap", ra->address});
+    ASSERT_TRUE(wait_ready(*b).has_value());
+    EXPECT_EQ(wait_bootstrapped(*b), 1);
+    auto c = start(hc, {"--bootstrap", ra->address});
+    const auto rc = wait_ready(*c);
+    ASSERT_TRUE(rc.has_value());
+    const auto c_peers = wait_bootstrapped(*c);
+    ASSERT_TRUE(c_peers.has_value());
+    EXPECT_GE(*c_peers, 1);
+
+    // C restarts with no --bootstrap: it rejoins through the peers it saved.
+    c->signal(SIGTERM);
+    ASSERT_EQ(c->wait(5s), 0);
+    EXPECT_TRUE(std::filesystem::exists(hc / "dht" / "peers.json"));
+    c = start(hc, {});
+    const auto rc2 = wait_ready(*c);
+    ASSERT_TRUE(rc2.has_value());
+    EXPECT_EQ(rc2->node_id, rc->node_id);
+    const auto rejoined = wait_bootstrapped(*c);
+    ASSERT_TRUE(rejoined.has_value());
+    EXPECT_GE(*rejoined, 2);  // A and B, found without any seed
+
+    for (auto* p : {a.get(), b.get(), c.get()}) p->signal(SIGTERM);
+    for (auto* p : {a.get(), b.get(), c.get()}) EXPECT_EQ(p->wait(5s), 0);
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace nocturne::net {
+
+struct DaemonConfig {
+    std::filesystem::path home;
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t port = 9090;           // 0: any free port (tests)
+    std::string advertised_address;      // empty: ws://<listen_host>:<bound port>
+    std::vector<std::string> bootstrap;  // ws://host:port of peers to join through
+};
+
+// Runs a node until SIGINT/SIGTERM: the WebSocket transport, the DHT node on the SQLite store,
+// its timers, bootstrap (saved peers first, then --bootstrap seeds) and the peer snapshot.
+// Prints "ready node_id=<hex> address=<ws://...>" on stdout once listening, and
+// "bootstrapped peers=<n>" once the first bootstrap completes. Returns the process exit code;
+// start-up problems are reported on stderr as one line.
+int run_daemon(const DaemonConfig& config);
+
+}  // namespace nocturne::net

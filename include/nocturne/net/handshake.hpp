@@ -1,0 +1,67 @@
+#pragma once
+
+#include <nocturne/core/error.hpp>
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/crypto/random.hpp>
+#include <nocturne/wire/limits.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// The frames of the connection handshake and the ws:// addresses peers dial. Pure functions, no
+// I/O, so the protocol is testable without sockets (and fuzzable like wire/).
+//
+// After the WebSocket upgrade each side sends, as text frames and in this order:
+//   1. HELLO  {"type":"HELLO","v":1,"nonce":"<64 hex>"}   a fresh random 32-byte nonce
+//   2. AUTH   {"pk":hex,"body":"<json>","sig":hex}        a signed blob (wire/signed_blob.hpp)
+//   under
+//             "nocturne/handshake/v1" whose body is
+//             {"nonce":"<the PEER's nonce>","node_id":hex,"public_key":hex,"address":"ws://..."|""}
+// Signing the peer's fresh nonce proves possession of the key now (an old AUTH cannot be
+// replayed); node_id must equal SHA-256(public_key) and public_key must be the signing key.
+namespace nocturne::net {
+
+inline constexpr std::string_view handshake_domain = "nocturne/handshake/v1";
+// HELLO is ~100 bytes and AUTH ~600: unauthenticated peers get no more buffer than this.
+inline constexpr std::size_t max_handshake_frame_bytes = 4096;
+
+std::string make_hello(const crypto::Nonce& nonce);
+// Strict: exactly type, v and nonce; unknown_message_type / unknown_version otherwise.
+result<crypto::Nonce> parse_hello(std::string_view frame);
+
+// peer_nonce is the nonce from the peer's HELLO; address is our advertised address or "".
+std::string make_auth(const crypto::Nonce& peer_nonce, const crypto::KeyPair& keys,
+                      std::string_view address);
+
+// Who the peer proved to be.
+struct PeerIdentity {
+    NodeId node_id;
+    crypto::PublicKey public_key{};
+    std::string address;  // where it accepts connections, "" when it accepts none
+};
+
+// Verifies the signature before parsing the body, then: nonce == our_nonce (value_out_of_range
+// otherwise), public_key == the signing key (public_key_mismatch), node_id == SHA-256(public_key)
+// (node_id_mismatch), address "" or a ws:// / wss:// address. The caller still checks the node id
+// against the one it dialed, and that it is not its own.
+result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& our_nonce,
+                                 const wire::Limits& limits = wire::default_limits);
+
+// A dialable peer address: ws://host:port[/path]. Only plain ws:// for now (no TLS in the
+// transport); host is a name, an IPv4 address or a bracketed IPv6 address.
+struct WsAddress {
+    std::string host;  // without brackets
+    std::uint16_t port = 0;
+    std::string target = "/";  // request target of the upgrade
+};
+
+// value_out_of_range for anything else (other schemes, missing or zero port, user info, query,
+// fragment, spaces or control characters, more than 256 bytes).
+result<WsAddress> parse_ws_address(std::string_view address);
+// "ws://host:port", bracketing IPv6 hosts.
+std::string format_ws_address(std::string_view host, std::uint16_t port);
+
+}  // namespace nocturne::net

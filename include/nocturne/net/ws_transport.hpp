@@ -1,0 +1,120 @@
+#pragma once
+
+#include <nocturne/core/clock.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/transport.hpp>
+#include <nocturne/wire/limits.hpp>
+#include <nocturne/wire/payloads.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+
+// Asio stays out of public headers (compile time): the io_context is only named here.
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace nocturne::net {
+
+namespace detail {
+class WsTransportImpl;
+}  // namespace detail
+
+struct WsTransportConfig {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 0;  // 0 = ephemeral
+    // "ws://host:port" put in our envelopes and AUTH; empty = derived from the bound endpoint
+    // after listen() (and "" for a node that never listens: it accepts no connections).
+    std::string advertised_address;
+    // Copied into every envelope's sender block; each empty or a valid id (wire::is_valid_id).
+    std::string agent_id;
+    std::string operator_id;
+    // Cap on inbound connections (handshaking or open); further ones are closed right after
+    // accept. Outbound dials have a cap of the same size of their own, so filling our inbound
+    // slots cannot stop us from reaching peers.
+    std::size_t max_sessions = 256;
+    wire::Limits limits;  // max_frame_bytes is the WebSocket read_message_max after the handshake
+    double rate_per_second = 200;  // per-session token bucket for inbound messages
+    double rate_burst = 400;
+    // Limit for connect + upgrade + HELLO/AUTH, and for the WebSocket closing handshake. Also
+    // the grace period before a redundant duplicate session is closed.
+    std::chrono::seconds handshake_timeout{5};
+    std::int64_t max_clock_skew_seconds = 300;  // replay window: timestamps within +-5 min
+    unsigned max_violations = 10;  // the session is closed at the max_violations-th rejection
+};
+
+// The daemon's dht::Transport: signed envelopes over WebSocket sessions bound, by a handshake, to
+// the peer's node id (see handshake.hpp for the frames and docs/ for the protocol).
+//
+// Sessions: one per peer is used for sending. A send to a peer without a session dials
+// to.address; messages wait in that session's queue until the handshake completes and are dropped
+// if it fails (the node sees an RPC timeout). The handshake must prove to.id, except for a zero
+// to.id (a bootstrap address): then whoever answers is accepted and the session is bound to it.
+// Inbound frames pass rate limit, envelope signature, sender == session peer, timestamp window and
+// de-duplication before they reach the sink; each rejection is a violation, and max_violations of
+// them close the session.
+//
+// When two connections to one peer are authenticated (both dialed at once), both ends keep the
+// one dialed by the lower node id for sending (no negotiation needed: each end knows who dialed),
+// the newer one if the same node dialed both. The other one moves its unsent messages to the kept
+// session, keeps delivering what still arrives on it for handshake_timeout, then closes normally.
+//
+// Owned by the thread that runs `io` (one thread for the node); not thread-safe. The clock and the
+// sink must outlive the transport; the key pair is copied. After close() and io.run() returning,
+// or after destruction, nothing is called on them any more. Do not destroy the transport from
+// inside the sink's on_message.
+class WsTransport final : public dht::Transport {
+public:
+    struct Stats {
+        std::uint64_t sessions_opened = 0;    // handshakes completed, either direction
+        std::uint64_t sessions_rejected = 0;  // inbound connections refused: max_sessions
+        std::uint64_t handshakes_failed = 0;  // upgrade, HELLO/AUTH, wrong peer id or timeout
+        std::uint64_t dials_failed = 0;       // resolve or TCP connect failed
+        std::uint64_t messages_in = 0;        // delivered to the sink
+        std::uint64_t messages_out = 0;       // written to a socket
+        std::uint64_t messages_dropped = 0;   // outbound: failed dial, bad address, full queue
+        std::uint64_t rejected_invalid = 0;   // not an envelope, bad signature, wrong sender
+        std::uint64_t rejected_replay = 0;    // timestamp outside the window, or duplicate id
+        std::uint64_t rejected_rate = 0;      // over the per-session token bucket
+        std::uint64_t rejected_oversize = 0;  // frame over max_frame_bytes (closes the session)
+        std::uint64_t disconnects_for_violations = 0;
+    };
+
+    // Throws std::invalid_argument for an invalid config (start-up error): a malformed
+    // advertised_address, agent_id or operator_id, a non-positive rate or burst, max_violations 0.
+    WsTransport(boost::asio::io_context& io, const crypto::KeyPair& keys, const Clock& clock,
+                WsTransportConfig config);
+    ~WsTransport() override;
+    WsTransport(const WsTransport&) = delete;
+    WsTransport& operator=(const WsTransport&) = delete;
+
+    // Where verified inbound messages go; nullptr drops them (counted in messages_in).
+    void set_sink(dht::MessageSink* sink);
+
+    // Binds listen_host:listen_port and starts accepting. Errors (address in use, bad host, called
+    // twice or after close()) are returned, not thrown.
+    std::error_code listen();
+    std::uint16_t port() const;   // bound port, 0 before listen()
+    std::string address() const;  // advertised address
+
+    void send(const wire::Contact& to, dht::Message msg) override;
+
+    // Stops accepting and closes every session (WebSocket close frame, bounded by
+    // handshake_timeout); queued outbound messages are dropped. Idempotent; afterwards send() is
+    // a no-op and nothing is delivered to the sink.
+    void close();
+
+    const Stats& stats() const;
+    std::size_t session_count() const;  // live sessions, handshaking ones included
+
+private:
+    // Shared with the coroutines of the sessions, which may outlive this object by the few
+    // io_context turns it takes them to finish closing.
+    std::shared_ptr<detail::WsTransportImpl> impl_;
+};
+
+}  // namespace nocturne::net

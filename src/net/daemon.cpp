@@ -1,0 +1,154 @@
+#include <nocturne/app/home.hpp>
+#include <nocturne/app/home_lock.hpp>
+#include <nocturne/app/identity.hpp>
+#include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/net/daemon.hpp>
+#include <nocturne/net/ws_transport.hpp>
+#include <nocturne/store/sqlite_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace nocturne::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How often the node's timers are serviced. RPC timeouts are seconds, maintenance minutes:
+// 100 ms granularity costs nothing and keeps the host free of per-deadline timer bookkeeping.
+constexpr auto tick_period = 100ms;
+constexpr auto snapshot_period = 5min;
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "nocturne-agent: %s\n", message.c_str());
+    return 1;
+}
+
+// Periodic work on the io_context thread: node timers and the peer snapshot.
+// Owned by the io_context thread that runs the daemon.
+class Ticker {
+public:
+    Ticker(boost::asio::io_context& io, dht::Node& node, std::filesystem::path snapshot)
+        : timer_(io), node_(node), snapshot_(std::move(snapshot)) {}
+
+    void start() { arm(); }
+    void stop() { timer_.cancel(); }
+
+    void save_snapshot() {
+        std::vector<wire::Contact> peers;
+        for (const auto& p : node_.table().all_peers()) peers.push_back({p.id, p.address});
+        if (auto ec = app::save_peer_snapshot(snapshot_, peers)) {
+            spdlog::warn("cannot save peer snapshot {}: {}", snapshot_.string(), ec.message());
+        }
+    }
+
+private:
+    void arm() {
+        timer_.expires_after(tick_period);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: shutting down
+            node_.tick();
+            if (std::chrono::steady_clock::now() >= next_snapshot_) {
+                next_snapshot_ = std::chrono::steady_clock::now() + snapshot_period;
+                save_snapshot();
+            }
+            arm();
+        });
+    }
+
+    boost::asio::steady_timer timer_;
+    dht::Node& node_;
+    std::filesystem::path snapshot_;
+    std::chrono::steady_clock::time_point next_snapshot_ =
+        std::chrono::steady_clock::now() + snapshot_period;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonConfig& config) {
+    if (auto ec = app::prepare_home(config.home)) {
+        return fail("cannot use home " + config.home.string() + ": " + ec.message());
+    }
+    auto lock = app::HomeLock::acquire(config.home);
+    if (!lock) {
+        if (lock.error() == std::errc::resource_unavailable_try_again) {
+            return fail("another nocturne-agent is already running with home " +
+                        config.home.string());
+        }
+        return fail("cannot lock home " + config.home.string() + ": " + lock.error().message());
+    }
+    const app::HomeLayout layout{config.home};
+    bool created = false;
+    auto keys = app::load_or_create_node_key(layout.node_key(), created);
+    if (!keys) {
+        return fail("cannot load node key " + layout.node_key().string() + ": " +
+                    keys.error().message());
+    }
+    if (created) spdlog::info("generated a new node key at {}", layout.node_key().string());
+    const auto store_path = store::default_store_path(config.home);
+    auto db = store::SqliteStore::open(store_path);
+    if (!db) return fail("cannot open store " + store_path.string() + ": " + db.error().message());
+
+    boost::asio::io_context io;
+    SystemClock clock;
+    WsTransportConfig tcfg;
+    tcfg.listen_host = config.listen_host;
+    tcfg.listen_port = config.port;
+    tcfg.advertised_address = config.advertised_address;
+    WsTransport transport(io, *keys, clock, tcfg);
+    if (auto ec = transport.listen()) {
+        return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
+                    ": " + ec.message());
+    }
+    dht::Node node(keys->node_id(), transport.address(), clock, transport, **db);
+    transport.set_sink(&node);
+
+    const auto snapshot_path = layout.dht_dir() / "peers.json";
+    std::vector<wire::Contact> seeds;
+    if (auto saved = app::load_peer_snapshot(snapshot_path)) {
+        seeds = std::move(*saved);
+        spdlog::info("{} peers from the last run", seeds.size());
+    } else if (saved.error() != errc::not_found) {
+        spdlog::warn("ignoring peer snapshot {}: {}", snapshot_path.string(),
+                     saved.error().message());
+    }
+    for (const auto& address : config.bootstrap) seeds.push_back({NodeId{}, address});
+
+    Ticker ticker(io, node, snapshot_path);
+    ticker.start();
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("received signal {}, shutting down", sig);
+        ticker.stop();
+        ticker.save_snapshot();
+        transport.close();
+    });
+
+    const auto records = (*db)->size();
+    spdlog::info("node {} listening on {} (store {}, {} records)", keys->node_id().to_hex(),
+                 transport.address(), store_path.string(), records ? *records : 0);
+    std::cout << "ready node_id=" << keys->node_id().to_hex() << " address=" << transport.address()
+              << std::endl;
+    if (seeds.empty()) {
+        spdlog::info("no bootstrap peers: this node starts a new mesh");
+    }
+    node.bootstrap(seeds, [&](std::size_t peers) {
+        spdlog::info("bootstrap complete: {} peers in the routing table", peers);
+        std::cout << "bootstrapped peers=" << peers << std::endl;
+        ticker.save_snapshot();
+    });
+
+    io.run();
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace nocturne::net

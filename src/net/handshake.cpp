@@ -1,0 +1,152 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/net/handshake.hpp>
+#include <nocturne/wire/json_reader.hpp>
+#include <nocturne/wire/signed_blob.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+namespace nocturne::net {
+namespace {
+
+constexpr std::size_t max_address_bytes = 256;   // as wire/ allows in contacts
+constexpr std::size_t handshake_json_depth = 2;  // both frames are flat objects
+
+bool is_host_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
+}
+
+bool is_ipv6_char(char c) {
+    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' ||
+           c == '.';
+}
+
+bool parse_port(std::string_view text, std::uint16_t& out) {
+    if (text.empty() || text.size() > 5) return false;
+    unsigned value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) return false;
+    out = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+// What verify_auth accepts as a peer's advertised address; it is only informational (logs), the
+// address a message reports travels in the signed envelope.
+bool is_advertised_address(std::string_view text) {
+    if (text.empty()) return true;
+    if (text.size() > max_address_bytes) return false;
+    if (!text.starts_with("ws://") && !text.starts_with("wss://")) return false;
+    return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+}  // namespace
+
+std::string make_hello(const crypto::Nonce& nonce) {
+    return wire::to_compact_json({{"type", "HELLO"}, {"v", 1}, {"nonce", to_hex(nonce)}});
+}
+
+result<crypto::Nonce> parse_hello(std::string_view frame) {
+    auto json = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
+    if (!json) return json.error();
+    wire::ObjectReader reader(*json);
+    const auto type = reader.string("type", 16);
+    const auto version = reader.int64("v", 0, INT64_MAX);
+    const auto nonce = reader.hex_fixed<std::tuple_size_v<crypto::Nonce>>("nonce");
+    if (auto ec = reader.finish()) return ec;
+    if (type != "HELLO") return make_error_code(errc::unknown_message_type);
+    if (version != 1) return make_error_code(errc::unknown_version);
+    return nonce;
+}
+
+std::string make_auth(const crypto::Nonce& peer_nonce, const crypto::KeyPair& keys,
+                      std::string_view address) {
+    const nlohmann::json body = {{"nonce", to_hex(peer_nonce)},
+                                 {"node_id", keys.node_id().to_hex()},
+                                 {"public_key", to_hex(keys.public_key())},
+                                 {"address", std::string(address)}};
+    const auto blob = wire::sign_blob(handshake_domain, wire::to_compact_json(body), keys);
+    return wire::to_compact_json(wire::blob_to_json(blob));
+}
+
+result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& our_nonce,
+                                 const wire::Limits& limits) {
+    auto outer = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
+    if (!outer) return outer.error();
+    auto blob = wire::verify_blob(*outer, handshake_domain, max_handshake_frame_bytes);
+    if (!blob) return blob.error();
+
+    // Authentic from here on: the holder of blob->public_key signed these bytes.
+    auto body = wire::parse_json(blob->body, max_handshake_frame_bytes, handshake_json_depth);
+    if (!body) return body.error();
+    wire::ObjectReader reader(*body);
+    PeerIdentity peer;
+    const auto nonce = reader.hex_fixed<std::tuple_size_v<crypto::Nonce>>("nonce");
+    peer.node_id = reader.node_id("node_id");
+    peer.public_key = reader.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("public_key");
+    peer.address = reader.string("address", limits.max_string_bytes);
+    if (auto ec = reader.finish()) return ec;
+    // A signature over someone else's nonce is a replayed or relayed AUTH.
+    if (nonce != our_nonce) return make_error_code(errc::value_out_of_range);
+    if (peer.public_key != blob->public_key) return make_error_code(errc::public_key_mismatch);
+    auto derived = NodeId::from_public_key(peer.public_key);
+    if (!derived || *derived != peer.node_id) return make_error_code(errc::node_id_mismatch);
+    if (!is_advertised_address(peer.address)) return make_error_code(errc::value_out_of_range);
+    return peer;
+}
+
+result<WsAddress> parse_ws_address(std::string_view address) {
+    const auto bad = make_error_code(errc::value_out_of_range);
+    constexpr std::string_view scheme = "ws://";
+    if (address.size() > max_address_bytes || !address.starts_with(scheme)) return bad;
+    const bool printable = std::all_of(address.begin(), address.end(), [](char c) {
+        return c > ' ' && c < 0x7f && c != '?' && c != '#' && c != '@';
+    });
+    if (!printable) return bad;
+
+    const std::string_view rest = address.substr(scheme.size());
+    const auto slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    WsAddress out;
+    if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
+
+    std::string_view host;
+    std::string_view port;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos || close + 1 >= authority.size() ||
+            authority[close + 1] != ':') {
+            return bad;
+        }
+        host = authority.substr(1, close - 1);
+        port = authority.substr(close + 2);
+        if (host.empty() || !std::all_of(host.begin(), host.end(), is_ipv6_char)) return bad;
+    } else {
+        const auto colon = authority.find(':');
+        if (colon == std::string_view::npos) return bad;
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        if (host.empty() || !std::all_of(host.begin(), host.end(), is_host_char)) return bad;
+    }
+    if (!parse_port(port, out.port)) return bad;
+    out.host = std::string(host);
+    return out;
+}
+
+std::string format_ws_address(std::string_view host, std::uint16_t port) {
+    const bool ipv6 = host.find(':') != std::string_view::npos;
+    std::string out = "ws://";
+    if (ipv6) out += '[';
+    out += host;
+    if (ipv6) out += ']';
+    out += ':';
+    out += std::to_string(port);
+    return out;
+}
+
+}  // namespace nocturne::net

@@ -1,0 +1,157 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/net/handshake.hpp>
+#include <nocturne/wire/signed_blob.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace nocturne::net {
+namespace {
+
+crypto::Nonce nonce_of(std::uint8_t fill) {
+    crypto::Nonce n{};
+    n.fill(fill);
+    return n;
+}
+
+nlohmann::json auth_body(const crypto::Nonce& nonce, const crypto::KeyPair& keys) {
+    return {{"nonce", to_hex(nonce)},
+            {"node_id", keys.node_id().to_hex()},
+            {"public_key", to_hex(keys.public_key())},
+            {"address", ""}};
+}
+
+std::string signed_auth(const nlohmann::json& body, const crypto::KeyPair& keys,
+                        std::string_view domain = handshake_domain) {
+    return wire::blob_to_json(wire::sign_blob(domain, body.dump(), keys)).dump();
+}
+
+TEST(WsTransportHandshake, HelloRoundTripsAndIsStrict) {
+    const auto nonce = crypto::random_nonce();
+    const auto hello = make_hello(nonce);
+    EXPECT_EQ(hello, R"({"nonce":")" + to_hex(nonce) + R"(","type":"HELLO","v":1})");
+    EXPECT_EQ(parse_hello(hello).value(), nonce);
+
+    const std::string hex = to_hex(nonce);
+    EXPECT_EQ(parse_hello(R"({"type":"AUTH","v":1,"nonce":")" + hex + "\"}").error(),
+              errc::unknown_message_type);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":")" + hex + "\"}").error(),
+              errc::unknown_version);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":")" + hex + R"(","x":1})").error(),
+              errc::unknown_field);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":"abcd"})").error(), errc::bad_length);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1})").error(), errc::missing_field);
+    EXPECT_EQ(parse_hello("junk").error(), errc::malformed_json);
+    EXPECT_EQ(parse_hello("[1]").error(), errc::wrong_type);
+    EXPECT_EQ(parse_hello(std::string(5000, ' ')).error(), errc::frame_too_large);
+    EXPECT_EQ(parse_hello(R"({"type":[[[1]]]})").error(), errc::too_deep);
+}
+
+TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonce) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto ours = nonce_of(7);
+    const auto auth = make_auth(ours, keys, "ws://127.0.0.1:9090");
+    auto peer = verify_auth(auth, ours);
+    ASSERT_TRUE(peer.has_value()) << peer.error().message();
+    EXPECT_EQ(peer->node_id, keys.node_id());
+    EXPECT_EQ(peer->public_key, keys.public_key());
+    EXPECT_EQ(peer->address, "ws://127.0.0.1:9090");
+
+    // An AUTH made for another nonce (an old one, or another connection's) is refused.
+    EXPECT_EQ(verify_auth(auth, nonce_of(8)).error(), errc::value_out_of_range);
+}
+
+TEST(WsTransportHandshake, AuthRejectsForgeries) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto other = crypto::KeyPair::generate();
+    const auto ours = nonce_of(1);
+
+    // Body changed after signing.
+    auto outer = nlohmann::json::parse(make_auth(ours, keys, ""));
+    auto body = auth_body(ours, keys);
+    body["address"] = "ws://evil:1";
+    outer["body"] = body.dump();
+    EXPECT_EQ(verify_auth(outer.dump(), ours).error(), errc::bad_signature);
+
+    // Claims another node's id / key while signing with its own.
+    body = auth_body(ours, keys);
+    body["node_id"] = other.node_id().to_hex();
+    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::node_id_mismatch);
+    EXPECT_EQ(verify_auth(signed_auth(auth_body(ours, other), keys), ours).error(),
+              errc::public_key_mismatch);
+
+    // Signed for another purpose (domain separation).
+    EXPECT_EQ(
+        verify_auth(signed_auth(auth_body(ours, keys), keys, wire::message_domain), ours).error(),
+        errc::bad_signature);
+
+    // Strict body.
+    body = auth_body(ours, keys);
+    body["extra"] = 1;
+    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::unknown_field);
+    body = auth_body(ours, keys);
+    body["address"] = "http://x:1";
+    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::value_out_of_range);
+    EXPECT_EQ(verify_auth("{}", ours).error(), errc::missing_field);
+    EXPECT_EQ(verify_auth("", ours).error(), errc::malformed_json);
+}
+
+TEST(WsTransportHandshake, ParsesDialableAddresses) {
+    auto a = parse_ws_address("ws://127.0.0.1:9090");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "127.0.0.1");
+    EXPECT_EQ(a->port, 9090);
+    EXPECT_EQ(a->target, "/");
+
+    a = parse_ws_address("ws://[::1]:80/p2p");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "::1");
+    EXPECT_EQ(a->port, 80);
+    EXPECT_EQ(a->target, "/p2p");
+
+    a = parse_ws_address("ws://node-1.example.org:65535/");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "node-1.example.org");
+    EXPECT_EQ(a->port, 65535);
+
+    for (const std::string& bad :
+         std::vector<std::string>{"",
+                                  "ws://",
+                                  "wss://a:1",
+                                  "http://a:1",
+                                  "WS://a:1",
+                                  "ws://a",
+                                  "ws://a:",
+                                  "ws://a:0",
+                                  "ws://a:65536",
+                                  "ws://a:123456",
+                                  "ws://:80",
+                                  "ws://u@a:1",
+                                  "ws://a:1?x=1",
+                                  "ws://a:1#f",
+                                  "ws://a b:1",
+                                  "ws://a:1 ",
+                                  "ws://::1:80",
+                                  "ws://[::1]80",
+                                  "ws://[]:80",
+                                  "ws://a:-1",
+                                  "ws://a:1:2",
+                                  "ws://a\n:1",
+                                  "ws://" + std::string(300, 'a') + ":1"}) {
+        EXPECT_FALSE(parse_ws_address(bad).has_value()) << bad;
+    }
+}
+
+TEST(WsTransportHandshake, FormatsAddresses) {
+    EXPECT_EQ(format_ws_address("127.0.0.1", 9090), "ws://127.0.0.1:9090");
+    EXPECT_EQ(format_ws_address("::1", 80), "ws://[::1]:80");
+    const auto round_trip = parse_ws_address(format_ws_address("::1", 80));
+    ASSERT_TRUE(round_trip.has_value());
+    EXPECT_EQ(round_trip->host, "::1");
+}
+
+}  // namespace
+}  // namespace nocturne::net

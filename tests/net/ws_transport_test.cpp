@@ -1,0 +1,496 @@
+#include <nocturne/core/clock.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/crypto/random.hpp>
+#include <nocturne/net/ws_transport.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/net_ws_client.hpp"
+
+namespace nocturne::net {
+namespace {
+
+using namespace std::chrono_literals;
+using test::RawWsClient;
+using error_code = boost::system::error_code;
+
+Clock::time_point wall_now() {
+    return std::chrono::time_point_cast<Clock::duration>(std::chrono::system_clock::now());
+}
+
+dht::Message ping(std::string id = crypto::random_hex_id()) {
+    return dht::Message{std::move(id), wire::Ping{}};
+}
+
+struct RecordingSink final : dht::MessageSink {
+    void on_message(dht::InboundMessage msg) override {
+        messages.push_back(std::move(msg));
+        if (on_receive) on_receive(messages.back());
+    }
+
+    std::vector<dht::InboundMessage> messages;
+    std::function<void(const dht::InboundMessage&)> on_receive;
+};
+
+// A transport listening on 127.0.0.1:0 with its own key and a recording sink.
+struct Node {
+    Node(boost::asio::io_context& io, const Clock& clock, WsTransportConfig config = {})
+        : transport(io, keys, clock, std::move(config)) {
+        transport.set_sink(&sink);
+        EXPECT_FALSE(transport.listen());
+    }
+
+    NodeId id() const { return keys.node_id(); }
+    wire::Contact contact() const { return {keys.node_id(), transport.address()}; }
+    const WsTransport::Stats& stats() const { return transport.stats(); }
+
+    crypto::KeyPair keys = crypto::KeyPair::generate();
+    RecordingSink sink;
+    WsTransport transport;
+};
+
+WsTransportConfig unlimited_rate() {
+    WsTransportConfig config;
+    config.rate_per_second = 1e6;
+    config.rate_burst = 1e6;
+    return config;
+}
+
+class WsTransportTest : public ::testing::Test {
+protected:
+    template <class Pred>
+    bool run_until(Pred pred, std::chrono::milliseconds timeout = 10s) {
+        return test::run_until(io_, pred, timeout);
+    }
+
+    template <class T>
+    T run(boost::asio::awaitable<T> task) {
+        auto result = test::run_task(io_, std::move(task));
+        EXPECT_TRUE(result.has_value()) << "task did not finish in time";
+        return result ? std::move(*result) : T{};
+    }
+
+    // Reads until the server ends the connection; returns how it ended.
+    error_code read_until_closed(RawWsClient& client) {
+        for (int i = 0; i < 5; ++i) {
+            auto [ec, text] = run(client.read());
+            if (ec) return ec;
+        }
+        return {};
+    }
+
+    // Owned by the fixture so close_and_drain() can destroy them first: a Beast stream whose
+    // upgrade failed keeps its handshake timer armed until the stream goes away.
+    RawWsClient& new_client() { return *clients_.emplace_back(std::make_unique<RawWsClient>(io_)); }
+
+    // close() everything, then io_context must run out of work by itself: no session, timer or
+    // accept may be left behind (and ASan checks that nothing leaks).
+    void close_and_drain(std::initializer_list<Node*> nodes) {
+        clients_.clear();
+        for (Node* n : nodes) n->transport.close();
+        const auto start = std::chrono::steady_clock::now();
+        io_.restart();
+        io_.run_for(10s);
+        EXPECT_TRUE(io_.stopped()) << "io_context still has work after close()";
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+        for (Node* n : nodes) EXPECT_EQ(n->transport.session_count(), 0u);
+    }
+
+    boost::asio::io_context io_;
+    ManualClock clock_{wall_now()};
+    std::vector<std::unique_ptr<RawWsClient>> clients_;
+};
+
+TEST_F(WsTransportTest, PingArrivesAndPongReturnsOnTheSameSession) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    const std::string ping_id = crypto::random_hex_id();
+    const std::string pong_id = crypto::random_hex_id();
+    b.sink.on_receive = [&](const dht::InboundMessage& m) {
+        b.transport.send(m.from, dht::Message{pong_id, wire::Pong{m.id}});
+    };
+
+    a.transport.send(b.contact(), ping(ping_id));
+    ASSERT_TRUE(run_until([&] { return a.sink.messages.size() == 1; }));
+
+    ASSERT_EQ(b.sink.messages.size(), 1u);
+    const auto& request = b.sink.messages[0];
+    EXPECT_EQ(request.from.id, a.id());
+    EXPECT_EQ(request.from.address, a.transport.address());
+    EXPECT_EQ(request.id, ping_id);
+    EXPECT_TRUE(std::holds_alternative<wire::Ping>(request.payload));
+
+    const auto& reply = a.sink.messages[0];
+    EXPECT_EQ(reply.from.id, b.id());
+    EXPECT_EQ(reply.from.address, b.transport.address());
+    EXPECT_EQ(reply.id, pong_id);
+    ASSERT_TRUE(std::holds_alternative<wire::Pong>(reply.payload));
+    EXPECT_EQ(std::get<wire::Pong>(reply.payload).in_reply_to, ping_id);
+
+    // One connection carried both directions.
+    EXPECT_EQ(a.stats().sessions_opened, 1u);
+    EXPECT_EQ(b.stats().sessions_opened, 1u);
+    EXPECT_EQ(a.transport.session_count(), 1u);
+    EXPECT_EQ(b.transport.session_count(), 1u);
+    EXPECT_EQ(a.stats().messages_out, 1u);
+    EXPECT_EQ(b.stats().messages_out, 1u);
+    EXPECT_EQ(a.stats().messages_in, 1u);
+    EXPECT_EQ(b.stats().messages_in, 1u);
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, ManyMessagesBothWaysArriveInOrder) {
+    Node a(io_, clock_, unlimited_rate());
+    Node b(io_, clock_, unlimited_rate());
+    a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+
+    constexpr std::size_t count = 500;
+    std::vector<std::string> a_ids, b_ids;
+    for (std::size_t i = 0; i < count; ++i) {
+        a_ids.push_back(crypto::random_hex_id());
+        b_ids.push_back(crypto::random_hex_id());
+        a.transport.send(b.contact(), ping(a_ids.back()));
+        b.transport.send(a.contact(), ping(b_ids.back()));
+    }
+    ASSERT_TRUE(run_until(
+        [&] { return b.sink.messages.size() == count + 1 && a.sink.messages.size() == count; }));
+    for (std::size_t i = 0; i < count; ++i) {
+        EXPECT_EQ(b.sink.messages[i + 1].id, a_ids[i]);
+        EXPECT_EQ(a.sink.messages[i].id, b_ids[i]);
+    }
+    EXPECT_EQ(a.stats().sessions_opened, 1u);
+    EXPECT_EQ(b.stats().sessions_opened, 1u);
+    EXPECT_EQ(a.stats().messages_dropped + b.stats().messages_dropped, 0u);
+    close_and_drain({&a, &b});
+}
+
+// Both nodes dial each other at once. Both ends keep the connection dialed by the lower node id
+// and close the other after the grace period (handshake_timeout); nothing is lost or duplicated.
+TEST_F(WsTransportTest, SimultaneousDialsSettleOnOneSessionWithoutLoss) {
+    WsTransportConfig config;
+    config.handshake_timeout = 1s;
+    Node a(io_, clock_, config);
+    Node b(io_, clock_, config);
+    std::set<std::string> a_ids, b_ids;
+    for (int i = 0; i < 50; ++i) {
+        a_ids.insert(crypto::random_hex_id());
+        b_ids.insert(crypto::random_hex_id());
+    }
+    for (const auto& id : a_ids) a.transport.send(b.contact(), ping(id));
+    for (const auto& id : b_ids) b.transport.send(a.contact(), ping(id));
+
+    ASSERT_TRUE(run_until([&] {
+        return b.sink.messages.size() >= a_ids.size() && a.sink.messages.size() >= b_ids.size() &&
+               a.transport.session_count() == 1 && b.transport.session_count() == 1;
+    }));
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+    EXPECT_EQ(b.stats().sessions_opened, 2u);
+    std::set<std::string> got_by_b, got_by_a;
+    for (const auto& m : b.sink.messages) got_by_b.insert(m.id);
+    for (const auto& m : a.sink.messages) got_by_a.insert(m.id);
+    EXPECT_EQ(got_by_b, a_ids);
+    EXPECT_EQ(got_by_a, b_ids);
+    EXPECT_EQ(b.sink.messages.size(), a_ids.size());
+    EXPECT_EQ(a.sink.messages.size(), b_ids.size());
+    EXPECT_EQ(a.stats().messages_dropped + b.stats().messages_dropped, 0u);
+
+    // Both ends kept the same connection: it still works and nobody redials.
+    a.transport.send(b.contact(), ping());
+    b.transport.send(a.contact(), ping());
+    ASSERT_TRUE(run_until([&] {
+        return b.sink.messages.size() == a_ids.size() + 1 &&
+               a.sink.messages.size() == b_ids.size() + 1;
+    }));
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+    EXPECT_EQ(b.stats().sessions_opened, 2u);
+    EXPECT_EQ(a.transport.session_count(), 1u);
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, WrongExpectedNodeIdFailsTheHandshake) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    const NodeId wrong = crypto::KeyPair::generate().node_id();
+    a.transport.send({wrong, b.transport.address()}, ping());
+    ASSERT_TRUE(run_until([&] {
+        return a.stats().handshakes_failed == 1 && a.transport.session_count() == 0 &&
+               b.transport.session_count() == 0;
+    }));
+    EXPECT_EQ(a.stats().sessions_opened, 0u);
+    EXPECT_EQ(a.stats().messages_dropped, 1u);
+    EXPECT_EQ(a.stats().messages_out, 0u);
+    EXPECT_TRUE(b.sink.messages.empty());
+    close_and_drain({&a, &b});
+}
+
+// Bootstrap contacts carry only an address (zero id): whoever answers there is accepted, and
+// the session is then found under the id it proved.
+TEST_F(WsTransportTest, ZeroIdDialsAcceptWhoeverAnswers) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    Node c(io_, clock_);
+    a.transport.send({NodeId{}, b.transport.address()}, ping());
+    a.transport.send({NodeId{}, c.transport.address()}, ping());  // a separate dial
+    ASSERT_TRUE(
+        run_until([&] { return b.sink.messages.size() == 1 && c.sink.messages.size() == 1; }));
+    EXPECT_EQ(b.sink.messages[0].from.id, a.id());
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+
+    a.transport.send(b.contact(), ping());  // reuses the session bound to b's id
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 2; }));
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+    EXPECT_EQ(a.transport.session_count(), 2u);
+    close_and_drain({&a, &b, &c});
+}
+
+TEST_F(WsTransportTest, JunkBeforeTheHandshakeIsRefused) {
+    Node b(io_, clock_);
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    EXPECT_FALSE(run(client.write("GET /admin HTTP/1.1")));
+    EXPECT_EQ(read_until_closed(client), test::websocket::error::closed);
+    ASSERT_TRUE(run_until([&] { return b.stats().handshakes_failed == 1; }));
+    EXPECT_EQ(b.stats().sessions_opened, 0u);
+    EXPECT_TRUE(b.sink.messages.empty());
+    EXPECT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+    close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, HandshakeMustFinishInTime) {
+    WsTransportConfig config;
+    config.handshake_timeout = 1s;
+    Node b(io_, clock_, config);
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));  // upgrades, then never says HELLO
+    ASSERT_TRUE(run_until([&] { return b.stats().handshakes_failed == 1; }, 5s));
+    EXPECT_EQ(b.transport.session_count(), 0u);
+    close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, InvalidMessagesAreCountedAndRepeatOffendersDisconnected) {
+    WsTransportConfig config;
+    config.max_violations = 5;
+    Node b(io_, clock_, config);
+    const auto client_keys = crypto::KeyPair::generate();
+    const auto other_keys = crypto::KeyPair::generate();
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    ASSERT_FALSE(run(client.handshake(client_keys)));
+    EXPECT_EQ(client.server_id(), b.id());
+    ASSERT_TRUE(run_until([&] { return b.stats().sessions_opened == 1; }));
+
+    const std::int64_t now = clock_.unix_seconds();
+    const std::string valid = RawWsClient::envelope(client_keys, now);
+    const auto send = [&](const std::string& frame, auto done) {
+        EXPECT_FALSE(run(client.write(frame)));
+        EXPECT_TRUE(run_until(done)) << "frame: " << frame.substr(0, 60);
+    };
+    const auto& stats = b.stats();
+
+    send(valid, [&] { return stats.messages_in == 1; });
+    ASSERT_EQ(b.sink.messages.size(), 1u);
+    EXPECT_EQ(b.sink.messages[0].from.id, client_keys.node_id());
+    EXPECT_EQ(b.sink.messages[0].from.address, "");
+
+    send("this is not json", [&] { return stats.rejected_invalid == 1; });
+    // Valid envelope, but from a key other than the one the session proved.
+    send(RawWsClient::envelope(other_keys, now), [&] { return stats.rejected_invalid == 2; });
+    send(valid, [&] { return stats.rejected_replay == 1; });  // the identical frame again
+    send(RawWsClient::envelope(client_keys, now - 600), [&] { return stats.rejected_replay == 2; });
+    EXPECT_EQ(stats.disconnects_for_violations, 0u);
+    EXPECT_EQ(b.transport.session_count(), 1u);
+
+    // The fifth violation closes the session.
+    send(R"({"pk":"00","body":"{}","sig":"00"})", [&] { return stats.rejected_invalid == 3; });
+    EXPECT_EQ(read_until_closed(client), test::websocket::error::closed);
+    EXPECT_EQ(stats.disconnects_for_violations, 1u);
+    EXPECT_EQ(stats.messages_in, 1u);
+    EXPECT_EQ(b.sink.messages.size(), 1u);
+    ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+
+    // The node still serves everyone else.
+    Node a(io_, clock_);
+    a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 2; }));
+    EXPECT_EQ(b.sink.messages[1].from.id, a.id());
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, OversizeFrameClosesOnlyThatSession) {
+    WsTransportConfig config;
+    config.limits.max_frame_bytes = 4096;
+    Node a(io_, clock_);
+    Node b(io_, clock_, config);
+    a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+
+    const auto client_keys = crypto::KeyPair::generate();
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    ASSERT_FALSE(run(client.handshake(client_keys)));
+    run(client.write(std::string(5000, 'x')));
+    EXPECT_TRUE(read_until_closed(client));
+    ASSERT_TRUE(run_until([&] { return b.stats().rejected_oversize == 1; }));
+    ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 1; }));
+
+    // a's session was not disturbed.
+    a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 2; }));
+    EXPECT_EQ(a.stats().sessions_opened, 1u);
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, RateLimitDropsAFlood) {
+    WsTransportConfig config;
+    config.rate_per_second = 50;
+    config.rate_burst = 20;
+    config.max_violations = 100'000;  // count every drop instead of disconnecting
+    Node b(io_, clock_, config);
+    const auto client_keys = crypto::KeyPair::generate();
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    ASSERT_FALSE(run(client.handshake(client_keys)));
+
+    constexpr std::uint64_t count = 1000;
+    std::vector<std::string> frames;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        frames.push_back(RawWsClient::envelope(client_keys, clock_.unix_seconds()));
+    }
+    const auto blast = [&]() -> boost::asio::awaitable<error_code> {
+        for (auto& frame : frames)
+            if (auto ec = co_await client.write(std::move(frame))) co_return ec;
+        co_return error_code{};
+    };
+    EXPECT_FALSE(run(blast()));
+    const auto& stats = b.stats();
+    ASSERT_TRUE(run_until([&] { return stats.messages_in + stats.rejected_rate == count; }));
+    EXPECT_GT(stats.rejected_rate, 0u);
+    EXPECT_GE(stats.messages_in, 20u);  // the burst
+    EXPECT_LT(stats.messages_in, count);
+    EXPECT_EQ(b.sink.messages.size(), stats.messages_in);
+    close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, MaxSessionsRefusesTheSecondInboundConnection) {
+    WsTransportConfig config;
+    config.max_sessions = 1;
+    Node b(io_, clock_, config);
+    const auto keys = crypto::KeyPair::generate();
+    RawWsClient& first = new_client();
+    RawWsClient& second = new_client();
+    ASSERT_FALSE(run(first.connect(b.transport.port())));
+    ASSERT_FALSE(run(first.handshake(keys)));
+
+    EXPECT_TRUE(run(second.connect(b.transport.port())));  // accepted by TCP, then closed
+    ASSERT_TRUE(run_until([&] { return b.stats().sessions_rejected == 1; }));
+    EXPECT_EQ(b.transport.session_count(), 1u);
+
+    // The first one is unaffected.
+    EXPECT_FALSE(run(first.write(RawWsClient::envelope(keys, clock_.unix_seconds()))));
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+    close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, CloseWithOpenSessionsLetsRunReturn) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+    b.transport.send(a.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return a.sink.messages.size() == 1; }));
+    EXPECT_EQ(a.transport.session_count(), 1u);
+    for (int i = 0; i < 10; ++i) a.transport.send(b.contact(), ping());  // still queued
+
+    a.transport.close();
+    a.transport.close();  // idempotent
+    const auto out_before = a.stats().messages_out;
+    a.transport.send(b.contact(), ping());  // no-op after close
+    EXPECT_EQ(a.stats().messages_out, out_before);
+    close_and_drain({&a, &b});
+    EXPECT_EQ(b.sink.messages.size(), 1u);  // nothing delivered after close
+}
+
+TEST_F(WsTransportTest, DestroyingOpenTransportsIsSafe) {
+    {
+        Node a(io_, clock_);
+        Node b(io_, clock_);
+        a.transport.send(b.contact(), ping());
+        ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+        a.transport.send(b.contact(), ping());
+    }  // destructors close; the coroutines finish on the io_context afterwards
+    io_.restart();
+    io_.run_for(10s);
+    EXPECT_TRUE(io_.stopped());
+}
+
+TEST_F(WsTransportTest, UnreachableOrInvalidAddressesDropTheQueue) {
+    std::uint16_t dead_port = 0;
+    {
+        boost::asio::ip::tcp::acceptor probe(
+            io_, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t{0}});
+        dead_port = probe.local_endpoint().port();
+    }  // closed: nothing listens there now
+    Node a(io_, clock_);
+    const wire::Contact dead{crypto::KeyPair::generate().node_id(),
+                             "ws://127.0.0.1:" + std::to_string(dead_port)};
+    for (int i = 0; i < 3; ++i) a.transport.send(dead, ping());
+    ASSERT_TRUE(run_until([&] { return a.stats().dials_failed == 1; }));
+    EXPECT_TRUE(run_until([&] { return a.transport.session_count() == 0; }));
+    EXPECT_EQ(a.stats().messages_dropped, 3u);  // one dial, three queued messages
+    EXPECT_EQ(a.stats().sessions_opened, 0u);
+
+    for (const char* address :
+         {"http://127.0.0.1:80", "ws://127.0.0.1", "wss://127.0.0.1:443", ""}) {
+        a.transport.send({dead.id, address}, ping());
+    }
+    EXPECT_EQ(a.stats().messages_dropped, 7u);
+    EXPECT_EQ(a.transport.session_count(), 0u);
+    close_and_drain({&a});
+}
+
+TEST_F(WsTransportTest, ListenAndConfigErrorsAreReported) {
+    Node a(io_, clock_);
+    EXPECT_TRUE(a.transport.listen());  // twice
+
+    const auto keys = crypto::KeyPair::generate();
+    WsTransportConfig taken;
+    taken.listen_port = a.transport.port();
+    WsTransport t1(io_, keys, clock_, taken);
+    EXPECT_EQ(t1.listen(), std::errc::address_in_use);
+
+    WsTransportConfig bad_host;
+    bad_host.listen_host = "not an address";
+    WsTransport t2(io_, keys, clock_, bad_host);
+    EXPECT_TRUE(t2.listen());
+
+    WsTransportConfig bad_address;
+    bad_address.advertised_address = "http://example.org";
+    EXPECT_THROW(WsTransport(io_, keys, clock_, bad_address), std::invalid_argument);
+    WsTransportConfig bad_agent;
+    bad_agent.agent_id = "has space";
+    EXPECT_THROW(WsTransport(io_, keys, clock_, bad_agent), std::invalid_argument);
+
+    WsTransportConfig advertised;
+    advertised.advertised_address = "ws://node.example.org:9090";
+    WsTransport t3(io_, keys, clock_, advertised);
+    EXPECT_FALSE(t3.listen());
+    EXPECT_EQ(t3.address(), "ws://node.example.org:9090");
+    EXPECT_NE(t3.port(), 0);
+    EXPECT_EQ(a.transport.address(), "ws://127.0.0.1:" + std::to_string(a.transport.port()));
+
+    t1.close();
+    t2.close();
+    t3.close();
+    close_and_drain({&a});
+}
+
+}  // namespace
+}  // namespace nocturne::net
