@@ -19,7 +19,7 @@ if [[ $quick -eq 0 ]]; then
 
     step "fuzz: build and a bounded run"
     cmake --preset fuzz >/dev/null
-    cmake --build --preset fuzz
+    cmake --build --preset fuzz --target fuzz_wire
     artifacts=build/fuzz-artifacts
     rm -rf "$artifacts" && mkdir -p "$artifacts/corpus"
     if ! build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -artifact_prefix="$artifacts/" \

@@ -117,12 +117,14 @@ int run(const Options& opt) {
     const auto measure_start = sim.clock().now();
     const auto by_type_before = sim.net_stats().sent_by_type;
     auto next_churn = sim.clock().now();
+    std::size_t replaced = 0;
     for (std::size_t l = 0; l < opt.lookups; ++l) {
         if (opt.churn_per_minute > 0 && sim.clock().now() >= next_churn) {
             next_churn = sim.clock().now() +
                          std::chrono::milliseconds(static_cast<long>(60000 / opt.churn_per_minute));
             sim.kill(pick_live());
             sim.join(pick_live());
+            ++replaced;
         }
         const auto via = pick_live();
         const bool value_lookup = l % 2 == 0;
@@ -156,6 +158,9 @@ int run(const Options& opt) {
         }
     }
     const std::size_t value_lookups = (opt.lookups + 1) / 2, node_lookups = opt.lookups / 2;
+    if (opt.churn_per_minute > 0) {
+        std::printf("churn: %zu nodes killed and %zu joined while measuring\n", replaced, replaced);
+    }
     const auto sent = sim.net_stats().sent - sent_before;
     std::printf("value lookups: %zu/%zu found (%.2f%%)\n", found, value_lookups,
                 100.0 * static_cast<double>(found) / static_cast<double>(value_lookups));
