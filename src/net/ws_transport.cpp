@@ -19,14 +19,20 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <chrono>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <sys/resource.h>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace nocturne::net {
@@ -37,6 +43,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Stats = WsTransport::Stats;
+using steady_clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -50,6 +57,35 @@ constexpr std::size_t max_queued_frames = 1024;
 // After a failed accept (EMFILE, ENOBUFS) the next one usually fails too: wait instead of
 // spinning.
 constexpr std::chrono::milliseconds accept_error_backoff{100};
+
+// The idle sweep runs this often relative to idle_timeout: a session is closed between
+// idle_timeout and 1.25 * idle_timeout after its last message, at the cost of one timer per
+// transport (not one per session, which would be re-armed on every frame).
+constexpr int idle_sweeps_per_timeout = 4;
+constexpr std::chrono::milliseconds min_idle_sweep_interval{1000};
+
+// File descriptors are a per-process resource, so the sockets of all transports in the process
+// are counted together: a daemon has one transport, but the mesh benchmark and the tests run
+// hundreds in one process, where max_live_sessions per transport cannot keep the total under
+// RLIMIT_NOFILE. Atomic only because transports could run on different threads.
+std::atomic<std::size_t> process_sockets{0};
+
+// A session on which we sent a request less than this long ago, and have not had as many answers
+// back on it, is expected to carry an answer soon. Longer than the DHT's RPC timeout (5 s by
+// default): an answer later than that is not waited for, and a lost one must not pin the session.
+constexpr std::chrono::seconds reply_horizon{10};
+
+// Sockets the sessions of this process may hold before every new one first closes an idle one.
+// The rest of the descriptor limit stays free for listeners, the database, the API and logs.
+std::size_t socket_budget() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
+        return std::numeric_limits<std::size_t>::max();
+    }
+    const auto limit = static_cast<std::size_t>(rl.rlim_cur);
+    const std::size_t reserve = std::max<std::size_t>(64, limit / 8);
+    return limit > reserve ? limit - reserve : 0;
+}
 
 // Whatever still escapes a coroutine (bad_alloc, a bug) is logged; one broken session must not
 // take the node down.
@@ -81,6 +117,13 @@ std::string dial_key(const NodeId& id, std::string_view address) {
     return id.is_zero() ? "@" + std::string(address) : id.to_hex();
 }
 
+// Pong, Response and Error answer a request; everything else asks for an answer.
+bool is_reply(const wire::Payload& payload) {
+    return std::holds_alternative<wire::Pong>(payload) ||
+           std::holds_alternative<wire::Response>(payload) ||
+           std::holds_alternative<wire::Error>(payload);
+}
+
 std::string endpoint_text(const tcp::endpoint& endpoint) {
     return format_ws_address(endpoint.address().to_string(), endpoint.port()).substr(5);
 }
@@ -108,6 +151,11 @@ public:
     void on_closing(Session& s);
     void on_ended(Session& s);
     void forget(Session& s) noexcept;
+    // Live sessions: handshaking, or open and neither closing nor retiring.
+    std::size_t live_sessions() const;
+    // Closes the least recently used idle session, preferring those not awaiting a reply (whose
+    // closing would lose it); with allow_awaiting false, only those. False when there is none.
+    bool recycle_one(std::string_view why, bool allow_awaiting);
 
     asio::io_context& io_;
     const crypto::KeyPair keys_;
@@ -130,10 +178,20 @@ public:
     std::unordered_map<std::string, Session*> dialing_;
     std::size_t inbound_ = 0;
     std::size_t outbound_ = 0;
+    // One timer for the idle check of all sessions, armed while there are any.
+    asio::steady_timer sweep_timer_;
+    bool sweeping_ = false;
+    bool warned_descriptors_ = false;
 
 private:
     asio::awaitable<void> accept_loop(std::shared_ptr<WsTransportImpl> self);
     void start(std::shared_ptr<Session> s);
+    // Before a new session: at max_live_sessions, or with the process near its descriptor limit,
+    // recycle an idle one. False when the new one would exceed the hard limit
+    // (2 * max_live_sessions) because every session is busy.
+    bool make_room(std::string_view why);
+    void arm_sweep();
+    void sweep();
     // True when a (newer) should carry traffic to its peer rather than b.
     bool prefer(const Session& a, const Session& b) const;
     void promote_other(Session& ending);
@@ -171,6 +229,28 @@ public:
     void promote();
     // The transport closes: abort a handshake, or close an open session with "going away".
     void shutdown();
+    // Open, not closing or retiring, nothing queued or being written: closing it now loses
+    // nothing we were asked to send.
+    bool idle() const {
+        return state_ == State::open && !close_requested_ && !retiring_ && queue_.empty() &&
+               !writing_;
+    }
+    bool live() const {
+        return state_ == State::handshaking ||
+               (state_ == State::open && !close_requested_ && !retiring_);
+    }
+    // Normal close of an idle() session, for the idle sweep and for recycling.
+    void close_idle();
+    // Requests out and answers in, as the transport sees them (it does not match ids): closing
+    // the session while a request is unanswered loses the answer, which the peer sends on it.
+    void note_request_sent() {
+        ++unanswered_;
+        last_request_ = steady_clock::now();
+    }
+    bool awaiting_reply(steady_clock::time_point now) const {
+        return unanswered_ > 0 && now - last_request_ < reply_horizon;
+    }
+    steady_clock::time_point last_activity() const { return last_activity_; }
 
     Role role() const { return role_; }
     State state() const { return state_; }
@@ -201,6 +281,7 @@ private:
     void abort() noexcept;
     void note_read_end(const boost::system::error_code& ec);
     void finish();
+    void touch() { last_activity_ = steady_clock::now(); }
 
     std::shared_ptr<WsTransportImpl> t_;
     Role role_;
@@ -228,6 +309,11 @@ private:
     bool ignore_inbound_ = false;
     bool retiring_ = false;
     websocket::close_code close_code_ = websocket::close_code::normal;
+    // Last frame read or written after the handshake: the idle check and the LRU order. Queueing
+    // does not count: a session with a queue is busy anyway, and becomes idle only once written.
+    steady_clock::time_point last_activity_ = steady_clock::now();
+    unsigned unanswered_ = 0;
+    steady_clock::time_point last_request_;
 
     ReplayGuard replay_;
     TokenBucket bucket_;
@@ -298,6 +384,7 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
         state_ = State::open;
         authenticated_ = true;
         ws_.read_message_max(t_->config_.limits.max_frame_bytes);
+        touch();
         t_->on_authenticated(*this);
         start_writer();
         co_await read_loop();
@@ -433,6 +520,7 @@ asio::awaitable<void> Session::read_loop() {
             note_read_end(ec);
             co_return;
         }
+        touch();
         // After a violation close or close(): drain until the closing handshake completes.
         if (ignore_inbound_ || t_->closed_) continue;
         const std::string_view frame(static_cast<const char*>(buffer_.data().data()),
@@ -464,6 +552,7 @@ void Session::handle_frame(std::string_view frame, bool text) {
         case ReplayGuard::Verdict::fresh:
             break;
     }
+    if (unanswered_ > 0 && is_reply(env->payload)) --unanswered_;
     ++t_->stats_.messages_in;
     if (t_->sink_ == nullptr) return;
     // The sink may call send() or close(); this session stays alive (run() holds it).
@@ -539,6 +628,7 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> self) {
         }
         queue_.pop_front();
         ++t_->stats_.messages_out;
+        touch();
     }
     if (close_requested_ && !close_sent_ && state_ == State::open) {
         close_sent_ = true;
@@ -600,6 +690,11 @@ void Session::shutdown() {
     }
 }
 
+void Session::close_idle() {
+    assert(idle());
+    close_gracefully(websocket::close_code::normal, false);
+}
+
 void Session::abort() noexcept {
     boost::system::error_code ignored;
     resolver_.cancel();
@@ -637,7 +732,8 @@ WsTransportImpl::WsTransportImpl(asio::io_context& io, const crypto::KeyPair& ke
       clock_(clock),
       config_(std::move(config)),
       acceptor_(io),
-      address_(config_.advertised_address) {}
+      address_(config_.advertised_address),
+      sweep_timer_(io) {}
 
 std::error_code WsTransportImpl::listen() {
     if (closed_) return std::make_error_code(std::errc::operation_canceled);
@@ -688,6 +784,8 @@ asio::awaitable<void> WsTransportImpl::accept_loop(std::shared_ptr<WsTransportIm
             socket.close(ignored);
             continue;
         }
+        // Accepted even when every session is busy: max_sessions is the limit that refuses.
+        (void)make_room("inbound connection");
         ++inbound_;
         start(std::make_shared<Session>(shared_from_this(), std::move(socket)));
     }
@@ -696,6 +794,8 @@ asio::awaitable<void> WsTransportImpl::accept_loop(std::shared_ptr<WsTransportIm
 
 void WsTransportImpl::start(std::shared_ptr<Session> s) {
     sessions_.insert(s.get());
+    process_sockets.fetch_add(1, std::memory_order_relaxed);
+    if (!sweeping_) arm_sweep();
     Session& session = *s;
     asio::co_spawn(io_, session.run(std::move(s)), LogExceptions{"session"});
 }
@@ -729,6 +829,12 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
             spdlog::warn("net: cannot dial {}: {} outbound sessions", to.id.short_hex(), outbound_);
             return;
         }
+        if (!make_room("dial")) {
+            ++stats_.messages_dropped;
+            spdlog::debug("net: cannot dial {}: {} live sessions, all busy", to.id.short_hex(),
+                          live_sessions());
+            return;
+        }
         target = std::move(*parsed);
     }
 
@@ -746,14 +852,17 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
                      to.id.short_hex(), frame.error().message());
         return;
     }
+    const bool request = !is_reply(draft.payload);
     if (session != nullptr) {
         session->enqueue(std::move(*frame));
+        if (request) session->note_request_sent();
         return;
     }
     ++outbound_;
     auto s = std::make_shared<Session>(shared_from_this(), std::move(*target), to.id, to.address);
     dialing_[s->dial_key()] = s.get();
     s->enqueue(std::move(*frame));  // held until the handshake completes
+    if (request) s->note_request_sent();
     start(std::move(s));
 }
 
@@ -805,6 +914,11 @@ void WsTransportImpl::on_ended(Session& s) {
     on_closing(s);
     auto unsent = s.take_unsent();
     forget(s);
+    if (sessions_.empty() && sweeping_) {
+        // Nothing left to sweep: no timer keeps io.run() busy. start() arms it again.
+        sweep_timer_.cancel();
+        sweeping_ = false;
+    }
     if (unsent.empty()) return;
     // Frames of a session that failed (or lost a duplicate race) go to another session with the
     // same peer if there is one; otherwise they are dropped and the RPC layer times out.
@@ -818,8 +932,100 @@ void WsTransportImpl::on_ended(Session& s) {
     }
 }
 
+std::size_t WsTransportImpl::live_sessions() const {
+    return static_cast<std::size_t>(
+        std::count_if(sessions_.begin(), sessions_.end(), [](Session* s) { return s->live(); }));
+}
+
+bool WsTransportImpl::recycle_one(std::string_view why, bool allow_awaiting) {
+    // A linear scan: it runs only at the cap, over at most a few hundred sessions, while keeping
+    // an LRU list in order would cost a splice on every frame.
+    const auto now = steady_clock::now();
+    Session* best = nullptr;
+    bool best_awaiting = false;
+    for (Session* s : sessions_) {
+        if (!s->idle()) continue;
+        const bool awaiting = s->awaiting_reply(now);
+        if (awaiting && !allow_awaiting) continue;
+        if (best == nullptr || std::pair(awaiting, s->last_activity()) <
+                                   std::pair(best_awaiting, best->last_activity())) {
+            best = s;
+            best_awaiting = awaiting;
+        }
+    }
+    if (best == nullptr) return false;
+    ++stats_.sessions_recycled;
+    spdlog::debug("net: closing idle session {} to make room for a {}{}", best->label(), why,
+                  best_awaiting ? " (a reply may be lost)" : "");
+    best->close_idle();
+    return true;
+}
+
+bool WsTransportImpl::make_room(std::string_view why) {
+    const std::size_t live = live_sessions();
+    if (live >= config_.max_live_sessions) {
+        return recycle_one(why, true) || live < 2 * config_.max_live_sessions;
+    }
+    const std::size_t sockets = process_sockets.load(std::memory_order_relaxed);
+    const std::size_t budget = socket_budget();
+    if (sockets >= budget) {
+        if (!warned_descriptors_) {
+            warned_descriptors_ = true;
+            spdlog::warn(
+                "net: {} sessions in this process, {} fit under the file descriptor limit "
+                "(RLIMIT_NOFILE, less a reserve): closing idle sessions before opening new ones",
+                sockets, budget);
+        }
+        // Below our own cap, so never at the cost of an awaited reply. With nothing to close,
+        // go ahead: the reserve left by socket_budget() absorbs it, and the peer we dial makes
+        // room among its own sessions when it accepts.
+        (void)recycle_one(why, false);
+    }
+    return true;
+}
+
+void WsTransportImpl::arm_sweep() {
+    const auto interval =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(config_.idle_timeout) /
+                     idle_sweeps_per_timeout,
+                 min_idle_sweep_interval);
+    sweeping_ = true;
+    // expires_after() cancels a wait still pending, so at most one sweep chain exists.
+    sweep_timer_.expires_after(interval);
+    sweep_timer_.async_wait(
+        [weak = weak_from_this()](const boost::system::error_code& ec) noexcept {
+            if (ec) return;  // cancelled: close(), the last session ended, or re-armed
+            auto t = weak.lock();
+            if (!t) return;
+            t->sweeping_ = false;
+            try {
+                t->sweep();
+            } catch (const std::exception& e) {  // bad_alloc: skip this round
+                spdlog::error("net: idle sweep failed: {}", e.what());
+            }
+            if (!t->closed_ && !t->sessions_.empty()) t->arm_sweep();
+        });
+}
+
+void WsTransportImpl::sweep() {
+    const auto deadline = steady_clock::now() - config_.idle_timeout;
+    // Collected first: closing edits senders_ and may promote another session.
+    std::vector<std::shared_ptr<Session>> expired;
+    for (Session* s : sessions_) {
+        if (s->idle() && s->last_activity() <= deadline) expired.push_back(s->shared_from_this());
+    }
+    for (auto& s : expired) {
+        if (!s->idle()) continue;
+        ++stats_.sessions_closed_idle;
+        spdlog::debug("net: closing session {}: idle for {} s", s->label(),
+                      config_.idle_timeout.count());
+        s->close_idle();
+    }
+}
+
 void WsTransportImpl::forget(Session& s) noexcept {
     if (sessions_.erase(&s) == 0) return;
+    process_sockets.fetch_sub(1, std::memory_order_relaxed);
     --(s.role() == Session::Role::inbound ? inbound_ : outbound_);
     if (auto it = dialing_.find(s.dial_key()); it != dialing_.end() && it->second == &s) {
         dialing_.erase(it);
@@ -834,6 +1040,8 @@ void WsTransportImpl::close() {
     closed_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    sweep_timer_.cancel();
+    sweeping_ = false;
     // shutdown() may re-enter on_closing(), which edits the maps but never sessions_.
     std::vector<std::shared_ptr<Session>> all;
     all.reserve(sessions_.size());
@@ -864,6 +1072,12 @@ void validate(const WsTransportConfig& config) {
     if (config.max_violations == 0) throw std::invalid_argument("max_violations must be >= 1");
     if (config.handshake_timeout.count() <= 0) {
         throw std::invalid_argument("handshake_timeout must be positive");
+    }
+    if (config.idle_timeout.count() <= 0) {
+        throw std::invalid_argument("idle_timeout must be positive");
+    }
+    if (config.max_live_sessions == 0) {
+        throw std::invalid_argument("max_live_sessions must be >= 1");
     }
 }
 

@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <set>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include "support/net_ws_client.hpp"
@@ -63,6 +67,24 @@ WsTransportConfig unlimited_rate() {
     return config;
 }
 
+WsTransportConfig max_live(std::size_t sessions) {
+    WsTransportConfig config;
+    config.max_live_sessions = sessions;
+    return config;
+}
+
+// Listens on 127.0.0.1 but never accepts: the kernel completes TCP connects into the backlog and
+// the WebSocket upgrade is never answered, so a dial stays handshaking until handshake_timeout.
+struct SilentListener {
+    explicit SilentListener(boost::asio::io_context& io)
+        : acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t{0}}) {}
+    wire::Contact contact() const {
+        return {crypto::KeyPair::generate().node_id(),
+                "ws://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port())};
+    }
+    boost::asio::ip::tcp::acceptor acceptor;
+};
+
 class WsTransportTest : public ::testing::Test {
 protected:
     template <class Pred>
@@ -75,6 +97,34 @@ protected:
         auto result = test::run_task(io_, std::move(task));
         EXPECT_TRUE(result.has_value()) << "task did not finish in time";
         return result ? std::move(*result) : T{};
+    }
+
+    // Sends one ping from `from` to `to` and runs until it arrives.
+    bool deliver(Node& from, Node& to) {
+        const std::size_t before = to.sink.messages.size();
+        from.transport.send(to.contact(), ping());
+        return run_until([&] { return to.sink.messages.size() == before + 1; });
+    }
+
+    // Makes n answer every ping with a pong, as a DHT node does.
+    static void answer_pings(Node& n) {
+        n.sink.on_receive = [&n](const dht::InboundMessage& m) {
+            if (std::holds_alternative<wire::Ping>(m.payload)) {
+                n.transport.send(m.from, dht::Message{crypto::random_hex_id(), wire::Pong{m.id}});
+            }
+        };
+    }
+
+    // Pings `to` (which answers, see answer_pings) and runs until the pong is back.
+    bool round_trip(Node& from, Node& to) {
+        const std::string id = crypto::random_hex_id();
+        from.transport.send(to.contact(), ping(id));
+        return run_until([&] {
+            return std::any_of(from.sink.messages.begin(), from.sink.messages.end(), [&](auto& m) {
+                const auto* pong = std::get_if<wire::Pong>(&m.payload);
+                return pong != nullptr && pong->in_reply_to == id;
+            });
+        });
     }
 
     // Reads until the server ends the connection; returns how it ended.
@@ -456,6 +506,240 @@ TEST_F(WsTransportTest, UnreachableOrInvalidAddressesDropTheQueue) {
     close_and_drain({&a});
 }
 
+TEST_F(WsTransportTest, IdleSessionIsClosedAndTheNextSendRedials) {
+    WsTransportConfig config;
+    config.idle_timeout = 1s;
+    Node a(io_, clock_, config);
+    Node b(io_, clock_, config);
+    ASSERT_TRUE(deliver(a, b));
+    ASSERT_TRUE(deliver(b, a));  // the same session both ways
+    EXPECT_EQ(a.transport.session_count(), 1u);
+
+    // Swept every second: closed 1-2 s after the last message, by whichever end sweeps first.
+    const auto last_message = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until(
+        [&] { return a.transport.session_count() == 0 && b.transport.session_count() == 0; }, 5s));
+    EXPECT_GE(std::chrono::steady_clock::now() - last_message, 1s);
+    EXPECT_GE(a.stats().sessions_closed_idle + b.stats().sessions_closed_idle, 1u);
+    EXPECT_EQ(a.stats().sessions_recycled + b.stats().sessions_recycled, 0u);
+
+    ASSERT_TRUE(deliver(a, b));
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+    EXPECT_EQ(a.stats().messages_dropped + b.stats().messages_dropped, 0u);
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, SessionInUseIsNotClosedForIdleness) {
+    WsTransportConfig config;
+    config.idle_timeout = 1s;
+    Node a(io_, clock_, config);
+    Node b(io_, clock_, config);
+    // One message every 200 ms for 3 s: never idle for a whole second.
+    for (int i = 0; i < 15; ++i) {
+        ASSERT_TRUE(deliver(i % 2 == 0 ? a : b, i % 2 == 0 ? b : a));
+        run_until([] { return false; }, 200ms);
+    }
+    EXPECT_EQ(a.stats().sessions_opened, 1u);
+    EXPECT_EQ(a.stats().sessions_closed_idle + b.stats().sessions_closed_idle, 0u);
+    EXPECT_EQ(a.transport.session_count(), 1u);
+    close_and_drain({&a, &b});
+}
+
+// Round-robin over three peers with room for two sessions: each new dial closes the least
+// recently used session, and nothing is lost.
+TEST_F(WsTransportTest, MaxLiveSessionsRecyclesTheLeastRecentlyUsedSession) {
+    Node a(io_, clock_, max_live(2));
+    Node b(io_, clock_);
+    Node c(io_, clock_);
+    Node d(io_, clock_);
+    ASSERT_TRUE(deliver(a, b));
+    ASSERT_TRUE(deliver(a, c));
+    EXPECT_EQ(a.stats().sessions_recycled, 0u);
+
+    ASSERT_TRUE(deliver(a, d));  // b is the least recently used
+    EXPECT_EQ(a.stats().sessions_recycled, 1u);
+    ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+    EXPECT_EQ(c.transport.session_count(), 1u);
+
+    std::size_t peak = 0;
+    const std::array<Node*, 3> peers{&b, &c, &d};
+    for (int round = 0; round < 3; ++round) {
+        for (Node* p : peers) {
+            const std::size_t before = p->sink.messages.size();
+            a.transport.send(p->contact(), ping());
+            ASSERT_TRUE(run_until([&] {
+                peak = std::max(peak, a.transport.session_count());
+                return p->sink.messages.size() == before + 1;
+            }));
+        }
+    }
+    // Two live sessions, plus one being closed while the next is dialed.
+    EXPECT_LE(peak, 3u);
+    ASSERT_TRUE(run_until([&] { return a.transport.session_count() <= 2; }));
+    EXPECT_EQ(b.sink.messages.size() + c.sink.messages.size() + d.sink.messages.size(), 12u);
+    EXPECT_GE(a.stats().sessions_recycled, 9u);  // every send after the first two
+    EXPECT_EQ(a.stats().sessions_closed_idle, 0u);
+    EXPECT_EQ(a.stats().messages_dropped, 0u);
+    close_and_drain({&a, &b, &c, &d});
+}
+
+TEST_F(WsTransportTest, SessionWithQueuedMessagesIsNotRecycled) {
+    Node a(io_, clock_, max_live(2));
+    Node b(io_, clock_);
+    Node c(io_, clock_);
+    Node d(io_, clock_);
+    ASSERT_TRUE(deliver(a, b));
+    ASSERT_TRUE(deliver(a, c));
+
+    // In one turn of the io_context: b's session (the least recently used) gets a queue that is
+    // not written yet, then d needs a session. c's is the one closed.
+    for (int i = 0; i < 5; ++i) a.transport.send(b.contact(), ping());
+    a.transport.send(d.contact(), ping());
+    EXPECT_EQ(a.stats().sessions_recycled, 1u);
+    ASSERT_TRUE(run_until([&] {
+        return b.sink.messages.size() == 6 && d.sink.messages.size() == 1 &&
+               c.transport.session_count() == 0;
+    }));
+    EXPECT_EQ(b.stats().sessions_opened, 1u);  // b's session was never closed
+    EXPECT_EQ(b.transport.session_count(), 1u);
+    EXPECT_EQ(a.stats().messages_dropped, 0u);
+    close_and_drain({&a, &b, &c, &d});
+}
+
+// Handshaking sessions hold queued messages, so they are never recycled; with every session busy
+// a dial still goes ahead below 2 * max_live_sessions, and above it the message is dropped.
+TEST_F(WsTransportTest, WhenEverySessionIsBusyTheHardLimitDropsTheMessage) {
+    WsTransportConfig config = max_live(1);
+    config.handshake_timeout = 1s;
+    Node a(io_, clock_, config);
+    Node b(io_, clock_);
+    SilentListener s1(io_), s2(io_);
+    a.transport.send(s1.contact(), ping());
+    a.transport.send(s2.contact(), ping());  // at the cap, nothing idle: over it, under 2x
+    EXPECT_EQ(a.transport.session_count(), 2u);
+    EXPECT_EQ(a.stats().messages_dropped, 0u);
+    a.transport.send(b.contact(), ping());  // 2x reached: dropped without dialing
+    EXPECT_EQ(a.stats().messages_dropped, 1u);
+    EXPECT_EQ(a.transport.session_count(), 2u);
+    EXPECT_EQ(a.stats().sessions_recycled, 0u);
+
+    // Once the handshakes time out there is room again.
+    ASSERT_TRUE(run_until([&] { return a.stats().handshakes_failed == 2; }, 5s));
+    EXPECT_EQ(a.stats().messages_dropped, 3u);
+    ASSERT_TRUE(deliver(a, b));
+    EXPECT_EQ(b.sink.messages.size(), 1u);
+    EXPECT_EQ(a.stats().sessions_recycled, 0u);
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, InboundConnectionAtTheCapRecyclesAnIdleSession) {
+    Node a(io_, clock_);
+    Node b(io_, clock_, max_live(1));
+    Node c(io_, clock_);
+    ASSERT_TRUE(deliver(a, b));
+    ASSERT_TRUE(deliver(c, b));  // b accepts, closing its session with a
+    EXPECT_EQ(b.stats().sessions_recycled, 1u);
+    EXPECT_EQ(b.stats().sessions_rejected, 0u);
+    ASSERT_TRUE(run_until(
+        [&] { return a.transport.session_count() == 0 && b.transport.session_count() == 1; }));
+    ASSERT_TRUE(deliver(a, b));  // a dials again; now c's session makes room
+    EXPECT_EQ(b.stats().sessions_recycled, 2u);
+    EXPECT_EQ(a.stats().sessions_opened, 2u);
+    EXPECT_EQ(a.stats().messages_dropped + b.stats().messages_dropped + c.stats().messages_dropped,
+              0u);
+    close_and_drain({&a, &b, &c});
+}
+
+// The transport counts requests out and answers in per session: a session whose answer is still
+// on its way is closed only when no other idle session is left.
+TEST_F(WsTransportTest, AtTheCapASessionAwaitingAReplyIsRecycledLast) {
+    Node a(io_, clock_, max_live(2));
+    Node b(io_, clock_);  // never answers
+    Node c(io_, clock_);
+    Node d(io_, clock_);
+    answer_pings(c);
+    ASSERT_TRUE(deliver(a, b));
+    ASSERT_TRUE(round_trip(a, c));
+
+    ASSERT_TRUE(deliver(a, d));  // b's session is older, but its ping is unanswered
+    EXPECT_EQ(a.stats().sessions_recycled, 1u);
+    ASSERT_TRUE(run_until([&] { return c.transport.session_count() == 0; }));
+    EXPECT_EQ(b.transport.session_count(), 1u);
+
+    ASSERT_TRUE(deliver(a, c));  // b and d both await a reply now: the older one goes
+    EXPECT_EQ(a.stats().sessions_recycled, 2u);
+    ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+    EXPECT_EQ(d.transport.session_count(), 1u);
+    EXPECT_EQ(a.stats().messages_dropped, 0u);
+    close_and_drain({&a, &b, &c, &d});
+}
+
+// File descriptors are shared by every transport in the process: close to RLIMIT_NOFILE, a new
+// session first closes an idle one even below max_live_sessions, but never one awaiting a reply.
+TEST_F(WsTransportTest, NearTheDescriptorLimitIdleSessionsAreRecycledBelowTheCap) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    Node c(io_, clock_);  // never answers
+    Node d(io_, clock_);
+    answer_pings(b);
+    answer_pings(d);
+
+    // A soft limit a little above what is open now: room for the few sockets below, and far
+    // inside the reserve the transport keeps free, so it is short of descriptors throughout.
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    const auto open_now =
+        static_cast<rlim_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                          std::filesystem::directory_iterator{}));
+    if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < open_now + 16) {
+        GTEST_SKIP() << "descriptor limit already too low";
+    }
+    rlimit lowered = saved;
+    lowered.rlim_cur = open_now + 16;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    struct Restore {
+        rlimit limit;
+        ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{saved};
+
+    ASSERT_TRUE(round_trip(a, b));  // nothing to close yet
+    EXPECT_EQ(a.stats().sessions_recycled, 0u);
+    ASSERT_TRUE(deliver(a, c));  // b's session, answered, makes room
+    EXPECT_EQ(a.stats().sessions_recycled, 1u);
+    ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+
+    ASSERT_TRUE(round_trip(a, d));  // c's ping is unanswered: kept, and d is dialed anyway
+    EXPECT_EQ(a.stats().sessions_recycled, 1u);
+    EXPECT_EQ(a.transport.session_count(), 2u);
+    EXPECT_EQ(c.transport.session_count(), 1u);
+    EXPECT_EQ(a.stats().messages_dropped + a.stats().dials_failed, 0u);
+    close_and_drain({&a, &b, &c, &d});
+}
+
+// The default idle_timeout arms a 30 s sweep: close() must cancel it for io.run() to return.
+TEST_F(WsTransportTest, CloseWithTheSweepTimerArmedLetsRunReturn) {
+    Node a(io_, clock_);
+    Node b(io_, clock_);
+    ASSERT_TRUE(deliver(a, b));
+    close_and_drain({&a, &b});
+}
+
+// The sweep timer runs only while there are sessions: a transport that does not listen leaves
+// no work behind once its last session has ended.
+TEST_F(WsTransportTest, SweepTimerStopsWithTheLastSession) {
+    Node b(io_, clock_);
+    const auto keys = crypto::KeyPair::generate();
+    WsTransport a(io_, keys, clock_, WsTransportConfig{});
+    a.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
+    b.transport.close();  // a's session ends; a itself stays open
+    io_.restart();
+    io_.run_for(10s);
+    EXPECT_TRUE(io_.stopped()) << "io_context still has work after the last session ended";
+    EXPECT_EQ(a.session_count(), 0u);
+    close_and_drain({&b});
+}
+
 TEST_F(WsTransportTest, ListenAndConfigErrorsAreReported) {
     Node a(io_, clock_);
     EXPECT_TRUE(a.transport.listen());  // twice
@@ -477,6 +761,10 @@ TEST_F(WsTransportTest, ListenAndConfigErrorsAreReported) {
     WsTransportConfig bad_agent;
     bad_agent.agent_id = "has space";
     EXPECT_THROW(WsTransport(io_, keys, clock_, bad_agent), std::invalid_argument);
+    EXPECT_THROW(WsTransport(io_, keys, clock_, max_live(0)), std::invalid_argument);
+    WsTransportConfig no_idle;
+    no_idle.idle_timeout = 0s;
+    EXPECT_THROW(WsTransport(io_, keys, clock_, no_idle), std::invalid_argument);
 
     WsTransportConfig advertised;
     advertised.advertised_address = "ws://node.example.org:9090";

@@ -37,6 +37,21 @@ struct WsTransportConfig {
     // accept. Outbound dials have a cap of the same size of their own, so filling our inbound
     // slots cannot stop us from reaching peers.
     std::size_t max_sessions = 256;
+    // Cap on live sessions in both directions together (handshaking or open; not those already
+    // closing, which end within handshake_timeout). A DHT node talks to many peers over time, so
+    // without it sessions (and file descriptors) pile up. A new dial or an inbound connection at
+    // the cap first closes the least recently used idle session (open, nothing queued), sparing
+    // sessions that await a reply to a request we sent on them while another is idle. If every
+    // session is busy, a dial still goes ahead below 2 * max_live_sessions and its message is
+    // dropped above; an inbound connection is still accepted (max_sessions refuses it).
+    // Below the cap, the same recycling (never of a session awaiting a reply) starts when the
+    // sessions of all transports in the process near RLIMIT_NOFILE (all but 1/8 of it, at least
+    // 64 descriptors, stay free), as when many nodes run in one process.
+    std::size_t max_live_sessions = 128;
+    // An open session on which no message was sent or received for this long is closed normally;
+    // the next send to that peer dials again. Checked every idle_timeout / 4 (at least 1 s), so a
+    // session lives up to 1.25 * idle_timeout (or idle_timeout + 1 s) after its last message.
+    std::chrono::seconds idle_timeout{120};
     wire::Limits limits;  // max_frame_bytes is the WebSocket read_message_max after the handshake
     double rate_per_second = 200;  // per-session token bucket for inbound messages
     double rate_burst = 400;
@@ -57,6 +72,14 @@ struct WsTransportConfig {
 // Inbound frames pass rate limit, envelope signature, sender == session peer, timestamp window and
 // de-duplication before they reach the sink; each rejection is a violation, and max_violations of
 // them close the session.
+//
+// Sessions are not kept forever: one idle for idle_timeout is closed, and at max_live_sessions (or
+// near the process's descriptor limit) an idle one makes room for a new one (see
+// WsTransportConfig). Only sessions with nothing queued are closed that way, preferably ones not
+// awaiting a reply: per session, the transport counts requests sent and replies (Pong, Response,
+// Error) received, without matching ids. A message the peer sends just as our close reaches it can
+// still be lost (the WebSocket close discards it); the RPC layer sees a timeout, as for any lost
+// message.
 //
 // When two connections to one peer are authenticated (both dialed at once), both ends keep the
 // one dialed by the lower node id for sending (no negotiation needed: each end knows who dialed),
@@ -82,10 +105,13 @@ public:
         std::uint64_t rejected_rate = 0;      // over the per-session token bucket
         std::uint64_t rejected_oversize = 0;  // frame over max_frame_bytes (closes the session)
         std::uint64_t disconnects_for_violations = 0;
+        std::uint64_t sessions_closed_idle = 0;  // nothing sent or received for idle_timeout
+        std::uint64_t sessions_recycled = 0;  // idle one closed for a new one: cap or descriptors
     };
 
     // Throws std::invalid_argument for an invalid config (start-up error): a malformed
-    // advertised_address, agent_id or operator_id, a non-positive rate or burst, max_violations 0.
+    // advertised_address, agent_id or operator_id, a non-positive rate or burst, max_violations 0,
+    // max_live_sessions 0, a non-positive handshake_timeout or idle_timeout.
     WsTransport(boost::asio::io_context& io, const crypto::KeyPair& keys, const Clock& clock,
                 WsTransportConfig config);
     ~WsTransport() override;
