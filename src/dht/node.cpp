@@ -1,4 +1,5 @@
 #include <nocturne/core/hex.hpp>
+#include <nocturne/core/overloaded.hpp>
 #include <nocturne/crypto/random.hpp>
 #include <nocturne/dht/node.hpp>
 
@@ -7,13 +8,6 @@
 
 namespace nocturne::dht {
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 // Position of T among a variant's alternatives, usable as a case label.
 template <class T, class Variant, std::size_t I = 0>

@@ -1,4 +1,5 @@
 #include <nocturne/core/hex.hpp>
+#include <nocturne/core/overloaded.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/payloads.hpp>
@@ -13,14 +14,6 @@ constexpr std::size_t max_code_bytes = 64;
 constexpr std::size_t max_message_bytes = 1024;
 constexpr std::size_t max_reason_bytes = 2048;
 constexpr std::size_t max_query_text_bytes = 1024;
-
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-// Clang 14 has no CTAD for aggregates yet.
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 nlohmann::json contacts_to_json(const std::vector<Contact>& contacts) {
     auto out = nlohmann::json::array();
