@@ -28,6 +28,13 @@ constexpr std::size_t result_index() {
     return index_in<T, wire::ResponseBody>();
 }
 
+// Whether self belongs among the k nodes closest to key, given the closest others it knows
+// (closest first, at most k of them).
+template <class Peers>
+bool among_k_closest(const NodeId& self, const NodeId& key, const Peers& closest, std::size_t k) {
+    return closest.size() < k || distance_less(key, self, closest.back().id);
+}
+
 std::string code_name(std::error_code ec) {
     if (ec.category() == error_category()) return errc_name(static_cast<errc>(ec.value()));
     return "store_error";
@@ -256,9 +263,7 @@ std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::siz
 }
 
 bool Node::responsible_for(const NodeId& key) const {
-    const auto closest = table_.closest_n(key, config_.k);
-    if (closest.size() < config_.k) return true;
-    return distance_less(key, self_, closest.back().id);
+    return among_k_closest(self_, key, table_.closest_n(key, config_.k), config_.k);
 }
 
 wire::StoreResult Node::accept_store(const wire::Record& record) {
@@ -353,10 +358,13 @@ void Node::put(const wire::Record& record, PutCallback done) {
     auto& mine = published_[record.key];
     std::erase_if(mine, [&](const wire::Record& r) { return r.same_identity(record); });
     mine.push_back(record);
+    store_on_closest(record, std::move(done));
+}
+
+void Node::store_on_closest(const wire::Record& record, PutCallback done) {
     find_node(record.key, [this, record, done = std::move(done)](LookupResult found) mutable {
         // This node holds the record too when it is one of the k closest it now knows.
-        bool include_self = found.closest.size() < config_.k ||
-                            distance_less(record.key, self_, found.closest.back().id);
+        const bool include_self = among_k_closest(self_, record.key, found.closest, config_.k);
         store_at(found.closest, record, include_self, std::move(done));
     });
 }
@@ -550,11 +558,7 @@ void Node::republish() {
         }
         for (const auto& r : records) {
             ++stats_.replicated;
-            find_node(r.key, [this, r](LookupResult found) {
-                bool include_self = found.closest.size() < config_.k ||
-                                    distance_less(r.key, self_, found.closest.back().id);
-                store_at(found.closest, r, include_self, nullptr);
-            });
+            store_on_closest(r, nullptr);
         }
         ++it;
     }

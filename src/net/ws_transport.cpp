@@ -329,7 +329,7 @@ Session::Session(std::shared_ptr<WsTransportImpl> t, tcp::socket socket)
       resolver_(ws_.get_executor()),
       handshake_timer_(ws_.get_executor()),
       retire_timer_(ws_.get_executor()),
-      replay_(t_->config_.max_clock_skew_seconds),
+      replay_(t_->config_.limits.max_clock_skew_seconds),
       bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
               std::chrono::steady_clock::now()) {
     boost::system::error_code ec;
@@ -348,7 +348,7 @@ Session::Session(std::shared_ptr<WsTransportImpl> t, WsAddress target, NodeId ex
       target_(std::move(target)),
       expected_(expected),
       dial_key_(detail::dial_key(expected_, address)),
-      replay_(t_->config_.max_clock_skew_seconds),
+      replay_(t_->config_.limits.max_clock_skew_seconds),
       bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
               std::chrono::steady_clock::now()) {
     remote_ = printable(format_ws_address(target_.host, target_.port).substr(5));

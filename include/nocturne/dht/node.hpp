@@ -142,6 +142,7 @@ private:
 
     void start_lookup(const NodeId& target, bool want_value, LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);
+    void store_on_closest(const wire::Record& record, PutCallback done);
     void store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
                   bool include_self, PutCallback done);
 

@@ -52,13 +52,14 @@ struct WsTransportConfig {
     // the next send to that peer dials again. Checked every idle_timeout / 4 (at least 1 s), so a
     // session lives up to 1.25 * idle_timeout (or idle_timeout + 1 s) after its last message.
     std::chrono::seconds idle_timeout{120};
-    wire::Limits limits;  // max_frame_bytes is the WebSocket read_message_max after the handshake
+    // max_frame_bytes is the WebSocket read_message_max after the handshake; max_clock_skew_seconds
+    // is the replay window (timestamps within +-5 min).
+    wire::Limits limits;
     double rate_per_second = 200;  // per-session token bucket for inbound messages
     double rate_burst = 400;
     // Limit for connect + upgrade + HELLO/AUTH, and for the WebSocket closing handshake. Also
     // the grace period before a redundant duplicate session is closed.
     std::chrono::seconds handshake_timeout{5};
-    std::int64_t max_clock_skew_seconds = 300;  // replay window: timestamps within +-5 min
     unsigned max_violations = 10;  // the session is closed at the max_violations-th rejection
 };
 
