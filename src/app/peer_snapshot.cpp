@@ -1,4 +1,6 @@
 #include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/core/file_io.hpp>
+#include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 
 #include <nlohmann/json.hpp>
@@ -15,11 +17,6 @@ namespace {
 constexpr std::size_t max_snapshot_bytes = 4 * 1024 * 1024;
 constexpr std::size_t max_snapshot_peers = 256 * 20;  // every bucket full at k = 20
 
-bool is_ws_address(const std::string& a) {
-    return a.size() <= 256 && (a.rfind("ws://", 0) == 0 || a.rfind("wss://", 0) == 0) &&
-           a.find_first_of(" \t\r\n") == std::string::npos;
-}
-
 }  // namespace
 
 std::error_code save_peer_snapshot(const std::filesystem::path& file,
@@ -31,15 +28,7 @@ std::error_code save_peer_snapshot(const std::filesystem::path& file,
     const auto tmp = file.string() + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return {errno, std::generic_category()};
-    std::string_view rest = text;
-    bool ok = true;
-    while (ok && !rest.empty()) {
-        const ssize_t n = ::write(fd, rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    ok = ok && ::fsync(fd) == 0;
+    const bool ok = write_all(fd, text) && ::fsync(fd) == 0;
     const std::error_code ec =
         ok ? std::error_code{} : std::error_code{errno, std::generic_category()};
     ::close(fd);
@@ -68,9 +57,9 @@ result<std::vector<wire::Contact>> load_peer_snapshot(const std::filesystem::pat
         wire::ObjectReader p(item);
         wire::Contact c;
         c.id = p.node_id("id");
-        c.address = p.string("address", 256);
+        c.address = p.string("address", wire::max_address_bytes);
         if (auto ec = p.finish()) return ec;
-        if (!is_ws_address(c.address)) return make_error_code(errc::value_out_of_range);
+        if (!wire::is_valid_address(c.address)) return make_error_code(errc::value_out_of_range);
         peers.push_back(std::move(c));
     }
     return peers;

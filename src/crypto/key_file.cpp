@@ -1,3 +1,4 @@
+#include <nocturne/core/file_io.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/crypto/key_file.hpp>
 
@@ -17,19 +18,6 @@ constexpr std::size_t max_key_file_size = 4096;
 
 std::error_code last_errno() {
     return {errno, std::generic_category()};
-}
-
-// Writes all of data to fd, retrying short writes and EINTR.
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <nocturne/core/hex.hpp>
 #include <nocturne/net/handshake.hpp>
+#include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/signed_blob.hpp>
 
@@ -11,7 +12,6 @@
 namespace nocturne::net {
 namespace {
 
-constexpr std::size_t max_address_bytes = 256;   // as wire/ allows in contacts
 constexpr std::size_t handshake_json_depth = 2;  // both frames are flat objects
 
 bool is_host_char(char c) {
@@ -39,10 +39,7 @@ bool parse_port(std::string_view text, std::uint16_t& out) {
 // What verify_auth accepts as a peer's advertised address; it is only informational (logs), the
 // address a message reports travels in the signed envelope.
 bool is_advertised_address(std::string_view text) {
-    if (text.empty()) return true;
-    if (text.size() > max_address_bytes) return false;
-    if (!text.starts_with("ws://") && !text.starts_with("wss://")) return false;
-    return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    return text.empty() || wire::is_valid_address(text);
 }
 
 }  // namespace
@@ -103,7 +100,7 @@ result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& ou
 result<WsAddress> parse_ws_address(std::string_view address) {
     const auto bad = make_error_code(errc::value_out_of_range);
     constexpr std::string_view scheme = "ws://";
-    if (address.size() > max_address_bytes || !address.starts_with(scheme)) return bad;
+    if (address.size() > wire::max_address_bytes || !address.starts_with(scheme)) return bad;
     const bool printable = std::all_of(address.begin(), address.end(), [](char c) {
         return c > ' ' && c < 0x7f && c != '?' && c != '#' && c != '@';
     });

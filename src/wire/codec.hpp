@@ -18,6 +18,5 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
                                   const Limits& limits);
 
 bool is_message_id(std::string_view text) noexcept;
-bool is_address(std::string_view text) noexcept;
 
 }  // namespace nocturne::wire::detail

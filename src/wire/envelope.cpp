@@ -34,7 +34,7 @@ bool optional_id_ok(const std::string& id) {
     return id.empty() || is_valid_id(id);
 }
 bool optional_address_ok(const std::string& a) {
-    return a.empty() || detail::is_address(a);
+    return a.empty() || is_valid_address(a);
 }
 
 }  // namespace

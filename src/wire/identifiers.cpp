@@ -26,4 +26,20 @@ bool is_valid_id(std::string_view id) noexcept {
     return true;
 }
 
+bool is_valid_address(std::string_view address) noexcept {
+    if (address.size() > max_address_bytes) return false;
+    std::string_view rest;
+    if (address.starts_with("ws://")) {
+        rest = address.substr(5);
+    } else if (address.starts_with("wss://")) {
+        rest = address.substr(6);
+    } else {
+        return false;
+    }
+    if (rest.empty()) return false;
+    for (const char c : rest)
+        if (c <= ' ' || c >= 0x7f) return false;  // printable ASCII, no spaces or controls
+    return true;
+}
+
 }  // namespace nocturne::wire

@@ -9,7 +9,6 @@
 namespace nocturne::wire::detail {
 namespace {
 
-constexpr std::size_t max_address_bytes = 256;
 constexpr std::size_t max_code_bytes = 64;
 constexpr std::size_t max_message_bytes = 1024;
 constexpr std::size_t max_reason_bytes = 2048;
@@ -35,7 +34,7 @@ std::error_code read_contacts(const nlohmann::json* array, std::vector<Contact>&
         c.id = r.node_id("id");
         c.address = r.string("address", max_address_bytes);
         if (auto ec = r.finish()) return ec;
-        if (!is_address(c.address)) return make_error_code(errc::value_out_of_range);
+        if (!is_valid_address(c.address)) return make_error_code(errc::value_out_of_range);
         out.push_back(std::move(c));
     }
     return {};
@@ -173,22 +172,6 @@ bool is_message_id(std::string_view text) noexcept {
     if (text.size() != 32) return false;
     for (const char c : text)
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-bool is_address(std::string_view text) noexcept {
-    if (text.size() > max_address_bytes) return false;
-    std::string_view rest;
-    if (text.starts_with("ws://")) {
-        rest = text.substr(5);
-    } else if (text.starts_with("wss://")) {
-        rest = text.substr(6);
-    } else {
-        return false;
-    }
-    if (rest.empty()) return false;
-    for (const char c : rest)
-        if (c <= ' ' || c >= 0x7f) return false;  // printable ASCII, no spaces or controls
     return true;
 }
 

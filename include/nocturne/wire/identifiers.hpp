@@ -30,4 +30,9 @@ bool is_valid_domain(std::string_view domain) noexcept;
 // 1-128 of [A-Za-z0-9._-]: entry, task, operator and agent ids.
 bool is_valid_id(std::string_view id) noexcept;
 
+// Where a peer accepts connections: "ws://" or "wss://" and at least one more character, at most
+// 256 bytes, printable ASCII without spaces. Syntax only: net/ parses what it dials.
+inline constexpr std::size_t max_address_bytes = 256;
+bool is_valid_address(std::string_view address) noexcept;
+
 }  // namespace nocturne::wire
