@@ -79,6 +79,34 @@ public:
                 return "too many requests";
             case errc::unexpected_message:
                 return "message of a type or origin not expected here";
+            case errc::unknown_agent:
+                return "no valid agent certificate is known for this key";
+            case errc::untrusted_operator:
+                return "operator is neither a genesis operator nor validly endorsed";
+            case errc::operator_revoked:
+                return "operator has been revoked";
+            case errc::insufficient_endorsements:
+                return "too few valid endorsements from trusted operators";
+            case errc::insufficient_signatures:
+                return "too few valid signatures from trusted operators";
+            case errc::certificate_expired:
+                return "certificate has expired or is not yet valid";
+            case errc::too_many_agents:
+                return "agent index is not below the operator's max_agents";
+            case errc::agent_superseded:
+                return "a newer agent certificate holds this agent slot";
+            case errc::network_mismatch:
+                return "certificate belongs to another network";
+            case errc::untrusted_peer:
+                return "the sending peer has no valid agent certificate";
+            case errc::invalid_genesis:
+                return "genesis configuration is invalid";
+            case errc::wrong_subject:
+                return "endorsement or signature names another operator";
+            case errc::trust_depth_exceeded:
+                return "operator is further from genesis than the trust depth allows";
+            case errc::duplicate_signer:
+                return "the same operator signed more than once; it counts once";
         }
         return "unknown nocturne error";
     }
@@ -161,8 +189,41 @@ const char* errc_name(errc e) noexcept {
             return "rate_limited";
         case errc::unexpected_message:
             return "unexpected_message";
+        case errc::unknown_agent:
+            return "unknown_agent";
+        case errc::untrusted_operator:
+            return "untrusted_operator";
+        case errc::operator_revoked:
+            return "operator_revoked";
+        case errc::insufficient_endorsements:
+            return "insufficient_endorsements";
+        case errc::insufficient_signatures:
+            return "insufficient_signatures";
+        case errc::certificate_expired:
+            return "certificate_expired";
+        case errc::too_many_agents:
+            return "too_many_agents";
+        case errc::agent_superseded:
+            return "agent_superseded";
+        case errc::network_mismatch:
+            return "network_mismatch";
+        case errc::untrusted_peer:
+            return "untrusted_peer";
+        case errc::invalid_genesis:
+            return "invalid_genesis";
+        case errc::wrong_subject:
+            return "wrong_subject";
+        case errc::trust_depth_exceeded:
+            return "trust_depth_exceeded";
+        case errc::duplicate_signer:
+            return "duplicate_signer";
     }
     return "unknown";
+}
+
+const char* error_name(std::error_code ec, const char* fallback) noexcept {
+    if (ec.category() == error_category()) return errc_name(static_cast<errc>(ec.value()));
+    return fallback;
 }
 
 }  // namespace nocturne

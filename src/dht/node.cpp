@@ -36,8 +36,7 @@ bool among_k_closest(const NodeId& self, const NodeId& key, const Peers& closest
 }
 
 std::string code_name(std::error_code ec) {
-    if (ec.category() == error_category()) return errc_name(static_cast<errc>(ec.value()));
-    return "store_error";
+    return error_name(ec, "store_error");
 }
 
 }  // namespace
@@ -165,13 +164,14 @@ void Node::handle_request(const InboundMessage& msg) {
                            if (out.records.size() > config_.limits.max_records_per_response) {
                                out.records.resize(config_.limits.max_records_per_response);
                            }
+                           out.credentials = credentials_for_all(out.records);
                        } else {
                            out.peers = closest_contacts(p.key, config_.k, msg.from.id);
                        }
                        reply(msg, wire::Response{msg.id, std::move(out)});
                    },
                    [&](const wire::Store& p) {
-                       auto result = accept_store(p.record);
+                       auto result = accept_store(p.record, p.credentials, msg.from.id);
                        if (result.stored) {
                            ++stats_.stores_accepted;
                            stored_recently_[p.record.key] = clock_.now();
@@ -266,16 +266,43 @@ bool Node::responsible_for(const NodeId& key) const {
     return among_k_closest(self_, key, table_.closest_n(key, config_.k), config_.k);
 }
 
-wire::StoreResult Node::accept_store(const wire::Record& record) {
+wire::StoreResult Node::accept_store(const wire::Record& record,
+                                     std::span<const wire::Record> credentials,
+                                     const NodeId& from) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
         return {false, code_name(ec)};
     }
     if (!responsible_for(record.key)) return {false, errc_name(errc::not_responsible)};
     if (policy_ != nullptr) {
-        if (auto ec = policy_->check(record)) return {false, code_name(ec)};
+        if (auto ec = policy_->admit(record, credentials, from, RecordPolicy::Use::store)) {
+            return {false, code_name(ec)};
+        }
     }
     if (auto ec = store_.put(record)) return {false, code_name(ec)};
     return {true, ""};
+}
+
+wire::Store Node::store_message(const wire::Record& record) {
+    wire::Store out{record};
+    if (policy_ != nullptr)
+        out.credentials = policy_->credentials_for(record, config_.limits.max_credentials);
+    return out;
+}
+
+std::vector<wire::Record> Node::credentials_for_all(const std::vector<wire::Record>& records) {
+    std::vector<wire::Record> out;
+    if (policy_ == nullptr) return out;
+    std::set<crypto::Signature> seen;
+    for (const auto& r : records) {
+        const auto room = config_.limits.max_credentials - out.size();
+        if (room == 0) break;
+        for (auto& c : policy_->credentials_for(r, room)) {
+            if (out.size() < config_.limits.max_credentials && seen.insert(c.sig).second) {
+                out.push_back(std::move(c));
+            }
+        }
+    }
+    return out;
 }
 
 // ---- lookups -----------------------------------------------------------------------------------
@@ -313,7 +340,10 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
                 for (const auto& r : value->records) {
                     if (r.key != job->lookup.target()) continue;
                     if (wire::check_record_time(r, now_s, config_.limits)) continue;
-                    if (policy_ != nullptr && policy_->check(r)) continue;
+                    if (policy_ != nullptr &&
+                        policy_->admit(r, value->credentials, id, RecordPolicy::Use::read)) {
+                        continue;
+                    }
                     records.push_back(r);
                 }
                 job->lookup.on_answer(id, value->peers, std::move(records));
@@ -384,7 +414,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
     tally->done = std::move(done);
     tally->outstanding = nodes.size();
     if (include_self) {
-        auto local = accept_store(record);
+        auto local = accept_store(record, {}, self_);
         if (local.stored) {
             ++tally->result.stored;
         } else if (local.code != errc_name(errc::not_responsible)) {
@@ -399,8 +429,9 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
         if (tally->done) tally->done(tally->result);
         return;
     }
+    const auto message = store_message(record);
     for (const auto& node : nodes) {
-        request(node, wire::Store{record}, [tally, finish_one](const InboundMessage* m) {
+        request(node, message, [tally, finish_one](const InboundMessage* m) {
             const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
             const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
             if (m == nullptr) {
@@ -538,10 +569,12 @@ void Node::replicate() {
         }
         auto records = store_.get(key, now_s);
         if (!records || records->empty()) continue;
+        std::vector<wire::Store> messages;
+        for (const auto& r : *records) messages.push_back(store_message(r));
         for (const auto& peer : closest_contacts(key, config_.k, self_)) {
-            for (const auto& r : *records) {
+            for (const auto& m : messages) {
                 ++stats_.replicated;
-                request(peer, wire::Store{r}, [](const InboundMessage*) {});
+                request(peer, m, [](const InboundMessage*) {});
             }
         }
     }
@@ -578,7 +611,7 @@ void Node::offer_records_to(const wire::Contact& newcomer) {
         if (!records) continue;
         for (const auto& r : *records) {
             ++stats_.replicated;
-            request(newcomer, wire::Store{r}, [](const InboundMessage*) {});
+            request(newcomer, store_message(r), [](const InboundMessage*) {});
         }
     }
 }

@@ -51,6 +51,18 @@ std::error_code read_records(const nlohmann::json* array, const Limits& limits,
     return {};
 }
 
+// Credentials are certificates only: anything else riding along is a malformed message.
+std::error_code read_credentials(const nlohmann::json* array, const Limits& limits,
+                                 std::vector<Record>& out) {
+    if (auto ec = read_records(array, limits, out)) return ec;
+    for (const auto& r : out) {
+        if (r.kind != RecordKind::cert && r.kind != RecordKind::agent_cert) {
+            return make_error_code(errc::value_out_of_range);
+        }
+    }
+    return {};
+}
+
 std::string read_message_id(ObjectReader& r, std::string_view name) {
     auto id = r.string(name, 64);
     if (!r.error() && !is_message_id(id)) r.fail(errc::value_out_of_range);
@@ -114,6 +126,9 @@ nlohmann::json response_to_json(const Response& resp) {
                    [&](const ValueResult& r) {
                        j["records"] = records_to_json(r.records);
                        j["peers"] = contacts_to_json(r.peers);
+                       if (!r.credentials.empty()) {
+                           j["credentials"] = records_to_json(r.credentials);
+                       }
                    },
                    [&](const StoreResult& r) {
                        j["stored"] = r.stored;
@@ -143,6 +158,10 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
         ValueResult out;
         ec = read_records(r.array("records", limits.max_records_per_response), limits, out.records);
         if (!ec) ec = read_contacts(r.array("peers", limits.max_peers_per_response), out.peers);
+        if (!ec) {
+            ec = read_credentials(r.optional_array("credentials", limits.max_credentials), limits,
+                                  out.credentials);
+        }
         resp.result = std::move(out);
     } else if (tag == "STORE") {
         StoreResult out;
@@ -188,7 +207,11 @@ nlohmann::json payload_to_json(const Payload& payload) {
                               return nlohmann::json{{"key", p.key.to_hex()}};
                           },
                           [](const Store& p) {
-                              return nlohmann::json{{"record", record_to_json(p.record)}};
+                              nlohmann::json j{{"record", record_to_json(p.record)}};
+                              if (!p.credentials.empty()) {
+                                  j["credentials"] = records_to_json(p.credentials);
+                              }
+                              return j;
                           },
                           [](const Vote& p) { return vote_to_json(p); },
                           [](const Query& p) {
@@ -233,10 +256,13 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
         }
         case MessageType::store: {
             const nlohmann::json* rec = r.object("record");
+            const nlohmann::json* creds = r.optional_array("credentials", limits.max_credentials);
             if (auto ec = r.finish()) return ec;
             auto record = record_from_json(*rec, limits);
             if (!record) return record.error();
-            return Payload{Store{std::move(*record)}};
+            Store store{std::move(*record)};
+            if (auto ec = read_credentials(creds, limits, store.credentials)) return ec;
+            return Payload{std::move(store)};
         }
         case MessageType::vote: {
             auto vote = vote_from_json(r);

@@ -58,6 +58,25 @@ std::string payload_field(const nlohmann::json& payload, std::string_view name,
     return text;
 }
 
+// An agent slot: a small non-negative integer, kept as its decimal text for the slot column.
+std::string agent_slot(const nlohmann::json& payload, std::error_code& ec) {
+    const auto it = payload.find("agent_index");
+    if (it == payload.end()) {
+        if (!ec) ec = make_error_code(errc::missing_field);
+        return {};
+    }
+    if (!it->is_number_integer()) {
+        if (!ec) ec = make_error_code(errc::wrong_type);
+        return {};
+    }
+    const auto index = it->get<std::int64_t>();
+    if (index < 0 || index > max_agent_index) {
+        if (!ec) ec = make_error_code(errc::value_out_of_range);
+        return {};
+    }
+    return std::to_string(index);
+}
+
 bool is_hex_key(std::string_view text) noexcept {
     return text.size() == 2 * NodeId::size && NodeId::from_hex(text).has_value() &&
            text == NodeId::from_hex(text)->to_hex();
@@ -94,8 +113,11 @@ result<Derived> derive(RecordKind kind, const nlohmann::json& payload) {
                                payload_field(payload, "operator_id", is_valid_id, ec));
             break;
         case RecordKind::agent_cert:
-            d.key =
-                prefix_key(key_prefix::agent, payload_field(payload, "node_id", is_hex_key, ec));
+            // All agents of one operator sit under one key, one slot each: the responsible nodes
+            // then hold at most max_agents live certificates per operator.
+            d.key = prefix_key(key_prefix::agent,
+                               payload_field(payload, "operator_id", is_valid_id, ec));
+            d.slot = agent_slot(payload, ec);
             break;
         case RecordKind::vote:
             d.key =

@@ -84,6 +84,9 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
     NodeId key;
     key[1] = 7;
     auto record = *sign_record(test::knowledge_draft(), keys_);
+    auto cert = *sign_record(
+        {RecordKind::cert, 1, test::t0, test::t0 + 60, R"({"operator_id":"op1","label":"x"})"},
+        keys_);
     const std::string rid(32, 'b');
     Vote commit{key,          "commit", std::string(64, 'c'), std::nullopt, std::nullopt,
                 std::nullopt, "op1"};
@@ -95,11 +98,13 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         FindNode{key},
         FindValue{key},
         Store{record},
+        Store{record, {cert}},
         commit,
         reveal,
         Query{"go/concurrency", "channels select", 0.5, 20},
         Response{rid, NodesResult{{{key, "ws://10.0.0.1:9090"}}}},
         Response{rid, ValueResult{{record}, {}}},
+        Response{rid, ValueResult{{record}, {}, {cert}}},
         Response{rid, ValueResult{{}, {{key, "wss://peer.example:443/mesh"}}}},
         Response{rid, StoreResult{false, "stale_seq"}},
         Response{rid, VoteResult{true, ""}},
@@ -117,6 +122,15 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         again.id = env->id;
         EXPECT_EQ(open_frame(*sign_envelope(again, keys_)).body, open_frame(f).body);
     }
+}
+
+TEST_F(EnvelopeTest, CredentialsAreCertificatesOnly) {
+    auto record = *sign_record(test::knowledge_draft(), keys_);
+    EXPECT_EQ(decode_envelope(frame(Store{record, {record}})).error(), errc::value_out_of_range);
+    EXPECT_EQ(
+        decode_envelope(frame(Response{std::string(32, 'b'), ValueResult{{record}, {}, {record}}}))
+            .error(),
+        errc::value_out_of_range);
 }
 
 // Plan Task 3: TestMessageVerifyRejectsTampered, for every signed field.

@@ -64,7 +64,10 @@ TEST_F(RecordTest, KeyDerivationPerKind) {
          "e1"},
         {RecordKind::cert, {{"operator_id", "op1"}}, prefix_key("cert", "op1"), ""},
         {RecordKind::revocation, {{"operator_id", "op1"}}, prefix_key("revocation", "op1"), ""},
-        {RecordKind::agent_cert, {{"node_id", hex_key}}, prefix_key("agent", hex_key), ""},
+        {RecordKind::agent_cert,
+         {{"operator_id", "op1"}, {"agent_index", 2}},
+         prefix_key("agent", "op1"),
+         "2"},
         {RecordKind::vote,
          {{"entry_key", hex_key}, {"phase", "commit"}},
          prefix_key("vote", hex_key),
@@ -102,8 +105,16 @@ TEST_F(RecordTest, DerivationInputsAreValidated) {
     EXPECT_EQ(domain_index_key("x"), prefix_key(key_prefix::domain_index, "x"));
     EXPECT_EQ(fails(RecordKind::knowledge, {{"domain", "d"}}), errc::missing_field);
     EXPECT_EQ(fails(RecordKind::knowledge, {{"domain", "d"}, {"id", 5}}), errc::wrong_type);
-    EXPECT_EQ(fails(RecordKind::agent_cert, {{"node_id", "abc"}}), errc::value_out_of_range);
-    EXPECT_EQ(fails(RecordKind::agent_cert, {{"node_id", std::string(64, 'A')}}),
+    EXPECT_EQ(fails(RecordKind::agent_cert, {{"operator_id", "op1"}, {"agent_index", -1}}),
+              errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::agent_cert, {{"operator_id", "op1"}, {"agent_index", 64}}),
+              errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::agent_cert, {{"operator_id", "op1"}, {"agent_index", "1"}}),
+              errc::wrong_type);
+    EXPECT_EQ(fails(RecordKind::agent_cert, {{"operator_id", "op1"}}), errc::missing_field);
+    EXPECT_EQ(fails(RecordKind::vote, {{"entry_key", "abc"}, {"phase", "commit"}}),
+              errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::vote, {{"entry_key", std::string(64, 'A')}, {"phase", "commit"}}),
               errc::value_out_of_range);  // one spelling per key: lower-case hex only
     EXPECT_EQ(fails(RecordKind::vote, {{"entry_key", std::string(64, 'a')}, {"phase", "x"}}),
               errc::value_out_of_range);

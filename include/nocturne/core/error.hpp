@@ -50,6 +50,21 @@ enum class errc {
     timeout,
     rate_limited,
     unexpected_message,
+    // Trust.
+    unknown_agent = 80,
+    untrusted_operator,
+    operator_revoked,
+    insufficient_endorsements,
+    insufficient_signatures,
+    certificate_expired,
+    too_many_agents,
+    agent_superseded,
+    network_mismatch,
+    untrusted_peer,
+    invalid_genesis,
+    wrong_subject,
+    trust_depth_exceeded,
+    duplicate_signer,
 };
 
 const std::error_category& error_category() noexcept;
@@ -60,6 +75,9 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 // The short stable name of a code ("bad_signature"), for logs, wire ERROR payloads and API bodies.
 const char* errc_name(errc e) noexcept;
+// The stable name of any error code: errc_name() for ours; others (the OS, SQLite) are reported
+// as `fallback`, since their names are not part of the protocol.
+const char* error_name(std::error_code ec, const char* fallback = "io_error") noexcept;
 
 // Result type of every fallible operation on untrusted input.
 template <class T>

@@ -15,6 +15,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,12 +46,25 @@ struct NodeConfig {
     std::uint64_t seed = 0;
 };
 
-// Decides whether a record may be stored here beyond signature, key and time checks (the Web of
-// Trust plugs in here: enrolled, unrevoked authors only). Returns an errc, or success.
+// Decides whether a record may be stored or believed beyond signature, key and time checks: the
+// Web of Trust plugs in here (enrolled, unrevoked authors only).
 class RecordPolicy {
 public:
+    enum class Use {
+        store,  // a STORE to this node (from = the sending peer, or this node's own put)
+        read,   // a record in a FIND_VALUE answer (from = the answering peer)
+    };
+
     virtual ~RecordPolicy() = default;
-    virtual std::error_code check(const wire::Record& record) = 0;
+    // credentials: the certificates the message carried (see wire::Store). Returns an errc, or
+    // success.
+    virtual std::error_code admit(const wire::Record& record,
+                                  std::span<const wire::Record> credentials, const NodeId& from,
+                                  Use use) = 0;
+    // The certificates this node attaches when it sends `record` to a peer (a STORE, or a
+    // FIND_VALUE answer), at most `limit`.
+    virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
+                                                      std::size_t limit) = 0;
 };
 
 struct PutResult {
@@ -135,7 +149,10 @@ private:
     void handle_request(const InboundMessage& msg);
     void handle_response(InboundMessage& msg);
     void learn(const wire::Contact& contact);
-    wire::StoreResult accept_store(const wire::Record& record);
+    wire::StoreResult accept_store(const wire::Record& record,
+                                   std::span<const wire::Record> credentials, const NodeId& from);
+    wire::Store store_message(const wire::Record& record);
+    std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
     bool responsible_for(const NodeId& key) const;
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
                                                 const NodeId& exclude) const;

@@ -12,6 +12,7 @@ struct Limits {
     std::size_t max_json_depth = 16;            // nesting of any JSON document we parse
     std::size_t max_peers_per_response = 20;    // FIND_NODE / FIND_VALUE contact lists
     std::size_t max_records_per_response = 64;  // FIND_VALUE record lists
+    std::size_t max_credentials = 16;           // cert / agent_cert records riding along
     std::size_t max_string_bytes = 1024;  // ids, addresses, labels (content has its own limit)
     std::int64_t max_clock_skew_seconds = 300;  // tolerated "created in the future"
 };

@@ -29,8 +29,13 @@ struct FindValue {
 };
 
 // The key is the record's own (derived and signed); a STORE names no separate key.
+//
+// credentials: cert and agent_cert records that prove the standing of the record's author and of
+// the sender in the Web of Trust (like a TLS certificate chain), so that the receiver decides
+// without a lookup of its own. Only those two kinds are accepted here.
 struct Store {
     Record record;
+    std::vector<Record> credentials = {};
 };
 
 struct Vote {
@@ -61,8 +66,9 @@ struct NodesResult {
 };
 
 struct ValueResult {
-    std::vector<Record> records;  // non-empty when found
-    std::vector<Contact> peers;   // closer peers when not found
+    std::vector<Record> records;           // non-empty when found
+    std::vector<Contact> peers;            // closer peers when not found
+    std::vector<Record> credentials = {};  // as in Store: the authors' certificate chains
 };
 
 struct StoreResult {

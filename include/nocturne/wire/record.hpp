@@ -18,11 +18,14 @@ enum class RecordKind {
     domain_announce,  // key = domain_index_key(payload.domain); slot = payload.entry_id
     cert,             // key = prefix_key("cert", payload.operator_id)
     revocation,       // key = prefix_key("revocation", payload.operator_id)
-    agent_cert,       // key = prefix_key("agent", payload.node_id)
+    agent_cert,       // key = prefix_key("agent", payload.operator_id); slot = payload.agent_index
     vote,             // key = prefix_key("vote", payload.entry_key); slot = payload.phase
     task,             // key = prefix_key("task", payload.id)
     awareness,        // key = prefix_key("awareness", payload.id)
 };
+
+// Highest agent slot an agent_cert may name; an operator's max_agents is at most this plus one.
+inline constexpr std::int64_t max_agent_index = 63;
 
 const char* to_string(RecordKind kind) noexcept;
 result<RecordKind> record_kind_from_string(std::string_view text);

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <nocturne/core/error.hpp>
+#include <nocturne/crypto/keys.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nocturne::trust {
+
+struct GenesisOperator {
+    crypto::PublicKey public_key{};
+    std::string label;
+    int max_agents = 5;
+};
+
+// The root of the Web of Trust: the founding operators and the rules every node applies. All
+// nodes of one mesh must share it; `network` names the mesh so that certificates made for one
+// cannot be replayed into another.
+struct Genesis {
+    int version = 1;
+    std::string network;
+    int min_endorsements = 3;
+    int revocation_threshold = 3;
+    int max_depth = 3;  // longest endorsement chain from a genesis operator
+    std::vector<GenesisOperator> operators;
+
+    const GenesisOperator* find(const crypto::PublicKey& key) const noexcept;
+};
+
+// Strict: unknown fields, wrong types, duplicate operators and rules that could never enroll
+// anyone are errors. `why` receives a one-line explanation for the user.
+result<Genesis> parse_genesis(std::string_view text, std::string* why = nullptr);
+std::string encode_genesis(const Genesis& genesis);
+
+// genesis.json from the repository root, compiled into the binary.
+std::string_view builtin_genesis_text() noexcept;
+
+// An operator's id: lower-case hex SHA-256 of its Ed25519 public key (the same derivation as a
+// node id, so ids are self-certifying).
+std::string operator_id_of(const crypto::PublicKey& key);
+
+// Operator labels: 1-64 bytes of printable ASCII.
+bool is_valid_label(std::string_view label) noexcept;
+
+}  // namespace nocturne::trust

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <nocturne/core/error.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nocturne::trust {
+
+struct RevocationSignature {
+    crypto::PublicKey signer{};
+    crypto::Signature sig{};
+};
+
+// The removal of an operator, signed by at least revocation_threshold trusted operators over
+// "REVOKE:" + operator_id + ":" + decimal timestamp + ":" + reason (the reason last, so any text
+// is unambiguous). Published as a `revocation` record at prefix_key("revocation", operator_id),
+// authored by one of the signers.
+struct RevocationCertificate {
+    std::string network;
+    std::string operator_id;  // the revoked operator
+    std::string reason;
+    std::int64_t timestamp = 0;
+    std::vector<RevocationSignature> signatures;
+};
+
+// One signer's part, as the file `nocturne-agent revoke sign` writes.
+struct RevocationShare {
+    std::string network;
+    std::string operator_id;
+    std::string reason;
+    std::int64_t timestamp = 0;
+    RevocationSignature signature;
+};
+
+inline constexpr std::size_t max_reason_bytes = 512;
+inline constexpr std::size_t max_revocation_signatures = 64;
+
+std::string revocation_message(std::string_view operator_id, std::int64_t timestamp,
+                               std::string_view reason);
+RevocationSignature sign_revocation(const crypto::KeyPair& signer, std::string_view operator_id,
+                                    std::int64_t timestamp, std::string_view reason);
+// bad_signature when it does not verify; no trust judgement (see TrustValidator).
+std::error_code verify_revocation_signature(const RevocationSignature& signature,
+                                            std::string_view operator_id, std::int64_t timestamp,
+                                            std::string_view reason);
+
+RevocationCertificate create_revocation(std::string network, std::string operator_id,
+                                        std::string reason, std::int64_t timestamp,
+                                        const std::vector<const crypto::KeyPair*>& signers);
+
+// Share files. Parsing checks the signature.
+std::string encode_revocation_share(const RevocationShare& share);
+result<RevocationShare> parse_revocation_share(std::string_view text);
+// All shares must name the same network, operator, timestamp and reason (value_out_of_range).
+result<RevocationCertificate> combine_revocation_shares(const std::vector<RevocationShare>& shares);
+
+std::string revocation_payload(const RevocationCertificate& revocation);
+// Checks the kind, the reason's syntax, every signature, and that the author is a signer.
+result<RevocationCertificate> revocation_from_record(const wire::Record& record);
+result<wire::Record> sign_revocation_record(const RevocationCertificate& revocation,
+                                            const crypto::KeyPair& author, std::int64_t now);
+
+}  // namespace nocturne::trust

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <nocturne/core/clock.hpp>
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/trust/trust_state.hpp>
+
+namespace nocturne::trust {
+
+// The Web of Trust as the DHT's record policy:
+// - a STORE of an ordinary record needs a trusted agent as its author and as its sender (an
+//   untrusted peer may route, nothing more); certificates and revocations are accepted from anyone
+//   when they are valid themselves, which is how a newcomer gets its own certificate out;
+// - records read from FIND_VALUE answers are dropped when their author is known to be untrusted
+//   (revoked, superseded, expired); an author nobody has vouched for yet is let through, for the
+//   reader to show as unverified;
+// - outgoing STOREs and answers carry the certificates that prove their records' standing.
+//
+// Owned by the thread that owns the node; not thread-safe.
+class TrustPolicy final : public dht::RecordPolicy {
+public:
+    TrustPolicy(TrustState& state, const Clock& clock, const NodeId& self)
+        : state_(state), clock_(clock), self_(self) {}
+
+    std::error_code admit(const wire::Record& record, std::span<const wire::Record> credentials,
+                          const NodeId& from, Use use) override;
+    std::vector<wire::Record> credentials_for(const wire::Record& record,
+                                              std::size_t limit) override;
+
+private:
+    TrustState& state_;
+    const Clock& clock_;
+    NodeId self_;
+};
+
+}  // namespace nocturne::trust

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <nocturne/core/error.hpp>
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/store/store.hpp>
+#include <nocturne/trust/validator.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nocturne::trust {
+
+// Certificates and revocations: the records the Web of Trust is made of.
+inline bool is_trust_kind(wire::RecordKind kind) noexcept {
+    return kind == wire::RecordKind::cert || kind == wire::RecordKind::agent_cert ||
+           kind == wire::RecordKind::revocation;
+}
+
+// What a node knows of the Web of Trust, as signed records: operator certificates, agent
+// certificates and revocations. It learns them from STOREs it is responsible for, from the
+// credentials that ride along with STOREs and FIND_VALUE answers, and from its own enrollment; it
+// keeps them in `persist` so that a restarted node can still prove the standing of the records it
+// holds when it replicates them.
+//
+// Owned by the thread that owns the node (the daemon's io_context); not thread-safe.
+class TrustState {
+public:
+    struct AgentStanding {
+        std::string operator_id;
+        int agent_index = 0;
+        int operator_depth = 0;
+    };
+    struct Stats {
+        std::uint64_t learned = 0;
+        std::uint64_t rejected = 0;
+        std::uint64_t persist_errors = 0;
+    };
+
+    // Loads the trust records `persist` holds (those still valid at `now`).
+    TrustState(Genesis genesis, store::Store& persist, std::int64_t now);
+
+    const TrustValidator& validator() const noexcept { return validator_; }
+    const Genesis& genesis() const noexcept { return validator_.genesis(); }
+    const Stats& stats() const noexcept { return stats_; }
+
+    // Learns one cert, agent_cert or revocation record if it is valid at `now` (and keeps it);
+    // unknown_record_kind for other kinds, otherwise the reason it is not valid.
+    std::error_code learn(const wire::Record& record, std::int64_t now);
+    // Learns records in rounds until a round adds nothing: a certificate chain may arrive in any
+    // order. Invalid records are skipped. Returns how many were learned.
+    std::size_t learn_all(std::span<const wire::Record> records, std::int64_t now);
+
+    // An agent (node) key's standing: its operator when the agent certificate is valid, holds its
+    // slot, the slot is below max_agents and the operator is trusted. Otherwise unknown_agent,
+    // agent_superseded, too_many_agents, certificate_expired, or the operator's problem.
+    result<AgentStanding> agent_standing(const NodeId& agent, std::int64_t now) const;
+
+    // Whether a record may be stored: trust records must be valid (they are learned on the way);
+    // every other kind needs an author that is a trusted agent.
+    std::error_code check_record(const wire::Record& record, std::int64_t now);
+
+    // The certificates that prove a record's standing to a node that knows nothing yet: for an
+    // ordinary record its author's agent certificate and operator chain, for a certificate its
+    // endorsers' chains, for a revocation its signers' chains. At most `limit` records, closest
+    // to the record first.
+    std::vector<wire::Record> credentials_for(const wire::Record& record, std::size_t limit) const;
+    std::vector<wire::Record> agent_credentials(const NodeId& agent, std::size_t limit) const;
+
+private:
+    struct AgentEntry {
+        AgentCertificate cert;
+        wire::Record record;
+    };
+    using Slot = std::pair<std::string, int>;  // (operator id, agent index)
+    struct Known {
+        std::string operator_id;
+        NodeId agent;  // agent certificates only
+    };
+
+    std::error_code learn_certificate(const wire::Record& record, std::int64_t now);
+    std::error_code learn_agent(const wire::Record& record, std::int64_t now);
+    std::error_code learn_revocation(const wire::Record& record, std::int64_t now);
+    void keep(const wire::Record& record);
+    void remember(const wire::Record& record, std::string operator_id, NodeId agent);
+    // Certificate records of non-genesis operators from these operators up towards genesis.
+    void add_chains(std::vector<std::string> operators, std::vector<wire::Record>& out,
+                    std::size_t limit) const;
+
+    TrustValidator validator_;
+    store::Store& persist_;
+    std::map<std::string, wire::Record> cert_records_;
+    std::map<NodeId, AgentEntry> agents_;
+    std::map<Slot, NodeId> slot_holders_;
+    std::map<std::string, wire::Record> revocation_records_;
+    std::map<crypto::Signature, Known> known_;  // by record signature: learned before
+    Stats stats_;
+};
+
+}  // namespace nocturne::trust

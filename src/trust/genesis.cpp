@@ -1,0 +1,106 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/trust/genesis.hpp>
+#include <nocturne/wire/identifiers.hpp>
+#include <nocturne/wire/json_reader.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace nocturne::trust {
+namespace {
+
+constexpr std::size_t max_genesis_bytes = 256 * 1024;
+constexpr std::size_t max_operators = 256;
+constexpr int max_rule_value = 64;
+
+result<Genesis> fail(std::string* why, std::string message) {
+    if (why != nullptr) *why = std::move(message);
+    return make_error_code(errc::invalid_genesis);
+}
+
+}  // namespace
+
+const GenesisOperator* Genesis::find(const crypto::PublicKey& key) const noexcept {
+    for (const auto& op : operators)
+        if (op.public_key == key) return &op;
+    return nullptr;
+}
+
+std::string operator_id_of(const crypto::PublicKey& key) {
+    return NodeId::from_public_key(key).value().to_hex();
+}
+
+bool is_valid_label(std::string_view label) noexcept {
+    if (label.empty() || label.size() > 64) return false;
+    return std::all_of(label.begin(), label.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+result<Genesis> parse_genesis(std::string_view text, std::string* why) {
+    auto json = wire::parse_json(text, max_genesis_bytes, 8);
+    if (!json) return fail(why, std::string("not valid JSON (") + error_name(json.error()) + ")");
+    if (!json->is_object()) return fail(why, "the top level must be a JSON object");
+
+    wire::ObjectReader r(*json);
+    Genesis g;
+    g.version = static_cast<int>(r.int64("version", 0, 1000));
+    g.network = r.string("network", wire::max_identifier_bytes);
+    g.min_endorsements = static_cast<int>(r.int64("min_endorsements", 1, max_rule_value));
+    g.revocation_threshold = static_cast<int>(r.int64("revocation_threshold", 1, max_rule_value));
+    g.max_depth = static_cast<int>(r.optional_int64("max_depth", 1, 8).value_or(3));
+    const auto* ops = r.array("operators", max_operators);
+    if (auto ec = r.finish()) {
+        return fail(why, std::string("bad top-level field (") + error_name(ec) +
+                             "): expected version, network, min_endorsements, "
+                             "revocation_threshold, operators and optionally max_depth");
+    }
+    if (g.version != 1) return fail(why, "unsupported version " + std::to_string(g.version));
+    if (!wire::is_valid_id(g.network)) return fail(why, "network must be 1-128 of [A-Za-z0-9._-]");
+
+    std::set<crypto::PublicKey> seen;
+    for (std::size_t i = 0; i < ops->size(); ++i) {
+        const auto& item = (*ops)[i];
+        const auto where = "operators[" + std::to_string(i) + "]";
+        if (!item.is_object()) return fail(why, where + " must be an object");
+        wire::ObjectReader o(item);
+        GenesisOperator op;
+        op.public_key = o.hex_fixed<32>("public_key");
+        op.label = o.string("label", 64);
+        op.max_agents = static_cast<int>(
+            o.optional_int64("max_agents", 1, wire::max_agent_index + 1).value_or(5));
+        if (auto ec = o.finish()) {
+            return fail(why, where + ": bad field (" + error_name(ec) +
+                                 "): expected public_key (64 hex), label and optionally "
+                                 "max_agents (1-64)");
+        }
+        if (!is_valid_label(op.label))
+            return fail(why, where + ": label must be 1-64 printable ASCII");
+        if (!seen.insert(op.public_key).second) return fail(why, where + ": duplicate public_key");
+        g.operators.push_back(std::move(op));
+    }
+    if (static_cast<int>(g.operators.size()) < g.min_endorsements) {
+        return fail(why, "fewer genesis operators than min_endorsements: nobody could ever enroll");
+    }
+    if (static_cast<int>(g.operators.size()) < g.revocation_threshold) {
+        return fail(why, "fewer genesis operators than revocation_threshold");
+    }
+    return g;
+}
+
+std::string encode_genesis(const Genesis& genesis) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto& op : genesis.operators) {
+        ops.push_back({{"public_key", to_hex(op.public_key)},
+                       {"label", op.label},
+                       {"max_agents", op.max_agents}});
+    }
+    nlohmann::json j = {{"version", genesis.version},
+                        {"network", genesis.network},
+                        {"min_endorsements", genesis.min_endorsements},
+                        {"revocation_threshold", genesis.revocation_threshold},
+                        {"max_depth", genesis.max_depth},
+                        {"operators", ops}};
+    return j.dump(2) + "\n";
+}
+
+}  // namespace nocturne::trust

@@ -1,0 +1,58 @@
+#include <nocturne/trust/trust_policy.hpp>
+
+#include <set>
+
+namespace nocturne::trust {
+namespace {
+
+// An agent certificate in `credentials` for `author` from an operator this node knows is revoked:
+// the author can then not have learned standing here, but it is not merely unknown either.
+bool vouched_by_revoked(const TrustState& state, const crypto::PublicKey& author,
+                        std::span<const wire::Record> credentials) {
+    for (const auto& c : credentials) {
+        if (c.kind != wire::RecordKind::agent_cert) continue;
+        auto cert = agent_certificate_from_record(c);
+        if (cert && cert->agent_key == author && state.validator().is_revoked(cert->operator_id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::error_code TrustPolicy::admit(const wire::Record& record,
+                                   std::span<const wire::Record> credentials, const NodeId& from,
+                                   Use use) {
+    const auto now = clock_.unix_seconds();
+    state_.learn_all(credentials, now);
+    if (is_trust_kind(record.kind)) return state_.check_record(record, now);
+
+    if (use == Use::store && from != self_) {
+        if (!state_.agent_standing(from, now)) return make_error_code(errc::untrusted_peer);
+    }
+    auto ec = state_.check_record(record, now);
+    if (use == Use::read && ec == errc::unknown_agent) {
+        if (vouched_by_revoked(state_, record.author, credentials)) {
+            return make_error_code(errc::operator_revoked);
+        }
+        return {};
+    }
+    return ec;
+}
+
+std::vector<wire::Record> TrustPolicy::credentials_for(const wire::Record& record,
+                                                       std::size_t limit) {
+    // The record's author's chain first, then ours: a STORE we forward is judged on both.
+    auto out = state_.credentials_for(record, limit);
+    std::set<crypto::Signature> seen;
+    for (const auto& r : out) seen.insert(r.sig);
+    if (out.size() < limit) {
+        for (auto& r : state_.agent_credentials(self_, limit - out.size())) {
+            if (seen.insert(r.sig).second) out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+}  // namespace nocturne::trust

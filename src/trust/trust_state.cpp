@@ -1,0 +1,228 @@
+#include <nocturne/trust/trust_state.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace nocturne::trust {
+namespace {
+
+NodeId node_id_of(const crypto::PublicKey& key) {
+    return NodeId::from_public_key(key).value();
+}
+
+}  // namespace
+
+TrustState::TrustState(Genesis genesis, store::Store& persist, std::int64_t now)
+    : validator_(std::move(genesis)), persist_(persist) {
+    std::vector<wire::Record> all;
+    if (auto keys = persist_.list_keys()) {
+        for (const auto& key : *keys) {
+            if (auto records = persist_.get(key, now)) {
+                all.insert(all.end(), records->begin(), records->end());
+            }
+        }
+    } else {
+        ++stats_.persist_errors;
+    }
+    learn_all(all, now);
+}
+
+std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) {
+    if (auto ec = wire::check_record_time(record, now)) return ec;
+    // Every STORE carries the same few certificates: answer from what they established before
+    // instead of verifying their endorsements again. Their standing may have changed since.
+    if (const auto known = known_.find(record.sig); known != known_.end()) {
+        switch (record.kind) {
+            case wire::RecordKind::cert: {
+                auto depth = validator_.operator_depth(known->second.operator_id, now);
+                return depth ? std::error_code{} : depth.error();
+            }
+            case wire::RecordKind::agent_cert: {
+                auto standing = agent_standing(known->second.agent, now);
+                return standing ? std::error_code{} : standing.error();
+            }
+            default:
+                return {};
+        }
+    }
+    std::error_code ec;
+    switch (record.kind) {
+        case wire::RecordKind::cert:
+            ec = learn_certificate(record, now);
+            break;
+        case wire::RecordKind::agent_cert:
+            ec = learn_agent(record, now);
+            break;
+        case wire::RecordKind::revocation:
+            ec = learn_revocation(record, now);
+            break;
+        default:
+            return make_error_code(errc::unknown_record_kind);
+    }
+    if (ec) {
+        ++stats_.rejected;
+    } else {
+        keep(record);
+    }
+    return ec;
+}
+
+void TrustState::remember(const wire::Record& record, std::string operator_id, NodeId agent) {
+    known_.insert_or_assign(record.sig, Known{std::move(operator_id), agent});
+}
+
+std::size_t TrustState::learn_all(std::span<const wire::Record> records, std::int64_t now) {
+    std::vector<const wire::Record*> pending;
+    for (const auto& r : records)
+        if (is_trust_kind(r.kind)) pending.push_back(&r);
+    std::size_t learned = 0;
+    for (bool progress = true; progress && !pending.empty();) {
+        progress = false;
+        for (auto it = pending.begin(); it != pending.end();) {
+            if (!learn(**it, now)) {
+                ++learned;
+                progress = true;
+                it = pending.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    return learned;
+}
+
+void TrustState::keep(const wire::Record& record) {
+    ++stats_.learned;
+    if (auto ec = persist_.put(record); ec && ec != errc::stale_seq && ec != errc::seq_conflict) {
+        ++stats_.persist_errors;
+    }
+}
+
+std::error_code TrustState::learn_certificate(const wire::Record& record, std::int64_t now) {
+    auto cert = certificate_from_record(record);
+    if (!cert) return cert.error();
+    if (auto ec = validator_.add_certificate(*cert, now)) return ec;
+    auto [it, inserted] = cert_records_.try_emplace(cert->operator_id, record);
+    if (!inserted && record.created >= it->second.created) it->second = record;
+    remember(record, cert->operator_id, {});
+    return {};
+}
+
+std::error_code TrustState::learn_agent(const wire::Record& record, std::int64_t now) {
+    auto cert = agent_certificate_from_record(record);
+    if (!cert) return cert.error();
+    if (cert->network != genesis().network) return make_error_code(errc::network_mismatch);
+    auto max = validator_.max_agents(cert->operator_id, now);
+    if (!max) return max.error();
+    if (cert->agent_index >= *max) return make_error_code(errc::too_many_agents);
+
+    const auto agent = node_id_of(cert->agent_key);
+    const Slot slot{cert->operator_id, cert->agent_index};
+    if (const auto holder = slot_holders_.find(slot); holder != slot_holders_.end()) {
+        const auto& current = agents_.at(holder->second).cert;
+        if (current.seq > cert->seq) return make_error_code(errc::agent_superseded);
+        if (current.seq == cert->seq && current.agent_key != cert->agent_key) {
+            return make_error_code(errc::seq_conflict);
+        }
+    }
+    slot_holders_[slot] = agent;
+    remember(record, cert->operator_id, agent);
+    agents_.insert_or_assign(agent, AgentEntry{std::move(*cert), record});
+    return {};
+}
+
+std::error_code TrustState::learn_revocation(const wire::Record& record, std::int64_t now) {
+    auto rev = revocation_from_record(record);
+    if (!rev) return rev.error();
+    if (auto ec = validator_.apply_revocation(*rev, now)) return ec;
+    revocation_records_.try_emplace(rev->operator_id, record);
+    remember(record, rev->operator_id, {});
+    return {};
+}
+
+result<TrustState::AgentStanding> TrustState::agent_standing(const NodeId& agent,
+                                                             std::int64_t now) const {
+    const auto it = agents_.find(agent);
+    if (it == agents_.end()) return make_error_code(errc::unknown_agent);
+    const auto& cert = it->second.cert;
+    if (cert.expires_at <= now) return make_error_code(errc::certificate_expired);
+    const auto holder = slot_holders_.find({cert.operator_id, cert.agent_index});
+    if (holder == slot_holders_.end() || holder->second != agent) {
+        return make_error_code(errc::agent_superseded);
+    }
+    auto max = validator_.max_agents(cert.operator_id, now);
+    if (!max) return max.error();
+    if (cert.agent_index >= *max) return make_error_code(errc::too_many_agents);
+    return AgentStanding{cert.operator_id, cert.agent_index,
+                         validator_.operator_depth(cert.operator_id, now).value()};
+}
+
+std::error_code TrustState::check_record(const wire::Record& record, std::int64_t now) {
+    if (is_trust_kind(record.kind)) return learn(record, now);
+    auto standing = agent_standing(node_id_of(record.author), now);
+    return standing ? std::error_code{} : standing.error();
+}
+
+void TrustState::add_chains(std::vector<std::string> operators, std::vector<wire::Record>& out,
+                            std::size_t limit) const {
+    // Breadth first, so that when the limit cuts, the certificates nearest the record stay.
+    std::set<std::string> seen;
+    for (int level = 0; level < genesis().max_depth && !operators.empty(); ++level) {
+        std::vector<std::string> next;
+        for (const auto& op : operators) {
+            if (!seen.insert(op).second || validator_.is_genesis(op)) continue;
+            const auto it = cert_records_.find(op);
+            if (it == cert_records_.end()) continue;
+            if (out.size() >= limit) return;
+            out.push_back(it->second);
+            for (const auto& e : validator_.certificate(op)->endorsements) {
+                next.push_back(operator_id_of(e.endorser));
+            }
+        }
+        operators = std::move(next);
+    }
+}
+
+std::vector<wire::Record> TrustState::agent_credentials(const NodeId& agent,
+                                                        std::size_t limit) const {
+    std::vector<wire::Record> out;
+    const auto it = agents_.find(agent);
+    if (it == agents_.end() || limit == 0) return out;
+    out.push_back(it->second.record);
+    add_chains({it->second.cert.operator_id}, out, limit);
+    return out;
+}
+
+std::vector<wire::Record> TrustState::credentials_for(const wire::Record& record,
+                                                      std::size_t limit) const {
+    std::vector<wire::Record> out;
+    switch (record.kind) {
+        case wire::RecordKind::cert:
+            if (auto cert = certificate_from_record(record)) {
+                std::vector<std::string> endorsers;
+                for (const auto& e : cert->endorsements) {
+                    endorsers.push_back(operator_id_of(e.endorser));
+                }
+                add_chains(std::move(endorsers), out, limit);
+            }
+            break;
+        case wire::RecordKind::agent_cert:
+            if (auto cert = agent_certificate_from_record(record)) {
+                add_chains({cert->operator_id}, out, limit);
+            }
+            break;
+        case wire::RecordKind::revocation:
+            if (auto rev = revocation_from_record(record)) {
+                std::vector<std::string> signers;
+                for (const auto& s : rev->signatures) signers.push_back(operator_id_of(s.signer));
+                add_chains(std::move(signers), out, limit);
+            }
+            break;
+        default:
+            out = agent_credentials(node_id_of(record.author), limit);
+            break;
+    }
+    return out;
+}
+
+}  // namespace nocturne::trust

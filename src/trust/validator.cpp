@@ -1,0 +1,152 @@
+#include <nocturne/trust/validator.hpp>
+#include <nocturne/wire/identifiers.hpp>
+#include <nocturne/wire/limits.hpp>
+
+#include <algorithm>
+
+namespace nocturne::trust {
+
+TrustValidator::TrustValidator(Genesis genesis) : genesis_(std::move(genesis)) {
+    for (std::size_t i = 0; i < genesis_.operators.size(); ++i) {
+        genesis_index_[operator_id_of(genesis_.operators[i].public_key)] = static_cast<int>(i);
+    }
+}
+
+bool TrustValidator::is_genesis(const std::string& operator_id) const {
+    return genesis_index_.count(operator_id) != 0;
+}
+
+const TrustCertificate* TrustValidator::certificate(const std::string& operator_id) const {
+    const auto it = certs_.find(operator_id);
+    return it == certs_.end() ? nullptr : &it->second;
+}
+
+result<int> TrustValidator::operator_depth(const std::string& operator_id, std::int64_t now) const {
+    return depth_within(operator_id, now, genesis_.max_depth);
+}
+
+// budget: how many endorsement steps from genesis are still allowed. Every recursion spends one,
+// so cycles in the endorsement graph terminate and the work is bounded by
+// endorsements^max_depth map lookups (no signature checks: those happened on arrival).
+result<int> TrustValidator::depth_within(const std::string& operator_id, std::int64_t now,
+                                         int budget) const {
+    if (is_revoked(operator_id)) return make_error_code(errc::operator_revoked);
+    if (is_genesis(operator_id)) return 0;
+    const auto* cert = certificate(operator_id);
+    if (cert == nullptr) return make_error_code(errc::untrusted_operator);
+    if (budget <= 0) return make_error_code(errc::trust_depth_exceeded);
+    auto verdict = evaluate_within(*cert, now, budget);
+    if (verdict.error) return verdict.error;
+    return verdict.depth;
+}
+
+TrustValidator::CertificateVerdict TrustValidator::evaluate(const TrustCertificate& cert,
+                                                            std::int64_t now) const {
+    return evaluate_within(cert, now, genesis_.max_depth);
+}
+
+TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCertificate& cert,
+                                                                   std::int64_t now,
+                                                                   int budget) const {
+    CertificateVerdict v;
+    const auto skew = wire::default_limits.max_clock_skew_seconds;
+    if (cert.network != genesis_.network) {
+        v.error = make_error_code(errc::network_mismatch);
+    } else if (cert.operator_id != operator_id_of(cert.public_key)) {
+        v.error = make_error_code(errc::key_mismatch);
+    } else if (is_revoked(cert.operator_id)) {
+        v.error = make_error_code(errc::operator_revoked);
+    } else if (cert.created_at > now + skew || cert.expires_at <= now ||
+               cert.expires_at <= cert.created_at) {
+        v.error = make_error_code(errc::certificate_expired);
+    } else if (cert.max_agents < 1 || cert.max_agents > wire::max_agent_index + 1 ||
+               !is_valid_label(cert.label)) {
+        v.error = make_error_code(errc::value_out_of_range);
+    }
+    std::vector<int> depths;
+    std::set<std::string> counted;
+    for (const auto& e : cert.endorsements) {
+        EndorsementVerdict ev;
+        ev.endorser_id = operator_id_of(e.endorser);
+        if (auto ec = verify_endorsement(e, e.endorser, cert.public_key)) {
+            ev.error = ec;
+        } else if (e.timestamp > now + skew) {
+            ev.error = make_error_code(errc::created_in_future);
+        } else if (ev.endorser_id == cert.operator_id) {
+            ev.error = make_error_code(errc::wrong_subject);  // nobody endorses themselves
+        } else if (counted.count(ev.endorser_id) != 0) {
+            ev.error = make_error_code(errc::duplicate_signer);
+        } else if (auto depth = depth_within(ev.endorser_id, now, budget - 1); !depth) {
+            ev.error = depth.error();
+        } else {
+            ev.endorser_depth = *depth;
+            counted.insert(ev.endorser_id);
+            depths.push_back(*depth);
+        }
+        v.endorsements.push_back(std::move(ev));
+    }
+    v.counted = static_cast<int>(depths.size());
+    if (v.error) return v;
+    if (v.counted < genesis_.min_endorsements) {
+        // Say "too deep" when that is what kept an endorsement from counting: the fix differs
+        // (endorsers closer to genesis), and chains of any length then report the same reason.
+        const bool depth_limited =
+            std::any_of(v.endorsements.begin(), v.endorsements.end(), [](const auto& e) {
+                return e.error == errc::trust_depth_exceeded;
+            });
+        v.error = make_error_code(depth_limited ? errc::trust_depth_exceeded
+                                                : errc::insufficient_endorsements);
+        return v;
+    }
+    // The certificate stands on its min_endorsements closest endorsers.
+    std::sort(depths.begin(), depths.end());
+    v.depth = 1 + depths[static_cast<std::size_t>(genesis_.min_endorsements - 1)];
+    return v;
+}
+
+std::error_code TrustValidator::add_certificate(const TrustCertificate& cert, std::int64_t now) {
+    if (is_genesis(cert.operator_id)) return {};  // genesis.json already says all there is
+    if (auto ec = validate_certificate(cert, now)) return ec;
+    auto [it, inserted] = certs_.try_emplace(cert.operator_id, cert);
+    if (!inserted && cert.created_at >= it->second.created_at) it->second = cert;
+    return {};
+}
+
+result<int> TrustValidator::max_agents(const std::string& operator_id, std::int64_t now) const {
+    auto depth = operator_depth(operator_id, now);
+    if (!depth) return depth.error();
+    if (const auto it = genesis_index_.find(operator_id); it != genesis_index_.end()) {
+        return genesis_.operators[static_cast<std::size_t>(it->second)].max_agents;
+    }
+    return certificate(operator_id)->max_agents;
+}
+
+std::error_code TrustValidator::validate_revocation(const RevocationCertificate& rev,
+                                                    std::int64_t now) const {
+    if (rev.network != genesis_.network) return make_error_code(errc::network_mismatch);
+    if (!wire::is_valid_id(rev.operator_id)) return make_error_code(errc::value_out_of_range);
+    if (rev.timestamp > now + wire::default_limits.max_clock_skew_seconds) {
+        return make_error_code(errc::created_in_future);
+    }
+    std::set<std::string> signers;
+    for (const auto& s : rev.signatures) {
+        const auto signer_id = operator_id_of(s.signer);
+        if (signer_id == rev.operator_id || signers.count(signer_id) != 0) continue;
+        if (verify_revocation_signature(s, rev.operator_id, rev.timestamp, rev.reason)) continue;
+        if (!is_trusted(signer_id, now)) continue;
+        signers.insert(signer_id);
+    }
+    if (static_cast<int>(signers.size()) < genesis_.revocation_threshold) {
+        return make_error_code(errc::insufficient_signatures);
+    }
+    return {};
+}
+
+std::error_code TrustValidator::apply_revocation(const RevocationCertificate& rev,
+                                                 std::int64_t now) {
+    if (auto ec = validate_revocation(rev, now)) return ec;
+    revoked_.insert(rev.operator_id);
+    return {};
+}
+
+}  // namespace nocturne::trust
