@@ -150,7 +150,6 @@ void Node::on_message(InboundMessage msg) {
 }
 
 void Node::handle_request(const InboundMessage& msg) {
-    const auto now_s = clock_.unix_seconds();
     std::visit(overloaded{
                    [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
                    [&](const wire::FindNode& p) {
@@ -159,8 +158,8 @@ void Node::handle_request(const InboundMessage& msg) {
                    },
                    [&](const wire::FindValue& p) {
                        wire::ValueResult out;
-                       if (auto records = store_.get(p.key, now_s); records && !records->empty()) {
-                           out.records = std::move(*records);
+                       out.records = local_records(p.key);
+                       if (!out.records.empty()) {
                            if (out.records.size() > config_.limits.max_records_per_response) {
                                out.records.resize(config_.limits.max_records_per_response);
                            }
@@ -359,10 +358,22 @@ void Node::find_node(const NodeId& target, LookupCallback done) {
     start_lookup(target, false, std::move(done));
 }
 
+std::vector<wire::Record> Node::local_records(const NodeId& key) {
+    auto records = store_.get(key, clock_.unix_seconds());
+    if (!records) return {};
+    // What this node no longer believes (say, by an author revoked since) it does not hand out.
+    if (policy_ != nullptr) {
+        std::erase_if(*records, [&](const wire::Record& r) {
+            return static_cast<bool>(policy_->admit(r, {}, self_, RecordPolicy::Use::read));
+        });
+    }
+    return std::move(*records);
+}
+
 void Node::find_value(const NodeId& key, LookupCallback done) {
-    if (auto local = store_.get(key, clock_.unix_seconds()); local && !local->empty()) {
+    if (auto local = local_records(key); !local.empty()) {
         LookupResult r;
-        r.records = std::move(*local);
+        r.records = std::move(local);
         if (done) done(std::move(r));
         return;
     }

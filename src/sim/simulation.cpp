@@ -36,9 +36,10 @@ Simulation::Simulation(SimConfig config) : config_(std::move(config)), rng_(conf
 
 Simulation::~Simulation() = default;
 
-std::size_t Simulation::add_node() {
+std::size_t Simulation::add_node(std::optional<NodeId> chosen) {
     NodeId id;
     for (auto& b : id.bytes()) b = static_cast<std::uint8_t>(rng_());
+    if (chosen) id = *chosen;
     auto node_config = config_.node;
     node_config.seed = rng_() | 1;  // non-zero: deterministic ids and refresh targets
     const std::size_t index = nodes_.size();
@@ -48,8 +49,8 @@ std::size_t Simulation::add_node() {
     return index;
 }
 
-std::size_t Simulation::join(std::size_t seed) {
-    const std::size_t index = add_node();
+std::size_t Simulation::join(std::size_t seed, std::optional<NodeId> id) {
+    const std::size_t index = add_node(id);
     bool done = false;
     node(index).bootstrap({contact(seed)}, [&done](std::size_t) { done = true; });
     schedule_wake(index);

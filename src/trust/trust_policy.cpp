@@ -28,7 +28,9 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
     state_.learn_all(credentials, now);
     if (is_trust_kind(record.kind)) return state_.check_record(record, now);
 
-    if (use == Use::store && from != self_) {
+    // A sender that is the author is judged below, with the precise reason.
+    if (use == Use::store && from != self_ &&
+        from != NodeId::from_public_key(record.author).value()) {
         if (!state_.agent_standing(from, now)) return make_error_code(errc::untrusted_peer);
     }
     auto ec = state_.check_record(record, now);

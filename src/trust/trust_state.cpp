@@ -103,6 +103,7 @@ std::error_code TrustState::learn_certificate(const wire::Record& record, std::i
     if (!cert) return cert.error();
     if (auto ec = validator_.add_certificate(*cert, now)) return ec;
     auto [it, inserted] = cert_records_.try_emplace(cert->operator_id, record);
+    if (inserted) new_operators_.push_back(cert->operator_id);
     if (!inserted && record.created >= it->second.created) it->second = record;
     remember(record, cert->operator_id, {});
     return {};
@@ -221,6 +222,18 @@ std::vector<wire::Record> TrustState::credentials_for(const wire::Record& record
         default:
             out = agent_credentials(node_id_of(record.author), limit);
             break;
+    }
+    return out;
+}
+
+std::vector<std::string> TrustState::known_operators() const {
+    std::vector<std::string> out;
+    for (const auto& op : genesis().operators) {
+        auto id = operator_id_of(op.public_key);
+        if (!validator_.is_revoked(id)) out.push_back(std::move(id));
+    }
+    for (const auto& [id, record] : cert_records_) {
+        if (!validator_.is_revoked(id)) out.push_back(id);
     }
     return out;
 }

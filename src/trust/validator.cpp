@@ -91,9 +91,8 @@ TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCe
         // Say "too deep" when that is what kept an endorsement from counting: the fix differs
         // (endorsers closer to genesis), and chains of any length then report the same reason.
         const bool depth_limited =
-            std::any_of(v.endorsements.begin(), v.endorsements.end(), [](const auto& e) {
-                return e.error == errc::trust_depth_exceeded;
-            });
+            std::any_of(v.endorsements.begin(), v.endorsements.end(),
+                        [](const auto& e) { return e.error == errc::trust_depth_exceeded; });
         v.error = make_error_code(depth_limited ? errc::trust_depth_exceeded
                                                 : errc::insufficient_endorsements);
         return v;

@@ -127,7 +127,7 @@ protected:
 
 TEST_F(TrustPolicyTest, StoresNeedATrustedAuthorAndSender) {
     const auto record = knowledge_by(agent_);
-    EXPECT_EQ(policy_.admit(record, {}, agent_.node_id(), Use::store), errc::untrusted_peer);
+    EXPECT_EQ(policy_.admit(record, {}, agent_.node_id(), Use::store), errc::unknown_agent);
     EXPECT_FALSE(policy_.admit(record, creds_, agent_.node_id(), Use::store));
     // An untrusted peer forwarding a trusted author's record is still an untrusted peer.
     EXPECT_EQ(policy_.admit(record, creds_, key(66).node_id(), Use::store), errc::untrusted_peer);

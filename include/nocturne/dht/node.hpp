@@ -153,6 +153,7 @@ private:
                                    std::span<const wire::Record> credentials, const NodeId& from);
     wire::Store store_message(const wire::Record& record);
     std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
+    std::vector<wire::Record> local_records(const NodeId& key);
     bool responsible_for(const NodeId& key) const;
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
                                                 const NodeId& exclude) const;

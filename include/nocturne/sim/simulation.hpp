@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -45,10 +46,11 @@ public:
     Simulation(const Simulation&) = delete;
     Simulation& operator=(const Simulation&) = delete;
 
-    // Adds a node with a random id (from the seed) and returns its index. It knows nobody yet.
-    std::size_t add_node();
+    // Adds a node with a random id (from the seed), or with `id` (a node whose key a test holds),
+    // and returns its index. It knows nobody yet.
+    std::size_t add_node(std::optional<NodeId> id = std::nullopt);
     // Adds a node and bootstraps it from `seed` (an index); runs until its bootstrap completes.
-    std::size_t join(std::size_t seed);
+    std::size_t join(std::size_t seed, std::optional<NodeId> id = std::nullopt);
 
     dht::Node& node(std::size_t i);
     store::MemoryStore& store(std::size_t i);

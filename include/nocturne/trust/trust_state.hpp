@@ -71,6 +71,11 @@ public:
     std::vector<wire::Record> credentials_for(const wire::Record& record, std::size_t limit) const;
     std::vector<wire::Record> agent_credentials(const NodeId& agent, std::size_t limit) const;
 
+    // Every operator this node would accept records from: genesis and certified, unrevoked.
+    std::vector<std::string> known_operators() const;
+    // Operators whose certificate this node learned since the last call (see revocation_watch).
+    std::vector<std::string> take_new_operators() { return std::exchange(new_operators_, {}); }
+
 private:
     struct AgentEntry {
         AgentCertificate cert;
@@ -98,6 +103,7 @@ private:
     std::map<Slot, NodeId> slot_holders_;
     std::map<std::string, wire::Record> revocation_records_;
     std::map<crypto::Signature, Known> known_;  // by record signature: learned before
+    std::vector<std::string> new_operators_;
     Stats stats_;
 };
 

@@ -1,0 +1,185 @@
+// The Web of Trust on the DHT's real path: unmodified dht::Node instances with a TrustPolicy each,
+// in the deterministic simulator, with k smaller than the mesh so that no node holds every key.
+
+#include <nocturne/sim/simulation.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/trust/revocation_watch.hpp>
+#include <nocturne/trust/trust_policy.hpp>
+#include <nocturne/trust/trust_state.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "trust_test_util.hpp"
+
+namespace nocturne::trust {
+namespace {
+
+using namespace std::chrono_literals;
+using test::key;
+
+constexpr std::size_t mesh_size = 40;
+constexpr std::size_t k = 8;
+constexpr std::size_t stranger = 39;  // a node no operator vouches for
+
+class TrustOnDht : public ::testing::Test {
+protected:
+    struct Peer {
+        crypto::KeyPair keys;
+        store::MemoryStore trust_store;
+        std::unique_ptr<TrustState> state;
+        std::unique_ptr<TrustPolicy> policy;
+    };
+
+    TrustOnDht() {
+        sim::SimConfig config;
+        config.seed = 11;
+        config.node.k = k;
+        config.node.rpc_timeout = 2s;
+        sim_ = std::make_unique<sim::Simulation>(config);
+        for (auto& op : web_.genesis.operators) op.max_agents = 64;
+        const auto now = sim_->clock().unix_seconds();
+        for (std::size_t i = 0; i < mesh_size; ++i) {
+            auto peer = std::make_unique<Peer>(
+                Peer{key(static_cast<std::uint8_t>(100 + i)), {}, nullptr, nullptr});
+            peer->state = std::make_unique<TrustState>(web_.genesis, peer->trust_store, now);
+            if (i == 0) {
+                sim_->add_node(peer->keys.node_id());
+            } else {
+                sim_->join(i - 1, peer->keys.node_id());
+            }
+            peer->policy =
+                std::make_unique<TrustPolicy>(*peer->state, sim_->clock(), peer->keys.node_id());
+            sim_->node(i).set_policy(peer->policy.get());
+            // Every node but the stranger runs as an agent of one of the genesis operators.
+            if (i != stranger) {
+                const auto& op = web_.genesis_keys[i % 3];
+                EXPECT_FALSE(peer->state->learn(
+                    web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now), now));
+            }
+            peers_.push_back(std::move(peer));
+        }
+    }
+
+    wire::Record entry(std::size_t author, const std::string& id) {
+        const auto now = sim_->clock().unix_seconds();
+        return wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
+                                  R"({"domain":"trust","id":")" + id + R"("})"},
+                                 peers_[author]->keys)
+            .value();
+    }
+
+    // Puts, then lets every node look up the operators it has just met, as the daemon's tick does.
+    dht::PutResult put(std::size_t via, const wire::Record& r) {
+        std::optional<dht::PutResult> out;
+        sim_->node(via).put(r, [&](dht::PutResult res) { out = res; });
+        sim_->run_for(60s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value());
+        for (std::size_t i = 0; i < mesh_size; ++i) {
+            watch_new_operators(sim_->node(i), *peers_[i]->state);
+        }
+        sim_->run_for(30s);
+        return out.value_or(dht::PutResult{});
+    }
+
+    dht::LookupResult get(std::size_t via, const NodeId& key) {
+        std::optional<dht::LookupResult> out;
+        sim_->node(via).find_value(key, [&](dht::LookupResult res) { out = std::move(res); });
+        sim_->run_for(60s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value());
+        return out.value_or(dht::LookupResult{});
+    }
+
+    // Enrolls a new operator (endorsed by the three genesis operators) with `agent` as its agent:
+    // the agent learns its own credentials, as `nocturne-agent enroll` leaves them for the node.
+    std::pair<wire::Record, wire::Record> enroll(const crypto::KeyPair& op, std::size_t agent) {
+        const auto now = sim_->clock().unix_seconds();
+        auto cert = web_.cert_record(web_.certificate(op, web_.genesis_signers(3), now), op);
+        auto agent_cert = web_.agent_record(op, peers_[agent]->keys, 0, 1, now);
+        EXPECT_FALSE(peers_[agent]->state->learn(cert, now));
+        EXPECT_FALSE(peers_[agent]->state->learn(agent_cert, now));
+        return {cert, agent_cert};
+    }
+
+    test::TestWeb web_;
+    std::unique_ptr<sim::Simulation> sim_;
+    std::vector<std::unique_ptr<Peer>> peers_;
+};
+
+TEST_F(TrustOnDht, TrustedAgentsStoreAndEveryoneReads) {
+    const auto r = entry(5, "e1");
+    const auto res = put(5, r);
+    EXPECT_GE(res.stored, k - 1);
+    EXPECT_EQ(res.refused, 0u) << res.first_refusal;
+    // Nodes that never heard of agent 5 accepted it on the strength of the credentials it sent.
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        const auto got = get(i, r.key);
+        ASSERT_TRUE(got.found()) << "node " << i;
+        EXPECT_EQ(got.records[0].body, r.body);
+    }
+}
+
+TEST_F(TrustOnDht, AnUntrustedPeerRoutesButItsStoresAreRefused) {
+    const auto r = entry(stranger, "spam");
+    const auto res = put(stranger, r);
+    EXPECT_EQ(res.stored, 0u);
+    EXPECT_GE(res.refused, k - 1);
+    EXPECT_EQ(res.first_refusal, "unknown_agent");  // no agent certificate for its key
+    EXPECT_FALSE(get(3, r.key).found());
+    // It still takes part in routing: it finds others and others find it.
+    const auto found = get(stranger, entry(7, "x").key);
+    EXPECT_FALSE(found.closest.empty());
+    std::optional<dht::LookupResult> lookup;
+    sim_->node(2).find_node(peers_[stranger]->keys.node_id(),
+                            [&](dht::LookupResult res2) { lookup = std::move(res2); });
+    sim_->run_for(60s, [&] { return lookup.has_value(); });
+    ASSERT_TRUE(lookup.has_value());
+    ASSERT_FALSE(lookup->closest.empty());
+    EXPECT_EQ(lookup->closest[0].id, peers_[stranger]->keys.node_id());
+}
+
+TEST_F(TrustOnDht, ANewcomerEnrollsPublishesItsCertificateAndIsRevokedEverywhere) {
+    const auto op = key(77);
+    const auto op_id = operator_id_of(op.public_key());
+    const std::size_t agent = stranger;  // the stranger's operator enrolls
+    auto [cert, agent_cert] = enroll(op, agent);
+    // Certificates are accepted from anyone when valid, so the newcomer publishes its own.
+    EXPECT_GE(put(agent, cert).stored, k - 1);
+    EXPECT_GE(put(agent, agent_cert).stored, k - 1);
+    const auto fetched = get(12, prefix_key("cert", op_id));
+    ASSERT_TRUE(fetched.found());
+    EXPECT_EQ(fetched.records[0].body, cert.body);
+
+    const auto before = put(agent, entry(agent, "after-enroll"));
+    EXPECT_GE(before.stored, k - 1);
+    EXPECT_EQ(before.refused, 0u) << before.first_refusal;
+
+    // Three genesis operators revoke it; one of their agents publishes the revocation.
+    const auto now = sim_->clock().unix_seconds();
+    const auto revocation = web_.revocation_record(op_id, web_.genesis_signers(3), now);
+    EXPECT_GE(put(1, revocation).stored, k - 1);
+    // Nodes outside the revocation key's k closest that met the operator learn it from their
+    // periodic watch; the others never accepted anything of it.
+    std::size_t met = 0;
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        const auto known = peers_[i]->state->known_operators();
+        met += std::count(known.begin(), known.end(), op_id);
+        EXPECT_GE(watch_revocations(sim_->node(i), *peers_[i]->state), 3u);
+    }
+    sim_->run_for(60s);
+    std::size_t know = 0;
+    for (const auto& p : peers_) know += p->state->validator().is_revoked(op_id) ? 1 : 0;
+    EXPECT_GE(know, met);
+    EXPECT_GE(met, k);
+
+    const auto after = put(agent, entry(agent, "after-revocation"));
+    EXPECT_EQ(after.stored, 0u);
+    EXPECT_GE(after.refused, k - 1);
+    EXPECT_EQ(after.first_refusal, "operator_revoked") << "the sender is the author";
+    // Its earlier entry is no longer believed by readers.
+    EXPECT_FALSE(get(20, entry(agent, "after-enroll").key).found());
+}
+
+}  // namespace
+}  // namespace nocturne::trust
