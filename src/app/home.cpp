@@ -40,7 +40,8 @@ std::error_code prepare_home(const std::filesystem::path& home) {
     if (::stat(home.c_str(), &st) != 0) return {errno, std::generic_category()};
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return make_error_code(errc::key_file_insecure);
     const HomeLayout layout{home};
-    for (const auto& dir : {layout.keys_dir(), layout.dht_dir(), layout.logs_dir()}) {
+    for (const auto& dir :
+         {layout.keys_dir(), layout.dht_dir(), layout.logs_dir(), layout.trust_dir()}) {
         if (auto ec = make_private_dir(dir)) return ec;
     }
     return {};

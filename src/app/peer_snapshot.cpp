@@ -5,12 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <fcntl.h>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
-
 namespace nocturne::app {
 namespace {
 
@@ -23,29 +17,13 @@ std::error_code save_peer_snapshot(const std::filesystem::path& file,
                                    const std::vector<wire::Contact>& peers) {
     auto list = nlohmann::json::array();
     for (const auto& p : peers) list.push_back({{"id", p.id.to_hex()}, {"address", p.address}});
-    const std::string text = wire::to_compact_json({{"version", 1}, {"peers", list}}) + "\n";
-
-    const auto tmp = file.string() + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return {errno, std::generic_category()};
-    const bool ok = write_all(fd, text) && ::fsync(fd) == 0;
-    const std::error_code ec =
-        ok ? std::error_code{} : std::error_code{errno, std::generic_category()};
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return ec ? ec : std::error_code{errno, std::generic_category()};
-    }
-    return {};
+    return write_file_atomic(file, wire::to_compact_json({{"version", 1}, {"peers", list}}) + "\n");
 }
 
 result<std::vector<wire::Contact>> load_peer_snapshot(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return make_error_code(errc::not_found);
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    const std::string text = buf.str();
-    auto doc = wire::parse_json(text, max_snapshot_bytes, 8);
+    auto text = read_file(file, max_snapshot_bytes);
+    if (!text) return text.error();
+    auto doc = wire::parse_json(*text, max_snapshot_bytes, 8);
     if (!doc) return doc.error();
     wire::ObjectReader r(*doc);
     const auto version = r.int64("version", 1, 1);

@@ -405,7 +405,9 @@ void Node::put(const wire::Record& record, PutCallback done) {
 void Node::store_on_closest(const wire::Record& record, PutCallback done) {
     find_node(record.key, [this, record, done = std::move(done)](LookupResult found) mutable {
         // This node holds the record too when it is one of the k closest it now knows.
-        const bool include_self = among_k_closest(self_, record.key, found.closest, config_.k);
+        // A node that accepts no connections (a one-shot client) cannot serve what it holds.
+        const bool include_self =
+            !address_.empty() && among_k_closest(self_, record.key, found.closest, config_.k);
         store_at(found.closest, record, include_self, std::move(done));
     });
 }

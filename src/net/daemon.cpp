@@ -1,11 +1,14 @@
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
 #include <nocturne/app/identity.hpp>
+#include <nocturne/app/node_trust.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/app/trust_files.hpp>
 #include <nocturne/dht/node.hpp>
 #include <nocturne/net/daemon.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/store/sqlite_store.hpp>
+#include <nocturne/trust/revocation_watch.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -25,18 +28,24 @@ using namespace std::chrono_literals;
 // 100 ms granularity costs nothing and keeps the host free of per-deadline timer bookkeeping.
 constexpr auto tick_period = 100ms;
 constexpr auto snapshot_period = 5min;
+// enroll rewrites trust/credentials.json while the node runs; a look every 2 s costs a stat().
+constexpr auto credentials_period = 2s;
+// Until the gossip layer floods revocations, known operators' revocation keys are looked up.
+constexpr auto revocation_watch_period = 10min;
 
 int fail(const std::string& message) {
     std::fprintf(stderr, "nocturne-agent: %s\n", message.c_str());
     return 1;
 }
 
-// Periodic work on the io_context thread: node timers and the peer snapshot.
+// Periodic work on the io_context thread: node timers, the peer snapshot, this node's own
+// certificates (published when they change) and the revocation watch.
 // Owned by the io_context thread that runs the daemon.
 class Ticker {
 public:
-    Ticker(boost::asio::io_context& io, dht::Node& node, std::filesystem::path snapshot)
-        : timer_(io), node_(node), snapshot_(std::move(snapshot)) {}
+    Ticker(boost::asio::io_context& io, dht::Node& node, app::NodeTrust& trust,
+           std::filesystem::path snapshot)
+        : timer_(io), node_(node), trust_(trust), snapshot_(std::move(snapshot)) {}
 
     void start() { arm(); }
     void stop() { timer_.cancel(); }
@@ -49,15 +58,43 @@ public:
         }
     }
 
+    // Publishes this node's certificates when enroll (re)wrote them. put() republishes them
+    // hourly from then on.
+    void refresh_credentials() {
+        auto own = trust_.refresh_credentials();
+        if (!own) return;
+        spdlog::info("trust: {}", trust_.describe());
+        for (const auto& r : *own) {
+            node_.put(r, [kind = std::string(wire::to_string(r.kind))](dht::PutResult res) {
+                if (res.ok()) {
+                    spdlog::info("published own {} to {} nodes", kind, res.stored);
+                } else {
+                    spdlog::warn("publishing own {} failed: {} refused ({}), {} silent", kind,
+                                 res.refused, res.first_refusal, res.failed);
+                }
+            });
+        }
+    }
+
 private:
     void arm() {
         timer_.expires_after(tick_period);
         timer_.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;  // cancelled: shutting down
             node_.tick();
-            if (std::chrono::steady_clock::now() >= next_snapshot_) {
-                next_snapshot_ = std::chrono::steady_clock::now() + snapshot_period;
+            trust::watch_new_operators(node_, trust_.state());
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= next_snapshot_) {
+                next_snapshot_ = now + snapshot_period;
                 save_snapshot();
+            }
+            if (now >= next_credentials_) {
+                next_credentials_ = now + credentials_period;
+                refresh_credentials();
+            }
+            if (now >= next_watch_) {
+                next_watch_ = now + revocation_watch_period;
+                trust::watch_revocations(node_, trust_.state());
             }
             arm();
         });
@@ -65,9 +102,14 @@ private:
 
     boost::asio::steady_timer timer_;
     dht::Node& node_;
+    app::NodeTrust& trust_;
     std::filesystem::path snapshot_;
     std::chrono::steady_clock::time_point next_snapshot_ =
         std::chrono::steady_clock::now() + snapshot_period;
+    std::chrono::steady_clock::time_point next_credentials_ =
+        std::chrono::steady_clock::now() + credentials_period;
+    std::chrono::steady_clock::time_point next_watch_ =
+        std::chrono::steady_clock::now() + revocation_watch_period;
 };
 
 }  // namespace
@@ -92,22 +134,36 @@ int run_daemon(const DaemonConfig& config) {
                     keys.error().message());
     }
     if (created) spdlog::info("generated a new node key at {}", layout.node_key().string());
+    std::string why;
+    auto genesis = app::load_genesis(config.genesis_file, why);
+    if (!genesis) return fail(why);
+    SystemClock clock;
+    const auto network = genesis->network;
+    auto trust = app::NodeTrust::open(layout, std::move(*genesis), keys->node_id(), clock, why);
+    if (!trust) return fail(why);
+    const auto own_credentials = trust->refresh_credentials();
+    const auto standing = trust->standing();
+
     const auto store_path = store::default_store_path(config.home);
     auto db = store::SqliteStore::open(store_path);
     if (!db) return fail("cannot open store " + store_path.string() + ": " + db.error().message());
 
     boost::asio::io_context io;
-    SystemClock clock;
     WsTransportConfig tcfg;
     tcfg.listen_host = config.listen_host;
     tcfg.listen_port = config.port;
     tcfg.advertised_address = config.advertised_address;
+    if (standing) {
+        tcfg.operator_id = standing->operator_id;
+        tcfg.agent_id = keys->node_id().to_hex();
+    }
     WsTransport transport(io, *keys, clock, tcfg);
     if (auto ec = transport.listen()) {
         return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
                     ": " + ec.message());
     }
     dht::Node node(keys->node_id(), transport.address(), clock, transport, **db);
+    node.set_policy(&trust->policy());
     transport.set_sink(&node);
 
     const auto snapshot_path = layout.dht_dir() / "peers.json";
@@ -121,7 +177,7 @@ int run_daemon(const DaemonConfig& config) {
     }
     for (const auto& address : config.bootstrap) seeds.push_back({NodeId{}, address});
 
-    Ticker ticker(io, node, snapshot_path);
+    Ticker ticker(io, node, *trust, snapshot_path);
     ticker.start();
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -135,8 +191,9 @@ int run_daemon(const DaemonConfig& config) {
     const auto records = (*db)->size();
     spdlog::info("node {} listening on {} (store {}, {} records)", keys->node_id().to_hex(),
                  transport.address(), store_path.string(), records ? *records : 0);
+    spdlog::info("network {}; trust: {}", network, trust->describe());
     std::cout << "ready node_id=" << keys->node_id().to_hex() << " address=" << transport.address()
-              << std::endl;
+              << " enrolled=" << (standing ? "yes" : "no") << std::endl;
     if (seeds.empty()) {
         spdlog::info("no bootstrap peers: this node starts a new mesh");
     }
@@ -144,6 +201,10 @@ int run_daemon(const DaemonConfig& config) {
         spdlog::info("bootstrap complete: {} peers in the routing table", peers);
         std::cout << "bootstrapped peers=" << peers << std::endl;
         ticker.save_snapshot();
+        // Our certificates go out once we know where their keys live.
+        if (own_credentials) {
+            for (const auto& r : *own_credentials) node.put(r, nullptr);
+        }
     });
 
     io.run();

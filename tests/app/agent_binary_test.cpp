@@ -92,7 +92,8 @@ std::optional<Ready> wait_ready(Process& p) {
     if (!line || line->rfind("ready node_id=", 0) != 0) return std::nullopt;
     const auto at = line->find(" address=");
     if (at == std::string::npos) return std::nullopt;
-    return Ready{line->substr(14, at - 14), line->substr(at + 9)};
+    const auto end = line->find(' ', at + 9);
+    return Ready{line->substr(14, at - 14), line->substr(at + 9, end - (at + 9))};
 }
 
 std::optional<int> wait_bootstrapped(Process& p) {

@@ -23,8 +23,16 @@ struct HomeLayout {
 
     std::filesystem::path keys_dir() const { return root / "keys"; }
     std::filesystem::path node_key() const { return keys_dir() / "node.key"; }
+    std::filesystem::path operator_key() const { return keys_dir() / "operator.key"; }
     std::filesystem::path dht_dir() const { return root / "dht"; }
     std::filesystem::path logs_dir() const { return root / "logs"; }
+    std::filesystem::path trust_dir() const { return root / "trust"; }
+    // {"label": ...}: what `setup` was told, for `enroll`.
+    std::filesystem::path operator_profile() const { return trust_dir() / "operator.json"; }
+    // This node's own certificates (operator cert, agent cert, endorser chain), from `enroll`.
+    std::filesystem::path credentials() const { return trust_dir() / "credentials.json"; }
+    // Certificates and revocations this node learned from the mesh.
+    std::filesystem::path trust_db() const { return trust_dir() / "trust.db"; }
 };
 
 }  // namespace nocturne::app

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,14 +11,17 @@ namespace nocturne::net {
 struct DaemonConfig {
     std::filesystem::path home;
     std::string listen_host = "127.0.0.1";
-    std::uint16_t port = 9090;           // 0: any free port (tests)
-    std::string advertised_address;      // empty: ws://<listen_host>:<bound port>
-    std::vector<std::string> bootstrap;  // ws://host:port of peers to join through
+    std::uint16_t port = 9090;                          // 0: any free port (tests)
+    std::string advertised_address;                     // empty: ws://<listen_host>:<bound port>
+    std::vector<std::string> bootstrap;                 // ws://host:port of peers to join through
+    std::optional<std::filesystem::path> genesis_file;  // --genesis; default: the built-in one
 };
 
-// Runs a node until SIGINT/SIGTERM: the WebSocket transport, the DHT node on the SQLite store,
-// its timers, bootstrap (saved peers first, then --bootstrap seeds) and the peer snapshot.
-// Prints "ready node_id=<hex> address=<ws://...>" on stdout once listening, and
+// Runs a node until SIGINT/SIGTERM: the WebSocket transport, the DHT node on the SQLite store with
+// the Web of Trust as its record policy, its timers, bootstrap (saved peers first, then
+// --bootstrap seeds), the peer snapshot, and its own certificates (published, and re-read when
+// `enroll` rewrites them). Prints "ready node_id=<hex> address=<ws://...> enrolled=yes|no" on
+// stdout once listening, and
 // "bootstrapped peers=<n>" once the first bootstrap completes. Returns the process exit code;
 // start-up problems are reported on stderr as one line.
 int run_daemon(const DaemonConfig& config);

@@ -1,0 +1,91 @@
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/net/mesh_client.hpp>
+#include <nocturne/net/ws_transport.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/trust/trust_policy.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace nocturne::net {
+
+struct MeshClient::Impl {
+    Impl(trust::TrustState& state, std::chrono::seconds limit, crypto::KeyPair identity)
+        : keys(std::move(identity)),
+          transport(io, keys, clock, WsTransportConfig{}),
+          node(keys.node_id(), "", clock, transport, store),
+          policy(state, clock, keys.node_id()),
+          timeout(limit) {
+        transport.set_sink(&node);
+        node.set_policy(&policy);
+    }
+
+    ~Impl() {
+        transport.close();
+        io.restart();
+        io.run_for(std::chrono::milliseconds(500));  // let close frames go out
+    }
+
+    // Runs the io_context, ticking the node, until `done` holds or the timeout passes.
+    template <class Pred>
+    bool run_until(Pred done) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            if (io.stopped()) io.restart();
+            io.run_for(std::chrono::milliseconds(20));
+            node.tick();
+        }
+        return true;
+    }
+
+    boost::asio::io_context io;
+    SystemClock clock;
+    crypto::KeyPair keys;
+    store::MemoryStore store;
+    WsTransport transport;
+    dht::Node node;
+    trust::TrustPolicy policy;
+    std::chrono::seconds timeout;
+};
+
+MeshClient::MeshClient(trust::TrustState& state, std::chrono::seconds timeout,
+                       std::optional<crypto::KeyPair> identity)
+    : impl_(std::make_unique<Impl>(
+          state, timeout, identity ? std::move(*identity) : crypto::KeyPair::generate())) {}
+
+MeshClient::~MeshClient() = default;
+
+std::size_t MeshClient::join(const std::vector<std::string>& seeds) {
+    std::vector<wire::Contact> contacts;
+    for (const auto& s : seeds) contacts.push_back({NodeId{}, s});
+    std::optional<std::size_t> size;
+    impl_->node.bootstrap(contacts, [&](std::size_t n) { size = n; });
+    impl_->run_until([&] { return size.has_value(); });
+    return peers();
+}
+
+std::size_t MeshClient::peers() const {
+    return impl_->node.table().size();
+}
+
+dht::LookupResult MeshClient::get(const NodeId& key) {
+    std::optional<dht::LookupResult> out;
+    impl_->node.find_value(key, [&](dht::LookupResult r) { out = std::move(r); });
+    impl_->run_until([&] { return out.has_value(); });
+    return out.value_or(dht::LookupResult{});
+}
+
+dht::PutResult MeshClient::put(const wire::Record& record) {
+    std::optional<dht::PutResult> out;
+    impl_->node.put(record, [&](dht::PutResult r) { out = r; });
+    impl_->run_until([&] { return out.has_value(); });
+    // A put that outlives the command is not republished: withdraw it from the schedule.
+    impl_->node.withdraw(record.key);
+    return out.value_or(dht::PutResult{});
+}
+
+}  // namespace nocturne::net
