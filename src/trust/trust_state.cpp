@@ -6,6 +6,8 @@
 namespace nocturne::trust {
 namespace {
 
+constexpr std::size_t max_rejected = 4096;
+
 NodeId node_id_of(const crypto::PublicKey& key) {
     return NodeId::from_public_key(key).value();
 }
@@ -45,6 +47,7 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) 
                 return {};
         }
     }
+    if (rejected_.count(record.sig) != 0) return make_error_code(errc::bad_signature);
     std::error_code ec;
     switch (record.kind) {
         case wire::RecordKind::cert:
@@ -61,6 +64,13 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) 
     }
     if (ec) {
         ++stats_.rejected;
+        // A forged endorsement or signature stays forged: do not verify it again when the same
+        // record comes back. (Other refusals may heal, e.g. once an endorser's certificate
+        // arrives.)
+        if (ec == errc::bad_signature) {
+            if (rejected_.size() >= max_rejected) rejected_.clear();
+            rejected_.insert(record.sig);
+        }
     } else {
         keep(record);
     }

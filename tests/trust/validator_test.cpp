@@ -85,6 +85,28 @@ TEST_F(Validator, RejectsAnEndorsementForAnotherKey) {
     EXPECT_EQ(v_.evaluate(cert, t0).endorsements[0].error, errc::bad_signature);
 }
 
+TEST_F(Validator, ForgedEndorsementsCostAtMostAFewVerifications) {
+    // 32 endorsements claiming to come from trusted operators, none genuine.
+    auto cert = web_.certificate(key(10), {});
+    for (int i = 0; i < 32; ++i) {
+        auto e = create_endorsement(key(static_cast<std::uint8_t>(50 + i)), cert.public_key, t0);
+        e.endorser = web_.genesis_keys[static_cast<std::size_t>(i % 3)].public_key();
+        cert.endorsements.push_back(e);
+    }
+    auto verdict = v_.evaluate(cert, t0);
+    EXPECT_EQ(verdict.error, errc::bad_signature);
+    EXPECT_EQ(verdict.endorsements.size(), 3u);  // it stopped at the third forgery
+    // Made-up endorsers are not verified at all: they are not trusted.
+    auto strangers = web_.certificate(key(10), {});
+    for (int i = 0; i < 32; ++i) {
+        strangers.endorsements.push_back(
+            create_endorsement(key(static_cast<std::uint8_t>(50 + i)), strangers.public_key, t0));
+    }
+    verdict = v_.evaluate(strangers, t0);
+    EXPECT_EQ(verdict.error, errc::insufficient_endorsements);
+    EXPECT_EQ(verdict.endorsements[5].error, errc::untrusted_operator);
+}
+
 TEST_F(Validator, RejectsExpiredAndNotYetValidCertificates) {
     auto cert = web_.certificate(key(10), web_.genesis_signers(3), t0, 3600);
     EXPECT_FALSE(v_.validate_certificate(cert, t0 + 3599));

@@ -1,11 +1,19 @@
 // Fuzzes the decoders of untrusted input: envelopes and records, both as raw frames (everything
 // up to the signature check) and as bodies signed with a fixed key (so the fuzzer reaches the
-// field and payload parsing that a valid signature unlocks).
+// field and payload parsing that a valid signature unlocks); records that decode go on through
+// the Web of Trust's certificate, agent-certificate and revocation readers and a TrustState; and
+// the trust files a user hands to the CLI (genesis, endorsement, revocation signature).
 //
 //   build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -max_total_time=60 corpus/
 
 #include <nocturne/core/hex.hpp>
 #include <nocturne/crypto/keys.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/trust/certificate.hpp>
+#include <nocturne/trust/endorsement.hpp>
+#include <nocturne/trust/genesis.hpp>
+#include <nocturne/trust/revocation.hpp>
+#include <nocturne/trust/trust_state.hpp>
 #include <nocturne/wire/envelope.hpp>
 #include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/record.hpp>
@@ -30,25 +38,47 @@ std::string signed_frame(std::string_view domain, std::string body) {
     return nocturne::wire::to_compact_json(nocturne::wire::blob_to_json(blob));
 }
 
+// Whatever decodes as a record is also read as each kind of trust record, and judged.
+void trust_paths(const nocturne::result<nocturne::wire::Record>& record) {
+    if (!record) return;
+    (void)nocturne::trust::certificate_from_record(*record);
+    (void)nocturne::trust::agent_certificate_from_record(*record);
+    (void)nocturne::trust::revocation_from_record(*record);
+    static nocturne::store::MemoryStore store;
+    static nocturne::trust::TrustState state(
+        nocturne::trust::parse_genesis(nocturne::trust::builtin_genesis_text()).value(), store,
+        1'800'000'000);
+    (void)state.check_record(*record, 1'800'000'000);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-    switch (data[0] % 4) {
+    switch (data[0] % 7) {
         case 0:
             (void)nocturne::wire::decode_envelope(input);
             break;
         case 1:
-            (void)nocturne::wire::decode_record(input);
+            trust_paths(nocturne::wire::decode_record(input));
             break;
         case 2:
             (void)nocturne::wire::decode_envelope(
                 signed_frame(nocturne::wire::message_domain, std::string(input)));
             break;
         case 3:
-            (void)nocturne::wire::decode_record(
-                signed_frame(nocturne::wire::record_domain, std::string(input)));
+            trust_paths(nocturne::wire::decode_record(
+                signed_frame(nocturne::wire::record_domain, std::string(input))));
+            break;
+        case 4:
+            (void)nocturne::trust::parse_genesis(input);
+            break;
+        case 5:
+            (void)nocturne::trust::parse_endorsement_file(input);
+            break;
+        case 6:
+            (void)nocturne::trust::parse_revocation_share(input);
             break;
     }
     return 0;

@@ -43,8 +43,8 @@ struct AgentCertificate {
 inline constexpr std::size_t max_endorsements_per_certificate = 32;
 
 // Payload JSON for the cert record, and back. from_record checks the record kind, that the
-// author is the certified key, the operator id derivation, the endorsement signatures, and that
-// the record does not outlive the certificate.
+// author is the certified key, the operator id derivation, and that the record does not outlive
+// the certificate; the endorsements' signatures are TrustValidator::evaluate's business.
 std::string certificate_payload(const TrustCertificate& cert);
 result<TrustCertificate> certificate_from_record(const wire::Record& record);
 // The whole certificate as a signed record, ready to publish.

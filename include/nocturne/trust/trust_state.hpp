@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -104,6 +105,7 @@ private:
     std::map<std::string, wire::Record> revocation_records_;
     std::map<crypto::Signature, Known> known_;  // by record signature: learned before
     std::vector<std::string> new_operators_;
+    std::set<crypto::Signature> rejected_;  // records refused for a forged signature
     Stats stats_;
 };
 

@@ -72,8 +72,9 @@ public:
 
 private:
     result<int> depth_within(const std::string& operator_id, std::int64_t now, int budget) const;
-    CertificateVerdict evaluate_within(const TrustCertificate& cert, std::int64_t now,
-                                       int budget) const;
+    // verify: check endorsement signatures (a new certificate); stored ones were checked once.
+    CertificateVerdict evaluate_within(const TrustCertificate& cert, std::int64_t now, int budget,
+                                       bool verify) const;
 
     Genesis genesis_;
     std::map<std::string, int> genesis_index_;  // operator id -> index in genesis_.operators
