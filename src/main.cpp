@@ -182,14 +182,22 @@ int main(int argc, char** argv) {
     revoke_cmd->require_subcommand(1);
     nocturne::app::RevokeSignOptions revoke_sign;
     std::optional<std::string> revoke_sign_genesis, revoke_sign_out, revoke_operator,
-        revoke_operator_id;
-    auto* sign_cmd = revoke_cmd->add_subcommand("sign", "Sign the revocation of an operator");
+        revoke_operator_id, revoke_join;
+    auto* sign_cmd = revoke_cmd->add_subcommand(
+        "sign", "Start the revocation of an operator, or --join one another operator started");
     auto* by_key = sign_cmd->add_option("--operator", revoke_operator,
                                         "Public key of the operator to revoke (64 hex digits)");
-    sign_cmd->add_option("--operator-id", revoke_operator_id, "Or its operator id (64 hex)")
-        ->excludes(by_key);
-    sign_cmd->add_option("--reason", revoke_sign.reason, "Why (kept with the revocation)")
-        ->required();
+    auto* by_id =
+        sign_cmd->add_option("--operator-id", revoke_operator_id, "Or its operator id (64 hex)")
+            ->excludes(by_key);
+    auto* reason =
+        sign_cmd->add_option("--reason", revoke_sign.reason, "Why (kept with the revocation)");
+    sign_cmd
+        ->add_option("--join", revoke_join,
+                     "Signature file of the operator who started it: sign the same revocation")
+        ->excludes(by_key)
+        ->excludes(by_id)
+        ->excludes(reason);
     sign_cmd->add_option("--key", revoke_sign.key, "Your operator key file")->required();
     sign_cmd->add_option("--out", revoke_sign_out, "Signature file to write");
     add_genesis_option(sign_cmd, revoke_sign_genesis);
@@ -248,8 +256,12 @@ int main(int argc, char** argv) {
                                              now, std::cout, std::cerr);
         }
         if (sign_cmd->parsed()) {
-            if (!revoke_operator && !revoke_operator_id) {
-                return fail("revoke sign needs --operator PUBLIC_KEY or --operator-id ID");
+            if (revoke_join) {
+                revoke_sign.join = *revoke_join;
+            } else if (!revoke_operator && !revoke_operator_id) {
+                return fail(
+                    "revoke sign needs --operator PUBLIC_KEY or --operator-id ID (and --reason), "
+                    "or --join FILE");
             }
             revoke_sign.by_id = revoke_operator_id.has_value();
             revoke_sign.operator_ref = revoke_operator_id.value_or(revoke_operator.value_or(""));

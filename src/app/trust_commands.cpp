@@ -298,7 +298,26 @@ int run_enroll(const EnrollOptions& opts, trust::TrustState& state, MeshAccess* 
 int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis, std::int64_t now,
                     std::ostream& out, std::ostream& err) {
     std::string target;
-    if (opts.by_id) {
+    std::string reason = opts.reason;
+    std::int64_t timestamp = now;
+    if (opts.join) {
+        auto text = read_file(*opts.join, max_trust_file_bytes);
+        if (!text) {
+            return fail(err, "cannot read " + opts.join->string() + ": " + describe(text.error()));
+        }
+        auto first = trust::parse_revocation_share(*text);
+        if (!first) {
+            return fail(err, opts.join->string() + " is not a valid revocation signature: " +
+                                 describe(first.error()));
+        }
+        if (first->network != genesis.network) {
+            return fail(err, opts.join->string() + " revokes in network " + first->network +
+                                 ", not " + genesis.network);
+        }
+        target = first->operator_id;
+        reason = first->reason;
+        timestamp = first->timestamp;
+    } else if (opts.by_id) {
         auto id = NodeId::from_hex(opts.operator_ref);
         if (!id || id->to_hex() != opts.operator_ref) {
             return fail(err, "--operator-id must be 64 lower-case hex digits");
@@ -312,15 +331,15 @@ int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis
         }
         target = trust::operator_id_of(*pk);
     }
-    if (opts.reason.empty() || opts.reason.size() > trust::max_reason_bytes ||
-        std::any_of(opts.reason.begin(), opts.reason.end(),
+    if (reason.empty() || reason.size() > trust::max_reason_bytes ||
+        std::any_of(reason.begin(), reason.end(),
                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
         return fail(err, "--reason must be 1-512 characters without control characters");
     }
     auto signer = load_key(opts.key, err, "signer key");
     if (!signer) return 1;
-    trust::RevocationShare share{genesis.network, target, opts.reason, now,
-                                 trust::sign_revocation(*signer, target, now, opts.reason)};
+    trust::RevocationShare share{genesis.network, target, reason, timestamp,
+                                 trust::sign_revocation(*signer, target, timestamp, reason)};
     const auto file =
         opts.out_file.value_or("revocation-" + short_id(target) + "-by-" +
                                short_id(trust::operator_id_of(signer->public_key())) + ".sig");
@@ -329,7 +348,8 @@ int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis
                              (ec == std::errc::file_exists ? "; choose another --out" : ""));
     }
     out << "revocation_signature_file=" << file.string() << "\n"
-        << "operator_id=" << target << "\n";
+        << "operator_id=" << target << "\n"
+        << "timestamp=" << timestamp << "\n";
     return 0;
 }
 
@@ -351,8 +371,8 @@ int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& stat
     auto rev = trust::combine_revocation_shares(shares);
     if (!rev) {
         return fail(err, rev.error() == errc::value_out_of_range
-                             ? "the signature files disagree on operator, reason or time: each "
-                               "signer must sign the same revocation"
+                             ? "the signature files disagree on operator, reason or time: the "
+                               "other signers must join the first one's (revoke sign --join FILE)"
                              : "no revocation signatures given");
     }
     auto author = load_key(opts.key, err, "key");

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -207,9 +208,20 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     std::vector<std::string> signature_files;
     for (int i = 0; i < 3; ++i) {
         const auto file = (files_ / ("r" + std::to_string(i) + ".sig")).string();
-        auto o = run({"revoke", "sign", "--operator", newcomer_key, "--reason", "leaked key",
-                      "--key", (g_[i] / "keys" / "operator.key").string(), "--genesis",
-                      genesis_file_, "--out", file});
+        // The first signer starts it; the others join, a second or more later.
+        std::vector<std::string> what = {"--operator", newcomer_key, "--reason", "leaked key"};
+        if (i > 0) {
+            what = {"--join", signature_files[0]};
+            std::this_thread::sleep_for(1100ms);
+        }
+        std::vector<std::string> args = {"revoke", "sign"};
+        args.insert(args.end(), what.begin(), what.end());
+        for (const auto& a :
+             {std::string("--key"), (g_[i] / "keys" / "operator.key").string(),
+              std::string("--genesis"), genesis_file_, std::string("--out"), file}) {
+            args.push_back(a);
+        }
+        auto o = run(args);
         ASSERT_EQ(o.code, 0) << o.err;
         EXPECT_EQ(o.values["operator_id"], newcomer_id);
         signature_files.push_back(file);

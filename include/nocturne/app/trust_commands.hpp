@@ -50,11 +50,14 @@ struct EnrollOptions {
 int run_enroll(const EnrollOptions& opts, trust::TrustState& state, MeshAccess* mesh,
                std::int64_t now, std::ostream& out, std::ostream& err);
 
-// One operator's signature on the revocation of another (by public key or operator id).
+// One operator's signature on the revocation of another (by public key or operator id). All
+// signers must sign the same (operator, reason, timestamp): the first one starts the revocation,
+// the others join it by passing the first one's file (join).
 struct RevokeSignOptions {
     std::string operator_ref;  // 64 hex: a public key, or with by_id an operator id
     bool by_id = false;
     std::string reason;
+    std::optional<std::filesystem::path> join;  // sign the revocation in this signature file
     std::filesystem::path key;
     std::optional<std::filesystem::path> out_file;  // default: revocation-<op>-by-<signer>.sig
 };
