@@ -79,6 +79,20 @@ public:
                 return "too many requests";
             case errc::unexpected_message:
                 return "message of a type or origin not expected here";
+            case errc::bad_request:
+                return "malformed request";
+            case errc::unauthorized:
+                return "missing or wrong API token";
+            case errc::forbidden_host:
+                return "Host header is not a loopback name";
+            case errc::method_not_allowed:
+                return "method not allowed on this path";
+            case errc::body_too_large:
+                return "request body exceeds the size limit";
+            case errc::unsupported_media_type:
+                return "request body must be application/json";
+            case errc::internal_error:
+                return "internal error";
         }
         return "unknown nocturne error";
     }
@@ -161,6 +175,20 @@ const char* errc_name(errc e) noexcept {
             return "rate_limited";
         case errc::unexpected_message:
             return "unexpected_message";
+        case errc::bad_request:
+            return "bad_request";
+        case errc::unauthorized:
+            return "unauthorized";
+        case errc::forbidden_host:
+            return "forbidden_host";
+        case errc::method_not_allowed:
+            return "method_not_allowed";
+        case errc::body_too_large:
+            return "body_too_large";
+        case errc::unsupported_media_type:
+            return "unsupported_media_type";
+        case errc::internal_error:
+            return "internal_error";
     }
     return "unknown";
 }

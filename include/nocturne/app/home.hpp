@@ -25,6 +25,8 @@ struct HomeLayout {
     std::filesystem::path node_key() const { return keys_dir() / "node.key"; }
     std::filesystem::path dht_dir() const { return root / "dht"; }
     std::filesystem::path logs_dir() const { return root / "logs"; }
+    // The local API's bearer token (0600); the MCP shim reads it from here.
+    std::filesystem::path api_token() const { return root / "api.token"; }
 };
 
 }  // namespace nocturne::app

@@ -50,6 +50,14 @@ enum class errc {
     timeout,
     rate_limited,
     unexpected_message,
+    // Local API (HTTP statuses in docs/api.md); a missing route is not_found.
+    bad_request = 80,
+    unauthorized,
+    forbidden_host,
+    method_not_allowed,
+    body_too_large,
+    unsupported_media_type,
+    internal_error,
 };
 
 const std::error_category& error_category() noexcept;
