@@ -107,6 +107,20 @@ public:
                 return "operator is further from genesis than the trust depth allows";
             case errc::duplicate_signer:
                 return "the same operator signed more than once; it counts once";
+            case errc::bad_request:
+                return "malformed request";
+            case errc::unauthorized:
+                return "missing or wrong API token";
+            case errc::forbidden_host:
+                return "Host header is not a loopback name";
+            case errc::method_not_allowed:
+                return "method not allowed on this path";
+            case errc::body_too_large:
+                return "request body exceeds the size limit";
+            case errc::unsupported_media_type:
+                return "request body must be application/json";
+            case errc::internal_error:
+                return "internal error";
         }
         return "unknown nocturne error";
     }
@@ -217,6 +231,20 @@ const char* errc_name(errc e) noexcept {
             return "trust_depth_exceeded";
         case errc::duplicate_signer:
             return "duplicate_signer";
+        case errc::bad_request:
+            return "bad_request";
+        case errc::unauthorized:
+            return "unauthorized";
+        case errc::forbidden_host:
+            return "forbidden_host";
+        case errc::method_not_allowed:
+            return "method_not_allowed";
+        case errc::body_too_large:
+            return "body_too_large";
+        case errc::unsupported_media_type:
+            return "unsupported_media_type";
+        case errc::internal_error:
+            return "internal_error";
     }
     return "unknown";
 }

@@ -33,6 +33,8 @@ struct HomeLayout {
     std::filesystem::path credentials() const { return trust_dir() / "credentials.json"; }
     // Certificates and revocations this node learned from the mesh.
     std::filesystem::path trust_db() const { return trust_dir() / "trust.db"; }
+    // The local API's bearer token (0600); the MCP shim reads it from here.
+    std::filesystem::path api_token() const { return root / "api.token"; }
 };
 
 }  // namespace nocturne::app

@@ -65,6 +65,14 @@ enum class errc {
     wrong_subject,
     trust_depth_exceeded,
     duplicate_signer,
+    // Local API (HTTP statuses in docs/api.md); a missing route is not_found.
+    bad_request = 100,
+    unauthorized,
+    forbidden_host,
+    method_not_allowed,
+    body_too_large,
+    unsupported_media_type,
+    internal_error,
 };
 
 const std::error_category& error_category() noexcept;
