@@ -192,6 +192,13 @@ private:
     beast::flat_buffer buffer_;
     std::string remote_;    // ip:port of the client, for logs
     bool reading_ = false;  // a read is pending: shutdown() cancels it
+    // A handler's answer being awaited; shared with the responder, which may outlive the session.
+    struct PendingReply {
+        explicit PendingReply(const asio::any_io_executor& ex) : timer(ex) {}
+        asio::steady_timer timer;
+        std::optional<Response> response;
+    };
+    std::shared_ptr<PendingReply> pending_;
 };
 
 // ---- Session --------------------------------------------------------------------------------
@@ -206,6 +213,7 @@ Session::Session(std::shared_ptr<HttpServerImpl> server, tcp::socket socket)
 
 void Session::shutdown() {
     if (reading_) stream_.cancel();
+    if (pending_) pending_->timer.cancel();
 }
 
 asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
@@ -298,7 +306,27 @@ asio::awaitable<Session::Outcome> Session::serve_one() {
                        "malformed request target " + printable(view(parser.get().target()), 200)),
             version, keep_alive, false);
     }
-    co_return co_await reply(server_->router_.route(*request), version, keep_alive, false);
+    // The handler may answer later (after DHT lookups): wait on a timer that the answer cancels,
+    // bounded by handler_timeout, and by stop() (shutdown() cancels it too).
+    auto slot = std::make_shared<PendingReply>(stream_.get_executor());
+    server_->router_.route(*request, [slot](Response r) {
+        if (slot->response) return;
+        slot->response = std::move(r);
+        slot->timer.cancel();
+    });
+    if (!slot->response) {
+        pending_ = slot;
+        slot->timer.expires_after(config_.handler_timeout);
+        co_await slot->timer.async_wait(use_nothrow);
+        pending_.reset();
+        if (!slot->response) {
+            if (server_->stopped_) co_return Outcome{};
+            slot->response = json_error(504, errc::timeout, "the request took too long");
+            spdlog::warn("api: {} {} from {} timed out", request->method,
+                         printable(request->path, 200), remote_);
+        }
+    }
+    co_return co_await reply(std::move(*slot->response), version, keep_alive, false);
 }
 
 asio::awaitable<Session::Outcome> Session::read_failed(const boost::system::error_code& ec,
@@ -537,7 +565,7 @@ boost::asio::ip::address validate(const HttpServerConfig& config) {
         throw std::invalid_argument("API limits must be positive");
     }
     if (config.header_timeout.count() <= 0 || config.io_timeout.count() <= 0 ||
-        config.idle_timeout.count() <= 0) {
+        config.idle_timeout.count() <= 0 || config.handler_timeout.count() <= 0) {
         throw std::invalid_argument("API timeouts must be positive");
     }
     return host;

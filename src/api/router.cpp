@@ -46,6 +46,15 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }  // namespace
 
 void Router::add(std::string_view method, std::string_view pattern, Handler handler) {
+    if (!handler) throw std::invalid_argument("empty handler for route " + std::string(pattern));
+    add_async(method, pattern,
+              [handler = std::move(handler)](const Request& request, const PathParams& params,
+                                             const Responder& respond) {
+                  respond(handler(request, params));
+              });
+}
+
+void Router::add_async(std::string_view method, std::string_view pattern, AsyncHandler handler) {
     const std::string where = std::string(method) + " " + std::string(pattern);
     if (method.empty()) throw std::invalid_argument("route with an empty method: " + where);
     if (!handler) throw std::invalid_argument("route without a handler: " + where);
@@ -89,6 +98,41 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
 }
 
 Response Router::route(const Request& request) const {
+    std::optional<Response> answer;
+    route(request, [&answer](Response r) { answer = std::move(r); });
+    if (answer) return std::move(*answer);
+    spdlog::error("api: handler for {} {} did not answer at once", request.method,
+                  echo(request.path));
+    return json_error(500, errc::internal_error, "the request could not be completed");
+}
+
+void Router::route(const Request& request, Responder respond) const {
+    auto answered = std::make_shared<bool>(false);
+    Responder once = [answered, respond = std::move(respond)](Response r) {
+        if (*answered) return;  // a handler answers once; a second answer is a bug, dropped
+        *answered = true;
+        respond(std::move(r));
+    };
+    auto matched = match(request);
+    if (auto* error = std::get_if<Response>(&matched)) {
+        once(std::move(*error));
+        return;
+    }
+    auto& [handler, params] = std::get<Match>(matched);
+    // A handler that throws (bad_alloc, a bug) costs one request, never the daemon.
+    try {
+        (*handler)(request, params, once);
+        return;
+    } catch (const std::exception& e) {
+        spdlog::error("api: handler for {} {} failed: {}", request.method, echo(request.path),
+                      e.what());
+    } catch (...) {
+        spdlog::error("api: handler for {} {} failed", request.method, echo(request.path));
+    }
+    once(json_error(500, errc::internal_error, "the request could not be completed"));
+}
+
+std::variant<Response, Router::Match> Router::match(const Request& request) const {
     if (request.path.empty() || request.path.front() != '/') {
         return json_error(400, errc::bad_request, "request path must start with '/'");
     }
@@ -146,16 +190,7 @@ Response Router::route(const Request& request) const {
     for (std::size_t i = 0; i < segments.size(); ++i) {
         if (best->segments[i].param) params.emplace(best->segments[i].text, segments[i]);
     }
-    // A handler that throws (bad_alloc, a bug) costs one request, never the daemon.
-    try {
-        return best->handler(request, params);
-    } catch (const std::exception& e) {
-        spdlog::error("api: handler for {} {} failed: {}", request.method, echo(request.path),
-                      e.what());
-    } catch (...) {
-        spdlog::error("api: handler for {} {} failed", request.method, echo(request.path));
-    }
-    return json_error(500, errc::internal_error, "the request could not be completed");
+    return Match{&best->handler, std::move(params)};
 }
 
 }  // namespace nocturne::api

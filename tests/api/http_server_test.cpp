@@ -24,8 +24,16 @@ using test::HttpResponse;
 
 const std::string token(64, 'c');
 
+// Responders of requests to /later, answered by the test when it chooses (on the io thread).
+std::shared_ptr<std::vector<Responder>> parked = std::make_shared<std::vector<Responder>>();
+
 Router test_router() {
     Router router;
+    parked->clear();
+    router.add_async("GET", "/later",
+                     [](const Request&, const PathParams&, const Responder& respond) {
+                         parked->push_back(respond);
+                     });
     router.add("GET", "/local/health", [](const Request&, const PathParams&) {
         return Response{200, R"({"ok":true})", {}};
     });
@@ -84,6 +92,7 @@ protected:
             EXPECT_TRUE(io_.join()) << "the server left work pending after stop()";
         }
         server_.reset();
+        parked->clear();  // their timers belong to io_, which goes next
     }
 
     std::string host() const { return "localhost:" + std::to_string(port_); }
@@ -470,6 +479,51 @@ TEST_F(HttpServerTest, StopClosesConnectedClients) {
     // The listening socket is gone too.
     HttpClient late(port_);
     EXPECT_FALSE(late.connected());
+}
+
+TEST_F(HttpServerTest, AsyncHandlersAnswerLaterOnTheSameConnection) {
+    start();
+    HttpClient client(port_);
+    ASSERT_TRUE(client.send(format_request("GET", "/later", authed(), "")));
+    // Nothing comes until the handler answers.
+    EXPECT_FALSE(client.read_response(200ms).has_value());
+    io_.call([&] {
+        ASSERT_EQ(parked->size(), 1u);
+        (*parked)[0](Response{201, R"({"late":true})", {}});
+        (*parked)[0](Response{500, "{}", {}});  // a second answer is ignored
+    });
+    const auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201);
+    EXPECT_EQ(r->body, R"({"late":true})");
+    // The connection carries on.
+    const auto next = client.request("GET", "/local/health", authed());
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(HttpServerTest, AHandlerThatNeverAnswersTimesOutWith504) {
+    HttpServerConfig config;
+    config.handler_timeout = 300ms;
+    start(config);
+    HttpClient client(port_);
+    const auto r = client.request("GET", "/later", authed());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 504);
+    EXPECT_EQ(error_code_of(*r), "timeout");
+    // Answering after the timeout is harmless.
+    io_.call([&] { (*parked)[0](Response{200, "{}", {}}); });
+}
+
+TEST_F(HttpServerTest, StopDoesNotWaitForAPendingHandler) {
+    start();
+    HttpClient client(port_);
+    ASSERT_TRUE(client.send(format_request("GET", "/later", authed(), "")));
+    for (int i = 0; i < 200 && connections() == 0; ++i) std::this_thread::sleep_for(5ms);
+    io_.call([&] { server_->stop(); });
+    EXPECT_TRUE(client.closed_by_peer());
+    EXPECT_TRUE(io_.join());
+    started_ = false;
 }
 
 TEST(HttpServerConfigTest, RefusesNonLoopbackAddressesAndWeakConfig) {

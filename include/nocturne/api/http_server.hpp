@@ -43,6 +43,8 @@ struct HttpServerConfig {
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
     // Connections beyond this are closed right after accept.
     std::size_t max_connections = 64;
+    // How long an AsyncHandler may take to answer; then the client gets 504 timeout.
+    std::chrono::milliseconds handler_timeout{std::chrono::seconds(30)};
 };
 
 // The local HTTP/1.1 API server (docs/api.md): keep-alive connections, one request at a time per

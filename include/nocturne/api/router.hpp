@@ -6,11 +6,18 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace nocturne::api {
 
+// Answers a request; call it exactly once, on the server's thread (a second call is ignored).
+using Responder = std::function<void(Response)>;
+// A handler that answers at once.
 using Handler = std::function<Response(const Request&, const PathParams&)>;
+// A handler that may answer later (after DHT lookups), through the responder it is given. The
+// server bounds the wait (HttpServerConfig::handler_timeout).
+using AsyncHandler = std::function<void(const Request&, const PathParams&, const Responder&)>;
 
 // Maps (method, path pattern) to handlers; sans-IO, so it is tested without sockets.
 //
@@ -34,7 +41,12 @@ public:
     // that is not [A-Za-z_][A-Za-z0-9_]*, a name used twice in one pattern, or a (method,
     // pattern) already registered (parameter names aside), or an empty handler.
     void add(std::string_view method, std::string_view pattern, Handler handler);
+    void add_async(std::string_view method, std::string_view pattern, AsyncHandler handler);
 
+    // Hands the request to its handler, or answers the error itself.
+    void route(const Request& request, Responder respond) const;
+    // For handlers that answer at once (tests); an AsyncHandler that has not answered when it
+    // returns gets a 500.
     Response route(const Request& request) const;
 
     std::size_t size() const { return routes_.size(); }
@@ -47,8 +59,15 @@ private:
     struct Route {
         std::string method;
         std::vector<Segment> segments;
-        Handler handler;
+        AsyncHandler handler;
     };
+    struct Match {
+        const AsyncHandler* handler;
+        PathParams params;
+    };
+
+    // The route for a request, or the error response (400, 404, 405).
+    std::variant<Response, Match> match(const Request& request) const;
 
     std::vector<Route> routes_;
 };
