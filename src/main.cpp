@@ -1,7 +1,10 @@
 // nocturne-agent: one binary, one node of the nocturne mesh.
 
+#include <nocturne/app/background.hpp>
 #include <nocturne/app/home.hpp>
+#include <nocturne/app/local_client.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/app/runtime_info.hpp>
 #include <nocturne/app/trust_commands.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/core/clock.hpp>
@@ -11,15 +14,23 @@
 #include <nocturne/trust/trust_state.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -61,9 +72,22 @@ struct StartOptions {
     std::optional<std::string> genesis;
     std::string host = "127.0.0.1";
     std::uint16_t port = 9090;
+    std::uint16_t api_port = 9091;
     std::string advertise;
     std::vector<std::string> bootstrap;
+    bool foreground = false;
 };
+
+// A daemon in the background logs to $NOCTURNE_HOME/logs/nocturne.log (5 files of 10 MiB); in
+// the foreground (systemd, containers, a terminal) to stderr, where the supervisor collects it.
+void log_to_file(const std::filesystem::path& home) {
+    const nocturne::app::HomeLayout layout{home};
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        (layout.logs_dir() / "nocturne.log").string(), 10 * 1024 * 1024, 5);
+    auto logger = std::make_shared<spdlog::logger>("nocturne", sink);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+}
 
 int run_start(const StartOptions& opts) {
     auto home = nocturne::app::resolve_home(opts.home);
@@ -72,10 +96,91 @@ int run_start(const StartOptions& opts) {
     config.home = *home;
     config.listen_host = opts.host;
     config.port = opts.port;
+    config.api_port = opts.api_port;
     config.advertised_address = opts.advertise;
     config.bootstrap = opts.bootstrap;
-    config.genesis_file = as_path(opts.genesis);
-    return nocturne::net::run_daemon(config);
+    config.version = version;
+    // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
+    if (opts.genesis) config.genesis_file = std::filesystem::absolute(*opts.genesis);
+    if (opts.foreground) return nocturne::net::run_daemon(config);
+
+    if (auto ec = nocturne::app::prepare_home(*home)) {
+        return fail("cannot use home " + home->string() + ": " + ec.message());
+    }
+    if (auto running = nocturne::app::load_runtime_info(*home);
+        running && nocturne::app::is_running(running->pid)) {
+        return fail("another nocturne-agent is already running with home " + home->string() +
+                    " (pid " + std::to_string(running->pid) + ")");
+    }
+    return nocturne::app::start_in_background(
+        [&](const std::function<void()>& ready) {
+            log_to_file(*home);
+            config.on_ready = ready;
+            return nocturne::net::run_daemon(config);
+        },
+        std::cout, std::cerr);
+}
+
+std::optional<std::string> read_token(const std::filesystem::path& home) {
+    std::ifstream in(nocturne::app::HomeLayout{home}.api_token());
+    std::string token;
+    if (!(in >> token)) return std::nullopt;
+    return token;
+}
+
+// Exit codes after the LSB convention for status: 0 running, 3 not running, 1 trouble.
+int run_status(const std::optional<std::string>& home_flag) {
+    auto home = nocturne::app::resolve_home(home_flag);
+    if (!home) return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
+    auto info = nocturne::app::load_runtime_info(*home);
+    if (!info || !nocturne::app::is_running(info->pid)) {
+        std::cout << "running=no\nhome=" << home->string() << "\n";
+        return 3;
+    }
+    std::cout << "running=yes\npid=" << info->pid << "\nnode_id=" << info->node_id
+              << "\naddress=" << info->peer_address << "\napi=" << info->api_url << "\n";
+    const auto token = read_token(*home);
+    if (!token) return fail("cannot read the API token in " + home->string());
+    auto res = nocturne::app::local_request(info->api_port, "GET", "/local/health", *token);
+    if (!res || res->status != 200) {
+        std::cout << "health=unreachable\n";
+        return fail(
+            "the node runs but its API does not answer" +
+            (res ? " (HTTP " + std::to_string(res->status) + ")" : ": " + res.error().message()));
+    }
+    auto health = nlohmann::json::parse(res->body, nullptr, false);
+    if (health.is_discarded() || !health.is_object()) return fail("unreadable health answer");
+    std::cout << "health=" << health.value("status", "?") << "\n"
+              << "peers=" << health.value("routing_table", 0) << "\n"
+              << "store_records=" << health.value("store_records", 0) << "\n"
+              << "enrolled=" << (health.value("enrolled", false) ? "yes" : "no") << "\n"
+              << "operator_id=" << health.value("operator_id", "") << "\n"
+              << "trust=" << health.value("trust", "") << "\n"
+              << "uptime_seconds=" << health.value("uptime_seconds", 0) << "\n";
+    return 0;
+}
+
+int run_stop(const std::optional<std::string>& home_flag, int timeout_s) {
+    auto home = nocturne::app::resolve_home(home_flag);
+    if (!home) return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
+    auto info = nocturne::app::load_runtime_info(*home);
+    if (!info || !nocturne::app::is_running(info->pid)) {
+        std::cout << "running=no\n";
+        return 0;
+    }
+    if (::kill(info->pid, SIGTERM) != 0) {
+        return fail("cannot signal pid " + std::to_string(info->pid) + ": " + std::strerror(errno));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (nocturne::app::is_running(info->pid)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return fail("the node (pid " + std::to_string(info->pid) + ") did not stop within " +
+                        std::to_string(timeout_s) + " s");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::cout << "stopped pid=" << info->pid << "\n";
+    return 0;
 }
 
 // What the one-shot trust commands that talk to the mesh share: the genesis, a trust state to
@@ -125,8 +230,15 @@ int main(int argc, char** argv) {
     cli.require_subcommand(1);
 
     StartOptions start;
-    auto* start_cmd = cli.add_subcommand("start", "Start this node (runs in the foreground)");
+    auto* start_cmd = cli.add_subcommand(
+        "start", "Start this node in the background (--foreground for systemd and containers)");
     add_home_option(start_cmd, start.home);
+    start_cmd->add_flag("--foreground", start.foreground,
+                        "Stay in the foreground and log to stderr");
+    start_cmd
+        ->add_option("--api-port", start.api_port,
+                     "Port of the local HTTP API on 127.0.0.1 (0: any free port)")
+        ->capture_default_str();
     add_genesis_option(start_cmd, start.genesis);
     start_cmd->add_option("--host", start.host, "Address to listen on for peers")
         ->capture_default_str();
@@ -138,6 +250,16 @@ int main(int argc, char** argv) {
                          "Peer to join the mesh through, ws://host:port (repeatable); without "
                          "one, and without peers saved from a previous run, this node starts "
                          "a new mesh");
+
+    std::optional<std::string> status_home, stop_home;
+    auto* status_cmd = cli.add_subcommand(
+        "status", "Show whether this home's node runs: health, peers, enrollment (exit 3: not)");
+    add_home_option(status_cmd, status_home);
+    int stop_timeout = 10;
+    auto* stop_cmd = cli.add_subcommand("stop", "Stop this home's node gracefully (SIGTERM)");
+    add_home_option(stop_cmd, stop_home);
+    stop_cmd->add_option("--timeout", stop_timeout, "Seconds to wait for it to exit")
+        ->capture_default_str();
 
     std::optional<std::string> setup_home;
     nocturne::app::SetupOptions setup;
@@ -236,6 +358,8 @@ int main(int argc, char** argv) {
     try {
         const auto now = nocturne::SystemClock{}.unix_seconds();
         if (start_cmd->parsed()) return run_start(start);
+        if (status_cmd->parsed()) return run_status(status_home);
+        if (stop_cmd->parsed()) return run_stop(stop_home, stop_timeout);
         if (setup_cmd->parsed()) {
             auto home = nocturne::app::resolve_home(setup_home);
             if (!home) return fail("cannot determine the home directory: set --home");

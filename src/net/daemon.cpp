@@ -1,8 +1,12 @@
+#include <nocturne/api/api_token.hpp>
+#include <nocturne/api/http_server.hpp>
+#include <nocturne/api/local_api.hpp>
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
 #include <nocturne/app/identity.hpp>
 #include <nocturne/app/node_trust.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/app/runtime_info.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/dht/node.hpp>
 #include <nocturne/net/daemon.hpp>
@@ -18,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <unistd.h>
 
 namespace nocturne::net {
 namespace {
@@ -166,6 +171,30 @@ int run_daemon(const DaemonConfig& config) {
     node.set_policy(&trust->policy());
     transport.set_sink(&node);
 
+    auto token = api::load_or_create_token(layout.api_token());
+    if (!token) {
+        return fail("cannot use the API token file " + layout.api_token().string() + ": " +
+                    token.error().message());
+    }
+    api::Router router;
+    api::add_node_routes(router, api::LocalApiContext{node, **db, *trust, clock, config.version,
+                                                      network, clock.now()});
+    api::HttpServerConfig hcfg;
+    hcfg.listen_port = config.api_port;
+    hcfg.token = *token;
+    api::HttpServer http(io, std::move(router), hcfg);
+    if (auto ec = http.listen()) {
+        return fail(
+            "cannot listen for the local API on 127.0.0.1:" + std::to_string(config.api_port) +
+            ": " + ec.message() + " (choose another --api-port)");
+    }
+    const auto api_url = "http://127.0.0.1:" + std::to_string(http.port());
+    if (auto ec = app::save_runtime_info(
+            config.home, {::getpid(), keys->node_id().to_hex(), transport.address(), api_url,
+                          http.port(), clock.unix_seconds()})) {
+        return fail("cannot write " + (config.home / "node.json").string() + ": " + ec.message());
+    }
+
     const auto snapshot_path = layout.dht_dir() / "peers.json";
     std::vector<wire::Contact> seeds;
     if (auto saved = app::load_peer_snapshot(snapshot_path)) {
@@ -182,7 +211,10 @@ int run_daemon(const DaemonConfig& config) {
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
+        // Stop taking requests, then close peer sessions; every acknowledged write is already
+        // committed to SQLite (WAL), which is closed when the store goes out of scope.
         spdlog::info("received signal {}, shutting down", sig);
+        http.stop();
         ticker.stop();
         ticker.save_snapshot();
         transport.close();
@@ -192,8 +224,10 @@ int run_daemon(const DaemonConfig& config) {
     spdlog::info("node {} listening on {} (store {}, {} records)", keys->node_id().to_hex(),
                  transport.address(), store_path.string(), records ? *records : 0);
     spdlog::info("network {}; trust: {}", network, trust->describe());
+    spdlog::info("local API on {}", api_url);
     std::cout << "ready node_id=" << keys->node_id().to_hex() << " address=" << transport.address()
-              << " enrolled=" << (standing ? "yes" : "no") << std::endl;
+              << " api=" << api_url << " enrolled=" << (standing ? "yes" : "no") << std::endl;
+    if (config.on_ready) config.on_ready();
     if (seeds.empty()) {
         spdlog::info("no bootstrap peers: this node starts a new mesh");
     }
@@ -208,6 +242,7 @@ int run_daemon(const DaemonConfig& config) {
     });
 
     io.run();
+    app::remove_runtime_info(config.home);
     spdlog::info("stopped");
     return 0;
 }

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     TempDir home;
-    Process agent(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
+    Process agent(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0",
+                                   "--home", home.path().string()});
     const auto line = agent.read_line(20s);
     ASSERT_TRUE(line.has_value()) << agent.drain_stderr();
     ASSERT_EQ(line->rfind("ready node_id=", 0), 0u) << *line;
@@ -31,7 +32,8 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     EXPECT_TRUE(std::filesystem::exists(home / "dht" / "entries.db"));
 
     // A second node on the same home is refused with a clear message.
-    Process second(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
+    Process second(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0",
+                                    "--home", home.path().string()});
     ASSERT_EQ(second.wait(20s), 1);
     EXPECT_NE(second.drain_stderr().find("already running"), std::string::npos);
 
@@ -39,7 +41,7 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     EXPECT_EQ(agent.wait(5s), 0);
 
     // Restart: same identity.
-    Process again(agent_binary(), {"start", "--port", "0"},
+    Process again(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0"},
                   {"NOCTURNE_HOME=" + home.path().string()});
     const auto line2 = again.read_line(20s);
     ASSERT_TRUE(line2.has_value()) << again.drain_stderr();
@@ -54,29 +56,33 @@ TEST(AgentBinary, BadInputGivesOneClearErrorAndNonZeroExit) {
     EXPECT_NE(no_cmd.wait(10s).value_or(0), 0);
     Process unknown(agent_binary(), {"start", "--bogus"});
     EXPECT_NE(unknown.wait(10s).value_or(0), 0);
-    Process bad_seed(agent_binary(), {"start", "--port", "0", "--home", (dir / "h").string(),
-                                      "--bootstrap", "http://example"});
+    Process bad_seed(agent_binary(),
+                     {"start", "--foreground", "--api-port", "0", "--port", "0", "--home",
+                      (dir / "h").string(), "--bootstrap", "http://example"});
     EXPECT_NE(bad_seed.wait(10s).value_or(0), 0);
     EXPECT_NE(bad_seed.drain_stderr().find("ws://host:port"), std::string::npos);
 
     // A home that is a regular file.
     const auto file = dir / "file";
     std::ofstream(file) << "x";
-    Process bad_home(agent_binary(), {"start", "--port", "0", "--home", file.string()});
+    Process bad_home(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0",
+                                      "--home", file.string()});
     EXPECT_EQ(bad_home.wait(10s), 1);
     EXPECT_NE(bad_home.drain_stderr().find("cannot use home"), std::string::npos);
 
     // A node key readable by others is refused, not used and not replaced.
     TempDir home;
     {
-        Process agent(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
+        Process agent(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0",
+                                       "--home", home.path().string()});
         ASSERT_TRUE(agent.read_line(20s).has_value());
         agent.signal(SIGTERM);
         ASSERT_EQ(agent.wait(5s), 0);
     }
     std::filesystem::permissions(home / "keys" / "node.key", std::filesystem::perms::others_read,
                                  std::filesystem::perm_options::add);
-    Process insecure(agent_binary(), {"start", "--port", "0", "--home", home.path().string()});
+    Process insecure(agent_binary(), {"start", "--foreground", "--api-port", "0", "--port", "0",
+                                      "--home", home.path().string()});
     EXPECT_EQ(insecure.wait(10s), 1);
     EXPECT_NE(insecure.drain_stderr().find("readable by group or others"), std::string::npos);
 }
@@ -105,7 +111,9 @@ std::optional<int> wait_bootstrapped(Process& p) {
 TEST(AgentBinary, NodesJoinThroughBootstrapAndRejoinFromSavedPeers) {
     TempDir ha, hb, hc;
     auto start = [](const TempDir& home, std::vector<std::string> extra) {
-        std::vector<std::string> args = {"start", "--port", "0", "--home", home.path().string()};
+        std::vector<std::string> args = {
+            "start", "--foreground", "--api-port",        "0", "--port",
+            "0",     "--home",       home.path().string()};
         args.insert(args.end(), extra.begin(), extra.end());
         return std::make_unique<Process>(agent_binary(), args);
     };

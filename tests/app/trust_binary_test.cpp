@@ -74,7 +74,8 @@ protected:
 
     std::unique_ptr<Process> start(const TempDir& home, const std::string& bootstrap) {
         std::vector<std::string> args = {
-            "start", "--port", "0", "--home", home.path().string(), "--genesis", genesis_file_};
+            "start", "--foreground", "--api-port",         "0",         "--port",
+            "0",     "--home",       home.path().string(), "--genesis", genesis_file_};
         if (!bootstrap.empty()) {
             args.push_back("--bootstrap");
             args.push_back(bootstrap);
@@ -298,8 +299,8 @@ TEST(TrustCommands, WrongInputGivesOneClearLineAndNonZeroExit) {
         {{"enroll", "--home", (files / "nobody").string()}, "nocturne-agent: no operator key in"},
         {{"enroll", "--home", home.path().string(), "--genesis", (files / "bad.json").string()},
          "nocturne-agent: invalid genesis file"},
-        {{"start", "--home", home.path().string(), "--port", "0", "--genesis",
-          (files / "bad.json").string()},
+        {{"start", "--foreground", "--api-port", "0", "--home", home.path().string(), "--port", "0",
+          "--genesis", (files / "bad.json").string()},
          "nocturne-agent: invalid genesis file"},
         {{"setup", "--home", home.path().string(), "--label", "someone-else"},
          "nocturne-agent: this home is already set up for operator \"me\""},

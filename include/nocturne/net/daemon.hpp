@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,13 +16,20 @@ struct DaemonConfig {
     std::string advertised_address;                     // empty: ws://<listen_host>:<bound port>
     std::vector<std::string> bootstrap;                 // ws://host:port of peers to join through
     std::optional<std::filesystem::path> genesis_file;  // --genesis; default: the built-in one
+    std::uint16_t api_port = 9091;                      // local HTTP API on 127.0.0.1; 0: any
+    std::string version;                                // reported by /local/health
+    // Called once the node listens (peers and API) and has printed its ready line: the
+    // background starter detaches from the terminal here.
+    std::function<void()> on_ready;
 };
 
 // Runs a node until SIGINT/SIGTERM: the WebSocket transport, the DHT node on the SQLite store with
 // the Web of Trust as its record policy, its timers, bootstrap (saved peers first, then
 // --bootstrap seeds), the peer snapshot, and its own certificates (published, and re-read when
-// `enroll` rewrites them). Prints "ready node_id=<hex> address=<ws://...> enrolled=yes|no" on
-// stdout once listening, and
+// `enroll` rewrites them), and the local HTTP API (docs/api.md) with its token file and the
+// runtime file (node.json, node.pid) that `status`, `stop` and the MCP shim read. Prints
+// "ready node_id=<hex> address=<ws://...> api=<http://...> enrolled=yes|no" on stdout once
+// listening, and
 // "bootstrapped peers=<n>" once the first bootstrap completes. Returns the process exit code;
 // start-up problems are reported on stderr as one line.
 int run_daemon(const DaemonConfig& config);
