@@ -54,7 +54,9 @@ void add_home_option(CLI::App* cmd, std::optional<std::string>& home) {
 
 void add_genesis_option(CLI::App* cmd, std::optional<std::string>& genesis) {
     cmd->add_option("--genesis", genesis,
-                    "Genesis file of a private mesh (default: the built-in nocturne genesis)");
+                    "Genesis file of a private mesh (default: $NOCTURNE_GENESIS, else the "
+                    "built-in nocturne genesis)")
+        ->envname("NOCTURNE_GENESIS");
 }
 
 void add_bootstrap_option(CLI::App* cmd, std::vector<std::string>& bootstrap,
