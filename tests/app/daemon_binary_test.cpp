@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "support/agent_cli.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -19,30 +20,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Outcome {
-    int code = -1;
-    std::map<std::string, std::string> values;
-    std::string out;
-    std::string err;
-};
+using Outcome = CliOutcome;
 
 Outcome run(const std::vector<std::string>& args) {
-    Process p(agent_binary(), args);
-    Outcome o;
-    while (auto line = p.read_line(30s)) {
-        o.out += *line + "\n";
-        if (const auto eq = line->find('='); eq != std::string::npos) {
-            o.values[line->substr(0, eq)] = line->substr(eq + 1);
-        }
-    }
-    o.code = p.wait(30s).value_or(-1);
-    o.err = p.drain_stderr();
-    return o;
+    return run_agent(args);
 }
 
 std::string read_text(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    return read_text_file(file);
 }
 
 // Kills a background daemon that a failed assertion left running.

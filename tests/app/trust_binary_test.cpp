@@ -19,6 +19,7 @@
 #include <memory>
 #include <thread>
 
+#include "support/agent_cli.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,25 +28,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Outcome {
-    int code = -1;
-    std::map<std::string, std::string> values;  // key=value lines of stdout
-    std::string out;
-    std::string err;
-};
+using Outcome = CliOutcome;
 
 Outcome run(const std::vector<std::string>& args) {
-    Process p(agent_binary(), args);
-    Outcome o;
-    while (auto line = p.read_line(30s)) {
-        o.out += *line + "\n";
-        if (const auto eq = line->find('='); eq != std::string::npos) {
-            o.values[line->substr(0, eq)] = line->substr(eq + 1);
-        }
-    }
-    o.code = p.wait(30s).value_or(-1);
-    o.err = p.drain_stderr();
-    return o;
+    return run_agent(args);
 }
 
 std::string first_line(const std::string& text) {

@@ -1,0 +1,53 @@
+#include "support/agent_cli.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "support/process.hpp"
+
+namespace nocturne::test {
+
+using namespace std::chrono_literals;
+
+CliOutcome run_agent(const std::vector<std::string>& args) {
+    Process p(agent_binary(), args);
+    CliOutcome o;
+    while (auto line = p.read_line(30s)) {
+        o.out += *line + "\n";
+        if (const auto eq = line->find('='); eq != std::string::npos) {
+            o.values[line->substr(0, eq)] = line->substr(eq + 1);
+        }
+    }
+    o.code = p.wait(30s).value_or(-1);
+    o.err = p.drain_stderr();
+    return o;
+}
+
+std::filesystem::path enroll_single_operator(const std::filesystem::path& home,
+                                             const std::filesystem::path& dir,
+                                             const std::string& network) {
+    auto setup = run_agent({"setup", "--home", home.string(), "--label", "tester"});
+    EXPECT_EQ(setup.code, 0) << setup.err;
+    const auto genesis = dir / (network + "-genesis.json");
+    std::ofstream(genesis) << nlohmann::json{
+        {"version", 1},
+        {"network", network},
+        {"min_endorsements", 1},
+        {"revocation_threshold", 1},
+        {"operators",
+         {{{"public_key", setup.values["operator_public_key"]},
+           {"label", "tester"}}}}}.dump();
+    auto enroll = run_agent({"enroll", "--home", home.string(), "--genesis", genesis.string()});
+    EXPECT_EQ(enroll.code, 0) << enroll.err;
+    return genesis;
+}
+
+std::string read_text_file(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace nocturne::test
