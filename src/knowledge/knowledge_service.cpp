@@ -55,6 +55,7 @@ struct KnowledgeService::QueryJob {
     NodeId index_key;
     std::vector<wire::Record> index;
     std::set<std::pair<crypto::PublicKey, std::string>> seen;  // (author, slot) already read
+    std::size_t read_to = 0;  // the holder's record number after the last page
 
     std::vector<Announcement> candidates;  // sorted, after the cursor
     std::size_t end = 0;                   // candidates this page may fetch: [0, end)
@@ -275,7 +276,11 @@ void KnowledgeService::on_index(const std::shared_ptr<QueryJob>& job, dht::Looku
         job->index.push_back(std::move(r));
     }
     const bool more = page.holder && page.next_offset < page.total;
-    if (more && !page.records.empty() && job->index.size() < options_.max_index_records) {
+    // Progress is the holder's record number, not what we kept: a page whose records the trust
+    // policy dropped entirely still moves on. No progress means the holder stopped answering.
+    const bool progressed = page.next_offset > job->read_to;
+    job->read_to = std::max(job->read_to, page.next_offset);
+    if (more && progressed && job->index.size() < options_.max_index_records) {
         std::weak_ptr<char> alive = alive_;
         node_.fetch_page(*page.holder, job->index_key, page.next_offset,
                          [this, job, alive](dht::LookupResult next) {
