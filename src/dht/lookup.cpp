@@ -69,7 +69,7 @@ std::vector<wire::Contact> Lookup::next_queries() {
 }
 
 void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& peers,
-                       std::vector<wire::Record> records) {
+                       std::vector<wire::Record> records, std::size_t total, std::size_t sent) {
     Candidate* c = find(from);
     if (c == nullptr || c->state != State::in_flight) return;  // unsolicited or duplicate
     c->state = State::answered;
@@ -79,6 +79,9 @@ void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& pee
     if (want_value_ && !records.empty() && records_.empty()) {
         records_ = std::move(records);
         value_depth_ = depth;
+        holder_ = c->contact;
+        sent_ = std::max(sent, records_.size());
+        total_ = std::max(total, sent_);
     }
     for (const auto& p : peers) insert(p, depth + 1);
 }
@@ -111,6 +114,9 @@ bool Lookup::done() const {
 LookupResult Lookup::result() const {
     LookupResult r;
     r.records = records_;
+    r.holder = holder_;
+    r.total = total_;
+    r.next_offset = sent_;
     r.queried = queried_;
     r.answered = answered_;
     r.failed = failed_;

@@ -157,12 +157,10 @@ void Node::handle_request(const InboundMessage& msg) {
                                                              p.target, config_.k, msg.from.id)}});
                    },
                    [&](const wire::FindValue& p) {
+                       auto all = local_records(p.key);
                        wire::ValueResult out;
-                       out.records = local_records(p.key);
-                       if (!out.records.empty()) {
-                           if (out.records.size() > config_.limits.max_records_per_response) {
-                               out.records.resize(config_.limits.max_records_per_response);
-                           }
+                       if (!all.empty()) {
+                           out = value_page(std::move(all), p.offset);
                            out.credentials = credentials_for_all(out.records);
                        } else {
                            out.peers = closest_contacts(p.key, config_.k, msg.from.id);
@@ -332,26 +330,88 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
             } else if (const auto* nodes = std::get_if<wire::NodesResult>(&resp->result)) {
                 job->lookup.on_answer(id, nodes->peers, {});
             } else if (const auto* value = std::get_if<wire::ValueResult>(&resp->result)) {
-                // Records were verified by the transport; keep those that belong to this key and
-                // are still alive, and that the trust policy accepts.
-                std::vector<wire::Record> records;
-                const auto now_s = clock_.unix_seconds();
-                for (const auto& r : value->records) {
-                    if (r.key != job->lookup.target()) continue;
-                    if (wire::check_record_time(r, now_s, config_.limits)) continue;
-                    if (policy_ != nullptr &&
-                        policy_->admit(r, value->credentials, id, RecordPolicy::Use::read)) {
-                        continue;
-                    }
-                    records.push_back(r);
-                }
-                job->lookup.on_answer(id, value->peers, std::move(records));
+                job->lookup.on_answer(
+                    id, value->peers, admit_answer(job->lookup.target(), *value, id),
+                    static_cast<std::size_t>(value->total), value->records.size());
             }
             pump(job);
         });
     }
     // A lookup whose candidates have all failed or been asked, with nothing in flight, is done.
     if (job->lookup.done() && !job->finished) pump(job);
+}
+
+// Records were verified by the transport; keep those that belong to this key and are still
+// alive, and that the trust policy accepts.
+std::vector<wire::Record> Node::admit_answer(const NodeId& key, const wire::ValueResult& value,
+                                             const NodeId& from) {
+    std::vector<wire::Record> records;
+    const auto now_s = clock_.unix_seconds();
+    for (const auto& r : value.records) {
+        if (r.key != key) continue;
+        if (wire::check_record_time(r, now_s, config_.limits)) continue;
+        if (policy_ != nullptr &&
+            policy_->admit(r, value.credentials, from, RecordPolicy::Use::read)) {
+            continue;
+        }
+        records.push_back(r);
+    }
+    return records;
+}
+
+// The records from number `offset` on while they fit the answer's byte budget: a domain index
+// can hold more announcements than one frame carries. At least one record goes out whenever any
+// is left (one record is at most max_record_bytes, well below the budget), so paging progresses.
+wire::ValueResult Node::value_page(std::vector<wire::Record> records, std::size_t offset) const {
+    wire::ValueResult out;
+    out.total = records.size();
+    std::size_t bytes = 0;
+    for (std::size_t i = offset; i < records.size(); ++i) {
+        if (out.records.size() == config_.limits.max_records_per_response) break;
+        bytes += wire::encode_record(records[i]).size();
+        if (bytes > config_.limits.max_value_bytes_per_response && !out.records.empty()) break;
+        out.records.push_back(std::move(records[i]));
+    }
+    return out;
+}
+
+void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_t offset,
+                      LookupCallback done) {
+    if (holder.id == self_) {
+        // No byte budget for our own store: nothing crosses the wire.
+        auto all = local_records(key);
+        LookupResult r;
+        r.holder = wire::Contact{self_, address_};
+        r.total = all.size();
+        r.next_offset = all.size();
+        if (offset < all.size()) {
+            r.records.assign(
+                std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(offset)),
+                std::make_move_iterator(all.end()));
+        }
+        if (done) done(std::move(r));
+        return;
+    }
+    request(holder, wire::FindValue{key, offset},
+            [this, holder, key, offset, done = std::move(done)](const InboundMessage* m) {
+                const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+                const auto* value = resp ? std::get_if<wire::ValueResult>(&resp->result) : nullptr;
+                LookupResult r;
+                r.holder = holder;
+                r.queried = 1;
+                if (value == nullptr) {
+                    r.failed = 1;
+                    r.next_offset = offset;
+                } else {
+                    r.answered = 1;
+                    r.hops = 1;
+                    r.records = admit_answer(key, *value, holder.id);
+                    r.next_offset = offset + value->records.size();
+                    r.total = std::max<std::size_t>(static_cast<std::size_t>(value->total),
+                                                    r.next_offset);
+                }
+                if (done) done(std::move(r));
+            });
 }
 
 void Node::find_node(const NodeId& target, LookupCallback done) {
@@ -373,6 +433,9 @@ std::vector<wire::Record> Node::local_records(const NodeId& key) {
 void Node::find_value(const NodeId& key, LookupCallback done) {
     if (auto local = local_records(key); !local.empty()) {
         LookupResult r;
+        r.holder = wire::Contact{self_, address_};
+        r.total = local.size();
+        r.next_offset = local.size();
         r.records = std::move(local);
         if (done) done(std::move(r));
         return;
@@ -414,6 +477,13 @@ void Node::store_on_closest(const wire::Record& record, PutCallback done) {
 
 void Node::withdraw(const NodeId& key) {
     published_.erase(key);
+}
+
+void Node::withdraw(const wire::Record& record) {
+    const auto it = published_.find(record.key);
+    if (it == published_.end()) return;
+    std::erase_if(it->second, [&](const wire::Record& r) { return r.same_identity(record); });
+    if (it->second.empty()) published_.erase(it);
 }
 
 void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,

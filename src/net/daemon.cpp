@@ -1,5 +1,6 @@
 #include <nocturne/api/api_token.hpp>
 #include <nocturne/api/http_server.hpp>
+#include <nocturne/api/knowledge_api.hpp>
 #include <nocturne/api/local_api.hpp>
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
@@ -9,6 +10,8 @@
 #include <nocturne/app/runtime_info.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/dht/node.hpp>
+#include <nocturne/knowledge/knowledge_service.hpp>
+#include <nocturne/knowledge/published_index.hpp>
 #include <nocturne/net/daemon.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/store/sqlite_store.hpp>
@@ -49,8 +52,12 @@ int fail(const std::string& message) {
 class Ticker {
 public:
     Ticker(boost::asio::io_context& io, dht::Node& node, app::NodeTrust& trust,
-           std::filesystem::path snapshot)
-        : timer_(io), node_(node), trust_(trust), snapshot_(std::move(snapshot)) {}
+           std::filesystem::path snapshot, std::function<void()> on_credentials)
+        : timer_(io),
+          node_(node),
+          trust_(trust),
+          snapshot_(std::move(snapshot)),
+          on_credentials_(std::move(on_credentials)) {}
 
     void start() { arm(); }
     void stop() { timer_.cancel(); }
@@ -69,6 +76,7 @@ public:
         auto own = trust_.refresh_credentials();
         if (!own) return;
         spdlog::info("trust: {}", trust_.describe());
+        if (on_credentials_) on_credentials_();
         for (const auto& r : *own) {
             node_.put(r, [kind = std::string(wire::to_string(r.kind))](dht::PutResult res) {
                 if (res.ok()) {
@@ -109,6 +117,7 @@ private:
     dht::Node& node_;
     app::NodeTrust& trust_;
     std::filesystem::path snapshot_;
+    std::function<void()> on_credentials_;
     std::chrono::steady_clock::time_point next_snapshot_ =
         std::chrono::steady_clock::now() + snapshot_period;
     std::chrono::steady_clock::time_point next_credentials_ =
@@ -171,6 +180,16 @@ int run_daemon(const DaemonConfig& config) {
     node.set_policy(&trust->policy());
     transport.set_sink(&node);
 
+    const auto published_path = knowledge::published_store_path(config.home);
+    std::error_code dir_ec;
+    std::filesystem::create_directories(published_path.parent_path(), dir_ec);
+    auto published = store::SqliteStore::open(published_path);
+    if (!published) {
+        return fail("cannot open " + published_path.string() + ": " + published.error().message());
+    }
+    knowledge::KnowledgeService knowledge(node, *keys, clock, &trust->state(),
+                                          standing ? standing->operator_id : "", **published);
+
     auto token = api::load_or_create_token(layout.api_token());
     if (!token) {
         return fail("cannot use the API token file " + layout.api_token().string() + ": " +
@@ -179,6 +198,7 @@ int run_daemon(const DaemonConfig& config) {
     api::Router router;
     api::add_node_routes(router, api::LocalApiContext{node, **db, *trust, clock, config.version,
                                                       network, clock.now()});
+    api::add_knowledge_routes(router, knowledge);
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;
@@ -206,7 +226,10 @@ int run_daemon(const DaemonConfig& config) {
     }
     for (const auto& address : config.bootstrap) seeds.push_back({NodeId{}, address});
 
-    Ticker ticker(io, node, *trust, snapshot_path);
+    Ticker ticker(io, node, *trust, snapshot_path, [&] {
+        auto now_standing = trust->standing();
+        knowledge.set_operator_id(now_standing ? now_standing->operator_id : "");
+    });
     ticker.start();
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -235,10 +258,13 @@ int run_daemon(const DaemonConfig& config) {
         spdlog::info("bootstrap complete: {} peers in the routing table", peers);
         std::cout << "bootstrapped peers=" << peers << std::endl;
         ticker.save_snapshot();
-        // Our certificates go out once we know where their keys live.
+        // Our certificates go out once we know where their keys live, and our entries from the
+        // last run are republished from then on.
         if (own_credentials) {
             for (const auto& r : *own_credentials) node.put(r, nullptr);
         }
+        const auto resumed = knowledge.resume_publishing();
+        if (resumed > 0) spdlog::info("republishing {} records of own entries", resumed);
     });
 
     io.run();

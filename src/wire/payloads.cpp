@@ -129,6 +129,7 @@ nlohmann::json response_to_json(const Response& resp) {
                        if (!r.credentials.empty()) {
                            j["credentials"] = records_to_json(r.credentials);
                        }
+                       if (r.total != 0) j["total"] = r.total;
                    },
                    [&](const StoreResult& r) {
                        j["stored"] = r.stored;
@@ -161,6 +162,10 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
         if (!ec) {
             ec = read_credentials(r.optional_array("credentials", limits.max_credentials), limits,
                                   out.credentials);
+        }
+        out.total = static_cast<std::uint64_t>(r.optional_int64("total", 0, INT64_MAX).value_or(0));
+        if (!ec && out.total != 0 && out.total < out.records.size()) {
+            ec = make_error_code(errc::value_out_of_range);
         }
         resp.result = std::move(out);
     } else if (tag == "STORE") {
@@ -204,7 +209,9 @@ nlohmann::json payload_to_json(const Payload& payload) {
                               return nlohmann::json{{"target", p.target.to_hex()}};
                           },
                           [](const FindValue& p) {
-                              return nlohmann::json{{"key", p.key.to_hex()}};
+                              nlohmann::json j{{"key", p.key.to_hex()}};
+                              if (p.offset != 0) j["offset"] = p.offset;
+                              return j;
                           },
                           [](const Store& p) {
                               nlohmann::json j{{"record", record_to_json(p.record)}};
@@ -251,6 +258,10 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
         }
         case MessageType::find_value: {
             FindValue p{r.node_id("key")};
+            p.offset = static_cast<std::uint64_t>(
+                r.optional_int64("offset", 0,
+                                 static_cast<std::int64_t>(limits.max_find_value_offset))
+                    .value_or(0));
             if (auto ec = r.finish()) return ec;
             return Payload{p};
         }

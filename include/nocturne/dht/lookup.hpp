@@ -5,6 +5,7 @@
 #include <nocturne/wire/record.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 namespace nocturne::dht {
@@ -13,6 +14,12 @@ namespace nocturne::dht {
 struct LookupResult {
     std::vector<wire::Contact> closest;  // up to k nodes that answered, closest first
     std::vector<wire::Record> records;   // FIND_VALUE: the records found; empty if none
+    // FIND_VALUE: the node whose answer supplied `records` (this node when it answered from its
+    // own store), how many records it holds for the key, and its record number after the last
+    // one it sent. next_offset < total: ask it for more with Node::fetch_page().
+    std::optional<wire::Contact> holder;
+    std::size_t total = 0;
+    std::size_t next_offset = 0;
     std::size_t hops = 0;      // path length: RPC round trips in sequence to the deciding answer
     std::size_t queried = 0;   // requests sent
     std::size_t answered = 0;  // responses received
@@ -36,8 +43,10 @@ public:
     std::vector<wire::Contact> next_queries();
 
     // peers: the contacts the answer listed (the node's own id and ours are ignored).
+    // total / sent: the responder's record count for the key and how many it sent (before any
+    // filtering by the caller), for paging on from it.
     void on_answer(const NodeId& from, const std::vector<wire::Contact>& peers,
-                   std::vector<wire::Record> records);
+                   std::vector<wire::Record> records, std::size_t total = 0, std::size_t sent = 0);
     // A candidate that times out is asked once more before it counts as failed: one lost
     // datagram-sized message must not cost a lookup its closest node (10% loss made 1 in 5
     // node lookups miss it without the retry).
@@ -72,6 +81,9 @@ private:
     std::size_t answered_ = 0;
     std::size_t failed_ = 0;
     std::vector<wire::Record> records_;
+    std::optional<wire::Contact> holder_;
+    std::size_t total_ = 0;
+    std::size_t sent_ = 0;
     std::size_t value_depth_ = 0;
 };
 

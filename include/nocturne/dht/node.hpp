@@ -123,11 +123,21 @@ public:
     void find_node(const NodeId& target, LookupCallback done);
     // Local records first: a node responsible for the key answers from its store.
     void find_value(const NodeId& key, LookupCallback done);
+    // The records under key from number `offset` on, asked directly of `holder` (a lookup's
+    // LookupResult::holder; this node's own id reads the local store). For record sets larger
+    // than one answer carries (a domain index). The records pass the same checks and policy as
+    // lookup answers; holder, total and next_offset are set as in a lookup, and an unanswered
+    // request gives no records and failed = 1.
+    void fetch_page(const wire::Contact& holder, const NodeId& key, std::size_t offset,
+                    LookupCallback done);
     // Stores the record on the k nodes closest to its key (this node included when it is one of
     // them) and republishes it every republish_interval until it expires or is withdrawn.
     void put(const wire::Record& record, PutCallback done);
     // Stops republishing records under key (deletion itself is a newer record, not a message).
     void withdraw(const NodeId& key);
+    // Stops republishing the one record with this record's identity (key, kind, author, slot):
+    // keys shared by many records of one author (a domain index) need this finer cut.
+    void withdraw(const wire::Record& record);
 
     const NodeId& id() const { return self_; }
     const std::string& address() const { return address_; }
@@ -154,6 +164,9 @@ private:
     wire::Store store_message(const wire::Record& record);
     std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
     std::vector<wire::Record> local_records(const NodeId& key);
+    wire::ValueResult value_page(std::vector<wire::Record> records, std::size_t offset) const;
+    std::vector<wire::Record> admit_answer(const NodeId& key, const wire::ValueResult& value,
+                                           const NodeId& from);
     bool responsible_for(const NodeId& key) const;
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
                                                 const NodeId& exclude) const;

@@ -13,6 +13,10 @@ struct Limits {
     std::size_t max_peers_per_response = 20;    // FIND_NODE / FIND_VALUE contact lists
     std::size_t max_records_per_response = 64;  // FIND_VALUE record lists
     std::size_t max_credentials = 16;           // cert / agent_cert records riding along
+    // Encoded records in one FIND_VALUE answer: leaves room in a frame for credentials and peers.
+    std::size_t max_value_bytes_per_response = 192 * 1024;
+    // Highest FIND_VALUE offset a peer may ask for (records held under one key are far fewer).
+    std::uint64_t max_find_value_offset = 1 << 20;
     std::size_t max_string_bytes = 1024;  // ids, addresses, labels (content has its own limit)
     std::int64_t max_clock_skew_seconds = 300;  // tolerated "created in the future"
 };

@@ -3,6 +3,7 @@
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/wire/record.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -24,8 +25,11 @@ struct FindNode {
     NodeId target;
 };
 
+// offset: continue a large record set (a domain index) from the responder's record number
+// `offset`, asked directly of the node that answered the lookup (see ValueResult::total).
 struct FindValue {
     NodeId key;
+    std::uint64_t offset = 0;
 };
 
 // The key is the record's own (derived and signed); a STORE names no separate key.
@@ -69,6 +73,10 @@ struct ValueResult {
     std::vector<Record> records;           // non-empty when found
     std::vector<Contact> peers;            // closer peers when not found
     std::vector<Record> credentials = {};  // as in Store: the authors' certificate chains
+    // How many records the responder holds for the key (0: not said). An answer carries those
+    // from the request's offset while they fit a byte budget, so total > offset + records.size()
+    // means there is more to ask for.
+    std::uint64_t total = 0;
 };
 
 struct StoreResult {

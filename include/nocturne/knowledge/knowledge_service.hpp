@@ -1,0 +1,127 @@
+#pragma once
+
+#include <nocturne/core/clock.hpp>
+#include <nocturne/core/error.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/knowledge/entry.hpp>
+#include <nocturne/knowledge/published_index.hpp>
+#include <nocturne/knowledge/query.hpp>
+#include <nocturne/store/store.hpp>
+#include <nocturne/trust/trust_state.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nocturne::knowledge {
+
+struct ServiceOptions {
+    // Entry lookups in flight at once during a query.
+    std::size_t max_in_flight = 8;
+    // Announcements read from one domain index. Past this the newest ones in the holder's order
+    // are kept and QueryPage::index_truncated is set: it bounds the memory and the traffic one
+    // query may cost (10,000 announcements are about 5 MB over ~160 FIND_VALUE pages).
+    std::size_t max_index_records = 10'000;
+    // Entries one query page fetches at most. A selective text query may end a page with fewer
+    // than `limit` entries and a next_cursor: the caller pages on.
+    std::size_t max_fetches_per_page = 400;
+};
+
+struct PublishOutcome {
+    KnowledgeEntry entry;       // as signed (id, seq, created, expires, author, operator_id)
+    std::size_t stored = 0;     // responsible nodes that accepted the entry record
+    std::size_t announced = 0;  // responsible nodes that accepted the announcement
+    std::string first_refusal;  // errc name of the first refusal, if any
+};
+
+struct RemoveOutcome {
+    std::string domain;
+    std::string id;
+    std::uint64_t seq = 0;      // the tombstones' seq
+    std::size_t stored = 0;     // nodes that accepted the entry tombstone
+    std::size_t announced = 0;  // nodes that accepted the announcement tombstone
+};
+
+// Knowledge entries on the DHT, for the local API: publish, query, remove. Sans-IO like
+// dht::Node: every operation answers through its callback, from dht::Node's callbacks (so from
+// Node::on_message() or tick()), or before the call returns when no network is needed (an invalid
+// request, a local answer). Callbacks never run after the service is destroyed.
+//
+// Deletion is by tombstone: remove() publishes, under the same keys, records with a higher seq
+// that say "deleted"; every responsible node replaces the entry with the tombstone (store rule:
+// higher seq wins), readers drop tombstones, and the tombstones expire when the entry would have,
+// so responsible nodes drop them then. The tombstones are republished until then, so a node that
+// was away while the entry was deleted is corrected at the next republish.
+//
+// Owned by the thread that owns the node (the daemon's io_context); not thread-safe.
+class KnowledgeService {
+public:
+    template <class T>
+    using Callback = std::function<void(result<T>)>;
+
+    // keys: the node (agent) key; records are signed with it. trust may be null (no provenance
+    // beyond the signature). operator_id: this agent's operator ("" when not enrolled).
+    // published: where the PublishedIndex lives (see published_store_path()).
+    KnowledgeService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
+                     const trust::TrustState* trust, std::string operator_id,
+                     store::Store& published, ServiceOptions options = {});
+    ~KnowledgeService();
+    KnowledgeService(const KnowledgeService&) = delete;
+    KnowledgeService& operator=(const KnowledgeService&) = delete;
+
+    // Signs the entry and its announcement (seq 1 for a new id, the previous seq + 1 for an id
+    // this node published before) and stores both on their k closest nodes. Fails with the first
+    // refusal's code (e.g. unknown_agent when this node is not enrolled), or timeout when nobody
+    // answered, if the entry was stored nowhere; the node then does not republish it.
+    void publish(EntryDraft draft, Callback<PublishOutcome> done);
+
+    // One page of a domain's live entries, newest first, filtered by text and confidence. Invalid
+    // queries (including a malformed cursor) fail with value_out_of_range before any lookup.
+    void query(Query query, Callback<QueryPage> done);
+
+    // Deletes an entry this node published, by id (domain: when the id exists in several
+    // domains; value_out_of_range if it is ambiguous). not_found for ids this node did not
+    // publish, has deleted already or that expired. Fails like publish() when the tombstone was
+    // stored nowhere; the node keeps republishing it.
+    void remove(std::optional<std::string> domain, std::string id, Callback<RemoveOutcome> done);
+
+    // Hands every live record of the PublishedIndex to the node again, so that it republishes
+    // them after a restart. Returns how many records.
+    std::size_t resume_publishing();
+
+    // The operator named in entries published from now on (enroll may run while the node does).
+    void set_operator_id(std::string operator_id) { operator_id_ = std::move(operator_id); }
+
+    const PublishedIndex& published() const { return index_; }
+    const std::string& author() const { return author_; }
+
+private:
+    struct QueryJob;
+    struct Pair;
+
+    void put_pair(const wire::Record& entry, const wire::Record& announcement,
+                  std::function<void(dht::PutResult, dht::PutResult)> done);
+    void read_index(const std::shared_ptr<QueryJob>& job);
+    void on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page);
+    void select_candidates(const std::shared_ptr<QueryJob>& job);
+    void pump(const std::shared_ptr<QueryJob>& job);
+    void on_entry(const std::shared_ptr<QueryJob>& job, std::size_t i, dht::LookupResult found);
+    void finish(const std::shared_ptr<QueryJob>& job, std::string next_cursor);
+    std::optional<Provenance> provenance_of(const KnowledgeEntry& entry) const;
+
+    dht::Node& node_;
+    const crypto::KeyPair& keys_;
+    const Clock& clock_;
+    const trust::TrustState* trust_;
+    std::string operator_id_;
+    ServiceOptions options_;
+    std::string author_;  // our node id hex
+    PublishedIndex index_;
+    // Callbacks hold a weak_ptr to this: once the service is gone they do nothing.
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace nocturne::knowledge

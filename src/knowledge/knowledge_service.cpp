@@ -1,0 +1,412 @@
+#include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/knowledge/knowledge_service.hpp>
+#include <nocturne/wire/identifiers.hpp>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace nocturne::knowledge {
+namespace {
+
+// A refusal as peers name it (errc names travel in STORE answers) back to our code.
+std::error_code code_from_name(const std::string& name) {
+    if (name.empty()) return make_error_code(errc::timeout);  // nobody answered
+    for (int i = 1; i < 256; ++i) {
+        const auto e = static_cast<errc>(i);
+        if (name == errc_name(e)) return make_error_code(e);
+    }
+    return make_error_code(errc::store_error);
+}
+
+std::error_code put_failure(const dht::PutResult& r) {
+    return code_from_name(r.refused > 0 ? r.first_refusal : std::string{});
+}
+
+// Newest first, then entry id, then author: the order pages and cursors follow.
+bool sorts_before(const Announcement& a, const Announcement& b) {
+    return std::make_tuple(-a.created, std::string_view(a.entry_id), std::string_view(a.author)) <
+           std::make_tuple(-b.created, std::string_view(b.entry_id), std::string_view(b.author));
+}
+
+}  // namespace
+
+struct KnowledgeService::Pair {
+    std::optional<dht::PutResult> entry;
+    std::optional<dht::PutResult> announcement;
+    std::function<void(dht::PutResult, dht::PutResult)> done;
+    void maybe_done() {
+        if (entry && announcement && done) std::exchange(done, nullptr)(*entry, *announcement);
+    }
+};
+
+struct KnowledgeService::QueryJob {
+    struct Slot {
+        bool resolved = false;
+        std::optional<FoundEntry> found;
+    };
+
+    Query query;
+    std::optional<Cursor> cursor;
+    std::vector<std::string> terms;
+    Callback<QueryPage> done;
+
+    NodeId index_key;
+    std::vector<wire::Record> index;
+    std::set<std::pair<crypto::PublicKey, std::string>> seen;  // (author, slot) already read
+    std::size_t read_to = 0;  // the holder's record number after the last page
+
+    std::vector<Announcement> candidates;  // sorted, after the cursor
+    std::size_t end = 0;                   // candidates this page may fetch: [0, end)
+    std::vector<Slot> slots;
+    std::size_t next_launch = 0;
+    std::size_t frontier = 0;  // candidates before it are in the page or rejected
+    std::size_t in_flight = 0;
+
+    QueryPage page;
+    bool finished = false;
+    bool pumping = false;
+    bool again = false;
+};
+
+KnowledgeService::KnowledgeService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
+                                   const trust::TrustState* trust, std::string operator_id,
+                                   store::Store& published, ServiceOptions options)
+    : node_(node),
+      keys_(keys),
+      clock_(clock),
+      trust_(trust),
+      operator_id_(std::move(operator_id)),
+      options_(options),
+      author_(keys.node_id().to_hex()),
+      index_(published, keys.public_key(), clock.unix_seconds()) {
+    options_.max_in_flight = std::max<std::size_t>(1, options_.max_in_flight);
+    options_.max_index_records = std::max<std::size_t>(1, options_.max_index_records);
+    options_.max_fetches_per_page = std::max<std::size_t>(1, options_.max_fetches_per_page);
+}
+
+KnowledgeService::~KnowledgeService() = default;
+
+void KnowledgeService::put_pair(const wire::Record& entry, const wire::Record& announcement,
+                                std::function<void(dht::PutResult, dht::PutResult)> done) {
+    auto pair = std::make_shared<Pair>();
+    pair->done = std::move(done);
+    std::weak_ptr<char> alive = alive_;
+    node_.put(entry, [pair, alive](dht::PutResult r) {
+        if (alive.expired()) return;
+        pair->entry = r;
+        pair->maybe_done();
+    });
+    node_.put(announcement, [pair, alive](dht::PutResult r) {
+        if (alive.expired()) return;
+        pair->announcement = r;
+        pair->maybe_done();
+    });
+}
+
+// ---- publish -----------------------------------------------------------------------------------
+
+void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) {
+    std::string why;
+    auto valid = validate_draft(std::move(draft), why);
+    if (!valid) {
+        done(valid.error());
+        return;
+    }
+    const auto now = clock_.unix_seconds();
+    KnowledgeEntry e;
+    e.id = std::move(valid->id);
+    e.domain = std::move(valid->domain);
+    e.title = std::move(valid->title);
+    e.content = std::move(valid->content);
+    e.tags = std::move(valid->tags);
+    e.confidence = valid->confidence;
+    e.author = author_;
+    e.operator_id = operator_id_;
+    e.created = now;
+    e.expires = now + valid->ttl_seconds;
+    // The seq is taken before anything goes out and never handed out twice, even when this
+    // attempt fails: a STORE that timed out may still have landed somewhere.
+    e.seq = index_.last_seq(e.domain, e.id) + 1;
+    auto entry = sign_entry(e, keys_);
+    if (!entry) {
+        done(entry.error());
+        return;
+    }
+    auto announcement = sign_announcement(e, keys_);
+    if (!announcement) {
+        done(announcement.error());
+        return;
+    }
+    if (auto ec = index_.save(e.domain, e.id, *entry, *announcement)) {
+        done(ec);
+        return;
+    }
+    put_pair(*entry, *announcement,
+             [this, e = std::move(e), entry = *entry, announcement = *announcement,
+              done = std::move(done)](dht::PutResult a, dht::PutResult b) {
+                 if (!a.ok()) {
+                     // Not stored anywhere: the caller hears why, and the node does not keep
+                     // trying behind its back.
+                     node_.withdraw(entry);
+                     node_.withdraw(announcement);
+                     done(put_failure(a));
+                     return;
+                 }
+                 PublishOutcome out;
+                 out.entry = e;
+                 out.stored = a.stored;
+                 out.announced = b.stored;
+                 out.first_refusal = !a.first_refusal.empty() ? a.first_refusal : b.first_refusal;
+                 done(std::move(out));
+             });
+}
+
+// ---- remove ------------------------------------------------------------------------------------
+
+void KnowledgeService::remove(std::optional<std::string> domain, std::string id,
+                              Callback<RemoveOutcome> done) {
+    if (!wire::is_valid_id(id) || (domain && !wire::is_valid_domain(*domain))) {
+        done(make_error_code(errc::value_out_of_range));
+        return;
+    }
+    const auto now = clock_.unix_seconds();
+    const auto live = [&](const std::string& d) -> std::optional<PublishedIndex::Owned> {
+        auto owned = index_.find(d, id);
+        if (!owned || owned->entry.expires <= now) return std::nullopt;
+        auto parsed = entry_from_record(owned->entry);
+        if (!parsed || parsed->deleted) return std::nullopt;
+        return owned;
+    };
+    std::optional<PublishedIndex::Owned> owned;
+    if (domain) {
+        owned = live(*domain);
+    } else {
+        for (const auto& d : index_.domains_of(id)) {
+            auto candidate = live(d);
+            if (!candidate) continue;
+            if (owned) {
+                done(make_error_code(errc::value_out_of_range));  // ambiguous: name the domain
+                return;
+            }
+            owned = std::move(candidate);
+        }
+    }
+    if (!owned) {
+        done(make_error_code(errc::not_found));
+        return;
+    }
+    // The tombstones live as long as the entry would have: long enough to replace it on every
+    // node that might still hold it, no longer.
+    const TombstoneTimes t{index_.last_seq(owned->domain, id) + 1, now,
+                           std::max(owned->entry.expires, now + 1)};
+    auto entry = sign_entry_tombstone(owned->domain, id, t, keys_);
+    if (!entry) {
+        done(entry.error());
+        return;
+    }
+    auto announcement = sign_announce_tombstone(owned->domain, id, t, keys_);
+    if (!announcement) {
+        done(announcement.error());
+        return;
+    }
+    if (auto ec = index_.save(owned->domain, id, *entry, *announcement)) {
+        done(ec);
+        return;
+    }
+    // The old records are not republished any more; the tombstones are, in their place.
+    node_.withdraw(owned->entry);
+    node_.withdraw(owned->announcement);
+    put_pair(*entry, *announcement,
+             [domain = owned->domain, id, seq = t.seq, done = std::move(done)](dht::PutResult a,
+                                                                               dht::PutResult b) {
+                 if (!a.ok()) {
+                     done(put_failure(a));
+                     return;
+                 }
+                 done(RemoveOutcome{domain, id, seq, a.stored, b.stored});
+             });
+}
+
+std::size_t KnowledgeService::resume_publishing() {
+    const auto now = clock_.unix_seconds();
+    std::size_t n = 0;
+    for (const auto& owned : index_.all()) {
+        for (const auto* r : {&owned.entry, &owned.announcement}) {
+            if (r->expires <= now) continue;
+            node_.put(*r, nullptr);
+            ++n;
+        }
+    }
+    return n;
+}
+
+// ---- query -------------------------------------------------------------------------------------
+
+void KnowledgeService::query(Query q, Callback<QueryPage> done) {
+    std::string why;
+    if (auto ec = validate_query(q, why)) {
+        done(ec);
+        return;
+    }
+    auto job = std::make_shared<QueryJob>();
+    if (!q.cursor.empty()) job->cursor = decode_cursor(q.cursor).value();
+    job->terms = query_terms(q.text);
+    job->index_key = domain_index_key(q.domain);
+    job->query = std::move(q);
+    job->done = std::move(done);
+    read_index(job);
+}
+
+void KnowledgeService::read_index(const std::shared_ptr<QueryJob>& job) {
+    std::weak_ptr<char> alive = alive_;
+    node_.find_value(job->index_key, [this, job, alive](dht::LookupResult r) {
+        if (!alive.expired()) on_index(job, std::move(r));
+    });
+}
+
+// Appends one page of the domain index, then asks the same holder for the next one: a lookup
+// answer carries at most one FIND_VALUE page (64 records, 192 KiB).
+void KnowledgeService::on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page) {
+    for (auto& r : page.records) {
+        if (job->index.size() >= options_.max_index_records) break;
+        // Offsets shift when the holder's set changes between pages: read each record once.
+        if (!job->seen.emplace(r.author, r.slot).second) continue;
+        job->index.push_back(std::move(r));
+    }
+    const bool more = page.holder && page.next_offset < page.total;
+    // Progress is the holder's record number, not what we kept: a page whose records the trust
+    // policy dropped entirely still moves on. No progress means the holder stopped answering.
+    const bool progressed = page.next_offset > job->read_to;
+    job->read_to = std::max(job->read_to, page.next_offset);
+    if (more && progressed && job->index.size() < options_.max_index_records) {
+        std::weak_ptr<char> alive = alive_;
+        node_.fetch_page(*page.holder, job->index_key, page.next_offset,
+                         [this, job, alive](dht::LookupResult next) {
+                             if (!alive.expired()) on_index(job, std::move(next));
+                         });
+        return;
+    }
+    job->page.index_truncated = more;
+    select_candidates(job);
+}
+
+void KnowledgeService::select_candidates(const std::shared_ptr<QueryJob>& job) {
+    for (const auto& r : job->index) {
+        auto a = announcement_from_record(r);
+        if (!a || a->deleted || a->domain != job->query.domain) continue;
+        ++job->page.announcements;
+        // Cheap pre-filter on what the announcement says; the entry is checked again. Terms are
+        // not pre-filtered: they may occur in the content only.
+        if (a->confidence < job->query.min_confidence) continue;
+        if (job->cursor && !after_cursor(*job->cursor, a->created, a->entry_id, a->author)) {
+            continue;
+        }
+        job->candidates.push_back(std::move(*a));
+    }
+    job->index.clear();
+    std::sort(job->candidates.begin(), job->candidates.end(), sorts_before);
+    job->end = std::min(job->candidates.size(), options_.max_fetches_per_page);
+    job->slots.resize(job->end);
+    pump(job);
+}
+
+// Fills the page in candidate order, whatever order the lookups answer in, so that pages and
+// cursors are deterministic. Lookups may answer before find_value() returns (local records):
+// the guard turns that re-entry into another round of the loop.
+void KnowledgeService::pump(const std::shared_ptr<QueryJob>& job) {
+    if (job->pumping) {
+        job->again = true;
+        return;
+    }
+    job->pumping = true;
+    std::weak_ptr<char> alive = alive_;
+    do {
+        job->again = false;
+        while (!job->finished && job->frontier < job->end && job->slots[job->frontier].resolved) {
+            auto& slot = job->slots[job->frontier];
+            if (slot.found) {
+                job->page.entries.push_back(std::move(*slot.found));
+                if (job->page.entries.size() == static_cast<std::size_t>(job->query.limit)) {
+                    const bool last = job->frontier + 1 == job->candidates.size();
+                    const auto& c = job->candidates[job->frontier];
+                    finish(job, last ? "" : encode_cursor({c.created, c.entry_id, c.author}));
+                }
+            }
+            ++job->frontier;
+        }
+        if (job->finished) break;
+        if (job->frontier == job->end) {
+            std::string cursor;
+            if (job->end < job->candidates.size()) {
+                const auto& c = job->candidates[job->end - 1];
+                cursor = encode_cursor({c.created, c.entry_id, c.author});
+            }
+            finish(job, std::move(cursor));
+            break;
+        }
+        while (job->in_flight < options_.max_in_flight && job->next_launch < job->end) {
+            const auto i = job->next_launch++;
+            ++job->in_flight;
+            const auto& c = job->candidates[i];
+            node_.find_value(content_key(c.domain, c.entry_id),
+                             [this, job, i, alive](dht::LookupResult r) {
+                                 if (!alive.expired()) on_entry(job, i, std::move(r));
+                             });
+        }
+    } while (job->again);
+    job->pumping = false;
+}
+
+void KnowledgeService::on_entry(const std::shared_ptr<QueryJob>& job, std::size_t i,
+                                dht::LookupResult found) {
+    --job->in_flight;
+    if (job->finished) return;
+    const auto& c = job->candidates[i];
+    auto& slot = job->slots[i];
+    slot.resolved = true;
+    for (const auto& r : found.records) {
+        if (r.kind != wire::RecordKind::knowledge || author_id(r) != c.author) continue;
+        auto parsed = entry_from_record(r);
+        if (!parsed || parsed->deleted) break;
+        auto& e = parsed->entry;
+        if (e.domain != c.domain || e.id != c.entry_id) break;
+        if (e.confidence < job->query.min_confidence || !matches_terms(e, job->terms)) break;
+        auto provenance = provenance_of(e);
+        if (!provenance) break;  // an author this node knows to be untrusted
+        slot.found = FoundEntry{std::move(e), std::move(*provenance)};
+        break;
+    }
+    pump(job);
+}
+
+void KnowledgeService::finish(const std::shared_ptr<QueryJob>& job, std::string next_cursor) {
+    job->finished = true;
+    job->page.next_cursor = std::move(next_cursor);
+    job->candidates.clear();
+    job->slots.clear();
+    auto done = std::move(job->done);
+    done(std::move(job->page));
+}
+
+std::optional<Provenance> KnowledgeService::provenance_of(const KnowledgeEntry& e) const {
+    Provenance p;
+    p.author = e.author;
+    p.operator_id = e.operator_id;
+    p.signature_verified = true;
+    p.trust = "unverified";
+    const auto author = NodeId::from_hex(e.author);
+    if (trust_ == nullptr || !author) return p;
+    const auto standing = trust_->agent_standing(*author, clock_.unix_seconds());
+    if (standing) {
+        p.trust = "trusted";
+        p.verified_operator_id = standing->operator_id;
+        p.operator_verified = standing->operator_id == e.operator_id;
+        return p;
+    }
+    if (standing.error() == errc::unknown_agent) return p;
+    return std::nullopt;
+}
+
+}  // namespace nocturne::knowledge

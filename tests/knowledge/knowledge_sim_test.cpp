@@ -1,0 +1,389 @@
+// KnowledgeService on the DHT's real path: unmodified dht::Node instances with the Web of Trust
+// policy in the deterministic simulator (k smaller than the mesh), as in trust_dht_sim_test.
+
+#include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/knowledge/knowledge_service.hpp>
+#include <nocturne/knowledge/presenter.hpp>
+#include <nocturne/sim/simulation.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/store/sqlite_store.hpp>
+#include <nocturne/trust/trust_policy.hpp>
+#include <nocturne/trust/trust_state.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+
+#include "support/temp_dir.hpp"
+#include "trust/trust_test_util.hpp"
+
+namespace nocturne::knowledge {
+namespace {
+
+using namespace std::chrono_literals;
+using trust::test::key;
+
+constexpr std::size_t mesh_size = 30;
+constexpr std::size_t k = 6;
+constexpr std::size_t stranger = 29;  // a node no operator vouches for
+
+class KnowledgeOnDht : public ::testing::Test {
+protected:
+    struct Peer {
+        explicit Peer(crypto::KeyPair node_key) : keys(std::move(node_key)) {}
+        crypto::KeyPair keys;
+        store::MemoryStore trust_store;
+        store::MemoryStore published;
+        std::unique_ptr<trust::TrustState> state;
+        std::unique_ptr<trust::TrustPolicy> policy;
+        std::unique_ptr<KnowledgeService> service;
+    };
+
+    KnowledgeOnDht() {
+        sim::SimConfig config;
+        config.seed = 17;
+        config.node.k = k;
+        config.node.rpc_timeout = 2s;
+        sim_ = std::make_unique<sim::Simulation>(config);
+        for (auto& op : web_.genesis.operators) op.max_agents = 64;
+        const auto now = sim_->clock().unix_seconds();
+        for (std::size_t i = 0; i < mesh_size; ++i) {
+            auto peer = std::make_unique<Peer>(key(static_cast<std::uint8_t>(100 + i)));
+            peer->state = std::make_unique<trust::TrustState>(web_.genesis, peer->trust_store, now);
+            if (i == 0) {
+                sim_->add_node(peer->keys.node_id());
+            } else {
+                sim_->join(i - 1, peer->keys.node_id());
+            }
+            peer->policy = std::make_unique<trust::TrustPolicy>(*peer->state, sim_->clock(),
+                                                                peer->keys.node_id());
+            sim_->node(i).set_policy(peer->policy.get());
+            std::string operator_id;
+            // Every node but the stranger runs as an agent of one of the genesis operators.
+            if (i != stranger) {
+                const auto& op = web_.genesis_keys[i % 3];
+                EXPECT_FALSE(peer->state->learn(
+                    web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now), now));
+                operator_id = trust::operator_id_of(op.public_key());
+            }
+            peer->service =
+                std::make_unique<KnowledgeService>(sim_->node(i), peer->keys, sim_->clock(),
+                                                   peer->state.get(), operator_id, peer->published);
+            peers_.push_back(std::move(peer));
+        }
+    }
+
+    KnowledgeService& service(std::size_t i) { return *peers_[i]->service; }
+
+    template <class T, class Start>
+    result<T> wait(Start start) {
+        std::optional<result<T>> out;
+        start([&](result<T> r) { out = std::move(r); });
+        sim_->run_for(120s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value()) << "no answer";
+        if (!out) return make_error_code(errc::timeout);
+        return std::move(*out);
+    }
+
+    result<PublishOutcome> publish(std::size_t via, const nlohmann::json& body) {
+        std::string why;
+        auto draft = parse_publish_request(body, why);
+        EXPECT_TRUE(draft.has_value()) << why;
+        if (!draft) return draft.error();
+        return wait<PublishOutcome>([&](auto cb) { service(via).publish(*draft, cb); });
+    }
+
+    PublishOutcome must_publish(std::size_t via, const nlohmann::json& body) {
+        auto r = publish(via, body);
+        EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+        return r ? *r : PublishOutcome{};
+    }
+
+    result<QueryPage> query(std::size_t via, Query q) {
+        return wait<QueryPage>([&](auto cb) { service(via).query(std::move(q), cb); });
+    }
+
+    // Every entry id of a domain (as seen from `via`), following cursors.
+    std::vector<std::string> ids(std::size_t via, const std::string& domain, int limit = 100,
+                                 std::size_t* pages = nullptr) {
+        std::vector<std::string> out;
+        Query q{domain, "", 0.0, limit, ""};
+        std::size_t n = 0;
+        do {
+            auto page = query(via, q);
+            EXPECT_TRUE(page.has_value());
+            if (!page) break;
+            ++n;
+            EXPECT_LE(page->entries.size(), static_cast<std::size_t>(limit));
+            for (const auto& f : page->entries) out.push_back(f.entry.id);
+            q.cursor = page->next_cursor;
+        } while (!q.cursor.empty() && n < 100);
+        if (pages) *pages = n;
+        return out;
+    }
+
+    result<RemoveOutcome> remove(std::size_t via, std::optional<std::string> domain,
+                                 const std::string& id) {
+        return wait<RemoveOutcome>([&](auto cb) { service(via).remove(domain, id, cb); });
+    }
+
+    // A node that holds nothing under key, so that its reads go over the network.
+    std::size_t outsider(const NodeId& key) {
+        for (std::size_t i = mesh_size - 2; i > 0; --i) {
+            if (sim_->store(i).get(key, sim_->clock().unix_seconds())->empty()) return i;
+        }
+        ADD_FAILURE() << "every node holds the key";
+        return 1;
+    }
+
+    static nlohmann::json body(const std::string& domain, const std::string& id,
+                               const std::string& title, const std::string& content = "text",
+                               double confidence = 0.5) {
+        return {{"domain", domain},
+                {"id", id},
+                {"title", title},
+                {"content", content},
+                {"confidence", confidence}};
+    }
+
+    trust::test::TestWeb web_;
+    std::unique_ptr<sim::Simulation> sim_;
+    std::vector<std::unique_ptr<Peer>> peers_;
+};
+
+TEST_F(KnowledgeOnDht, PublishedOnOneNodeFoundOnAnother) {
+    const std::size_t a = 3;
+    auto b = body("go/concurrency", "e1", "Select\u200B with default",
+                  "A select with a default case never blocks.");
+    b["tags"] = {"go", "select"};
+    const auto out = must_publish(a, b);
+    EXPECT_GE(out.stored, k - 1);
+    EXPECT_GE(out.announced, k - 1);
+    EXPECT_EQ(out.entry.seq, 1u);
+    EXPECT_EQ(out.entry.author, peers_[a]->keys.node_id().to_hex());
+
+    const auto c = outsider(content_key("go/concurrency", "e1"));
+    auto page = query(c, {"go/concurrency", "", 0.0, 10, ""});
+    ASSERT_TRUE(page.has_value());
+    ASSERT_EQ(page->entries.size(), 1u);
+    const auto& f = page->entries[0];
+    EXPECT_EQ(f.entry.title, "Select with default");  // cleaned on publish
+    EXPECT_EQ(f.entry.content, "A select with a default case never blocks.");
+    EXPECT_EQ(f.entry.tags, (std::vector<std::string>{"go", "select"}));
+    EXPECT_EQ(page->next_cursor, "");
+    EXPECT_EQ(page->announcements, 1u);
+    // Provenance: the querier verified the author through the credentials that came along.
+    const auto op = trust::operator_id_of(web_.genesis_keys[a % 3].public_key());
+    EXPECT_EQ(f.provenance.author, peers_[a]->keys.node_id().to_hex());
+    EXPECT_EQ(f.provenance.operator_id, op);
+    EXPECT_EQ(f.provenance.verified_operator_id, op);
+    EXPECT_TRUE(f.provenance.operator_verified);
+    EXPECT_TRUE(f.provenance.signature_verified);
+    EXPECT_EQ(f.provenance.trust, "trusted");
+
+    // What the API returns: the marker twice per entry, provenance outside the envelope.
+    const auto json = present_page(*page);
+    const auto marker = json["marker"].get<std::string>();
+    const auto text = json["entries"][0]["untrusted"].get<std::string>();
+    EXPECT_EQ(text.find(marker), text.find("<<<UNTRUSTED-CONTENT ") + 21);
+    EXPECT_NE(text.rfind("<<<END-UNTRUSTED-CONTENT " + marker + ">>>"), std::string::npos);
+    EXPECT_NE(text.find("never blocks"), std::string::npos);
+    EXPECT_EQ(json["entries"][0]["provenance"]["trust"], "trusted");
+    EXPECT_EQ(json["entries"][0]["provenance"]["operator_id"], op);
+    EXPECT_EQ(json["entries"][0]["provenance"].dump().find("never blocks"), std::string::npos);
+
+    // Publishing the same id again is a newer version (seq 2) that replaces the first.
+    const auto again = must_publish(a, body("go/concurrency", "e1", "Select, revised"));
+    EXPECT_EQ(again.entry.seq, 2u);
+    page = query(c, {"go/concurrency", "", 0.0, 10, ""});
+    ASSERT_TRUE(page.has_value());
+    ASSERT_EQ(page->entries.size(), 1u);
+    EXPECT_EQ(page->entries[0].entry.title, "Select, revised");
+}
+
+TEST_F(KnowledgeOnDht, TheDomainIndexHoldsExactlyItsEntries) {
+    must_publish(1, body("go/concurrency", "g1", "one"));
+    must_publish(2, body("go/concurrency", "g2", "two"));
+    must_publish(4, body("go/concurrency", "g3", "three"));
+    must_publish(1, body("rust/async", "r1", "uno"));
+    must_publish(5, body("rust/async", "g1", "same id, other domain"));
+    for (const std::size_t via : {std::size_t{0}, std::size_t{7}, std::size_t{20}}) {
+        auto go = ids(via, "go/concurrency");
+        std::sort(go.begin(), go.end());
+        EXPECT_EQ(go, (std::vector<std::string>{"g1", "g2", "g3"})) << "via " << via;
+        auto rust = ids(via, "rust/async");
+        std::sort(rust.begin(), rust.end());
+        EXPECT_EQ(rust, (std::vector<std::string>{"g1", "r1"})) << "via " << via;
+        EXPECT_TRUE(ids(via, "python").empty());
+    }
+}
+
+TEST_F(KnowledgeOnDht, TextAndConfidenceFilter) {
+    auto tagged = body("go", "t1", "Channels", "Buffered ones decouple.", 0.9);
+    tagged["tags"] = {"Performance"};
+    must_publish(1, tagged);
+    must_publish(2, body("go", "t2", "Mutexes", "Prefer CHANNELS for ownership.", 0.4));
+    must_publish(3, body("go", "t3", "Context", "Cancel early.", 0.95));
+    const auto found = [&](const std::string& text, double min_confidence) {
+        auto page = query(10, {"go", text, min_confidence, 10, ""});
+        EXPECT_TRUE(page.has_value());
+        std::set<std::string> out;
+        if (page) {
+            for (const auto& f : page->entries) out.insert(f.entry.id);
+        }
+        return out;
+    };
+    EXPECT_EQ(found("", 0.0), (std::set<std::string>{"t1", "t2", "t3"}));
+    EXPECT_EQ(found("channels", 0.0), (std::set<std::string>{"t1", "t2"}));  // title or content
+    EXPECT_EQ(found("channels", 0.5), (std::set<std::string>{"t1"}));
+    EXPECT_EQ(found("", 0.92), (std::set<std::string>{"t3"}));
+    EXPECT_EQ(found("performance CHANNELS", 0.0), (std::set<std::string>{"t1"}));  // a tag
+    EXPECT_EQ(found("channels ownership", 0.0), (std::set<std::string>{"t2"}));
+    EXPECT_TRUE(found("channels nowhere", 0.0).empty());
+}
+
+TEST_F(KnowledgeOnDht, PagesWithACursorOver150EntriesOfOneDomain) {
+    const std::size_t author = 2;
+    for (int i = 0; i < 150; ++i) {
+        char id[8];
+        std::snprintf(id, sizeof id, "b%03d", i);
+        must_publish(author, body("bulk", id, std::string("entry ") + id));
+        sim_->run_for(1s);  // distinct creation times
+    }
+    const auto index_key = domain_index_key("bulk");
+    // A reader that holds no part of the index reads it from a holder in pages (64 + 64 + 22).
+    const auto c = outsider(index_key);
+    std::size_t pages = 0;
+    const auto got = ids(c, "bulk", 40, &pages);
+    EXPECT_EQ(pages, 4u);  // 40 + 40 + 40 + 30
+    ASSERT_EQ(got.size(), 150u);
+    // Newest first, no entry twice.
+    for (int i = 0; i < 150; ++i) {
+        char id[8];
+        std::snprintf(id, sizeof id, "b%03d", 149 - i);
+        EXPECT_EQ(got[static_cast<std::size_t>(i)], id);
+    }
+    // One page of 100 needs more than one FIND_VALUE answer of the index.
+    auto page = query(c, {"bulk", "", 0.0, 100, ""});
+    ASSERT_TRUE(page.has_value());
+    EXPECT_EQ(page->entries.size(), 100u);
+    EXPECT_EQ(page->announcements, 150u);
+    EXPECT_FALSE(page->index_truncated);
+    EXPECT_FALSE(page->next_cursor.empty());
+    auto rest = query(c, {"bulk", "", 0.0, 100, page->next_cursor});
+    ASSERT_TRUE(rest.has_value());
+    EXPECT_EQ(rest->entries.size(), 50u);
+    EXPECT_EQ(rest->next_cursor, "");
+    EXPECT_EQ(rest->entries.front().entry.id, "b049");
+
+    // A cursor this API did not hand out.
+    EXPECT_EQ(query(c, {"bulk", "", 0.0, 10, "c1.zzz"}).error(), errc::value_out_of_range);
+    EXPECT_EQ(query(c, {"bulk", "", 0.0, 0, ""}).error(), errc::value_out_of_range);
+}
+
+TEST_F(KnowledgeOnDht, ADeletedEntryIsGoneForEveryReader) {
+    const std::size_t a = 4;
+    must_publish(a, body("ops", "keep", "kept"));
+    must_publish(a, body("ops", "drop", "dropped"));
+    for (std::size_t via = 0; via < mesh_size; via += 3) {
+        EXPECT_EQ(ids(via, "ops").size(), 2u);  // every reader saw both (caches nothing)
+    }
+    // Only the author may delete it; by id alone.
+    EXPECT_EQ(remove(9, std::nullopt, "drop").error(), errc::not_found);
+    EXPECT_EQ(remove(a, std::nullopt, "unknown").error(), errc::not_found);
+    auto removed = remove(a, std::nullopt, "drop");
+    ASSERT_TRUE(removed.has_value()) << removed.error().message();
+    EXPECT_EQ(removed->domain, "ops");
+    EXPECT_EQ(removed->seq, 2u);
+    EXPECT_GE(removed->stored, k - 1);
+    EXPECT_GE(removed->announced, k - 1);
+    for (std::size_t via = 0; via < mesh_size; ++via) {
+        EXPECT_EQ(ids(via, "ops"), std::vector<std::string>{"keep"}) << "via " << via;
+    }
+    // Responsible nodes hold the tombstone now, not the entry.
+    std::size_t tombstones = 0;
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        auto held = sim_->store(i).get(content_key("ops", "drop"), sim_->clock().unix_seconds());
+        for (const auto& r : *held) {
+            auto e = entry_from_record(r);
+            ASSERT_TRUE(e.has_value());
+            EXPECT_TRUE(e->deleted);
+            ++tombstones;
+        }
+    }
+    EXPECT_GE(tombstones, k - 1);
+    EXPECT_EQ(remove(a, "ops", "drop").error(), errc::not_found);  // deleted already
+    // Publishing the id again supersedes the tombstone.
+    EXPECT_EQ(must_publish(a, body("ops", "drop", "back")).entry.seq, 3u);
+    EXPECT_EQ(ids(11, "ops").size(), 2u);
+}
+
+TEST_F(KnowledgeOnDht, AnIdInTwoDomainsNeedsTheDomainToBeRemoved) {
+    must_publish(6, body("a", "same", "x"));
+    must_publish(6, body("b", "same", "y"));
+    EXPECT_EQ(remove(6, std::nullopt, "same").error(), errc::value_out_of_range);
+    ASSERT_TRUE(remove(6, "b", "same").has_value());
+    EXPECT_EQ(ids(12, "a"), std::vector<std::string>{"same"});
+    EXPECT_TRUE(ids(12, "b").empty());
+    EXPECT_TRUE(remove(6, std::nullopt, "same").has_value());  // only one left now
+}
+
+TEST_F(KnowledgeOnDht, EntriesExpire) {
+    auto b = body("tmp", "short", "lives two minutes");
+    b["ttl_seconds"] = 120;
+    must_publish(1, b);
+    must_publish(1, body("tmp", "long", "lives a month"));
+    EXPECT_EQ(ids(8, "tmp").size(), 2u);
+    sim_->run_for(4min);  // past the ttl, and past a prune on every node
+    EXPECT_EQ(ids(8, "tmp"), std::vector<std::string>{"long"});
+    std::size_t held = 0;
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        held += sim_->store(i)
+                    .find({content_key("tmp", "short"), wire::RecordKind::knowledge,
+                           peers_[1]->keys.public_key(), ""})
+                    ->has_value();
+    }
+    EXPECT_EQ(held, 0u) << "pruned everywhere";
+    EXPECT_EQ(remove(1, std::nullopt, "short").error(), errc::not_found);
+}
+
+TEST_F(KnowledgeOnDht, AnUnenrolledPublisherIsRefused) {
+    auto r = publish(stranger, body("spam", "s1", "buy now"));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error(), errc::unknown_agent);
+    EXPECT_TRUE(ids(3, "spam").empty());
+}
+
+TEST_F(KnowledgeOnDht, TheIndexOfOwnEntriesSurvivesARestart) {
+    test::TempDir dir;
+    const auto path = published_store_path(dir.path());
+    const std::size_t a = 5;
+    {
+        auto db = store::SqliteStore::open(path);
+        ASSERT_TRUE(db.has_value());
+        KnowledgeService before(sim_->node(a), peers_[a]->keys, sim_->clock(),
+                                peers_[a]->state.get(), "op", **db);
+        std::string why;
+        auto draft = parse_publish_request(body("persist", "p1", "title"), why);
+        std::optional<result<PublishOutcome>> out;
+        before.publish(*draft, [&](auto r) { out = std::move(r); });
+        sim_->run_for(60s, [&] { return out.has_value(); });
+        ASSERT_TRUE(out && out->has_value());
+    }
+    auto db = store::SqliteStore::open(path);
+    ASSERT_TRUE(db.has_value());
+    KnowledgeService after(sim_->node(a), peers_[a]->keys, sim_->clock(), peers_[a]->state.get(),
+                           "op", **db);
+    EXPECT_EQ(after.published().size(), 1u);
+    EXPECT_EQ(after.resume_publishing(), 2u);
+    std::optional<result<RemoveOutcome>> removed;
+    after.remove(std::nullopt, "p1", [&](auto r) { removed = std::move(r); });
+    sim_->run_for(60s, [&] { return removed.has_value(); });
+    ASSERT_TRUE(removed && removed->has_value());
+    EXPECT_EQ((*removed)->seq, 2u);
+    EXPECT_TRUE(ids(14, "persist").empty());
+}
+
+}  // namespace
+}  // namespace nocturne::knowledge

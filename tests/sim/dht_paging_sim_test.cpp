@@ -1,0 +1,145 @@
+// FIND_VALUE paging: a key holding more records than one answer carries (a domain index) is read
+// in pages from the node that answered the lookup.
+
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/sim/simulation.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace nocturne::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DhtPaging : public ::testing::Test {
+protected:
+    DhtPaging() {
+        SimConfig c;
+        c.seed = 5;
+        c.node.k = 4;
+        c.node.rpc_timeout = 2s;
+        sim_ = std::make_unique<Simulation>(c);
+        sim_->add_node();
+        while (sim_->size() < 12) sim_->join(sim_->size() - 1);
+    }
+
+    // An announcement with a padded title, so that the byte budget rather than the record count
+    // may end a page.
+    wire::Record announcement(int i, std::size_t pad) {
+        const auto now = sim_->clock().unix_seconds();
+        nlohmann::json payload = {{"domain", "paging"},
+                                  {"entry_id", "e" + std::to_string(i)},
+                                  {"title", std::string(pad, 'x')}};
+        auto r = wire::sign_record(
+            {wire::RecordKind::domain_announce, 1, now, now + 3600, payload.dump()}, author_);
+        EXPECT_TRUE(r.has_value());
+        return *r;
+    }
+
+    void put_all(std::size_t n, std::size_t pad) {
+        std::size_t done = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            sim_->node(0).put(announcement(static_cast<int>(i), pad), [&](dht::PutResult r) {
+                EXPECT_GT(r.stored, 0u);
+                ++done;
+            });
+        }
+        sim_->run_for(120s, [&] { return done == n; });
+        ASSERT_EQ(done, n);
+    }
+
+    // A node that holds nothing under key: its lookup must go over the network.
+    std::size_t outsider(const NodeId& key) {
+        for (std::size_t i = 1; i < sim_->size(); ++i) {
+            if (sim_->store(i).get(key, sim_->clock().unix_seconds())->empty()) return i;
+        }
+        ADD_FAILURE() << "every node holds the key";
+        return 0;
+    }
+
+    dht::LookupResult wait(std::function<void(dht::Node::LookupCallback)> start) {
+        std::optional<dht::LookupResult> out;
+        start([&](dht::LookupResult r) { out = std::move(r); });
+        sim_->run_for(60s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value());
+        return out.value_or(dht::LookupResult{});
+    }
+
+    // Reads every record under key from `via`: a lookup, then pages from its holder.
+    std::vector<wire::Record> read_all(std::size_t via, const NodeId& key, std::size_t& pages) {
+        auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+        EXPECT_TRUE(first.holder.has_value());
+        auto records = first.records;
+        auto next = first.next_offset;
+        pages = 1;
+        while (first.holder && next < first.total) {
+            auto page =
+                wait([&](auto cb) { sim_->node(via).fetch_page(*first.holder, key, next, cb); });
+            EXPECT_GT(page.next_offset, next);
+            if (page.next_offset <= next) break;
+            next = page.next_offset;
+            records.insert(records.end(), page.records.begin(), page.records.end());
+            ++pages;
+        }
+        return records;
+    }
+
+    crypto::KeyPair author_ = crypto::KeyPair::from_seed(crypto::Seed{9});
+    std::unique_ptr<Simulation> sim_;
+};
+
+TEST_F(DhtPaging, ALookupAnswersOnePageAndTheHolderTheRest) {
+    put_all(150, 10);
+    const auto key = domain_index_key("paging");
+    const auto via = outsider(key);
+    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+    ASSERT_TRUE(first.holder.has_value());
+    EXPECT_NE(first.holder->id, sim_->node(via).id());
+    EXPECT_EQ(first.records.size(), wire::default_limits.max_records_per_response);
+    EXPECT_EQ(first.total, 150u);
+    std::size_t pages = 0;
+    const auto all = read_all(via, key, pages);
+    EXPECT_EQ(pages, 3u);  // 64 + 64 + 22
+    std::set<std::string> slots;
+    for (const auto& r : all) slots.insert(r.slot);
+    EXPECT_EQ(slots.size(), 150u);
+    EXPECT_EQ(all.size(), 150u);
+}
+
+TEST_F(DhtPaging, TheByteBudgetEndsAPageBeforeTheRecordCount) {
+    put_all(20, 30 * 1024);  // about 30 KiB each: six fit in 192 KiB
+    const auto key = domain_index_key("paging");
+    const auto via = outsider(key);
+    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+    EXPECT_EQ(first.total, 20u);
+    EXPECT_LT(first.records.size(), 8u);
+    EXPECT_GE(first.records.size(), 5u);
+    std::size_t pages = 0;
+    const auto all = read_all(via, key, pages);
+    EXPECT_EQ(all.size(), 20u);
+    EXPECT_GE(pages, 3u);
+}
+
+TEST_F(DhtPaging, AHolderThatDoesNotAnswerGivesAFailedPage) {
+    put_all(3, 10);
+    const auto key = domain_index_key("paging");
+    const auto via = outsider(key);
+    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+    ASSERT_TRUE(first.holder.has_value());
+    const auto holder = *first.holder;
+    for (std::size_t i = 0; i < sim_->size(); ++i) {
+        if (sim_->node(i).id() == holder.id) sim_->kill(i);
+    }
+    auto page = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, 1, cb); });
+    EXPECT_EQ(page.failed, 1u);
+    EXPECT_TRUE(page.records.empty());
+    // Its own store: a node reads locally without a message.
+    auto local = wait([&](auto cb) { sim_->node(0).fetch_page(sim_->contact(0), key, 0, cb); });
+    EXPECT_EQ(local.records.size(), sim_->store(0).get(key, sim_->clock().unix_seconds())->size());
+}
+
+}  // namespace
+}  // namespace nocturne::sim
