@@ -29,19 +29,31 @@ CliOutcome run_agent(const std::vector<std::string>& args) {
 std::filesystem::path enroll_single_operator(const std::filesystem::path& home,
                                              const std::filesystem::path& dir,
                                              const std::string& network) {
-    auto setup = run_agent({"setup", "--home", home.string(), "--label", "tester"});
-    EXPECT_EQ(setup.code, 0) << setup.err;
+    return enroll_genesis_operators({home}, dir, network);
+}
+
+std::filesystem::path enroll_genesis_operators(const std::vector<std::filesystem::path>& homes,
+                                               const std::filesystem::path& dir,
+                                               const std::string& network) {
+    nlohmann::json operators = nlohmann::json::array();
+    for (std::size_t i = 0; i < homes.size(); ++i) {
+        const auto label = "tester-" + std::to_string(i);
+        auto setup = run_agent({"setup", "--home", homes[i].string(), "--label", label});
+        EXPECT_EQ(setup.code, 0) << setup.err;
+        operators.push_back(
+            {{"public_key", setup.values["operator_public_key"]}, {"label", label}});
+    }
     const auto genesis = dir / (network + "-genesis.json");
     std::ofstream(genesis) << nlohmann::json{
         {"version", 1},
         {"network", network},
         {"min_endorsements", 1},
         {"revocation_threshold", 1},
-        {"operators",
-         {{{"public_key", setup.values["operator_public_key"]},
-           {"label", "tester"}}}}}.dump();
-    auto enroll = run_agent({"enroll", "--home", home.string(), "--genesis", genesis.string()});
-    EXPECT_EQ(enroll.code, 0) << enroll.err;
+        {"operators", operators}}.dump();
+    for (const auto& home : homes) {
+        auto enroll = run_agent({"enroll", "--home", home.string(), "--genesis", genesis.string()});
+        EXPECT_EQ(enroll.code, 0) << enroll.err;
+    }
     return genesis;
 }
 

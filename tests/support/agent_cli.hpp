@@ -25,6 +25,10 @@ CliOutcome run_agent(const std::vector<std::string>& args);
 std::filesystem::path enroll_single_operator(const std::filesystem::path& home,
                                              const std::filesystem::path& dir,
                                              const std::string& network = "test-net");
+// The same for several homes: each one's operator is a genesis operator of the mesh.
+std::filesystem::path enroll_genesis_operators(const std::vector<std::filesystem::path>& homes,
+                                               const std::filesystem::path& dir,
+                                               const std::string& network = "test-net");
 
 std::string read_text_file(const std::filesystem::path& file);
 
