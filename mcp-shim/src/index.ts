@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// nocturne-mesh: an MCP server on stdio that attaches to (or starts) the local nocturne-agent
+// and exposes its local API as tools. stdout carries MCP messages only; every log line goes to
+// stderr, which MCP clients collect.
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import * as path from "node:path";
+
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+
+import { parseCommand, USAGE, type ServeOptions } from "./cli.js";
+import { attachOrSpawn, findAgentBinary, packageRoot, resolveHome, type DaemonHandle } from "./daemon.js";
+import { registerTools, type Connection } from "./tools.js";
+
+const log = (message: string): void => {
+  process.stderr.write(`nocturne-mesh: ${message}\n`);
+};
+
+function packageVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8"));
+    if (typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string") return pkg.version;
+  } catch {
+    // fall through: a version is nice to have, not worth failing over
+  }
+  return "0.0.0";
+}
+
+/** Runs a nocturne-agent subcommand with this terminal, and exits with its exit code. */
+async function passthrough(agentBinFlag: string | undefined, args: string[]): Promise<void> {
+  const bin = await findAgentBinary(agentBinFlag);
+  const child = spawn(bin, args, { stdio: "inherit" });
+  // The child shares the terminal, so Ctrl-C reaches it directly; the shim only waits for it.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+  child.on("error", (err) => {
+    log(`cannot run ${bin}: ${err.message}`);
+    process.exit(127);
+  });
+  // Like a shell: a child killed by a signal gives 128 + the signal's number.
+  child.on("exit", (code, signal) => process.exit(code ?? (signal !== null ? 128 + constants.signals[signal] : 1)));
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  const home = resolveHome(opts.home);
+  const server = new McpServer({ name: "nocturne-mesh", version: packageVersion() });
+  const starting = new AbortController();
+  let daemon: DaemonHandle | undefined;
+  let exiting = false;
+
+  const shutdown = (reason: string, code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    log(`${reason}; shutting down`);
+    starting.abort();
+    void (async () => {
+      await server.close().catch(() => undefined);
+      if (daemon !== undefined) {
+        if (daemon.mode === "spawned") log(`stopping nocturne-agent pid ${daemon.pid}`);
+        await daemon.stop();
+      }
+      process.exit(code);
+    })();
+  };
+
+  // Wired before anything is started, so no exit path can leave a spawned daemon behind.
+  process.stdin.on("end", () => shutdown("stdin closed", 0));
+  process.stdin.on("close", () => shutdown("stdin closed", 0));
+  process.stdout.on("error", () => shutdown("stdout closed", 0));
+  process.on("SIGINT", () => shutdown("SIGINT", 0));
+  process.on("SIGTERM", () => shutdown("SIGTERM", 0));
+  process.on("SIGHUP", () => shutdown("SIGHUP", 0));
+  process.on("exit", () => daemon?.killNow());
+  process.on("uncaughtException", (err) => {
+    log(`internal error: ${err.stack ?? err.message}`);
+    shutdown("internal error", 1);
+  });
+
+  // The MCP session opens at once (clients time out slow initialisations); tool calls wait for
+  // the daemon.
+  const ready: Promise<Connection> = attachOrSpawn({
+    home,
+    port: opts.port,
+    apiPort: opts.apiPort,
+    bootstrap: opts.bootstrap,
+    findBinary: () => findAgentBinary(opts.agentBin),
+    startupTimeoutMs: opts.startupTimeoutMs,
+    log,
+    signal: starting.signal,
+  }).then((handle) => {
+    daemon = handle;
+    if (exiting) void handle.stop();
+    return { api: handle.api, shim: { mode: handle.mode, pid: handle.pid, home, apiUrl: handle.apiUrl } };
+  });
+  // Without a daemon the server is of no use: say why on stderr and exit non-zero.
+  ready.catch((err: unknown) => {
+    if (exiting) return;
+    log(err instanceof Error ? err.message : String(err));
+    shutdown("no nocturne-agent", 1);
+  });
+
+  registerTools(server, () => ready);
+  await server.connect(new StdioServerTransport());
+  log(`MCP server on stdio, home ${home}`);
+}
+
+async function main(): Promise<void> {
+  let command;
+  try {
+    command = parseCommand(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`nocturne-mesh: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  switch (command.kind) {
+    case "help":
+      // --help is asked for by a person at a terminal, not by an MCP client.
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    case "version":
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
+    case "passthrough":
+      return passthrough(command.agentBin, command.args);
+    case "serve":
+      return serve(command);
+  }
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
