@@ -86,8 +86,10 @@ export class LocalApi {
     return this.request("GET", `/local/knowledge?${params.toString()}`);
   }
 
-  delete(id: string): Promise<JsonObject> {
-    return this.request("DELETE", `/local/knowledge/${encodeURIComponent(id)}`);
+  delete(id: string, domain?: string): Promise<JsonObject> {
+    // The domain is needed only when this node published the id in several domains.
+    const query = domain !== undefined && domain !== "" ? `?${new URLSearchParams({ domain }).toString()}` : "";
+    return this.request("DELETE", `/local/knowledge/${encodeURIComponent(id)}${query}`);
   }
 
   /** Sends one request; resolves with the JSON object of a 2xx answer, else throws ApiError. */

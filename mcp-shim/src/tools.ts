@@ -135,7 +135,8 @@ export function registerTools(server: McpServer, connect: Connect): void {
         domain: z.string(),
         key: z.string().describe("DHT key of the entry"),
         seq: z.number(),
-        stored_on: z.number().describe("how many nodes accepted the entry"),
+        stored_on: z.number().describe("responsible nodes (this one included) that accepted the entry"),
+        announced_on: z.number().optional().describe("responsible nodes that accepted its announcement in the domain index"),
         expires: z.number().describe("unix seconds"),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -178,14 +179,18 @@ export function registerTools(server: McpServer, connect: Connect): void {
         "disappears from queries. Entries of other agents cannot be deleted. Unknown ids give not_found.",
       inputSchema: {
         id: z.string().describe("id of an entry this node published"),
+        domain: z.string().optional().describe("its domain; needed only when this node used the id in several domains"),
       },
       outputSchema: z.looseObject({
         id: z.string(),
+        domain: z.string().optional(),
         deleted: z.boolean(),
+        seq: z.number().optional().describe("seq of the tombstone that replaced the entry"),
+        stored_on: z.number().optional().describe("responsible nodes that accepted the tombstone"),
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
-    ({ id }) => call(connect, ({ api }) => api.delete(id)),
+    ({ id, domain }) => call(connect, ({ api }) => api.delete(id, domain)),
   );
 
   server.registerTool(
