@@ -43,10 +43,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+/** Polls `check`; `what` may be a function so that the message shows the state at the timeout. */
+export async function waitUntil(
+  what: string | (() => string),
+  check: () => boolean | Promise<boolean>,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting until ${typeof what === "string" ? what : what()}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -2,6 +2,9 @@
 // or attaches to the real nocturne-agent (NOCTURNE_AGENT_BIN).
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -27,6 +30,11 @@ before(async () => {
   bin = await agentBinary();
 });
 after(() => ledger.cleanup());
+
+// Counted as a failed test (not only as cancelled ones) when the binary is missing.
+it("has the nocturne-agent binary to test against (NOCTURNE_AGENT_BIN)", async () => {
+  await agentBinary();
+});
 
 type Structured = Record<string, unknown>;
 
@@ -218,6 +226,38 @@ describe("a shim on a home whose daemon already runs", () => {
     daemon.child.kill("SIGTERM");
     await waitUntil("the daemon stopped", () => !isAlive(daemon.pid));
   });
+});
+
+describe("a shim told to stop by a signal", () => {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`stops its daemon on ${signal}`, async () => {
+      const home = await ledger.tempDir();
+      const shim = spawn(process.execPath, [SHIM, "--home", home, "--port", "0", "--api-port", "0"], {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, NOCTURNE_AGENT_BIN: bin },
+      });
+      ledger.trackChild(shim);
+      let stdout = "";
+      let stderr = "";
+      shim.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      shim.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      let daemonPid = 0;
+      await waitUntil(() => `the shim's daemon is ready (stderr: ${stderr})`, async () => {
+        try {
+          daemonPid = (JSON.parse(await readFile(path.join(home, "node.json"), "utf8")) as { pid: number }).pid;
+        } catch {
+          return false;
+        }
+        return /ready at/.test(stderr);
+      }, 30_000);
+      ledger.trackPid(daemonPid);
+      const exited = new Promise<number | null>((resolve) => shim.once("exit", (code) => resolve(code)));
+      shim.kill(signal);
+      assert.equal(await exited, 0, stderr);
+      assert.equal(isAlive(daemonPid), false, `daemon ${daemonPid} still runs after ${signal}`);
+      assert.equal(stdout, "", "nothing but MCP on stdout");
+    });
+  }
 });
 
 describe("start-up failures and pass-through commands", () => {
