@@ -57,9 +57,12 @@ async function serve(opts: ServeOptions): Promise<void> {
     starting.abort();
     void (async () => {
       await server.close().catch(() => undefined);
-      if (daemon !== undefined) {
-        if (daemon.mode === "spawned") log(`stopping nocturne-agent pid ${daemon.pid}`);
-        await daemon.stop();
+      // A start-up in progress is cancelled by the abort above; wait until it has settled, since
+      // it stops a half-started child itself, and exiting first would orphan that child.
+      const handle = await startup.catch(() => undefined);
+      if (handle !== undefined) {
+        if (handle.mode === "spawned") log(`stopping nocturne-agent pid ${handle.pid}`);
+        await handle.stop();
       }
       process.exit(code);
     })();
@@ -80,7 +83,7 @@ async function serve(opts: ServeOptions): Promise<void> {
 
   // The MCP session opens at once (clients time out slow initialisations); tool calls wait for
   // the daemon.
-  const ready: Promise<Connection> = attachOrSpawn({
+  const startup = attachOrSpawn({
     home,
     port: opts.port,
     apiPort: opts.apiPort,
@@ -89,9 +92,9 @@ async function serve(opts: ServeOptions): Promise<void> {
     startupTimeoutMs: opts.startupTimeoutMs,
     log,
     signal: starting.signal,
-  }).then((handle) => {
+  });
+  const ready: Promise<Connection> = startup.then((handle) => {
     daemon = handle;
-    if (exiting) void handle.stop();
     return { api: handle.api, shim: { mode: handle.mode, pid: handle.pid, home, apiUrl: handle.apiUrl } };
   });
   // Without a daemon the server is of no use: say why on stderr and exit non-zero.
