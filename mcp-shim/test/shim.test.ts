@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -271,6 +271,22 @@ describe("start-up failures and pass-through commands", () => {
     assert.equal(result.stdout, "", "nothing but MCP on stdout");
     assert.ok(result.stderr.includes(bin), result.stderr);
     assert.match(result.stderr, /genesis/);
+  });
+
+  it("gives up on a daemon that never gets ready, naming the binary, and kills it", async () => {
+    // A stand-in that starts and then hangs: the real daemon does not hang on purpose.
+    const dir = await ledger.tempDir();
+    const fake = path.join(dir, "hanging-agent");
+    const pidFile = path.join(dir, "pid");
+    await writeFile(fake, `#!/bin/sh\necho $$ > ${pidFile}\necho "warming up forever" >&2\nexec sleep 120\n`, { mode: 0o755 });
+    const home = await ledger.tempDir();
+    const result = await run(ledger, process.execPath, [SHIM, "--home", home, "--agent-bin", fake, "--startup-timeout", "1"], process.env, 20_000);
+    const hungPid = Number((await readFile(pidFile, "utf8")).trim());
+    ledger.trackPid(hungPid);
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(result.stderr.includes(`${fake} printed no ready line within 1 s`), result.stderr);
+    assert.match(result.stderr, /warming up forever/);
+    assert.equal(isAlive(hungPid), false, "the hanging child was killed");
   });
 
   it("passes status through to nocturne-agent with its exit code", async () => {
