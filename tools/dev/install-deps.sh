@@ -20,6 +20,8 @@ for p in "${pkgs[@]}"; do
         missing+=("$p")
     fi
 done
+# Debian's npm is a package of its own; NodeSource's nodejs (Node >= 20) ships npm inside.
+if [[ "${1:-}" != "--runtime" ]] && ! command -v npm >/dev/null; then missing+=(npm); fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "installing missing packages: ${missing[*]}" >&2
