@@ -21,44 +21,9 @@ std::error_code last_errno() {
 }
 
 result<std::string> load_token(const std::filesystem::path& path) {
-    // O_NOFOLLOW: a symlink planted in place of the token could point the daemon at a file
-    // someone else controls.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) return make_error_code(errc::key_file_missing);
-        if (errno == ELOOP) return make_error_code(errc::key_file_insecure);
-        return last_errno();
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const auto ec = last_errno();
-        ::close(fd);
-        return ec;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(max_token_file_size)) {
-        ::close(fd);
-        return make_error_code(errc::key_file_malformed);
-    }
-    // Another user's file is as good as readable by them: they can rewrite it.
-    if ((st.st_mode & 077) != 0 || st.st_uid != ::geteuid()) {
-        ::close(fd);
-        return make_error_code(errc::key_file_insecure);
-    }
-    std::string text(max_token_file_size + 1, '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const auto ec = last_errno();
-            ::close(fd);
-            return ec;
-        }
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    text.resize(got);
+    auto read = read_private_file(path, max_token_file_size);
+    if (!read) return read.error();
+    std::string text = std::move(*read);
     if (text.ends_with("\r\n")) {
         text.resize(text.size() - 2);
     } else if (text.ends_with('\n')) {

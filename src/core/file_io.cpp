@@ -80,4 +80,45 @@ result<std::string> read_file(const std::filesystem::path& file, std::size_t max
     return out;
 }
 
+result<std::string> read_private_file(const std::filesystem::path& file, std::size_t max_bytes) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT) return make_error_code(errc::key_file_missing);
+        if (errno == ELOOP) return make_error_code(errc::key_file_insecure);
+        return last_error();
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const auto ec = last_error();
+        ::close(fd);
+        return ec;
+    }
+    std::error_code refusal;
+    if (!S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(max_bytes)) {
+        refusal = make_error_code(errc::key_file_malformed);
+    } else if ((st.st_mode & 077) != 0 || st.st_uid != ::geteuid()) {
+        refusal = make_error_code(errc::key_file_insecure);
+    }
+    if (refusal) {
+        ::close(fd);
+        return refusal;
+    }
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const auto ec = last_error();
+            ::close(fd);
+            return ec;
+        }
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text.resize(got);
+    return text;
+}
+
 }  // namespace nocturne

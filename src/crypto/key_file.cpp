@@ -46,35 +46,9 @@ std::error_code save_key_file(const std::filesystem::path& path, const KeyPair& 
 }
 
 result<KeyPair> load_key_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return make_error_code(errc::key_file_missing);
-        return last_errno();
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const auto ec = last_errno();
-        ::close(fd);
-        return ec;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(max_key_file_size)) {
-        ::close(fd);
-        return make_error_code(errc::key_file_malformed);
-    }
-    if ((st.st_mode & 077) != 0) {
-        ::close(fd);
-        return make_error_code(errc::key_file_insecure);
-    }
-    std::string text(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    text.resize(got);
+    auto read = read_private_file(path, max_key_file_size);
+    if (!read) return read.error();
+    std::string text = std::move(*read);
 
     const auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     sodium_memzero(text.data(), text.size());

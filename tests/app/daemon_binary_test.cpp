@@ -20,12 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using Outcome = CliOutcome;
-
-Outcome run(const std::vector<std::string>& args) {
-    return run_agent(args);
-}
-
 std::string read_text(const std::filesystem::path& file) {
     return read_text_file(file);
 }
@@ -44,7 +38,7 @@ TEST(DaemonBinary, StartsInTheBackgroundReportsStatusAndStops) {
     DaemonGuard guard{home.path()};
     const std::vector<std::string> start = {
         "start", "--home", home.path().string(), "--port", "0", "--api-port", "0"};
-    auto started = run(start);
+    auto started = run_agent(start);
     ASSERT_EQ(started.code, 0) << started.err;
     EXPECT_EQ(started.out.rfind("ready node_id=", 0), 0u) << started.out;
     EXPECT_NE(started.out.find(" api=http://127.0.0.1:"), std::string::npos) << started.out;
@@ -53,7 +47,7 @@ TEST(DaemonBinary, StartsInTheBackgroundReportsStatusAndStops) {
     EXPECT_EQ(::kill(pid, 0), 0) << "the daemon outlives the start command";
     EXPECT_EQ(read_text(home / "node.pid"), std::to_string(pid) + "\n");
 
-    auto status = run({"status", "--home", home.path().string()});
+    auto status = run_agent({"status", "--home", home.path().string()});
     EXPECT_EQ(status.code, 0) << status.err;
     EXPECT_EQ(status.values["running"], "yes");
     EXPECT_EQ(status.values["pid"], std::to_string(pid));
@@ -62,7 +56,7 @@ TEST(DaemonBinary, StartsInTheBackgroundReportsStatusAndStops) {
     EXPECT_EQ(status.values["enrolled"], "no");
 
     // Starting twice on one home is refused with a clear message.
-    auto twice = run(start);
+    auto twice = run_agent(start);
     EXPECT_EQ(twice.code, 1);
     EXPECT_NE(twice.err.find("already running"), std::string::npos) << twice.err;
 
@@ -72,24 +66,25 @@ TEST(DaemonBinary, StartsInTheBackgroundReportsStatusAndStops) {
         std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     EXPECT_NE(read_text(home / "logs" / "nocturne.log").find("local API on"), std::string::npos);
 
-    auto stopped = run({"stop", "--home", home.path().string()});
+    auto stopped = run_agent({"stop", "--home", home.path().string()});
     EXPECT_EQ(stopped.code, 0) << stopped.err;
     EXPECT_EQ(stopped.out, "stopped pid=" + std::to_string(pid) + "\n");
     EXPECT_NE(::kill(pid, 0), 0);
     EXPECT_FALSE(std::filesystem::exists(home / "node.json"));
     EXPECT_NE(read_text(home / "logs" / "nocturne.log").find("stopped"), std::string::npos);
 
-    auto after = run({"status", "--home", home.path().string()});
+    auto after = run_agent({"status", "--home", home.path().string()});
     EXPECT_EQ(after.code, 3);
     EXPECT_EQ(after.values["running"], "no");
-    EXPECT_EQ(run({"stop", "--home", home.path().string()}).code, 0);  // nothing to stop: fine
+    EXPECT_EQ(run_agent({"stop", "--home", home.path().string()}).code,
+              0);  // nothing to stop: fine
 }
 
 TEST(DaemonBinary, AStartThatFailsSaysWhyAndExitsNonZero) {
     TempDir home, files;
     std::ofstream(files / "genesis.json") << "{}";
-    auto bad = run({"start", "--home", home.path().string(), "--port", "0", "--api-port", "0",
-                    "--genesis", (files / "genesis.json").string()});
+    auto bad = run_agent({"start", "--home", home.path().string(), "--port", "0", "--api-port", "0",
+                          "--genesis", (files / "genesis.json").string()});
     EXPECT_EQ(bad.code, 1);
     EXPECT_EQ(bad.err.rfind("nocturne-agent: invalid genesis file", 0), 0u) << bad.err;
     EXPECT_FALSE(std::filesystem::exists(home / "node.json"));

@@ -28,12 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using Outcome = CliOutcome;
-
-Outcome run(const std::vector<std::string>& args) {
-    return run_agent(args);
-}
-
 std::string first_line(const std::string& text) {
     return text.substr(0, text.find('\n'));
 }
@@ -108,8 +102,8 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     // Three genesis operators set up; their keys make the genesis of this private mesh.
     std::vector<std::string> genesis_keys;
     for (int i = 0; i < 3; ++i) {
-        auto o =
-            run({"setup", "--home", g_[i].path().string(), "--label", "gen" + std::to_string(i)});
+        auto o = run_agent(
+            {"setup", "--home", g_[i].path().string(), "--label", "gen" + std::to_string(i)});
         ASSERT_EQ(o.code, 0) << o.err;
         ASSERT_EQ(o.values["operator_public_key"].size(), 64u) << o.out;
         genesis_keys.push_back(o.values["operator_public_key"]);
@@ -117,7 +111,7 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     write_genesis(genesis_keys);
     // Genesis operators need no endorsements: enroll signs their nodes' agent certificates.
     for (auto& home : g_) {
-        auto o = run({"enroll", "--home", home.path().string(), "--genesis", genesis_file_});
+        auto o = run_agent({"enroll", "--home", home.path().string(), "--genesis", genesis_file_});
         ASSERT_EQ(o.code, 0) << o.err;
         EXPECT_EQ(o.values["certificate"], "genesis");
     }
@@ -138,23 +132,23 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     }
 
     // The newcomer sets up and asks for endorsements.
-    auto setup = run({"setup", "--home", newcomer_.path().string(), "--label", "newcomer"});
+    auto setup = run_agent({"setup", "--home", newcomer_.path().string(), "--label", "newcomer"});
     ASSERT_EQ(setup.code, 0) << setup.err;
     const auto newcomer_key = setup.values["operator_public_key"];
     const auto newcomer_id = setup.values["operator_id"];
     std::vector<std::string> endorsement_files;
     for (int i = 0; i < 3; ++i) {
         const auto file = (files_ / ("e" + std::to_string(i) + ".sig")).string();
-        auto o = run({"endorse", "--operator", newcomer_key, "--key",
-                      (g_[i] / "keys" / "operator.key").string(), "--out", file});
+        auto o = run_agent({"endorse", "--operator", newcomer_key, "--key",
+                            (g_[i] / "keys" / "operator.key").string(), "--out", file});
         ASSERT_EQ(o.code, 0) << o.err;
         endorsement_files.push_back(file);
     }
 
     // With two endorsements enrollment is refused, saying what is missing.
-    auto short_of_one = run({"enroll", "--home", newcomer_.path().string(), "--genesis",
-                             genesis_file_, "--bootstrap", seed, "--endorsements",
-                             endorsement_files[0] + "," + endorsement_files[1]});
+    auto short_of_one = run_agent({"enroll", "--home", newcomer_.path().string(), "--genesis",
+                                   genesis_file_, "--bootstrap", seed, "--endorsements",
+                                   endorsement_files[0] + "," + endorsement_files[1]});
     EXPECT_EQ(short_of_one.code, 1);
     EXPECT_EQ(first_line(short_of_one.err),
               "nocturne-agent: enrollment incomplete: 2 of 3 required endorsements count "
@@ -171,9 +165,9 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     }
 
     auto enroll =
-        run({"enroll", "--home", newcomer_.path().string(), "--genesis", genesis_file_,
-             "--bootstrap", seed, "--endorsements",
-             endorsement_files[0] + "," + endorsement_files[1] + "," + endorsement_files[2]});
+        run_agent({"enroll", "--home", newcomer_.path().string(), "--genesis", genesis_file_,
+                   "--bootstrap", seed, "--endorsements",
+                   endorsement_files[0] + "," + endorsement_files[1] + "," + endorsement_files[2]});
     ASSERT_EQ(enroll.code, 0) << enroll.err;
     EXPECT_EQ(enroll.values["certificate"], "valid depth=1 endorsements=3");
     EXPECT_EQ(enroll.values["published_certificate"], "stored on 3 nodes");
@@ -208,21 +202,22 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
               std::string("--genesis"), genesis_file_, std::string("--out"), file}) {
             args.push_back(a);
         }
-        auto o = run(args);
+        auto o = run_agent(args);
         ASSERT_EQ(o.code, 0) << o.err;
         EXPECT_EQ(o.values["operator_id"], newcomer_id);
         signature_files.push_back(file);
     }
-    auto two =
-        run({"revoke", "publish", "--signatures", signature_files[0] + "," + signature_files[1],
-             "--key", (g_[0] / "keys" / "operator.key").string(), "--genesis", genesis_file_,
-             "--bootstrap", seed});
+    auto two = run_agent({"revoke", "publish", "--signatures",
+                          signature_files[0] + "," + signature_files[1], "--key",
+                          (g_[0] / "keys" / "operator.key").string(), "--genesis", genesis_file_,
+                          "--bootstrap", seed});
     EXPECT_EQ(two.code, 1);
     EXPECT_NE(two.err.find("insufficient_signatures"), std::string::npos) << two.err;
-    auto revoke = run({"revoke", "publish", "--signatures",
-                       signature_files[0] + "," + signature_files[1] + "," + signature_files[2],
-                       "--key", (g_[0] / "keys" / "operator.key").string(), "--genesis",
-                       genesis_file_, "--bootstrap", seed});
+    auto revoke =
+        run_agent({"revoke", "publish", "--signatures",
+                   signature_files[0] + "," + signature_files[1] + "," + signature_files[2],
+                   "--key", (g_[0] / "keys" / "operator.key").string(), "--genesis", genesis_file_,
+                   "--bootstrap", seed});
     ASSERT_EQ(revoke.code, 0) << revoke.err;
     EXPECT_EQ(revoke.values["published"], "stored on 3 nodes");
 
@@ -254,7 +249,7 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
 
 TEST(TrustCommands, WrongInputGivesOneClearLineAndNonZeroExit) {
     TempDir home, files;
-    auto setup = run({"setup", "--home", home.path().string(), "--label", "me"});
+    auto setup = run_agent({"setup", "--home", home.path().string(), "--label", "me"});
     ASSERT_EQ(setup.code, 0) << setup.err;
     const auto key = (home / "keys" / "operator.key").string();
 
@@ -296,7 +291,7 @@ TEST(TrustCommands, WrongInputGivesOneClearLineAndNonZeroExit) {
          "nocturne-agent: cannot read"},
     };
     for (const auto& c : cases) {
-        auto o = run(c.args);
+        auto o = run_agent(c.args);
         EXPECT_EQ(o.code, 1) << c.args[0] << " " << c.args[1] << ": " << o.err;
         EXPECT_EQ(o.err.rfind(c.expected, 0), 0u) << o.err;
     }
@@ -304,7 +299,7 @@ TEST(TrustCommands, WrongInputGivesOneClearLineAndNonZeroExit) {
     EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     EXPECT_EQ(setup.values["status"], "created");
-    auto again = run({"setup", "--home", home.path().string(), "--label", "me"});
+    auto again = run_agent({"setup", "--home", home.path().string(), "--label", "me"});
     EXPECT_EQ(again.code, 0);
     EXPECT_EQ(again.values["status"], "existing");
     EXPECT_EQ(again.values["operator_public_key"], setup.values["operator_public_key"]);

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "support/temp_dir.hpp"
+#include "support/trusted_sim_mesh.hpp"
 #include "trust/trust_test_util.hpp"
 
 namespace nocturne::knowledge {
@@ -31,45 +32,18 @@ constexpr std::size_t stranger = 29;  // a node no operator vouches for
 class KnowledgeOnDht : public ::testing::Test {
 protected:
     struct Peer {
-        explicit Peer(crypto::KeyPair node_key) : keys(std::move(node_key)) {}
-        crypto::KeyPair keys;
-        store::MemoryStore trust_store;
+        crypto::KeyPair& keys;
         store::MemoryStore published;
-        std::unique_ptr<trust::TrustState> state;
-        std::unique_ptr<trust::TrustPolicy> policy;
         std::unique_ptr<KnowledgeService> service;
     };
 
-    KnowledgeOnDht() {
-        sim::SimConfig config;
-        config.seed = 17;
-        config.node.k = k;
-        config.node.rpc_timeout = 2s;
-        sim_ = std::make_unique<sim::Simulation>(config);
-        for (auto& op : web_.genesis.operators) op.max_agents = 64;
-        const auto now = sim_->clock().unix_seconds();
+    KnowledgeOnDht() : mesh_({mesh_size, k, 17, stranger}), web_(mesh_.web()), sim_(&mesh_.sim()) {
         for (std::size_t i = 0; i < mesh_size; ++i) {
-            auto peer = std::make_unique<Peer>(key(static_cast<std::uint8_t>(100 + i)));
-            peer->state = std::make_unique<trust::TrustState>(web_.genesis, peer->trust_store, now);
-            if (i == 0) {
-                sim_->add_node(peer->keys.node_id());
-            } else {
-                sim_->join(i - 1, peer->keys.node_id());
-            }
-            peer->policy = std::make_unique<trust::TrustPolicy>(*peer->state, sim_->clock(),
-                                                                peer->keys.node_id());
-            sim_->node(i).set_policy(peer->policy.get());
-            std::string operator_id;
-            // Every node but the stranger runs as an agent of one of the genesis operators.
-            if (i != stranger) {
-                const auto& op = web_.genesis_keys[i % 3];
-                EXPECT_FALSE(peer->state->learn(
-                    web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now), now));
-                operator_id = trust::operator_id_of(op.public_key());
-            }
-            peer->service =
-                std::make_unique<KnowledgeService>(sim_->node(i), peer->keys, sim_->clock(),
-                                                   peer->state.get(), operator_id, peer->published);
+            auto& base = mesh_.peer(i);
+            auto peer = std::make_unique<Peer>(Peer{base.keys, {}, nullptr});
+            peer->service = std::make_unique<KnowledgeService>(sim_->node(i), base.keys,
+                                                               sim_->clock(), base.state.get(),
+                                                               base.operator_id, peer->published);
             peers_.push_back(std::move(peer));
         }
     }
@@ -147,8 +121,9 @@ protected:
                 {"confidence", confidence}};
     }
 
-    trust::test::TestWeb web_;
-    std::unique_ptr<sim::Simulation> sim_;
+    test::TrustedSimMesh mesh_;
+    trust::test::TestWeb& web_;
+    sim::Simulation* sim_;
     std::vector<std::unique_ptr<Peer>> peers_;
 };
 
@@ -363,7 +338,7 @@ TEST_F(KnowledgeOnDht, TheIndexOfOwnEntriesSurvivesARestart) {
         auto db = store::SqliteStore::open(path);
         ASSERT_TRUE(db.has_value());
         KnowledgeService before(sim_->node(a), peers_[a]->keys, sim_->clock(),
-                                peers_[a]->state.get(), "op", **db);
+                                mesh_.peer(a).state.get(), "op", **db);
         std::string why;
         auto draft = parse_publish_request(body("persist", "p1", "title"), why);
         std::optional<result<PublishOutcome>> out;
@@ -373,7 +348,7 @@ TEST_F(KnowledgeOnDht, TheIndexOfOwnEntriesSurvivesARestart) {
     }
     auto db = store::SqliteStore::open(path);
     ASSERT_TRUE(db.has_value());
-    KnowledgeService after(sim_->node(a), peers_[a]->keys, sim_->clock(), peers_[a]->state.get(),
+    KnowledgeService after(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state.get(),
                            "op", **db);
     EXPECT_EQ(after.published().size(), 1u);
     EXPECT_EQ(after.resume_publishing(), 2u);

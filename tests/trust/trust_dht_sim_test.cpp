@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "support/trusted_sim_mesh.hpp"
 #include "trust_test_util.hpp"
 
 namespace nocturne::trust {
@@ -25,41 +26,8 @@ constexpr std::size_t stranger = 39;  // a node no operator vouches for
 
 class TrustOnDht : public ::testing::Test {
 protected:
-    struct Peer {
-        crypto::KeyPair keys;
-        store::MemoryStore trust_store;
-        std::unique_ptr<TrustState> state;
-        std::unique_ptr<TrustPolicy> policy;
-    };
-
-    TrustOnDht() {
-        sim::SimConfig config;
-        config.seed = 11;
-        config.node.k = k;
-        config.node.rpc_timeout = 2s;
-        sim_ = std::make_unique<sim::Simulation>(config);
-        for (auto& op : web_.genesis.operators) op.max_agents = 64;
-        const auto now = sim_->clock().unix_seconds();
-        for (std::size_t i = 0; i < mesh_size; ++i) {
-            auto peer = std::make_unique<Peer>(
-                Peer{key(static_cast<std::uint8_t>(100 + i)), {}, nullptr, nullptr});
-            peer->state = std::make_unique<TrustState>(web_.genesis, peer->trust_store, now);
-            if (i == 0) {
-                sim_->add_node(peer->keys.node_id());
-            } else {
-                sim_->join(i - 1, peer->keys.node_id());
-            }
-            peer->policy =
-                std::make_unique<TrustPolicy>(*peer->state, sim_->clock(), peer->keys.node_id());
-            sim_->node(i).set_policy(peer->policy.get());
-            // Every node but the stranger runs as an agent of one of the genesis operators.
-            if (i != stranger) {
-                const auto& op = web_.genesis_keys[i % 3];
-                EXPECT_FALSE(peer->state->learn(
-                    web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now), now));
-            }
-            peers_.push_back(std::move(peer));
-        }
+    TrustOnDht() : mesh_({mesh_size, k, 11, stranger}), web_(mesh_.web()), sim_(&mesh_.sim()) {
+        for (std::size_t i = 0; i < mesh_size; ++i) peers_.push_back(&mesh_.peer(i));
     }
 
     wire::Record entry(std::size_t author, const std::string& id) {
@@ -102,9 +70,10 @@ protected:
         return {cert, agent_cert};
     }
 
-    test::TestWeb web_;
-    std::unique_ptr<sim::Simulation> sim_;
-    std::vector<std::unique_ptr<Peer>> peers_;
+    ::nocturne::test::TrustedSimMesh mesh_;
+    test::TestWeb& web_;
+    sim::Simulation* sim_;
+    std::vector<::nocturne::test::TrustedSimMesh::Peer*> peers_;
 };
 
 TEST_F(TrustOnDht, TrustedAgentsStoreAndEveryoneReads) {

@@ -24,4 +24,11 @@ std::error_code write_new_file(const std::filesystem::path& file, std::string_vi
 // The whole file; errc::not_found when it does not exist, errc::frame_too_large past max_bytes.
 result<std::string> read_file(const std::filesystem::path& file, std::size_t max_bytes);
 
+// The whole of a file that holds a secret (a key, the API token), after checks that whoever else
+// could read or replace it has not: errc::key_file_missing when absent; key_file_insecure for a
+// symlink (it could point at a file someone else controls), for a file group or others may
+// access, or one another user owns (they can rewrite it); key_file_malformed for anything but a
+// regular file of at most max_bytes. The caller wipes the returned text when done.
+result<std::string> read_private_file(const std::filesystem::path& file, std::size_t max_bytes);
+
 }  // namespace nocturne
