@@ -1,6 +1,7 @@
 // nocturne-agent: one binary, one node of the nocturne mesh.
 
 #include <nocturne/app/background.hpp>
+#include <nocturne/app/daemon_commands.hpp>
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/local_client.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
@@ -121,68 +122,6 @@ int run_start(const StartOptions& opts) {
             return nocturne::net::run_daemon(config);
         },
         std::cout, std::cerr);
-}
-
-std::optional<std::string> read_token(const std::filesystem::path& home) {
-    std::ifstream in(nocturne::app::HomeLayout{home}.api_token());
-    std::string token;
-    if (!(in >> token)) return std::nullopt;
-    return token;
-}
-
-// Exit codes after the LSB convention for status: 0 running, 3 not running, 1 trouble.
-int run_status(const std::optional<std::string>& home_flag) {
-    auto home = nocturne::app::resolve_home(home_flag);
-    if (!home) return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
-    auto info = nocturne::app::load_runtime_info(*home);
-    if (!info || !nocturne::app::is_running(info->pid)) {
-        std::cout << "running=no\nhome=" << home->string() << "\n";
-        return 3;
-    }
-    std::cout << "running=yes\npid=" << info->pid << "\nnode_id=" << info->node_id
-              << "\naddress=" << info->peer_address << "\napi=" << info->api_url << "\n";
-    const auto token = read_token(*home);
-    if (!token) return fail("cannot read the API token in " + home->string());
-    auto res = nocturne::app::local_request(info->api_port, "GET", "/local/health", *token);
-    if (!res || res->status != 200) {
-        std::cout << "health=unreachable\n";
-        return fail(
-            "the node runs but its API does not answer" +
-            (res ? " (HTTP " + std::to_string(res->status) + ")" : ": " + res.error().message()));
-    }
-    auto health = nlohmann::json::parse(res->body, nullptr, false);
-    if (health.is_discarded() || !health.is_object()) return fail("unreadable health answer");
-    std::cout << "health=" << health.value("status", "?") << "\n"
-              << "peers=" << health.value("routing_table", 0) << "\n"
-              << "store_records=" << health.value("store_records", 0) << "\n"
-              << "enrolled=" << (health.value("enrolled", false) ? "yes" : "no") << "\n"
-              << "operator_id=" << health.value("operator_id", "") << "\n"
-              << "trust=" << health.value("trust", "") << "\n"
-              << "uptime_seconds=" << health.value("uptime_seconds", 0) << "\n";
-    return 0;
-}
-
-int run_stop(const std::optional<std::string>& home_flag, int timeout_s) {
-    auto home = nocturne::app::resolve_home(home_flag);
-    if (!home) return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
-    auto info = nocturne::app::load_runtime_info(*home);
-    if (!info || !nocturne::app::is_running(info->pid)) {
-        std::cout << "running=no\n";
-        return 0;
-    }
-    if (::kill(info->pid, SIGTERM) != 0) {
-        return fail("cannot signal pid " + std::to_string(info->pid) + ": " + std::strerror(errno));
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (nocturne::app::is_running(info->pid)) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return fail("the node (pid " + std::to_string(info->pid) + ") did not stop within " +
-                        std::to_string(timeout_s) + " s");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    std::cout << "stopped pid=" << info->pid << "\n";
-    return 0;
 }
 
 // What the one-shot trust commands that talk to the mesh share: the genesis, a trust state to
@@ -360,8 +299,19 @@ int main(int argc, char** argv) {
     try {
         const auto now = nocturne::SystemClock{}.unix_seconds();
         if (start_cmd->parsed()) return run_start(start);
-        if (status_cmd->parsed()) return run_status(status_home);
-        if (stop_cmd->parsed()) return run_stop(stop_home, stop_timeout);
+        if (status_cmd->parsed()) {
+            auto home = nocturne::app::resolve_home(status_home);
+            if (!home)
+                return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
+            return nocturne::app::run_status(*home, std::cout, std::cerr);
+        }
+        if (stop_cmd->parsed()) {
+            auto home = nocturne::app::resolve_home(stop_home);
+            if (!home)
+                return fail("cannot determine the home directory: set --home or NOCTURNE_HOME");
+            return nocturne::app::run_stop(*home, std::chrono::seconds(stop_timeout), std::cout,
+                                           std::cerr);
+        }
         if (setup_cmd->parsed()) {
             auto home = nocturne::app::resolve_home(setup_home);
             if (!home) return fail("cannot determine the home directory: set --home");
