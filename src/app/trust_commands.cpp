@@ -256,9 +256,9 @@ int run_enroll(const EnrollOptions& opts, trust::TrustState& state, MeshAccess* 
     const auto agent_key = prefix_key(wire::key_prefix::agent, op_id);
     const auto agent_seq =
         highest_seq(mesh, agent_key, op->public_key(), std::to_string(opts.agent_index)) + 1;
-    auto agent = trust::sign_agent_certificate(
-        genesis.network, *op, node->public_key(), opts.agent_index, now,
-        static_cast<std::int64_t>(opts.valid_days) * day, agent_seq);
+    auto agent =
+        trust::sign_agent_certificate(genesis.network, *op, *node, opts.agent_index, now,
+                                      static_cast<std::int64_t>(opts.valid_days) * day, agent_seq);
     if (!agent) return fail(err, "cannot sign the agent certificate: " + describe(agent.error()));
     credentials.push_back(*agent);
     // Check the result as a peer will: from the records alone.

@@ -271,6 +271,7 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
     }
     if (!responsible_for(record.key)) return {false, errc_name(errc::not_responsible)};
     if (policy_ != nullptr) {
+        policy_->learn_credentials(credentials);
         if (auto ec = policy_->admit(record, credentials, from, RecordPolicy::Use::store)) {
             return {false, code_name(ec)};
         }
@@ -347,6 +348,8 @@ std::vector<wire::Record> Node::admit_answer(const NodeId& key, const wire::Valu
                                              const NodeId& from) {
     std::vector<wire::Record> records;
     const auto now_s = clock_.unix_seconds();
+    // Once per answer, not per record: a certificate that fails costs its checks once.
+    if (policy_ != nullptr) policy_->learn_credentials(value.credentials);
     for (const auto& r : value.records) {
         if (r.key != key) continue;
         if (wire::check_record_time(r, now_s, config_.limits)) continue;

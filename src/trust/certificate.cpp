@@ -80,11 +80,20 @@ result<wire::Record> sign_certificate(const TrustCertificate& cert, const crypto
                              op);
 }
 
+std::string agent_consent_message(std::string_view network, std::string_view operator_id, int index,
+                                  std::uint64_t seq) {
+    std::string m = "AGENT:";
+    m.append(network).append(":").append(operator_id).append(":");
+    m.append(std::to_string(index)).append(":").append(std::to_string(seq));
+    return m;
+}
+
 std::string agent_certificate_payload(const AgentCertificate& cert) {
     nlohmann::json j = {{"network", cert.network},
                         {"operator_id", cert.operator_id},
                         {"agent_key", to_hex(cert.agent_key)},
-                        {"agent_index", cert.agent_index}};
+                        {"agent_index", cert.agent_index},
+                        {"agent_sig", to_hex(cert.agent_sig)}};
     return wire::to_compact_json(j);
 }
 
@@ -100,10 +109,17 @@ result<AgentCertificate> agent_certificate_from_record(const wire::Record& recor
     c.operator_id = r.string("operator_id", wire::max_identifier_bytes);
     c.agent_key = r.hex_fixed<32>("agent_key");
     c.agent_index = static_cast<int>(r.int64("agent_index", 0, wire::max_agent_index));
+    c.agent_sig = r.hex_fixed<64>("agent_sig");
     if (auto ec = r.finish()) return ec;
     c.operator_key = record.author;
     if (c.operator_id != operator_id_of(c.operator_key)) {
         return make_error_code(errc::key_mismatch);
+    }
+    const auto consent = agent_consent_message(c.network, c.operator_id, c.agent_index, record.seq);
+    if (!crypto::verify(c.agent_key,
+                        {reinterpret_cast<const std::uint8_t*>(consent.data()), consent.size()},
+                        c.agent_sig)) {
+        return make_error_code(errc::bad_signature);
     }
     c.seq = record.seq;
     c.created_at = record.created;
@@ -112,15 +128,18 @@ result<AgentCertificate> agent_certificate_from_record(const wire::Record& recor
 }
 
 result<wire::Record> sign_agent_certificate(const std::string& network, const crypto::KeyPair& op,
-                                            const crypto::PublicKey& agent, int index,
+                                            const crypto::KeyPair& agent, int index,
                                             std::int64_t now, std::int64_t lifetime_s,
                                             std::uint64_t seq) {
     AgentCertificate c;
     c.network = network;
     c.operator_key = op.public_key();
     c.operator_id = operator_id_of(c.operator_key);
-    c.agent_key = agent;
+    c.agent_key = agent.public_key();
     c.agent_index = index;
+    const auto consent = agent_consent_message(network, c.operator_id, index, seq);
+    c.agent_sig =
+        agent.sign({reinterpret_cast<const std::uint8_t*>(consent.data()), consent.size()});
     return wire::sign_record(
         {wire::RecordKind::agent_cert, seq, now, now + lifetime_s, agent_certificate_payload(c)},
         op);

@@ -21,11 +21,14 @@ bool vouched_by_revoked(const TrustState& state, const crypto::PublicKey& author
 
 }  // namespace
 
+void TrustPolicy::learn_credentials(std::span<const wire::Record> credentials) {
+    state_.learn_all(credentials, clock_.unix_seconds());
+}
+
 std::error_code TrustPolicy::admit(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
                                    Use use) {
     const auto now = clock_.unix_seconds();
-    state_.learn_all(credentials, now);
     if (is_trust_kind(record.kind)) return state_.check_record(record, now);
 
     // A sender that is the author is judged below, with the precise reason.

@@ -130,10 +130,25 @@ std::error_code TrustState::learn_agent(const wire::Record& record, std::int64_t
     const auto agent = node_id_of(cert->agent_key);
     const Slot slot{cert->operator_id, cert->agent_index};
     if (const auto holder = slot_holders_.find(slot); holder != slot_holders_.end()) {
-        const auto& current = agents_.at(holder->second).cert;
-        if (current.seq > cert->seq) return make_error_code(errc::agent_superseded);
-        if (current.seq == cert->seq && current.agent_key != cert->agent_key) {
-            return make_error_code(errc::seq_conflict);
+        const auto it = agents_.find(holder->second);
+        // The holder's entry may since describe another slot (the agent moved): then it no
+        // longer competes for this one.
+        if (it != agents_.end() &&
+            Slot{it->second.cert.operator_id, it->second.cert.agent_index} == slot) {
+            const auto& current = it->second.cert;
+            if (current.seq > cert->seq) return make_error_code(errc::agent_superseded);
+            if (current.seq == cert->seq && current.agent_key != cert->agent_key) {
+                return make_error_code(errc::seq_conflict);
+            }
+        }
+    }
+    // An agent holds one slot: the one it held before (under this operator or another, both with
+    // its consent) is freed.
+    if (const auto it = agents_.find(agent); it != agents_.end()) {
+        const Slot previous{it->second.cert.operator_id, it->second.cert.agent_index};
+        if (const auto h = slot_holders_.find(previous);
+            previous != slot && h != slot_holders_.end() && h->second == agent) {
+            slot_holders_.erase(h);
         }
     }
     slot_holders_[slot] = agent;

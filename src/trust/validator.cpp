@@ -22,33 +22,41 @@ const TrustCertificate* TrustValidator::certificate(const std::string& operator_
 }
 
 result<int> TrustValidator::operator_depth(const std::string& operator_id, std::int64_t now) const {
-    return depth_within(operator_id, now, genesis_.max_depth);
+    DepthMemo memo;
+    return depth_within(operator_id, now, genesis_.max_depth, memo);
 }
 
 // budget: how many endorsement steps from genesis are still allowed. Every recursion spends one,
 // so cycles in the endorsement graph terminate and the work is bounded by
 // endorsements^max_depth map lookups (no signature checks: those happened on arrival).
 result<int> TrustValidator::depth_within(const std::string& operator_id, std::int64_t now,
-                                         int budget) const {
+                                         int budget, DepthMemo& memo) const {
     if (is_revoked(operator_id)) return make_error_code(errc::operator_revoked);
     if (is_genesis(operator_id)) return 0;
     const auto* cert = certificate(operator_id);
     if (cert == nullptr) return make_error_code(errc::untrusted_operator);
     if (budget <= 0) return make_error_code(errc::trust_depth_exceeded);
     // Its signatures were verified when it was added.
-    auto verdict = evaluate_within(*cert, now, budget, false);
-    if (verdict.error) return verdict.error;
-    return verdict.depth;
+    // One answer per (operator, budget) within a question: a dense endorsement graph would
+    // otherwise cost endorsements^max_depth steps.
+    const auto key = std::make_pair(operator_id, budget);
+    if (const auto it = memo.find(key); it != memo.end()) return it->second;
+    auto verdict = evaluate_within(*cert, now, budget, false, memo);
+    result<int> out = verdict.error ? result<int>(verdict.error) : result<int>(verdict.depth);
+    memo.emplace(key, out);
+    return out;
 }
 
 TrustValidator::CertificateVerdict TrustValidator::evaluate(const TrustCertificate& cert,
                                                             std::int64_t now) const {
-    return evaluate_within(cert, now, genesis_.max_depth, true);
+    DepthMemo memo;
+    return evaluate_within(cert, now, genesis_.max_depth, true, memo);
 }
 
 TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCertificate& cert,
                                                                    std::int64_t now, int budget,
-                                                                   bool verify) const {
+                                                                   bool verify,
+                                                                   DepthMemo& memo) const {
     CertificateVerdict v;
     const auto skew = wire::default_limits.max_clock_skew_seconds;
     if (cert.network != genesis_.network) {
@@ -80,7 +88,7 @@ TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCe
             ev.error = make_error_code(errc::wrong_subject);  // nobody endorses themselves
         } else if (!seen.insert(ev.endorser_id).second) {
             ev.error = make_error_code(errc::duplicate_signer);
-        } else if (auto depth = depth_within(ev.endorser_id, now, budget - 1); !depth) {
+        } else if (auto depth = depth_within(ev.endorser_id, now, budget - 1, memo); !depth) {
             ev.error = depth.error();
         } else if (auto bad = verify ? verify_endorsement(e, e.endorser, cert.public_key)
                                      : std::error_code{}) {
@@ -117,9 +125,18 @@ TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCe
 
 std::error_code TrustValidator::add_certificate(const TrustCertificate& cert, std::int64_t now) {
     if (is_genesis(cert.operator_id)) return {};  // genesis.json already says all there is
-    if (auto ec = validate_certificate(cert, now)) return ec;
-    auto [it, inserted] = certs_.try_emplace(cert.operator_id, cert);
-    if (!inserted && cert.created_at >= it->second.created_at) it->second = cert;
+    const auto verdict = evaluate(cert, now);
+    if (verdict.error) return verdict.error;
+    // Keep only the endorsements whose signatures were verified just now. Later evaluations of a
+    // stored certificate do not verify again, so one that was skipped here (an endorser not yet
+    // trusted, a timestamp in the future) must never be able to count later.
+    TrustCertificate kept = cert;
+    kept.endorsements.clear();
+    for (std::size_t i = 0; i < cert.endorsements.size(); ++i) {
+        if (!verdict.endorsements[i].error) kept.endorsements.push_back(cert.endorsements[i]);
+    }
+    auto [it, inserted] = certs_.try_emplace(cert.operator_id, kept);
+    if (!inserted && cert.created_at >= it->second.created_at) it->second = std::move(kept);
     return {};
 }
 

@@ -265,7 +265,10 @@ TEST(KnowledgeDurability, KillNineMidPublishLosesNoAcknowledgedEntry) {
                 }
             }
         });
-        while (acks < 25) std::this_thread::sleep_for(1ms);
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (acks < 25 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(1ms);
+        }
         node.kill9();
         stop = true;
         writer.join();

@@ -1,4 +1,5 @@
 #include <nocturne/core/clock.hpp>
+#include <nocturne/core/hex.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/trust/trust_policy.hpp>
 #include <nocturne/trust/trust_state.hpp>
@@ -111,9 +112,32 @@ TEST_F(TrustStateTest, ChainsArriveInAnyOrderAndSurviveARestart) {
     EXPECT_TRUE(restarted.agent_standing(agent_.node_id(), t0 + 60).has_value());
 }
 
+TEST_F(TrustStateTest, NoOperatorCanClaimAnAgentWithoutItsConsent) {
+    ASSERT_FALSE(state_.learn(cert_, t0));
+    ASSERT_FALSE(state_.learn(web_.agent_record(newcomer_, agent_), t0));
+    // Genesis operator g1 claims the newcomer's agent: the countersignature is its own key's,
+    // not the agent's.
+    const auto& g1 = web_.genesis_keys[0];
+    auto claim = web_.agent_record(g1, key(55), 0, 5);
+    auto payload = nlohmann::json::parse(claim.payload);
+    payload["agent_key"] = to_hex(agent_.public_key());
+    auto forged =
+        wire::sign_record({wire::RecordKind::agent_cert, 5, t0, t0 + 3600, payload.dump()}, g1);
+    ASSERT_TRUE(forged.has_value());
+    EXPECT_EQ(state_.learn(*forged, t0), errc::bad_signature);
+    EXPECT_EQ(state_.agent_standing(agent_.node_id(), t0)->operator_id, newcomer_id_);
+    // A consent given for one slot and seq does not transfer to another.
+    payload = nlohmann::json::parse(web_.agent_record(newcomer_, agent_, 0, 1).payload);
+    payload["agent_index"] = 3;
+    auto moved = wire::sign_record({wire::RecordKind::agent_cert, 1, t0, t0 + 3600, payload.dump()},
+                                   newcomer_);
+    ASSERT_TRUE(moved.has_value());
+    EXPECT_EQ(state_.learn(*moved, t0), errc::bad_signature);
+}
+
 TEST_F(TrustStateTest, AnotherNetworksAgentCertificateIsRefused) {
     ASSERT_FALSE(state_.learn(cert_, t0));
-    auto r = sign_agent_certificate("other-net", newcomer_, agent_.public_key(), 0, t0, 3600, 1);
+    auto r = sign_agent_certificate("other-net", newcomer_, agent_, 0, t0, 3600, 1);
     EXPECT_EQ(state_.learn(*r, t0), errc::network_mismatch);
 }
 
@@ -128,6 +152,7 @@ protected:
 TEST_F(TrustPolicyTest, StoresNeedATrustedAuthorAndSender) {
     const auto record = knowledge_by(agent_);
     EXPECT_EQ(policy_.admit(record, {}, agent_.node_id(), Use::store), errc::unknown_agent);
+    policy_.learn_credentials(creds_);  // as the node does for each message, before admit()
     EXPECT_FALSE(policy_.admit(record, creds_, agent_.node_id(), Use::store));
     // An untrusted peer forwarding a trusted author's record is still an untrusted peer.
     EXPECT_EQ(policy_.admit(record, creds_, key(66).node_id(), Use::store), errc::untrusted_peer);

@@ -74,8 +74,7 @@ struct TestWeb {
     wire::Record agent_record(const crypto::KeyPair& op, const crypto::KeyPair& agent,
                               int index = 0, std::uint64_t seq = 1,
                               std::int64_t created = t0) const {
-        auto r = sign_agent_certificate(genesis.network, op, agent.public_key(), index, created,
-                                        year, seq);
+        auto r = sign_agent_certificate(genesis.network, op, agent, index, created, year, seq);
         EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
         return *r;
     }

@@ -236,6 +236,28 @@ TEST_F(Validator, RevokingAnEndorserTakesItsWeightFromExistingCertificates) {
     EXPECT_EQ(v.operator_depth(cert.operator_id, t0).error(), errc::insufficient_endorsements);
 }
 
+TEST(ValidatorStorage, EndorsementsNotVerifiedOnArrivalNeverCountLater) {
+    // Four genesis operators. M's certificate carries three genuine endorsements and a forged one
+    // "by" the fourth, dated in the future: at arrival it is skipped, not verified.
+    TestWeb four(4);
+    TrustValidator v(four.genesis);
+    const auto& g = four.genesis_keys;
+    const auto m = key(10);
+    auto cert = four.certificate(m, {&g[0], &g[1], &g[2]});
+    auto forged = create_endorsement(key(77), cert.public_key, t0 + 3600);
+    forged.endorser = g[3].public_key();
+    cert.endorsements.push_back(forged);
+    ASSERT_FALSE(v.add_certificate(cert, t0));
+    // An hour later the forgery's date has passed; then g0 is revoked. M stood on g0, g1, g2:
+    // only two genuine endorsements are left, and the forged one must not stand in.
+    ASSERT_FALSE(v.apply_revocation(
+        create_revocation(four.genesis.network, operator_id_of(g[0].public_key()), "r", t0,
+                          {&g[1], &g[2], &g[3]}),
+        t0));
+    EXPECT_EQ(v.operator_depth(cert.operator_id, t0 + 7200).error(),
+              errc::insufficient_endorsements);
+}
+
 TEST(RevocationShares, CombineAndRejectMismatches) {
     TestWeb web;
     const auto id = operator_id_of(key(10).public_key());

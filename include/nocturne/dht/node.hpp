@@ -56,8 +56,10 @@ public:
     };
 
     virtual ~RecordPolicy() = default;
-    // credentials: the certificates the message carried (see wire::Store). Returns an errc, or
-    // success.
+    // The certificates a message carried (see wire::Store), once per message, before admit() is
+    // asked about its records.
+    virtual void learn_credentials(std::span<const wire::Record> credentials) = 0;
+    // credentials: the same certificates again, for reference. Returns an errc, or success.
     virtual std::error_code admit(const wire::Record& record,
                                   std::span<const wire::Record> credentials, const NodeId& from,
                                   Use use) = 0;

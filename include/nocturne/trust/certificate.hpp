@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nocturne::trust {
@@ -29,16 +30,24 @@ struct TrustCertificate {
 // signed by the operator's key, which is what makes it a certificate; it lives at
 // prefix_key("agent", operator_id) with the slot as the record slot, so the responsible nodes hold
 // at most one live certificate per slot, and a newer one (higher seq) replaces the older.
+//
+// The agent countersigns (agent_sig over agent_consent_message()): without it, any operator could
+// claim any node key as its agent and, by superseding that slot, strip the node of its standing.
 struct AgentCertificate {
     std::string network;
     std::string operator_id;
     crypto::PublicKey operator_key{};  // the record's author
     crypto::PublicKey agent_key{};
     int agent_index = 0;
+    crypto::Signature agent_sig{};
     std::uint64_t seq = 0;
     std::int64_t created_at = 0;  // the record's created / expires
     std::int64_t expires_at = 0;
 };
+
+// What the agent signs: "AGENT:" + network + ":" + operator_id + ":" + index + ":" + seq.
+std::string agent_consent_message(std::string_view network, std::string_view operator_id, int index,
+                                  std::uint64_t seq);
 
 inline constexpr std::size_t max_endorsements_per_certificate = 32;
 
@@ -53,9 +62,10 @@ result<wire::Record> sign_certificate(const TrustCertificate& cert, const crypto
 
 std::string agent_certificate_payload(const AgentCertificate& cert);
 result<AgentCertificate> agent_certificate_from_record(const wire::Record& record);
-// Signs an agent certificate for `agent` in slot `index`, valid from `now` for `lifetime_s`.
+// Signs an agent certificate for `agent` in slot `index` (with the agent's countersignature),
+// valid from `now` for `lifetime_s`.
 result<wire::Record> sign_agent_certificate(const std::string& network, const crypto::KeyPair& op,
-                                            const crypto::PublicKey& agent, int index,
+                                            const crypto::KeyPair& agent, int index,
                                             std::int64_t now, std::int64_t lifetime_s,
                                             std::uint64_t seq);
 

@@ -22,6 +22,7 @@ public:
     TrustPolicy(TrustState& state, const Clock& clock, const NodeId& self)
         : state_(state), clock_(clock), self_(self) {}
 
+    void learn_credentials(std::span<const wire::Record> credentials) override;
     std::error_code admit(const wire::Record& record, std::span<const wire::Record> credentials,
                           const NodeId& from, Use use) override;
     std::vector<wire::Record> credentials_for(const wire::Record& record,

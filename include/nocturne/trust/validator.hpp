@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nocturne::trust {
@@ -71,10 +72,13 @@ public:
     std::size_t revocation_count() const noexcept { return revoked_.size(); }
 
 private:
-    result<int> depth_within(const std::string& operator_id, std::int64_t now, int budget) const;
+    using DepthMemo = std::map<std::pair<std::string, int>, result<int>>;
+
+    result<int> depth_within(const std::string& operator_id, std::int64_t now, int budget,
+                             DepthMemo& memo) const;
     // verify: check endorsement signatures (a new certificate); stored ones were checked once.
     CertificateVerdict evaluate_within(const TrustCertificate& cert, std::int64_t now, int budget,
-                                       bool verify) const;
+                                       bool verify, DepthMemo& memo) const;
 
     Genesis genesis_;
     std::map<std::string, int> genesis_index_;  // operator id -> index in genesis_.operators
