@@ -110,10 +110,10 @@ int run_start(const StartOptions& opts) {
     if (auto ec = nocturne::app::prepare_home(*home)) {
         return fail("cannot use home " + home->string() + ": " + ec.message());
     }
-    if (auto running = nocturne::app::load_runtime_info(*home);
-        running && nocturne::app::is_running(running->pid)) {
+    if (nocturne::app::home_in_use(*home)) {
+        auto running = nocturne::app::load_runtime_info(*home);
         return fail("another nocturne-agent is already running with home " + home->string() +
-                    " (pid " + std::to_string(running->pid) + ")");
+                    (running ? " (pid " + std::to_string(running->pid) + ")" : std::string()));
     }
     return nocturne::app::start_in_background(
         [&](const std::function<void()>& ready) {

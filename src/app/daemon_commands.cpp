@@ -24,7 +24,7 @@ int fail(std::ostream& err, const std::string& message) {
 
 int run_status(const std::filesystem::path& home, std::ostream& out, std::ostream& err) {
     auto info = load_runtime_info(home);
-    if (!info || !is_running(info->pid)) {
+    if (!home_in_use(home) || !info || !is_running(info->pid)) {
         out << "running=no\nhome=" << home.string() << "\n";
         return 3;
     }
@@ -60,7 +60,9 @@ int run_status(const std::filesystem::path& home, std::ostream& out, std::ostrea
 int run_stop(const std::filesystem::path& home, std::chrono::seconds timeout, std::ostream& out,
              std::ostream& err) {
     auto info = load_runtime_info(home);
-    if (!info || !is_running(info->pid)) {
+    // No lock holder: whatever node.json says is left over from a crash, and its pid may belong
+    // to an unrelated process by now.
+    if (!home_in_use(home) || !info || !is_running(info->pid)) {
         out << "running=no\n";
         return 0;
     }

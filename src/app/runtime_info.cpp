@@ -1,3 +1,4 @@
+#include <nocturne/app/home_lock.hpp>
 #include <nocturne/app/runtime_info.hpp>
 #include <nocturne/core/file_io.hpp>
 #include <nocturne/wire/json_reader.hpp>
@@ -52,6 +53,11 @@ void remove_runtime_info(const std::filesystem::path& home) {
 
 bool is_running(pid_t pid) {
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+bool home_in_use(const std::filesystem::path& home) {
+    auto lock = HomeLock::acquire(home);
+    return !lock && lock.error() == std::errc::resource_unavailable_try_again;
 }
 
 }  // namespace nocturne::app

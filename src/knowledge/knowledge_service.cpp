@@ -55,7 +55,8 @@ struct KnowledgeService::QueryJob {
     NodeId index_key;
     std::vector<wire::Record> index;
     std::set<std::pair<crypto::PublicKey, std::string>> seen;  // (author, slot) already read
-    std::size_t read_to = 0;  // the holder's record number after the last page
+    std::size_t read_to = 0;     // the holder's record number after the last page
+    std::size_t pages_read = 0;  // index pages fetched after the lookup's first
 
     std::vector<Announcement> candidates;  // sorted, after the cursor
     std::size_t end = 0;                   // candidates this page may fetch: [0, end)
@@ -148,9 +149,12 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
               done = std::move(done)](dht::PutResult a, dht::PutResult b) {
                  if (!a.ok()) {
                      // Not stored anywhere: the caller hears why, and the node does not keep
-                     // trying behind its back.
+                     // trying behind its back, now or after a restart. The index keeps a
+                     // tombstone pair in its place (not sent now): the seq stays used, and
+                     // resume_publishing() will not revive an entry the user saw fail.
                      node_.withdraw(entry);
                      node_.withdraw(announcement);
+                     forget_failed(e);
                      done(put_failure(a));
                      return;
                  }
@@ -161,6 +165,13 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
                  out.first_refusal = !a.first_refusal.empty() ? a.first_refusal : b.first_refusal;
                  done(std::move(out));
              });
+}
+
+void KnowledgeService::forget_failed(const KnowledgeEntry& e) {
+    const TombstoneTimes t{e.seq + 1, e.created, std::max(e.expires, e.created + 1)};
+    auto entry = sign_entry_tombstone(e.domain, e.id, t, keys_);
+    auto announcement = sign_announce_tombstone(e.domain, e.id, t, keys_);
+    if (entry && announcement) (void)index_.save(e.domain, e.id, *entry, *announcement);
 }
 
 // ---- remove ------------------------------------------------------------------------------------
@@ -280,7 +291,11 @@ void KnowledgeService::on_index(const std::shared_ptr<QueryJob>& job, dht::Looku
     // policy dropped entirely still moves on. No progress means the holder stopped answering.
     const bool progressed = page.next_offset > job->read_to;
     job->read_to = std::max(job->read_to, page.next_offset);
-    if (more && progressed && job->index.size() < options_.max_index_records) {
+    // A holder could claim a huge total and move on one record a page: cap the pages, at twice
+    // what max_index_records takes in full pages, so one query's traffic stays bounded.
+    const std::size_t max_pages = 2 * options_.max_index_records / 64 + 16;
+    if (more && progressed && job->index.size() < options_.max_index_records &&
+        ++job->pages_read < max_pages) {
         std::weak_ptr<char> alive = alive_;
         node_.fetch_page(*page.holder, job->index_key, page.next_offset,
                          [this, job, alive](dht::LookupResult next) {

@@ -7,7 +7,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace nocturne::net {
@@ -36,7 +38,10 @@ struct MeshClient::Impl {
         while (!done()) {
             if (std::chrono::steady_clock::now() >= deadline) return false;
             if (io.stopped()) io.restart();
-            io.run_for(std::chrono::milliseconds(20));
+            // With nothing queued run_for() returns at once: do not spin on an idle context.
+            if (io.run_for(std::chrono::milliseconds(20)) == 0) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
             node.tick();
         }
         return true;
@@ -59,12 +64,15 @@ MeshClient::MeshClient(trust::TrustState& state, std::chrono::seconds timeout,
 
 MeshClient::~MeshClient() = default;
 
+// Each operation's result lives in shared state that the node's callback holds: an operation that
+// times out may still complete during a later call (or the destructor's last turns), and must
+// then write somewhere that still exists.
 std::size_t MeshClient::join(const std::vector<std::string>& seeds) {
     std::vector<wire::Contact> contacts;
     for (const auto& s : seeds) contacts.push_back({NodeId{}, s});
-    std::optional<std::size_t> size;
-    impl_->node.bootstrap(contacts, [&](std::size_t n) { size = n; });
-    impl_->run_until([&] { return size.has_value(); });
+    auto size = std::make_shared<std::optional<std::size_t>>();
+    impl_->node.bootstrap(contacts, [size](std::size_t n) { *size = n; });
+    impl_->run_until([&] { return size->has_value(); });
     return peers();
 }
 
@@ -73,19 +81,19 @@ std::size_t MeshClient::peers() const {
 }
 
 dht::LookupResult MeshClient::get(const NodeId& key) {
-    std::optional<dht::LookupResult> out;
-    impl_->node.find_value(key, [&](dht::LookupResult r) { out = std::move(r); });
-    impl_->run_until([&] { return out.has_value(); });
-    return out.value_or(dht::LookupResult{});
+    auto out = std::make_shared<std::optional<dht::LookupResult>>();
+    impl_->node.find_value(key, [out](dht::LookupResult r) { *out = std::move(r); });
+    impl_->run_until([&] { return out->has_value(); });
+    return out->value_or(dht::LookupResult{});
 }
 
 dht::PutResult MeshClient::put(const wire::Record& record) {
-    std::optional<dht::PutResult> out;
-    impl_->node.put(record, [&](dht::PutResult r) { out = r; });
-    impl_->run_until([&] { return out.has_value(); });
+    auto out = std::make_shared<std::optional<dht::PutResult>>();
+    impl_->node.put(record, [out](dht::PutResult r) { *out = r; });
+    impl_->run_until([&] { return out->has_value(); });
     // A put that outlives the command is not republished: withdraw it from the schedule.
     impl_->node.withdraw(record.key);
-    return out.value_or(dht::PutResult{});
+    return out->value_or(dht::PutResult{});
 }
 
 }  // namespace nocturne::net

@@ -327,6 +327,11 @@ TEST_F(KnowledgeOnDht, AnUnenrolledPublisherIsRefused) {
     auto r = publish(stranger, body("spam", "s1", "buy now"));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), errc::unknown_agent);
+    // The failed entry is not kept for republishing after a restart: a tombstone holds its seq.
+    const auto kept = service(stranger).published().find("spam", "s1");
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_TRUE(entry_from_record(kept->entry)->deleted);
+    EXPECT_EQ(remove(stranger, std::nullopt, "s1").error(), errc::not_found);
     EXPECT_TRUE(ids(3, "spam").empty());
 }
 

@@ -31,4 +31,8 @@ void remove_runtime_info(const std::filesystem::path& home);
 // Whether a process with this pid exists (and may be signalled by us).
 bool is_running(pid_t pid);
 
+// Whether a daemon runs on this home: someone holds its node.lock. Unlike a pid from node.json,
+// this cannot be fooled by a file a crashed daemon left behind whose pid the system has reused.
+bool home_in_use(const std::filesystem::path& home);
+
 }  // namespace nocturne::app

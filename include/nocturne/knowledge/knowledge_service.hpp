@@ -111,6 +111,7 @@ private:
     void on_entry(const std::shared_ptr<QueryJob>& job, std::size_t i, dht::LookupResult found);
     void finish(const std::shared_ptr<QueryJob>& job, std::string next_cursor);
     std::optional<Provenance> provenance_of(const KnowledgeEntry& entry) const;
+    void forget_failed(const KnowledgeEntry& entry);
 
     dht::Node& node_;
     const crypto::KeyPair& keys_;
