@@ -41,10 +41,14 @@ struct KnowledgeService::Pair {
     }
 };
 
+// Pages of one entry key read to find the announced author's record among others' (same id).
+constexpr std::size_t max_entry_pages = 8;
+
 struct KnowledgeService::QueryJob {
     struct Slot {
         bool resolved = false;
         std::optional<FoundEntry> found;
+        std::size_t pages = 0;  // further pages of the entry key read for this candidate
     };
 
     Query query;
@@ -380,6 +384,24 @@ void KnowledgeService::on_entry(const std::shared_ptr<QueryJob>& job, std::size_
     if (job->finished) return;
     const auto& c = job->candidates[i];
     auto& slot = job->slots[i];
+    // Several authors may use one id in a domain (the key is the same for all): when the
+    // announced author's record is not in this answer, read on from the holder, a few pages at
+    // most, before giving the candidate up.
+    const bool has_author =
+        std::any_of(found.records.begin(), found.records.end(), [&](const wire::Record& r) {
+            return r.kind == wire::RecordKind::knowledge && author_id(r) == c.author;
+        });
+    if (!has_author && found.holder && found.next_offset < found.total &&
+        slot.pages < max_entry_pages) {
+        ++slot.pages;
+        ++job->in_flight;
+        std::weak_ptr<char> alive = alive_;
+        node_.fetch_page(*found.holder, content_key(c.domain, c.entry_id), found.next_offset,
+                         [this, job, i, alive](dht::LookupResult next) {
+                             if (!alive.expired()) on_entry(job, i, std::move(next));
+                         });
+        return;
+    }
     slot.resolved = true;
     for (const auto& r : found.records) {
         if (r.kind != wire::RecordKind::knowledge || author_id(r) != c.author) continue;

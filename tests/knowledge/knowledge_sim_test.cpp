@@ -323,6 +323,21 @@ TEST_F(KnowledgeOnDht, EntriesExpire) {
     EXPECT_EQ(remove(1, std::nullopt, "short").error(), errc::not_found);
 }
 
+TEST_F(KnowledgeOnDht, AuthorsSharingAnIdAreAllFoundPastTheFirstAnswer) {
+    // Seven agents publish large entries under one (domain, id): one FIND_VALUE answer (192 KiB)
+    // holds about five of them, so some authors' records are only on the holder's later pages.
+    const std::string big(32 * 1024, 'x');
+    for (std::size_t a = 1; a <= 7; ++a) {
+        must_publish(a, body("crowd", "same-id", "by " + std::to_string(a), big));
+    }
+    std::set<std::string> authors;
+    for (const auto& id : ids(20, "crowd")) EXPECT_EQ(id, "same-id");
+    auto page = query(20, Query{"crowd", "", 0.0, 100, ""});
+    ASSERT_TRUE(page.has_value());
+    for (const auto& f : page->entries) authors.insert(f.entry.author);
+    EXPECT_EQ(authors.size(), 7u);
+}
+
 TEST_F(KnowledgeOnDht, AnUnenrolledPublisherIsRefused) {
     auto r = publish(stranger, body("spam", "s1", "buy now"));
     ASSERT_FALSE(r.has_value());
