@@ -207,6 +207,13 @@ TEST_F(Validator, RevocationRejectsInsufficientAndUntrustedSignatures) {
     auto tampered = create_revocation(web_.genesis.network, id, "r", t0, web_.genesis_signers(3));
     tampered.reason = "other";
     EXPECT_EQ(v_.validate_revocation(tampered, t0), errc::insufficient_signatures);
+    // Nor does one in a record: reading it does not verify, judging it does.
+    auto record = sign_revocation_record(tampered, web_.genesis_keys[0], t0);
+    ASSERT_TRUE(record.has_value());
+    auto read = revocation_from_record(*record);
+    ASSERT_TRUE(read.has_value());
+    EXPECT_EQ(v_.apply_revocation(*read, t0), errc::insufficient_signatures);
+    EXPECT_FALSE(v_.is_revoked(id));
 }
 
 TEST_F(Validator, RevokedOperatorsCannotEndorse) {

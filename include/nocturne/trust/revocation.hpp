@@ -60,7 +60,8 @@ result<RevocationShare> parse_revocation_share(std::string_view text);
 result<RevocationCertificate> combine_revocation_shares(const std::vector<RevocationShare>& shares);
 
 std::string revocation_payload(const RevocationCertificate& revocation);
-// Checks the kind, the reason's syntax, every signature, and that the author is a signer.
+// Checks the kind, the reason's syntax, and that the author is one of the signers. The signatures
+// are TrustValidator::validate_revocation's business (trusted signers only).
 result<RevocationCertificate> revocation_from_record(const wire::Record& record);
 result<wire::Record> sign_revocation_record(const RevocationCertificate& revocation,
                                             const crypto::KeyPair& author, std::int64_t now);
