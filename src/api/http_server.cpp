@@ -4,6 +4,7 @@
 #include <nocturne/api/json_error.hpp>
 #include <nocturne/api/request_checks.hpp>
 #include <nocturne/api/target.hpp>
+#include <nocturne/net/detail/asio_support.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -39,15 +40,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using net::detail::accept_error_backoff;
+using net::detail::LogExceptions;
+using net::detail::open_listener;
+using net::detail::use_nothrow;
 
 namespace {
-
-// Every I/O result arrives as a tuple with its error code: network errors never throw.
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
-// After a failed accept (EMFILE, ENOBUFS) the next one usually fails too: wait instead of
-// spinning.
-constexpr std::chrono::milliseconds accept_error_backoff{100};
 
 // Bytes asked for when waiting for the next request on a kept-alive connection.
 constexpr std::size_t idle_read_bytes = 4096;
@@ -92,22 +90,6 @@ std::string lower_case(std::string_view text) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
-
-// Whatever still escapes a coroutine (bad_alloc, a bug) is logged; one broken connection must
-// not take the daemon down.
-struct LogExceptions {
-    const char* what;
-    void operator()(const std::exception_ptr& error) const {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("api: {} failed: {}", what, e.what());
-        } catch (...) {
-            spdlog::error("api: {} failed", what);
-        }
-    }
-};
 
 }  // namespace
 
@@ -494,20 +476,10 @@ std::error_code HttpServerImpl::listen() {
     if (stopped_) return std::make_error_code(std::errc::operation_canceled);
     if (listening_) return std::make_error_code(std::errc::already_connected);
     const tcp::endpoint endpoint(host_, config_.listen_port);
-    boost::system::error_code ec;
-    boost::system::error_code ignored;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (!ec) port_ = acceptor_.local_endpoint(ec).port();
-    if (ec) {
-        acceptor_.close(ignored);
-        return ec;
-    }
+    if (auto listen_ec = open_listener(acceptor_, endpoint, port_)) return listen_ec;
     listening_ = true;
     spdlog::info("api: listening on http://{}:{}", host_.to_string(), port_);
-    asio::co_spawn(io_, accept_loop(shared_from_this()), LogExceptions{"accept loop"});
+    asio::co_spawn(io_, accept_loop(shared_from_this()), LogExceptions{"api", "accept loop"});
     return {};
 }
 
@@ -530,7 +502,7 @@ asio::awaitable<void> HttpServerImpl::accept_loop(std::shared_ptr<HttpServerImpl
         auto session = std::make_shared<Session>(shared_from_this(), std::move(socket));
         sessions_.insert(session.get());
         Session& s = *session;
-        asio::co_spawn(io_, s.run(std::move(session)), LogExceptions{"session"});
+        asio::co_spawn(io_, s.run(std::move(session)), LogExceptions{"api", "session"});
     }
     (void)self;
 }

@@ -1,6 +1,7 @@
 // WsTransport and its sessions: the only TU of the transport that includes Beast (compile time).
 
 #include <nocturne/net/admission.hpp>
+#include <nocturne/net/detail/asio_support.hpp>
 #include <nocturne/net/handshake.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/wire/envelope.hpp>
@@ -47,16 +48,9 @@ using steady_clock = std::chrono::steady_clock;
 
 namespace {
 
-// Every I/O result arrives as a tuple with its error code: network errors never throw.
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
 // Frames waiting for one peer. A peer that stops reading must not make us buffer without bound;
 // far above what RPC traffic (a few requests in flight per peer) ever queues.
 constexpr std::size_t max_queued_frames = 1024;
-
-// After a failed accept (EMFILE, ENOBUFS) the next one usually fails too: wait instead of
-// spinning.
-constexpr std::chrono::milliseconds accept_error_backoff{100};
 
 // The idle sweep runs this often relative to idle_timeout: a session is closed between
 // idle_timeout and 1.25 * idle_timeout after its last message, at the cost of one timer per
@@ -86,22 +80,6 @@ std::size_t socket_budget() {
     const std::size_t reserve = std::max<std::size_t>(64, limit / 8);
     return limit > reserve ? limit - reserve : 0;
 }
-
-// Whatever still escapes a coroutine (bad_alloc, a bug) is logged; one broken session must not
-// take the node down.
-struct LogExceptions {
-    const char* what;
-    void operator()(const std::exception_ptr& error) const {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("net: {} failed: {}", what, e.what());
-        } catch (...) {
-            spdlog::error("net: {} failed", what);
-        }
-    }
-};
 
 // Peer-supplied text goes into logs only cut short and without control characters.
 std::string printable(std::string_view text, std::size_t max = 80) {
@@ -612,7 +590,7 @@ void Session::start_writer() {
     if (queue_.empty() && !(close_requested_ && !close_sent_)) return;
     writing_ = true;
     asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()),
-                   LogExceptions{"session writer"});
+                   LogExceptions{"net", "session writer"});
 }
 
 // One write in flight at a time (WebSocket frames must not interleave); frames queued meanwhile
@@ -742,16 +720,7 @@ std::error_code WsTransportImpl::listen() {
     const auto host = asio::ip::make_address(config_.listen_host, ec);
     if (ec) return ec;
     const tcp::endpoint endpoint(host, config_.listen_port);
-    boost::system::error_code ignored;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (!ec) port_ = acceptor_.local_endpoint(ec).port();
-    if (ec) {
-        acceptor_.close(ignored);
-        return ec;
-    }
+    if (auto listen_ec = open_listener(acceptor_, endpoint, port_)) return listen_ec;
     listening_ = true;
     if (config_.advertised_address.empty()) {
         address_ = format_ws_address(host.to_string(), port_);
@@ -763,7 +732,7 @@ std::error_code WsTransportImpl::listen() {
         }
     }
     spdlog::info("net: listening on {}:{} as {}", host.to_string(), port_, address_);
-    asio::co_spawn(io_, accept_loop(shared_from_this()), LogExceptions{"accept loop"});
+    asio::co_spawn(io_, accept_loop(shared_from_this()), LogExceptions{"net", "accept loop"});
     return {};
 }
 
@@ -797,7 +766,7 @@ void WsTransportImpl::start(std::shared_ptr<Session> s) {
     process_sockets.fetch_add(1, std::memory_order_relaxed);
     if (!sweeping_) arm_sweep();
     Session& session = *s;
-    asio::co_spawn(io_, session.run(std::move(s)), LogExceptions{"session"});
+    asio::co_spawn(io_, session.run(std::move(s)), LogExceptions{"net", "session"});
 }
 
 void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
