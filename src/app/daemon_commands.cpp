@@ -49,6 +49,7 @@ int run_status(const std::filesystem::path& home, std::ostream& out, std::ostrea
     }
     out << "health=" << health.value("status", "?") << "\n"
         << "peers=" << health.value("routing_table", 0) << "\n"
+        << "routing_table=" << health.value("routing_table", 0) << "\n"
         << "store_records=" << health.value("store_records", 0) << "\n"
         << "enrolled=" << (health.value("enrolled", false) ? "yes" : "no") << "\n"
         << "operator_id=" << health.value("operator_id", "") << "\n"

@@ -53,6 +53,7 @@ TEST(DaemonBinary, StartsInTheBackgroundReportsStatusAndStops) {
     EXPECT_EQ(status.values["pid"], std::to_string(pid));
     EXPECT_EQ(status.values["health"], "ok");
     EXPECT_EQ(status.values["peers"], "0");
+    EXPECT_EQ(status.values["routing_table"], "0");
     EXPECT_EQ(status.values["enrolled"], "no");
 
     // Starting twice on one home is refused with a clear message.
