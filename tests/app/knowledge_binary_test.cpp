@@ -246,17 +246,8 @@ TEST(KnowledgeDurability, KillNineMidPublishLosesNoAcknowledgedEntry) {
         std::thread writer([&] {
             for (int i = 0; !stop; ++i) {
                 const auto id = "e" + std::to_string(i);
-                HttpClient client(node.port());
-                const auto r = client.request(
-                    "POST", "/local/knowledge",
-                    {{"Host", "127.0.0.1"},
-                     {"Authorization", "Bearer " +
-                                           [&] {
-                                               auto t = read_text_file(home / "api.token");
-                                               return t.substr(0, t.find('\n'));
-                                           }()},
-                     {"Content-Type", "application/json"}},
-                    entry("durable/test", id, "Entry " + id).dump());
+                const auto r = node.call("POST", "/local/knowledge",
+                                         entry("durable/test", id, "Entry " + id).dump());
                 if (!r) break;  // the daemon is gone
                 if (r->status == 201) {
                     std::lock_guard lock(m);
