@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: unit and integration tests (debug), the same under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the clang-format check, a bounded fuzz run, and
-# the MCP shim's tests (mcp-shim/, Node >= 20) against the debug daemon.
+# the MCP shim's tests (mcp-shim/, Node >= 18) against the debug daemon.
 #   tools/run-tests.sh           # everything (what CI runs)
 #   tools/run-tests.sh --quick   # debug build and tests only
 # FUZZ_SECONDS (default 30) bounds the fuzz run.
@@ -46,8 +46,8 @@ ctest --preset debug
 
 step "MCP shim: npm ci, build, tests against build/debug/bin/nocturne-agent"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [[ $node_major -lt 20 ]] || ! command -v npm >/dev/null; then
-    echo "the MCP shim needs Node.js >= 20 with npm (found: $(node --version 2>/dev/null || echo none))" >&2
+if [[ $node_major -lt 18 ]] || ! command -v npm >/dev/null; then
+    echo "the MCP shim needs Node.js >= 18 with npm (found: $(node --version 2>/dev/null || echo none))" >&2
     exit 1
 fi
 mcp-shim/test.sh build/debug/bin/nocturne-agent
