@@ -4,7 +4,6 @@
 #include <nocturne/api/json_error.hpp>
 #include <nocturne/api/request_checks.hpp>
 #include <nocturne/api/target.hpp>
-#include <nocturne/net/detail/asio_support.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +32,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "asio_support.hpp"
+
 namespace nocturne::api {
 namespace detail {
 
@@ -40,10 +41,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using net::detail::accept_error_backoff;
-using net::detail::LogExceptions;
-using net::detail::open_listener;
-using net::detail::use_nothrow;
+using asio_support::accept_error_backoff;
+using asio_support::LogExceptions;
+using asio_support::open_listener;
+using asio_support::use_nothrow;
 
 namespace {
 

@@ -16,4 +16,50 @@ Response json_error(int status, errc code, std::string_view message) {
     return response;
 }
 
+int http_status_of(std::error_code ec) {
+    if (ec.category() != error_category()) return 500;
+    switch (static_cast<errc>(ec.value())) {
+        case errc::malformed_json:
+        case errc::missing_field:
+        case errc::wrong_type:
+        case errc::unknown_field:
+        case errc::value_out_of_range:
+        case errc::too_deep:
+        case errc::bad_length:
+        case errc::bad_hex:
+        case errc::bad_request:
+            return 400;
+        case errc::frame_too_large:
+        case errc::record_too_large:
+        case errc::body_too_large:
+            return 413;
+        case errc::not_found:
+            return 404;
+        case errc::unknown_agent:
+        case errc::untrusted_peer:
+        case errc::untrusted_operator:
+        case errc::operator_revoked:
+        case errc::certificate_expired:
+        case errc::agent_superseded:
+        case errc::too_many_agents:
+        case errc::insufficient_endorsements:
+        case errc::trust_depth_exceeded:
+        case errc::network_mismatch:
+            return 403;
+        case errc::stale_seq:
+        case errc::seq_conflict:
+            return 409;
+        case errc::timeout:
+        case errc::not_responsible:
+            return 503;
+        default:
+            return 500;
+    }
+}
+
+Response error_response(const Error& error) {
+    return json_error(http_status_of(error.code()), errc_of(error.code(), errc::internal_error),
+                      error.message());
+}
+
 }  // namespace nocturne::api

@@ -17,24 +17,25 @@ Response ok(const nlohmann::json& body) {
 
 }  // namespace
 
-void add_node_routes(Router& router, const LocalApiContext& ctx) {
-    router.add("GET", "/local/health", [ctx](const Request&, const PathParams&) {
-        const auto standing = ctx.trust.standing();
-        const auto records = ctx.store.size();
-        const auto& stats = ctx.node.stats();
+void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
+    router.add("GET", "/local/health", [&agent, facts](const Request&, const PathParams&) {
+        const auto standing = agent.standing();
+        const auto records = agent.records().size();
+        const auto& node = agent.node();
+        const auto& stats = node.stats();
         nlohmann::json body = {
             {"status", "ok"},
-            {"version", ctx.version},
-            {"node_id", ctx.node.id().to_hex()},
-            {"address", ctx.node.address()},
-            {"network", ctx.network},
+            {"version", facts.version},
+            {"node_id", node.id().to_hex()},
+            {"address", node.address()},
+            {"network", agent.network()},
             {"uptime_seconds",
-             std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.now() - ctx.started)
+             std::chrono::duration_cast<std::chrono::seconds>(agent.clock().now() - facts.started)
                  .count()},
-            {"routing_table", ctx.node.table().size()},
+            {"routing_table", node.table().size()},
             {"enrolled", standing.has_value()},
             {"operator_id", standing ? standing->operator_id : ""},
-            {"trust", ctx.trust.describe()},
+            {"trust", agent.describe_standing()},
             {"store_records", records ? *records : 0},
             {"stats",
              {{"requests_in", stats.requests_in},
@@ -44,9 +45,9 @@ void add_node_routes(Router& router, const LocalApiContext& ctx) {
         };
         return ok(body);
     });
-    router.add("GET", "/local/peers", [ctx](const Request&, const PathParams&) {
+    router.add("GET", "/local/peers", [&agent](const Request&, const PathParams&) {
         nlohmann::json peers = nlohmann::json::array();
-        for (const auto& p : ctx.node.table().all_peers()) {
+        for (const auto& p : agent.node().table().all_peers()) {
             peers.push_back({{"node_id", p.id.to_hex()},
                              {"address", p.address},
                              {"last_seen", unix_seconds(p.last_seen)},

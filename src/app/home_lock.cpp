@@ -1,3 +1,4 @@
+#include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
 
 #include <cerrno>
@@ -8,7 +9,7 @@
 namespace nocturne::app {
 
 result<HomeLock> HomeLock::acquire(const std::filesystem::path& home) {
-    const auto path = home / "node.lock";
+    const auto path = HomeLayout{home}.lock_file();
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return std::error_code(errno, std::generic_category());
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

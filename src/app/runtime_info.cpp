@@ -1,3 +1,4 @@
+#include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
 #include <nocturne/app/runtime_info.hpp>
 #include <nocturne/core/file_io.hpp>
@@ -12,10 +13,10 @@ namespace nocturne::app {
 namespace {
 
 std::filesystem::path json_file(const std::filesystem::path& home) {
-    return home / "node.json";
+    return HomeLayout{home}.runtime_file();
 }
 std::filesystem::path pid_file(const std::filesystem::path& home) {
-    return home / "node.pid";
+    return HomeLayout{home}.pid_file();
 }
 
 }  // namespace

@@ -73,7 +73,9 @@ std::uint64_t highest_seq(MeshAccess* mesh, const NodeId& key, const crypto::Pub
 std::string publish(MeshAccess* mesh, const wire::Record& record) {
     const auto res = mesh->put(record);
     if (res.stored > 0) return "stored on " + std::to_string(res.stored) + " nodes";
-    if (!res.first_refusal.empty()) return "refused (" + res.first_refusal + ")";
+    if (res.first_refusal != errc::ok) {
+        return std::string("refused (") + errc_name(res.first_refusal) + ")";
+    }
     return "no node answered";
 }
 
@@ -399,9 +401,9 @@ int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& stat
     if (!record) return fail(err, "cannot sign the revocation: " + describe(record.error()));
     const auto res = mesh->put(*record);
     if (res.stored == 0) {
-        return fail(err, "revocation not stored: " + (res.first_refusal.empty()
+        return fail(err, "revocation not stored: " + (res.first_refusal == errc::ok
                                                           ? std::string("no node answered")
-                                                          : res.first_refusal));
+                                                          : errc_name(res.first_refusal)));
     }
     out << "revoked_operator_id=" << rev->operator_id << "\n"
         << "published=stored on " << res.stored << " nodes\n";

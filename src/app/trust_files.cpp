@@ -13,20 +13,24 @@ constexpr std::size_t max_records_in_file = 64;
 
 }  // namespace
 
-result<trust::Genesis> load_genesis(const std::optional<std::filesystem::path>& file,
-                                    std::string& why) {
+result<trust::Genesis> load_genesis(const std::optional<std::filesystem::path>& file) {
     if (!file) {
-        auto g = trust::parse_genesis(trust::builtin_genesis_text(), &why);
-        if (!g) why = "the built-in genesis is invalid: " + why;
+        auto g = trust::parse_genesis(trust::builtin_genesis_text());
+        if (!g)
+            return Error(g.error().code(),
+                         "the built-in genesis is invalid: " + g.error().message());
         return g;
     }
     auto text = read_file(*file, max_genesis_bytes);
     if (!text) {
-        why = "cannot read genesis file " + file->string() + ": " + text.error().message();
-        return text.error();
+        return Error(text.error().code(),
+                     "cannot read genesis file " + file->string() + ": " + text.error().message());
     }
-    auto g = trust::parse_genesis(*text, &why);
-    if (!g) why = "invalid genesis file " + file->string() + ": " + why;
+    auto g = trust::parse_genesis(*text);
+    if (!g) {
+        return Error(g.error().code(),
+                     "invalid genesis file " + file->string() + ": " + g.error().message());
+    }
     return g;
 }
 

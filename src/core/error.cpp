@@ -1,6 +1,11 @@
 #include <nocturne/core/error.hpp>
 
+#include <boost/throw_exception.hpp>
+
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <unordered_map>
 
 namespace nocturne {
 namespace {
@@ -79,6 +84,14 @@ public:
                 return "too many requests";
             case errc::unexpected_message:
                 return "message of a type or origin not expected here";
+            case errc::remote_error:
+                return "the peer refused with an error this version does not know";
+            case errc::unreachable:
+                return "the peer could not be reached at its address";
+            case errc::bad_address:
+                return "address is not of the form ws://IP:port";
+            case errc::quorum_unavailable:
+                return "too few responsible agents answered";
             case errc::unknown_agent:
                 return "no valid agent certificate is known for this key";
             case errc::untrusted_operator:
@@ -107,6 +120,34 @@ public:
                 return "operator is further from genesis than the trust depth allows";
             case errc::duplicate_signer:
                 return "the same operator signed more than once; it counts once";
+            case errc::operator_quarantined:
+                return "operator is quarantined";
+            case errc::genesis_protected:
+                return "a genesis operator can only be removed by the genesis rule";
+            case errc::vote_window_closed:
+                return "outside the commit or reveal window";
+            case errc::no_commitment:
+                return "no commitment for this reveal";
+            case errc::reveal_mismatch:
+                return "the reveal does not match the commitment";
+            case errc::equivocation:
+                return "a different commitment from this operator exists for this round";
+            case errc::duplicate_vote:
+                return "this operator already voted the same way in this round";
+            case errc::task_claimed:
+                return "the task is claimed by another agent";
+            case errc::stale_epoch:
+                return "the claim's epoch is not the task's current one";
+            case errc::too_many_claims:
+                return "this operator holds too many open claims";
+            case errc::task_closed:
+                return "the task is completed";
+            case errc::not_claimant:
+                return "only the claimant may do this";
+            case errc::over_operator_rate:
+                return "the operator is over its rate for this kind of record";
+            case errc::invalid_evidence:
+                return "the report's evidence does not prove the violation";
             case errc::bad_request:
                 return "malformed request";
             case errc::unauthorized:
@@ -203,6 +244,14 @@ const char* errc_name(errc e) noexcept {
             return "rate_limited";
         case errc::unexpected_message:
             return "unexpected_message";
+        case errc::remote_error:
+            return "remote_error";
+        case errc::unreachable:
+            return "unreachable";
+        case errc::bad_address:
+            return "bad_address";
+        case errc::quorum_unavailable:
+            return "quorum_unavailable";
         case errc::unknown_agent:
             return "unknown_agent";
         case errc::untrusted_operator:
@@ -231,6 +280,34 @@ const char* errc_name(errc e) noexcept {
             return "trust_depth_exceeded";
         case errc::duplicate_signer:
             return "duplicate_signer";
+        case errc::operator_quarantined:
+            return "operator_quarantined";
+        case errc::genesis_protected:
+            return "genesis_protected";
+        case errc::vote_window_closed:
+            return "vote_window_closed";
+        case errc::no_commitment:
+            return "no_commitment";
+        case errc::reveal_mismatch:
+            return "reveal_mismatch";
+        case errc::equivocation:
+            return "equivocation";
+        case errc::duplicate_vote:
+            return "duplicate_vote";
+        case errc::task_claimed:
+            return "task_claimed";
+        case errc::stale_epoch:
+            return "stale_epoch";
+        case errc::too_many_claims:
+            return "too_many_claims";
+        case errc::task_closed:
+            return "task_closed";
+        case errc::not_claimant:
+            return "not_claimant";
+        case errc::over_operator_rate:
+            return "over_operator_rate";
+        case errc::invalid_evidence:
+            return "invalid_evidence";
         case errc::bad_request:
             return "bad_request";
         case errc::unauthorized:
@@ -247,6 +324,34 @@ const char* errc_name(errc e) noexcept {
             return "internal_error";
     }
     return "unknown";
+}
+
+std::optional<errc> errc_from_name(std::string_view name) {
+    static const auto table = [] {
+        std::unordered_map<std::string_view, errc> t;
+        // Codes are numbered below 256; numbers without a code are named "unknown".
+        for (int v = 0; v < 256; ++v) {
+            const auto e = static_cast<errc>(v);
+            const std::string_view n = errc_name(e);
+            if (n != "unknown") t.emplace(n, e);
+        }
+        return t;
+    }();
+    const auto it = table.find(name);
+    if (it == table.end()) return std::nullopt;
+    return it->second;
+}
+
+errc errc_of(std::error_code ec, errc fallback) noexcept {
+    return ec.category() == error_category() ? static_cast<errc>(ec.value()) : fallback;
+}
+
+const char* Error::name() const noexcept {
+    return error_name(code_);
+}
+
+void throw_exception_from_error(const Error& e, const boost::source_location& loc) {
+    boost::throw_exception(std::system_error(e.code(), e.message()), loc);
 }
 
 const char* error_name(std::error_code ec, const char* fallback) noexcept {

@@ -6,27 +6,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "maintenance.hpp"
+
 namespace nocturne::dht {
 namespace {
-
-// Position of T among a variant's alternatives, usable as a case label.
-template <class T, class Variant, std::size_t I = 0>
-constexpr std::size_t index_in() {
-    static_assert(I < std::variant_size_v<Variant>, "type is not an alternative");
-    if constexpr (std::is_same_v<std::variant_alternative_t<I, Variant>, T>) {
-        return I;
-    } else {
-        return index_in<T, Variant, I + 1>();
-    }
-}
-template <class T>
-constexpr std::size_t variant_index() {
-    return index_in<T, wire::Payload>();
-}
-template <class T>
-constexpr std::size_t result_index() {
-    return index_in<T, wire::ResponseBody>();
-}
 
 // Whether self belongs among the k nodes closest to key, given the closest others it knows
 // (closest first, at most k of them).
@@ -35,19 +18,11 @@ bool among_k_closest(const NodeId& self, const NodeId& key, const Peers& closest
     return closest.size() < k || distance_less(key, self, closest.back().id);
 }
 
-std::string code_name(std::error_code ec) {
-    return error_name(ec, "store_error");
+errc code_of(std::error_code ec) {
+    return errc_of(ec, errc::store_error);
 }
 
 }  // namespace
-
-struct Node::Pending {
-    wire::Contact to;  // to.id zero: any authenticated peer may answer (bootstrap seeds)
-    std::size_t expected_payload = 0;  // variant index of the reply: Pong or Response
-    std::size_t expected_result = 0;   // for Response: index of the ResponseBody alternative
-    ResponseHandler handler;
-    Clock::time_point deadline;
-};
 
 struct Node::LookupJob {
     Lookup lookup;
@@ -64,88 +39,46 @@ Node::Node(const NodeId& self, std::string address, const Clock& clock, Transpor
       store_(store),
       config_(std::move(config)),
       table_(self, clock, config_.k, config_.table),
-      rng_(config_.seed) {
+      rng_(config_.seed),
+      rpc_(clock, config_.rpc_timeout, config_.seed) {
     if (config_.seed == 0) {
         std::uint64_t seed = 0;
         crypto::random_fill({reinterpret_cast<std::uint8_t*>(&seed), sizeof seed});
         rng_.seed(seed);
     }
-    // A fresh prefix per process: after a restart, new ids never repeat ones a peer may still
-    // hold in its replay cache.
-    std::array<std::uint8_t, 8> prefix{};
-    for (auto& b : prefix) b = static_cast<std::uint8_t>(rng_());
-    id_prefix_ = to_hex(prefix);
-    const auto now = clock_.now();
-    next_refresh_ = now + config_.refresh_interval / 8;
-    next_replicate_ = now + config_.replicate_interval;
-    next_republish_ = now + config_.republish_interval;
-    next_prune_ = now + config_.prune_interval;
+    maintenance_ = std::make_unique<Maintenance>(*this);
 }
 
 Node::~Node() = default;
 
-std::string Node::next_message_id() {
-    std::array<std::uint8_t, 8> counter{};
-    std::uint64_t n = ++id_counter_;
-    for (int i = 7; i >= 0; --i, n >>= 8) counter[static_cast<std::size_t>(i)] = n & 0xff;
-    return id_prefix_ + to_hex(counter);
-}
-
 void Node::send(const wire::Contact& to, wire::Payload payload) {
     ++stats_.messages_out;
-    transport_.send(to, Message{next_message_id(), std::move(payload)});
+    transport_.send(to, Message{rpc_.next_id(), std::move(payload)});
 }
 
 void Node::request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler) {
-    auto pending = std::make_unique<Pending>();
-    pending->to = to;
-    pending->handler = std::move(handler);
-    pending->deadline = clock_.now() + config_.rpc_timeout;
-    std::visit(
-        overloaded{
-            [&](const wire::Ping&) { pending->expected_payload = variant_index<wire::Pong>(); },
-            [&](const wire::FindNode&) {
-                pending->expected_payload = variant_index<wire::Response>();
-                pending->expected_result = result_index<wire::NodesResult>();
-            },
-            [&](const wire::FindValue&) {
-                pending->expected_payload = variant_index<wire::Response>();
-                pending->expected_result = result_index<wire::ValueResult>();
-            },
-            [&](const wire::Store&) {
-                pending->expected_payload = variant_index<wire::Response>();
-                pending->expected_result = result_index<wire::StoreResult>();
-            },
-            [&](const auto&) { pending->expected_payload = variant_index<wire::Error>(); },
-        },
-        payload);
-    Message msg{next_message_id(), std::move(payload)};
-    deadlines_.emplace(pending->deadline, msg.id);
-    pending_.emplace(msg.id, std::move(pending));
+    auto msg = rpc_.start(to, std::move(payload), std::move(handler));
     ++stats_.messages_out;
     transport_.send(to, std::move(msg));
 }
 
-// The transport answers over the session the request arrived on, so a reply reaches peers that
-// accept no connections (empty address) too.
-void Node::reply(const InboundMessage& to, wire::Payload payload) {
-    send(to.from, std::move(payload));
+void Node::reply(const InboundMessage& request, wire::Payload answer) {
+    send(request.from, std::move(answer));
+}
+
+void Node::serve(wire::MessageType type, RequestHandler handler) {
+    services_[static_cast<std::size_t>(type)] = std::move(handler);
 }
 
 // ---- inbound -----------------------------------------------------------------------------------
 
 void Node::on_message(InboundMessage msg) {
     learn(msg.from);
-    switch (msg.payload.index()) {
-        case variant_index<wire::Pong>():
-        case variant_index<wire::Response>():
-        case variant_index<wire::Error>():
-            handle_response(msg);
-            break;
-        default:
-            ++stats_.requests_in;
-            handle_request(msg);
-            break;
+    if (wire::is_reply(msg.payload)) {
+        handle_answer(msg);
+    } else {
+        ++stats_.requests_in;
+        handle_request(msg);
     }
 }
 
@@ -171,55 +104,39 @@ void Node::handle_request(const InboundMessage& msg) {
                        auto result = accept_store(p.record, p.credentials, msg.from.id);
                        if (result.stored) {
                            ++stats_.stores_accepted;
-                           stored_recently_[p.record.key] = clock_.now();
+                           maintenance_->note_stored(p.record.key);
                        } else {
                            ++stats_.stores_refused;
                        }
                        reply(msg, wire::Response{msg.id, std::move(result)});
                    },
                    [&](const auto&) {
-                       // VOTE and QUERY are served by their own layers; until then, say so.
-                       reply(msg, wire::Error{msg.id, errc_name(errc::unexpected_message),
-                                              "this node does not serve that request"});
+                       const auto it = services_.find(msg.payload.index());
+                       if (it != services_.end()) {
+                           it->second(msg);
+                           return;
+                       }
+                       reply(msg, wire::ErrorReply{msg.id, errc::unexpected_message,
+                                                   "this node does not serve that request"});
                    },
                },
                msg.payload);
 }
 
-void Node::handle_response(InboundMessage& msg) {
-    const std::string* in_reply_to =
-        std::visit(overloaded{
-                       [](const wire::Pong& p) -> const std::string* { return &p.in_reply_to; },
-                       [](const wire::Response& p) -> const std::string* { return &p.in_reply_to; },
-                       [](const wire::Error& p) -> const std::string* { return &p.in_reply_to; },
-                       [](const auto&) -> const std::string* { return nullptr; },
-                   },
-                   msg.payload);
-    const auto it = in_reply_to ? pending_.find(*in_reply_to) : pending_.end();
-    if (it == pending_.end()) {
-        ++stats_.unexpected;
-        return;
+void Node::handle_answer(const InboundMessage& msg) {
+    switch (rpc_.on_answer(msg)) {
+        case RpcManager::Verdict::delivered:
+            ++stats_.responses_in;
+            break;
+        case RpcManager::Verdict::wrong_shape:  // the request failed
+            ++stats_.responses_in;
+            ++stats_.unexpected;
+            break;
+        case RpcManager::Verdict::unknown:
+        case RpcManager::Verdict::wrong_peer:
+            ++stats_.unexpected;
+            break;
     }
-    Pending& p = *it->second;
-    // Only the peer we asked may answer; a reply of the wrong shape is a failed request.
-    if (!p.to.id.is_zero() && p.to.id != msg.from.id) {
-        ++stats_.unexpected;
-        return;
-    }
-    const bool is_error = std::holds_alternative<wire::Error>(msg.payload);
-    bool shape_ok = msg.payload.index() == p.expected_payload || is_error;
-    if (shape_ok && std::holds_alternative<wire::Response>(msg.payload)) {
-        shape_ok = std::get<wire::Response>(msg.payload).result.index() == p.expected_result;
-    }
-    auto pending = std::move(it->second);
-    pending_.erase(it);
-    ++stats_.responses_in;
-    if (!shape_ok) {
-        ++stats_.unexpected;
-        pending->handler(nullptr);
-        return;
-    }
-    pending->handler(&msg);
 }
 
 void Node::learn(const wire::Contact& contact) {
@@ -228,7 +145,7 @@ void Node::learn(const wire::Contact& contact) {
     const auto outcome = table_.add(PeerInfo{contact.id, contact.address, "", clock_.now(), 0});
     using Status = RoutingTable::AddResult::Status;
     if (outcome.status == Status::added) {
-        offer_records_to(contact);
+        maintenance_->offer_records_to(contact);
     } else if (outcome.status == Status::cached && outcome.eviction_candidate) {
         const auto candidate = outcome.eviction_candidate->id;
         if (clock_.now() - outcome.eviction_candidate->last_seen <
@@ -267,17 +184,17 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
                                      std::span<const wire::Record> credentials,
                                      const NodeId& from) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
-        return {false, code_name(ec)};
+        return {false, code_of(ec)};
     }
-    if (!responsible_for(record.key)) return {false, errc_name(errc::not_responsible)};
+    if (!responsible_for(record.key)) return {false, errc::not_responsible};
     if (policy_ != nullptr) {
         policy_->learn_credentials(credentials);
         if (auto ec = policy_->admit(record, credentials, from, RecordPolicy::Use::store)) {
-            return {false, code_name(ec)};
+            return {false, code_of(ec)};
         }
     }
-    if (auto ec = store_.put(record)) return {false, code_name(ec)};
-    return {true, ""};
+    if (auto stored = store_.put(record); !stored) return {false, code_of(stored.error())};
+    return {true, errc::ok};
 }
 
 wire::Store Node::store_message(const wire::Record& record) {
@@ -459,16 +376,14 @@ void Node::ping(const wire::Contact& peer, PingCallback done) {
 
 void Node::put(const wire::Record& record, PutCallback done) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
-        if (done) done(PutResult{0, 1, 0, code_name(ec)});
+        if (done) done(PutResult{0, 1, 0, code_of(ec)});
         return;
     }
-    auto& mine = published_[record.key];
-    std::erase_if(mine, [&](const wire::Record& r) { return r.same_identity(record); });
-    mine.push_back(record);
-    store_on_closest(record, std::move(done));
+    maintenance_->publish(record);
+    put_once(record, std::move(done));
 }
 
-void Node::store_on_closest(const wire::Record& record, PutCallback done) {
+void Node::put_once(const wire::Record& record, PutCallback done) {
     find_node(record.key, [this, record, done = std::move(done)](LookupResult found) mutable {
         // This node holds the record too when it is one of the k closest it now knows.
         // A node that accepts no connections (a one-shot client) cannot serve what it holds.
@@ -479,14 +394,11 @@ void Node::store_on_closest(const wire::Record& record, PutCallback done) {
 }
 
 void Node::withdraw(const NodeId& key) {
-    published_.erase(key);
+    maintenance_->withdraw(key);
 }
 
 void Node::withdraw(const wire::Record& record) {
-    const auto it = published_.find(record.key);
-    if (it == published_.end()) return;
-    std::erase_if(it->second, [&](const wire::Record& r) { return r.same_identity(record); });
-    if (it->second.empty()) published_.erase(it);
+    maintenance_->withdraw(record);
 }
 
 void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
@@ -503,7 +415,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
         auto local = accept_store(record, {}, self_);
         if (local.stored) {
             ++tally->result.stored;
-        } else if (local.code != errc_name(errc::not_responsible)) {
+        } else if (local.code != errc::not_responsible) {
             ++tally->result.refused;
             tally->result.first_refusal = local.code;
         }
@@ -526,9 +438,9 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
                 ++tally->result.stored;
             } else {
                 ++tally->result.refused;
-                if (tally->result.first_refusal.empty()) {
+                if (tally->result.first_refusal == errc::ok) {
                     tally->result.first_refusal =
-                        result ? result->code : std::get<wire::Error>(m->payload).code;
+                        result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
                 }
             }
             finish_one();
@@ -578,55 +490,17 @@ void Node::bootstrap(const std::vector<wire::Contact>& seeds,
 // ---- timers ------------------------------------------------------------------------------------
 
 Clock::time_point Node::next_wakeup() const {
-    auto t = std::min({next_refresh_, next_replicate_, next_republish_, next_prune_});
-    if (!deadlines_.empty()) t = std::min(t, deadlines_.begin()->first);
+    auto t = maintenance_->next_wakeup();
+    if (auto d = rpc_.next_deadline()) t = std::min(t, *d);
     return t;
 }
 
 void Node::tick() {
-    const auto now = clock_.now();
-    expire_rpcs(now);
-    if (now >= next_prune_) {
-        next_prune_ = now + config_.prune_interval;
-        (void)store_.prune_expired(clock_.unix_seconds());
-        std::erase_if(stored_recently_, [&](const auto& kv) {
-            return now - kv.second >= config_.replicate_interval;
-        });
-    }
-    if (now >= next_refresh_) {
-        next_refresh_ = now + config_.refresh_interval / 8;
-        refresh_buckets();
-    }
-    if (now >= next_replicate_) {
-        next_replicate_ = now + config_.replicate_interval;
-        replicate();
-    }
-    if (now >= next_republish_) {
-        next_republish_ = now + config_.republish_interval;
-        republish();
-    }
-}
-
-void Node::expire_rpcs(Clock::time_point now) {
-    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-        const std::string id = deadlines_.begin()->second;
-        const auto deadline = deadlines_.begin()->first;
-        deadlines_.erase(deadlines_.begin());
-        const auto it = pending_.find(id);
-        if (it == pending_.end() || it->second->deadline != deadline) continue;  // answered
-        auto pending = std::move(it->second);
-        pending_.erase(it);
+    rpc_.expire([this](const wire::Contact& to) {
         ++stats_.rpc_timeouts;
-        if (!pending->to.id.is_zero()) table_.on_request_failed(pending->to.id);
-        pending->handler(nullptr);
-    }
-}
-
-void Node::refresh_buckets() {
-    for (const auto bucket : table_.stale_buckets(config_.refresh_interval)) {
-        table_.mark_refreshed(bucket);
-        find_node(random_id_in_bucket(bucket), nullptr);
-    }
+        if (!to.id.is_zero()) table_.on_request_failed(to.id);
+    });
+    maintenance_->tick();
 }
 
 NodeId Node::random_id_in_bucket(std::size_t bucket) {
@@ -639,67 +513,6 @@ NodeId Node::random_id_in_bucket(std::size_t bucket) {
     id[byte] = static_cast<std::uint8_t>((id[byte] & ~low_mask) | (rng_() & low_mask));
     for (std::size_t i = byte + 1; i < NodeId::size; ++i) id[i] = static_cast<std::uint8_t>(rng_());
     return id;
-}
-
-void Node::replicate() {
-    auto keys = store_.list_keys();
-    if (!keys) return;
-    const auto now = clock_.now();
-    const auto now_s = clock_.unix_seconds();
-    for (const auto& key : *keys) {
-        // Kademlia's optimisation: a key that arrived by STORE within the interval was pushed
-        // to the other responsible nodes by its sender as well.
-        if (auto it = stored_recently_.find(key);
-            it != stored_recently_.end() && now - it->second < config_.replicate_interval) {
-            continue;
-        }
-        auto records = store_.get(key, now_s);
-        if (!records || records->empty()) continue;
-        std::vector<wire::Store> messages;
-        for (const auto& r : *records) messages.push_back(store_message(r));
-        for (const auto& peer : closest_contacts(key, config_.k, self_)) {
-            for (const auto& m : messages) {
-                ++stats_.replicated;
-                request(peer, m, [](const InboundMessage*) {});
-            }
-        }
-    }
-}
-
-void Node::republish() {
-    const auto now_s = clock_.unix_seconds();
-    for (auto it = published_.begin(); it != published_.end();) {
-        auto& records = it->second;
-        std::erase_if(records, [&](const wire::Record& r) { return r.expires <= now_s; });
-        if (records.empty()) {
-            it = published_.erase(it);
-            continue;
-        }
-        for (const auto& r : records) {
-            ++stats_.replicated;
-            store_on_closest(r, nullptr);
-        }
-        ++it;
-    }
-}
-
-void Node::offer_records_to(const wire::Contact& newcomer) {
-    auto keys = store_.list_keys();
-    if (!keys || keys->empty()) return;
-    const auto now_s = clock_.unix_seconds();
-    for (const auto& key : *keys) {
-        // Hand over what the newcomer is now responsible for: it is among the k closest we know.
-        const auto closest = table_.closest_n(key, config_.k);
-        const bool among = std::any_of(closest.begin(), closest.end(),
-                                       [&](const PeerInfo& p) { return p.id == newcomer.id; });
-        if (!among) continue;
-        auto records = store_.get(key, now_s);
-        if (!records) continue;
-        for (const auto& r : *records) {
-            ++stats_.replicated;
-            request(newcomer, store_message(r), [](const InboundMessage*) {});
-        }
-    }
 }
 
 }  // namespace nocturne::dht

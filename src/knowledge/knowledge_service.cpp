@@ -10,18 +10,10 @@
 namespace nocturne::knowledge {
 namespace {
 
-// A refusal as peers name it (errc names travel in STORE answers) back to our code.
-std::error_code code_from_name(const std::string& name) {
-    if (name.empty()) return make_error_code(errc::timeout);  // nobody answered
-    for (int i = 1; i < 256; ++i) {
-        const auto e = static_cast<errc>(i);
-        if (name == errc_name(e)) return make_error_code(e);
-    }
-    return make_error_code(errc::store_error);
-}
-
+// Why a put stored nothing: the first refusal, or a timeout when nobody answered.
 std::error_code put_failure(const dht::PutResult& r) {
-    return code_from_name(r.refused > 0 ? r.first_refusal : std::string{});
+    return make_error_code(r.refused > 0 && r.first_refusal != errc::ok ? r.first_refusal
+                                                                        : errc::timeout);
 }
 
 // Newest first, then entry id, then author: the order pages and cursors follow.
@@ -113,8 +105,7 @@ void KnowledgeService::put_pair(const wire::Record& entry, const wire::Record& a
 // ---- publish -----------------------------------------------------------------------------------
 
 void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) {
-    std::string why;
-    auto valid = validate_draft(std::move(draft), why);
+    auto valid = validate_draft(std::move(draft));
     if (!valid) {
         done(valid.error());
         return;
@@ -166,7 +157,8 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
                  out.entry = e;
                  out.stored = a.stored;
                  out.announced = b.stored;
-                 out.first_refusal = !a.first_refusal.empty() ? a.first_refusal : b.first_refusal;
+                 out.first_refusal =
+                     a.first_refusal != errc::ok ? a.first_refusal : b.first_refusal;
                  done(std::move(out));
              });
 }
@@ -260,9 +252,8 @@ std::size_t KnowledgeService::resume_publishing() {
 // ---- query -------------------------------------------------------------------------------------
 
 void KnowledgeService::query(Query q, Callback<QueryPage> done) {
-    std::string why;
-    if (auto ec = validate_query(q, why)) {
-        done(ec);
+    if (auto valid = validate_query(q); !valid) {
+        done(valid.error());
         return;
     }
     auto job = std::make_shared<QueryJob>();

@@ -20,10 +20,6 @@ std::optional<std::pair<std::string, std::string>> names_of(const wire::Record& 
 
 }  // namespace
 
-std::filesystem::path published_store_path(const std::filesystem::path& home) {
-    return home / "knowledge" / "published.db";
-}
-
 PublishedIndex::PublishedIndex(store::Store& store, const crypto::PublicKey& author,
                                std::int64_t now)
     : store_(store), author_(author) {
@@ -92,8 +88,8 @@ std::uint64_t PublishedIndex::last_seq(const std::string& domain, const std::str
 
 std::error_code PublishedIndex::save(const std::string& domain, const std::string& id,
                                      const wire::Record& entry, const wire::Record& announcement) {
-    if (auto ec = store_.put(entry)) return ec;
-    if (auto ec = store_.put(announcement)) return ec;
+    if (auto r = store_.put(entry); !r) return r.error();
+    if (auto r = store_.put(announcement); !r) return r.error();
     owned_[{domain, id}] = Owned{domain, id, entry, announcement};
     return {};
 }

@@ -3,7 +3,6 @@
 #include <nocturne/knowledge/text.hpp>
 #include <nocturne/wire/identifiers.hpp>
 
-#include <array>
 #include <charconv>
 #include <tuple>
 
@@ -12,87 +11,32 @@ namespace {
 
 constexpr std::string_view cursor_prefix = "c1.";
 
-std::error_code fail(errc code, std::string& why, std::string text) {
-    why = std::move(text);
-    return make_error_code(code);
-}
-
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 }  // namespace
 
-std::error_code validate_query(const Query& q, std::string& why) {
+result<void> validate_query(const Query& q) {
     if (!wire::is_valid_domain(q.domain)) {
-        return fail(errc::value_out_of_range, why,
-                    "domain: 1-128 of [A-Za-z0-9._/-], not a reserved prefix");
+        return Error(errc::value_out_of_range,
+                     "domain: 1-128 of [A-Za-z0-9._/-], not a reserved prefix");
     }
     if (q.text.size() > max_query_text_bytes || !is_valid_utf8(q.text)) {
-        return fail(
-            errc::value_out_of_range, why,
-            "text: valid UTF-8 of at most " + std::to_string(max_query_text_bytes) + " bytes");
+        return Error(errc::value_out_of_range, "text: valid UTF-8 of at most " +
+                                                   std::to_string(max_query_text_bytes) + " bytes");
     }
     if (!(q.min_confidence >= 0.0 && q.min_confidence <= 1.0)) {
-        return fail(errc::value_out_of_range, why, "min_confidence: must be between 0 and 1");
+        return Error(errc::value_out_of_range, "min_confidence: must be between 0 and 1");
     }
     if (q.limit < 1 || q.limit > max_query_limit) {
-        return fail(errc::value_out_of_range, why,
-                    "limit: must be 1.." + std::to_string(max_query_limit));
+        return Error(errc::value_out_of_range,
+                     "limit: must be 1.." + std::to_string(max_query_limit));
     }
     if (!q.cursor.empty() && !decode_cursor(q.cursor)) {
-        return fail(errc::value_out_of_range, why, "cursor: not a cursor this API returned");
+        return Error(errc::value_out_of_range, "cursor: not a cursor this API returned");
     }
     return {};
-}
-
-result<Query> parse_query_request(const nlohmann::json& body, std::string& why) {
-    if (!body.is_object()) return fail(errc::wrong_type, why, "body: must be a JSON object");
-    constexpr std::array<std::string_view, 5> known = {"domain", "text", "min_confidence", "limit",
-                                                       "cursor"};
-    for (const auto& [name, value] : body.items()) {
-        bool ok = false;
-        for (const auto k : known) ok = ok || k == name;
-        if (!ok) {
-            std::string shown;
-            for (const char c : name.substr(0, 64)) shown += (c >= 0x20 && c < 0x7F) ? c : '?';
-            return fail(errc::unknown_field, why, "unknown field '" + shown + "'");
-        }
-    }
-    Query q;
-    const auto string_field = [&](std::string_view name, std::string& out) -> std::error_code {
-        const auto it = body.find(name);
-        if (it == body.end()) return {};
-        if (!it->is_string()) {
-            return fail(errc::wrong_type, why, std::string(name) + ": must be a string");
-        }
-        out = it->get<std::string>();
-        return {};
-    };
-    if (!body.contains("domain")) return fail(errc::missing_field, why, "domain: required");
-    if (auto ec = string_field("domain", q.domain)) return ec;
-    if (auto ec = string_field("text", q.text)) return ec;
-    if (auto ec = string_field("cursor", q.cursor)) return ec;
-    if (const auto it = body.find("min_confidence"); it != body.end()) {
-        if (!it->is_number())
-            return fail(errc::wrong_type, why, "min_confidence: must be a number");
-        q.min_confidence = it->get<double>();
-    }
-    if (const auto it = body.find("limit"); it != body.end()) {
-        if (!it->is_number_integer())
-            return fail(errc::wrong_type, why, "limit: must be an integer");
-        const bool in_range =
-            it->is_number_unsigned()
-                ? it->get<std::uint64_t>() <= max_query_limit
-                : it->get<std::int64_t>() >= 1 && it->get<std::int64_t>() <= max_query_limit;
-        if (!in_range) {
-            return fail(errc::value_out_of_range, why,
-                        "limit: must be 1.." + std::to_string(max_query_limit));
-        }
-        q.limit = static_cast<int>(it->get<std::int64_t>());
-    }
-    if (auto ec = validate_query(q, why)) return ec;
-    return q;
 }
 
 // "c1.<created>.<author hex>.<entry id>": the id goes last because it may contain dots.

@@ -1,7 +1,6 @@
 // WsTransport and its sessions: the only TU of the transport that includes Beast (compile time).
 
 #include <nocturne/net/admission.hpp>
-#include <nocturne/net/detail/asio_support.hpp>
 #include <nocturne/net/handshake.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/wire/envelope.hpp>
@@ -36,12 +35,18 @@
 #include <variant>
 #include <vector>
 
+#include "asio_support.hpp"
+
 namespace nocturne::net {
 namespace detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+using asio_support::accept_error_backoff;
+using asio_support::LogExceptions;
+using asio_support::open_listener;
+using asio_support::use_nothrow;
 using tcp = asio::ip::tcp;
 using Stats = WsTransport::Stats;
 using steady_clock = std::chrono::steady_clock;
@@ -99,7 +104,7 @@ std::string dial_key(const NodeId& id, std::string_view address) {
 bool is_reply(const wire::Payload& payload) {
     return std::holds_alternative<wire::Pong>(payload) ||
            std::holds_alternative<wire::Response>(payload) ||
-           std::holds_alternative<wire::Error>(payload);
+           std::holds_alternative<wire::ErrorReply>(payload);
 }
 
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -141,6 +146,8 @@ public:
     const Clock& clock_;
     const WsTransportConfig config_;
     dht::MessageSink* sink_ = nullptr;
+    std::string agent_id_;
+    std::string operator_id_;
     tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     std::string address_;
@@ -709,6 +716,8 @@ WsTransportImpl::WsTransportImpl(asio::io_context& io, const crypto::KeyPair& ke
       self_(keys_.node_id()),
       clock_(clock),
       config_(std::move(config)),
+      agent_id_(config_.agent_id),
+      operator_id_(config_.operator_id),
       acceptor_(io),
       address_(config_.advertised_address),
       sweep_timer_(io) {}
@@ -809,8 +818,8 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
 
     wire::EnvelopeDraft draft;
     draft.id = std::move(msg.id);
-    draft.agent_id = config_.agent_id;
-    draft.operator_id = config_.operator_id;
+    draft.agent_id = agent_id_;
+    draft.operator_id = operator_id_;
     draft.address = address_;
     draft.timestamp = clock_.unix_seconds();
     draft.payload = std::move(msg.payload);
@@ -1080,6 +1089,14 @@ void WsTransport::send(const wire::Contact& to, dht::Message msg) {
 }
 void WsTransport::close() {
     impl_->close();
+}
+void WsTransport::set_identity(std::string agent_id, std::string operator_id) {
+    if ((!agent_id.empty() && !wire::is_valid_id(agent_id)) ||
+        (!operator_id.empty() && !wire::is_valid_id(operator_id))) {
+        throw std::invalid_argument("invalid agent_id or operator_id");
+    }
+    impl_->agent_id_ = std::move(agent_id);
+    impl_->operator_id_ = std::move(operator_id);
 }
 const WsTransport::Stats& WsTransport::stats() const {
     return impl_->stats_;

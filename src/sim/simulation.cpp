@@ -19,14 +19,38 @@ private:
     std::size_t index_;
 };
 
+// One simulated host: its transport and stores, and either a bare node or a whole agent.
 struct Simulation::SimNode {
-    SimNode(Simulation& sim, std::size_t index, const NodeId& id, const dht::NodeConfig& config)
-        : transport(sim, index),
-          node(std::make_unique<dht::Node>(id, "ws://n" + std::to_string(index) + ":1", sim.clock_,
-                                           transport, store, config)) {}
+    SimNode(Simulation& sim, std::size_t index) : transport(sim, index) {}
+    static std::string address_of(std::size_t index) {
+        return "ws://n" + std::to_string(index) + ":1";
+    }
+    dht::Node& dht() { return agent ? agent->node() : *node; }
+    const dht::Node& dht() const { return agent ? agent->node() : *node; }
+    void on_message(dht::InboundMessage msg) {
+        if (agent) {
+            agent->on_message(std::move(msg));
+        } else {
+            node->on_message(std::move(msg));
+        }
+    }
+    void tick() {
+        if (agent) {
+            agent->tick();
+        } else {
+            node->tick();
+        }
+    }
+    Clock::time_point next_wakeup() const {
+        return agent ? agent->next_wakeup() : node->next_wakeup();
+    }
+
     SimTransport transport;
     store::MemoryStore store;
+    store::MemoryStore trust_store;
+    store::MemoryStore published;
     std::unique_ptr<dht::Node> node;
+    std::unique_ptr<agent::Agent> agent;
     bool alive = true;
     int group = 0;
     Clock::time_point wake_at = Clock::time_point::max();
@@ -36,6 +60,14 @@ Simulation::Simulation(SimConfig config) : config_(std::move(config)), rng_(conf
 
 Simulation::~Simulation() = default;
 
+std::size_t Simulation::place(std::unique_ptr<SimNode> node, const NodeId& id) {
+    const std::size_t index = nodes_.size();
+    nodes_.push_back(std::move(node));
+    by_id_.emplace(id, index);
+    schedule_wake(index);
+    return index;
+}
+
 std::size_t Simulation::add_node(std::optional<NodeId> chosen) {
     NodeId id;
     for (auto& b : id.bytes()) b = static_cast<std::uint8_t>(rng_());
@@ -43,23 +75,58 @@ std::size_t Simulation::add_node(std::optional<NodeId> chosen) {
     auto node_config = config_.node;
     node_config.seed = rng_() | 1;  // non-zero: deterministic ids and refresh targets
     const std::size_t index = nodes_.size();
-    nodes_.push_back(std::make_unique<SimNode>(*this, index, id, node_config));
-    by_id_.emplace(id, index);
+    auto n = std::make_unique<SimNode>(*this, index);
+    n->node = std::make_unique<dht::Node>(id, SimNode::address_of(index), clock_, n->transport,
+                                          n->store, node_config);
+    return place(std::move(n), id);
+}
+
+std::size_t Simulation::add_agent(const crypto::KeyPair& keys, trust::Genesis genesis,
+                                  agent::AgentConfig config) {
+    config.node = config_.node;
+    config.node.seed = rng_() | 1;
+    const std::size_t index = nodes_.size();
+    auto n = std::make_unique<SimNode>(*this, index);
+    n->agent =
+        std::make_unique<agent::Agent>(keys, SimNode::address_of(index), clock_, n->transport,
+                                       agent::AgentStores{n->store, n->trust_store, n->published},
+                                       std::move(genesis), std::move(config));
+    return place(std::move(n), keys.node_id());
+}
+
+void Simulation::bootstrap(std::size_t index, std::size_t seed) {
+    bool done = false;
+    auto finished = [&done](std::size_t) { done = true; };
+    if (nodes_[index]->agent) {
+        nodes_[index]->agent->bootstrap({contact(seed)}, finished);
+    } else {
+        nodes_[index]->node->bootstrap({contact(seed)}, finished);
+    }
     schedule_wake(index);
-    return index;
+    run_until(clock_.now() + std::chrono::hours(1), [&] { return done; });
 }
 
 std::size_t Simulation::join(std::size_t seed, std::optional<NodeId> id) {
     const std::size_t index = add_node(id);
-    bool done = false;
-    node(index).bootstrap({contact(seed)}, [&done](std::size_t) { done = true; });
-    schedule_wake(index);
-    run_until(clock_.now() + std::chrono::hours(1), [&] { return done; });
+    bootstrap(index, seed);
+    return index;
+}
+
+std::size_t Simulation::join_agent(std::size_t seed, const crypto::KeyPair& keys,
+                                   trust::Genesis genesis, agent::AgentConfig config) {
+    const std::size_t index = add_agent(keys, std::move(genesis), std::move(config));
+    bootstrap(index, seed);
     return index;
 }
 
 dht::Node& Simulation::node(std::size_t i) {
-    return *nodes_[i]->node;
+    return nodes_[i]->dht();
+}
+agent::Agent& Simulation::agent(std::size_t i) {
+    return *nodes_[i]->agent;
+}
+bool Simulation::is_agent(std::size_t i) const {
+    return nodes_[i]->agent != nullptr;
 }
 store::MemoryStore& Simulation::store(std::size_t i) {
     return nodes_[i]->store;
@@ -78,7 +145,7 @@ void Simulation::heal() {
 }
 
 wire::Contact Simulation::contact(std::size_t i) const {
-    return {nodes_[i]->node->id(), nodes_[i]->node->address()};
+    return {nodes_[i]->dht().id(), nodes_[i]->dht().address()};
 }
 
 void Simulation::revive(std::size_t i) {
@@ -121,7 +188,7 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
         config_.latency_min +
         Clock::duration(
             span > 0 ? std::uniform_int_distribution<Clock::duration::rep>(0, span)(rng_) : 0);
-    const auto& sender = *nodes_[from]->node;
+    const auto& sender = nodes_[from]->dht();
     events_.push(
         Event{clock_.now() + latency, ++seq_, target, false,
               dht::InboundMessage{
@@ -132,7 +199,7 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
 void Simulation::schedule_wake(std::size_t i) {
     auto& n = *nodes_[i];
     if (!n.alive) return;
-    const auto at = std::max(n.node->next_wakeup(), clock_.now());
+    const auto at = std::max(n.next_wakeup(), clock_.now());
     if (at >= n.wake_at) return;
     n.wake_at = at;
     events_.push(Event{at, ++seq_, i, true, {}});
@@ -150,7 +217,7 @@ std::size_t Simulation::run_until(Clock::time_point deadline, const std::functio
             if (ev.at != n.wake_at) continue;  // superseded by an earlier wake
             n.wake_at = Clock::time_point::max();
             if (!n.alive) continue;
-            n.node->tick();
+            n.tick();
         } else {
             if (!n.alive) {
                 ++stats_.to_dead;
@@ -162,7 +229,7 @@ std::size_t Simulation::run_until(Clock::time_point deadline, const std::functio
                 continue;
             }
             ++stats_.delivered;
-            n.node->on_message(std::move(ev.message));
+            n.on_message(std::move(ev.message));
         }
         schedule_wake(ev.to);
         ++processed;
@@ -180,7 +247,7 @@ std::size_t Simulation::closest_live(const NodeId& target) const {
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
         if (!nodes_[i]->alive) continue;
         if (best == std::numeric_limits<std::size_t>::max() ||
-            distance_less(target, nodes_[i]->node->id(), nodes_[best]->node->id())) {
+            distance_less(target, nodes_[i]->dht().id(), nodes_[best]->dht().id())) {
             best = i;
         }
     }

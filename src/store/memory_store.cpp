@@ -4,7 +4,7 @@
 
 namespace nocturne::store {
 
-std::error_code MemoryStore::put(const wire::Record& record) {
+result<void> MemoryStore::put(const wire::Record& record) {
     auto& slots = records_[record.key];
     auto [it, inserted] = slots.try_emplace(Slot{record.kind, record.author, record.slot}, record);
     if (inserted) {
@@ -16,7 +16,8 @@ std::error_code MemoryStore::put(const wire::Record& record) {
     if (stored.seq == record.seq) {
         // Comparing bodies, not signatures: a second valid signature over the same body says
         // nothing new, so it is the idempotent re-put, not a conflict.
-        return stored.body == record.body ? std::error_code{} : make_error_code(errc::seq_conflict);
+        if (stored.body != record.body) return make_error_code(errc::seq_conflict);
+        return {};
     }
     it->second = record;
     return {};
@@ -74,6 +75,14 @@ result<std::vector<NodeId>> MemoryStore::list_keys() {
     std::vector<NodeId> keys;
     keys.reserve(records_.size());
     for (const auto& [key, slots] : records_) keys.push_back(key);
+    return keys;
+}
+
+result<std::vector<NodeId>> MemoryStore::keys_from(const NodeId& first, std::size_t limit) {
+    std::vector<NodeId> keys;
+    for (auto it = records_.lower_bound(first); it != records_.end() && keys.size() < limit; ++it) {
+        keys.push_back(it->first);
+    }
     return keys;
 }
 

@@ -169,10 +169,6 @@ std::optional<wire::Record> decode_row(SQLite::Statement& row) {
 
 }  // namespace
 
-fs::path default_store_path(const fs::path& home) {
-    return home / "dht" / "entries.db";
-}
-
 struct SqliteStore::Connection {
     explicit Connection(SQLite::Database database)
         : db(std::move(database)),
@@ -186,6 +182,8 @@ struct SqliteStore::Connection {
           delete_identity(db, sql({"DELETE FROM records WHERE ", identity_match})),
           delete_expired(db, "DELETE FROM records WHERE expires <= ?1"),
           select_keys(db, "SELECT DISTINCT key FROM records ORDER BY key"),
+          select_keys_from(db,
+                           "SELECT DISTINCT key FROM records WHERE key >= ? ORDER BY key LIMIT ?"),
           count(db, "SELECT COUNT(*) FROM records") {}
 
     // Declared first so that it is destroyed last: statements must be finalized before closing.
@@ -197,6 +195,7 @@ struct SqliteStore::Connection {
     SQLite::Statement delete_identity;
     SQLite::Statement delete_expired;
     SQLite::Statement select_keys;
+    SQLite::Statement select_keys_from;
     SQLite::Statement count;
 };
 
@@ -208,8 +207,8 @@ result<std::unique_ptr<SqliteStore>> SqliteStore::open(const fs::path& db_file) 
         if (auto ec = migrate(db)) return ec;
         auto connection = std::make_unique<Connection>(std::move(db));
         return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(connection)));
-    } catch (const SQLite::Exception&) {
-        return make_error_code(errc::store_error);
+    } catch (const SQLite::Exception& e) {
+        return fail(e);
     }
 }
 
@@ -217,12 +216,11 @@ SqliteStore::SqliteStore(std::unique_ptr<Connection> connection) : db_(std::move
 
 SqliteStore::~SqliteStore() = default;
 
-std::error_code SqliteStore::fail(const std::exception& e) {
-    last_error_message_ = e.what();
-    return make_error_code(errc::store_error);
+Error SqliteStore::fail(const std::exception& e) {
+    return Error(errc::store_error, std::string("SQLite: ") + e.what());
 }
 
-std::error_code SqliteStore::put(const wire::Record& record) {
+result<void> SqliteStore::put(const wire::Record& record) {
     // seq is a signed INTEGER column; wire::decode_record() never yields a larger one.
     if (record.seq > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         return make_error_code(errc::value_out_of_range);
@@ -338,23 +336,42 @@ result<std::size_t> SqliteStore::prune_expired(std::int64_t now) {
     }
 }
 
+namespace {
+
+// Reads the key column of each row (BLOB order is memcmp order, which is NodeId's order).
+std::vector<NodeId> read_keys(SQLite::Statement& q, std::uint64_t& corrupt) {
+    std::vector<NodeId> keys;
+    while (q.executeStep()) {
+        const SQLite::Column column = q.getColumn(0);
+        const void* data = column.getBlob();  // before getBytes(), as SQLite recommends
+        if (data == nullptr || column.getBytes() != static_cast<int>(NodeId::size)) {
+            ++corrupt;
+            continue;
+        }
+        NodeId key;
+        std::memcpy(key.bytes().data(), data, NodeId::size);
+        keys.push_back(key);
+    }
+    return keys;
+}
+
+}  // namespace
+
+result<std::vector<NodeId>> SqliteStore::keys_from(const NodeId& first, std::size_t limit) {
+    try {
+        StatementScope q(db_->select_keys_from);
+        bind_blob(*q, 1, first.bytes());
+        q->bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        return read_keys(*q, corrupt_rows_skipped_);
+    } catch (const SQLite::Exception& e) {
+        return fail(e);
+    }
+}
+
 result<std::vector<NodeId>> SqliteStore::list_keys() {
     try {
-        std::vector<NodeId> keys;
         StatementScope q(db_->select_keys);
-        while (q->executeStep()) {
-            // BLOB order is memcmp order, which is NodeId's order.
-            const SQLite::Column column = q->getColumn(0);
-            const void* data = column.getBlob();  // before getBytes(), as SQLite recommends
-            if (data == nullptr || column.getBytes() != static_cast<int>(NodeId::size)) {
-                ++corrupt_rows_skipped_;
-                continue;
-            }
-            NodeId key;
-            std::memcpy(key.bytes().data(), data, NodeId::size);
-            keys.push_back(key);
-        }
-        return keys;
+        return read_keys(*q, corrupt_rows_skipped_);
     } catch (const SQLite::Exception& e) {
         return fail(e);
     }

@@ -14,9 +14,8 @@ constexpr std::size_t max_genesis_bytes = 256 * 1024;
 constexpr std::size_t max_operators = 256;
 constexpr int max_rule_value = 64;
 
-result<Genesis> fail(std::string* why, std::string message) {
-    if (why != nullptr) *why = std::move(message);
-    return make_error_code(errc::invalid_genesis);
+Error fail(std::string message) {
+    return Error(errc::invalid_genesis, std::move(message));
 }
 
 }  // namespace
@@ -36,10 +35,10 @@ bool is_valid_label(std::string_view label) noexcept {
     return std::all_of(label.begin(), label.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
-result<Genesis> parse_genesis(std::string_view text, std::string* why) {
+result<Genesis> parse_genesis(std::string_view text) {
     auto json = wire::parse_json(text, max_genesis_bytes, 8);
-    if (!json) return fail(why, std::string("not valid JSON (") + error_name(json.error()) + ")");
-    if (!json->is_object()) return fail(why, "the top level must be a JSON object");
+    if (!json) return fail(std::string("not valid JSON (") + error_name(json.error()) + ")");
+    if (!json->is_object()) return fail("the top level must be a JSON object");
 
     wire::ObjectReader r(*json);
     Genesis g;
@@ -50,18 +49,18 @@ result<Genesis> parse_genesis(std::string_view text, std::string* why) {
     g.max_depth = static_cast<int>(r.optional_int64("max_depth", 1, 8).value_or(3));
     const auto* ops = r.array("operators", max_operators);
     if (auto ec = r.finish()) {
-        return fail(why, std::string("bad top-level field (") + error_name(ec) +
-                             "): expected version, network, min_endorsements, "
-                             "revocation_threshold, operators and optionally max_depth");
+        return fail(std::string("bad top-level field (") + error_name(ec) +
+                    "): expected version, network, min_endorsements, "
+                    "revocation_threshold, operators and optionally max_depth");
     }
-    if (g.version != 1) return fail(why, "unsupported version " + std::to_string(g.version));
-    if (!wire::is_valid_id(g.network)) return fail(why, "network must be 1-128 of [A-Za-z0-9._-]");
+    if (g.version != 1) return fail("unsupported version " + std::to_string(g.version));
+    if (!wire::is_valid_id(g.network)) return fail("network must be 1-128 of [A-Za-z0-9._-]");
 
     std::set<crypto::PublicKey> seen;
     for (std::size_t i = 0; i < ops->size(); ++i) {
         const auto& item = (*ops)[i];
         const auto where = "operators[" + std::to_string(i) + "]";
-        if (!item.is_object()) return fail(why, where + " must be an object");
+        if (!item.is_object()) return fail(where + " must be an object");
         wire::ObjectReader o(item);
         GenesisOperator op;
         op.public_key = o.hex_fixed<32>("public_key");
@@ -69,20 +68,19 @@ result<Genesis> parse_genesis(std::string_view text, std::string* why) {
         op.max_agents = static_cast<int>(
             o.optional_int64("max_agents", 1, wire::max_agent_index + 1).value_or(5));
         if (auto ec = o.finish()) {
-            return fail(why, where + ": bad field (" + error_name(ec) +
-                                 "): expected public_key (64 hex), label and optionally "
-                                 "max_agents (1-64)");
+            return fail(where + ": bad field (" + error_name(ec) +
+                        "): expected public_key (64 hex), label and optionally "
+                        "max_agents (1-64)");
         }
-        if (!is_valid_label(op.label))
-            return fail(why, where + ": label must be 1-64 printable ASCII");
-        if (!seen.insert(op.public_key).second) return fail(why, where + ": duplicate public_key");
+        if (!is_valid_label(op.label)) return fail(where + ": label must be 1-64 printable ASCII");
+        if (!seen.insert(op.public_key).second) return fail(where + ": duplicate public_key");
         g.operators.push_back(std::move(op));
     }
     if (static_cast<int>(g.operators.size()) < g.min_endorsements) {
-        return fail(why, "fewer genesis operators than min_endorsements: nobody could ever enroll");
+        return fail("fewer genesis operators than min_endorsements: nobody could ever enroll");
     }
     if (static_cast<int>(g.operators.size()) < g.revocation_threshold) {
-        return fail(why, "fewer genesis operators than revocation_threshold");
+        return fail("fewer genesis operators than revocation_threshold");
     }
     return g;
 }

@@ -37,11 +37,11 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) 
         switch (record.kind) {
             case wire::RecordKind::cert: {
                 auto depth = validator_.operator_depth(known->second.operator_id, now);
-                return depth ? std::error_code{} : depth.error();
+                return depth ? std::error_code{} : depth.error().code();
             }
             case wire::RecordKind::agent_cert: {
                 auto standing = agent_standing(known->second.agent, now);
-                return standing ? std::error_code{} : standing.error();
+                return standing ? std::error_code{} : standing.error().code();
             }
             default:
                 return {};
@@ -186,7 +186,7 @@ result<TrustState::AgentStanding> TrustState::agent_standing(const NodeId& agent
 std::error_code TrustState::check_record(const wire::Record& record, std::int64_t now) {
     if (is_trust_kind(record.kind)) return learn(record, now);
     auto standing = agent_standing(node_id_of(record.author), now);
-    return standing ? std::error_code{} : standing.error();
+    return standing ? std::error_code{} : standing.error().code();
 }
 
 void TrustState::add_chains(std::vector<std::string> operators, std::vector<wire::Record>& out,

@@ -137,8 +137,8 @@ namespace nocturne::wire {
 static_assert(
     std::is_same_v<
         std::variant_alternative_t<static_cast<std::size_t>(MessageType::store), Payload>, Store>);
-static_assert(
-    std::is_same_v<
-        std::variant_alternative_t<static_cast<std::size_t>(MessageType::error), Payload>, Error>);
+static_assert(std::is_same_v<
+              std::variant_alternative_t<static_cast<std::size_t>(MessageType::error), Payload>,
+              ErrorReply>);
 static_assert(std::variant_size_v<Payload> == type_names.size());
 }  // namespace nocturne::wire

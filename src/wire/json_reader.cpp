@@ -42,7 +42,8 @@ result<nlohmann::json> parse_json(std::string_view text, std::size_t max_bytes,
     auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr,
                                      /*allow_exceptions=*/false, /*ignore_comments=*/false);
     if (doc.is_discarded()) return make_error_code(errc::malformed_json);
-    return doc;
+    // json converts to nearly anything, Error included: say which side it is.
+    return result<nlohmann::json>(boost::system::in_place_value, std::move(doc));
 }
 
 std::string to_compact_json(const nlohmann::json& value) {

@@ -26,6 +26,12 @@ nlohmann::json records_to_json(const std::vector<Record>& records) {
     return out;
 }
 
+// A peer's error code by name; "" is none (ok), an unknown name remote_error.
+errc code_from_name(const std::string& name) {
+    if (name.empty()) return errc::ok;
+    return errc_from_name(name).value_or(errc::remote_error);
+}
+
 std::error_code read_contacts(const nlohmann::json* array, std::vector<Contact>& out) {
     if (array == nullptr) return {};
     for (const auto& item : *array) {
@@ -133,11 +139,11 @@ nlohmann::json response_to_json(const Response& resp) {
                    },
                    [&](const StoreResult& r) {
                        j["stored"] = r.stored;
-                       if (!r.code.empty()) j["code"] = r.code;
+                       if (r.code != errc::ok) j["code"] = errc_name(r.code);
                    },
                    [&](const VoteResult& r) {
                        j["accepted"] = r.accepted;
-                       if (!r.code.empty()) j["code"] = r.code;
+                       if (r.code != errc::ok) j["code"] = errc_name(r.code);
                    },
                    [&](const QueryResult& r) { j["records"] = records_to_json(r.records); },
                },
@@ -171,12 +177,12 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
     } else if (tag == "STORE") {
         StoreResult out;
         out.stored = r.boolean("stored");
-        out.code = r.optional_string("code", max_code_bytes).value_or("");
+        out.code = code_from_name(r.optional_string("code", max_code_bytes).value_or(""));
         resp.result = std::move(out);
     } else if (tag == "VOTE") {
         VoteResult out;
         out.accepted = r.boolean("accepted");
-        out.code = r.optional_string("code", max_code_bytes).value_or("");
+        out.code = code_from_name(r.optional_string("code", max_code_bytes).value_or(""));
         resp.result = std::move(out);
     } else if (tag == "QUERY") {
         QueryResult out;
@@ -228,9 +234,9 @@ nlohmann::json payload_to_json(const Payload& payload) {
                                                     {"limit", p.limit}};
                           },
                           [](const Response& p) { return response_to_json(p); },
-                          [](const Error& p) {
+                          [](const ErrorReply& p) {
                               return nlohmann::json{{"in_reply_to", p.in_reply_to},
-                                                    {"code", p.code},
+                                                    {"code", errc_name(p.code)},
                                                     {"message", p.message}};
                           },
                       },
@@ -295,9 +301,9 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
         case MessageType::response:
             return response_from_json(r, limits);
         case MessageType::error: {
-            Error e;
+            ErrorReply e;
             e.in_reply_to = read_message_id(r, "in_reply_to");
-            e.code = r.string("code", max_code_bytes);
+            e.code = code_from_name(r.string("code", max_code_bytes));
             e.message = r.string("message", max_message_bytes);
             if (auto ec = r.finish()) return ec;
             return Payload{std::move(e)};

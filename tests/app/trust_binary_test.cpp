@@ -1,12 +1,12 @@
 // The Web of Trust through the real nocturne-agent binary, as operators use it: setup, endorse,
 // enroll and revoke on the command line against a mesh of real daemons on loopback. The
-// newcomer's node speaks to the daemons through net::MeshClient with its own node key, over the
+// newcomer's node speaks to the daemons through daemon::MeshClient with its own node key, over the
 // same WebSocket protocol a daemon uses.
 
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/core/clock.hpp>
 #include <nocturne/crypto/key_file.hpp>
-#include <nocturne/net/mesh_client.hpp>
+#include <nocturne/daemon/mesh_client.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/trust/trust_state.hpp>
 
@@ -67,14 +67,13 @@ protected:
     struct NewcomerNode {
         store::MemoryStore scratch;
         std::unique_ptr<trust::TrustState> state;
-        std::unique_ptr<net::MeshClient> client;
+        std::unique_ptr<daemon::MeshClient> client;
     };
 
     std::unique_ptr<NewcomerNode> connect_as(const std::filesystem::path& home,
                                              const std::string& seed) {
-        std::string why;
-        auto genesis = app::load_genesis(std::filesystem::path(genesis_file_), why);
-        EXPECT_TRUE(genesis.has_value()) << why;
+        auto genesis = app::load_genesis(std::filesystem::path(genesis_file_));
+        EXPECT_TRUE(genesis.has_value()) << genesis.error().message();
         auto node = std::make_unique<NewcomerNode>();
         const auto now = SystemClock{}.unix_seconds();
         node->state = std::make_unique<trust::TrustState>(*genesis, node->scratch, now);
@@ -83,7 +82,7 @@ protected:
         }
         auto key = crypto::load_key_file(home / "keys" / "node.key");
         EXPECT_TRUE(key.has_value());
-        node->client = std::make_unique<net::MeshClient>(*node->state, 20s, std::move(*key));
+        node->client = std::make_unique<daemon::MeshClient>(*node->state, 20s, std::move(*key));
         EXPECT_GE(node->client->join({seed}), 3u);
         return node;
     }
@@ -161,7 +160,7 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
         const auto res = node->client->put(entry(newcomer_.path(), "before-enroll"));
         EXPECT_EQ(res.stored, 0u);
         EXPECT_EQ(res.refused, 3u);
-        EXPECT_EQ(res.first_refusal, "unknown_agent");
+        EXPECT_EQ(res.first_refusal, errc::unknown_agent);
     }
 
     auto enroll =
@@ -178,7 +177,7 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
     {
         auto node = connect_as(newcomer_.path(), seed);
         const auto res = node->client->put(stored_entry);
-        EXPECT_EQ(res.stored, 3u) << res.first_refusal;
+        EXPECT_EQ(res.stored, 3u) << errc_name(res.first_refusal);
         EXPECT_EQ(res.refused, 0u);
         const auto cert = node->client->get(prefix_key("cert", newcomer_id));
         ASSERT_TRUE(cert.found());
@@ -227,7 +226,7 @@ TEST_F(TrustBinary, SetupEndorseEnrollStoreThenRevoke) {
         const auto res = node->client->put(entry(newcomer_.path(), "after-revocation"));
         EXPECT_EQ(res.stored, 0u);
         EXPECT_EQ(res.refused, 3u);
-        EXPECT_EQ(res.first_refusal, "operator_revoked");
+        EXPECT_EQ(res.first_refusal, errc::operator_revoked);
         EXPECT_FALSE(node->client->get(stored_entry.key).found());
     }
 

@@ -192,25 +192,21 @@ TEST(QueryText, AllTermsCaseInsensitiveInTitleContentOrTags) {
     EXPECT_FALSE(matches_terms(e, query_terms("goroutine mutex")));
 }
 
-TEST(QueryRequest, ParsesAndValidates) {
-    std::string why;
-    auto q = parse_query_request(
-        {{"domain", "go"}, {"text", "a b"}, {"min_confidence", 0.3}, {"limit", 100}}, why);
-    ASSERT_TRUE(q.has_value()) << why;
-    EXPECT_EQ(q->limit, 100);
-    EXPECT_EQ(q->min_confidence, 0.3);
-    EXPECT_EQ(parse_query_request({{"text", "x"}}, why).error(), errc::missing_field);
-    EXPECT_EQ(parse_query_request({{"domain", "go"}, {"limit", 0}}, why).error(),
-              errc::value_out_of_range);
-    EXPECT_NE(why.find("limit"), std::string::npos);
-    EXPECT_EQ(parse_query_request({{"domain", "go"}, {"limit", 101}}, why).error(),
-              errc::value_out_of_range);
-    EXPECT_EQ(parse_query_request({{"domain", "go"}, {"cursor", "nope"}}, why).error(),
-              errc::value_out_of_range);
-    EXPECT_NE(why.find("cursor"), std::string::npos);
-    EXPECT_EQ(parse_query_request({{"domain", "go"}, {"sort", "x"}}, why).error(),
-              errc::unknown_field);
-    EXPECT_EQ(parse_query_request({{"domain", 1}}, why).error(), errc::wrong_type);
+TEST(QueryValidation, LimitsAndCursorAreCheckedWithADetailNamingTheField) {
+    Query q{"go", "a b", 0.3, 100, ""};
+    EXPECT_TRUE(validate_query(q));
+    q.limit = 0;
+    EXPECT_EQ(validate_query(q).error(), errc::value_out_of_range);
+    EXPECT_NE(validate_query(q).error().message().find("limit"), std::string::npos);
+    q.limit = 101;
+    EXPECT_EQ(validate_query(q).error(), errc::value_out_of_range);
+    q.limit = 10;
+    q.cursor = "nope";
+    EXPECT_EQ(validate_query(q).error(), errc::value_out_of_range);
+    EXPECT_NE(validate_query(q).error().message().find("cursor"), std::string::npos);
+    q.cursor.clear();
+    q.domain = "";
+    EXPECT_NE(validate_query(q).error().message().find("domain"), std::string::npos);
 }
 
 }  // namespace

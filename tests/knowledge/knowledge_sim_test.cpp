@@ -1,9 +1,10 @@
-// KnowledgeService on the DHT's real path: unmodified dht::Node instances with the Web of Trust
-// policy in the deterministic simulator (k smaller than the mesh), as in trust_dht_sim_test.
+// KnowledgeService on the real path: each agent's own service (agent::Agent, as the daemon runs it)
+// in the deterministic simulator (k smaller than the mesh), as in trust_dht_sim_test.
 
+#include <nocturne/api/knowledge_json.hpp>
+#include <nocturne/app/home.hpp>
 #include <nocturne/knowledge/entry_records.hpp>
 #include <nocturne/knowledge/knowledge_service.hpp>
-#include <nocturne/knowledge/presenter.hpp>
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/store/sqlite_store.hpp>
@@ -31,24 +32,18 @@ constexpr std::size_t stranger = 29;  // a node no operator vouches for
 
 class KnowledgeOnDht : public ::testing::Test {
 protected:
-    struct Peer {
-        crypto::KeyPair& keys;
-        store::MemoryStore published;
-        std::unique_ptr<KnowledgeService> service;
-    };
-
     KnowledgeOnDht() : mesh_({mesh_size, k, 17, stranger}), web_(mesh_.web()), sim_(&mesh_.sim()) {
-        for (std::size_t i = 0; i < mesh_size; ++i) {
-            auto& base = mesh_.peer(i);
-            auto peer = std::make_unique<Peer>(Peer{base.keys, {}, nullptr});
-            peer->service = std::make_unique<KnowledgeService>(sim_->node(i), base.keys,
-                                                               sim_->clock(), base.state.get(),
-                                                               base.operator_id, peer->published);
-            peers_.push_back(std::move(peer));
-        }
+        for (std::size_t i = 0; i < mesh_size; ++i) peers_.push_back(&mesh_.peer(i));
     }
 
-    KnowledgeService& service(std::size_t i) { return *peers_[i]->service; }
+    KnowledgeService& service(std::size_t i) { return mesh_.agent(i).knowledge(); }
+
+    // What POST /local/knowledge does with a body: shape it into a draft (the service validates).
+    static EntryDraft draft(const nlohmann::json& body) {
+        auto d = api::draft_from_json(body);
+        EXPECT_TRUE(d.has_value()) << d.error().message();
+        return d ? *d : EntryDraft{};
+    }
 
     template <class T, class Start>
     result<T> wait(Start start) {
@@ -61,11 +56,7 @@ protected:
     }
 
     result<PublishOutcome> publish(std::size_t via, const nlohmann::json& body) {
-        std::string why;
-        auto draft = parse_publish_request(body, why);
-        EXPECT_TRUE(draft.has_value()) << why;
-        if (!draft) return draft.error();
-        return wait<PublishOutcome>([&](auto cb) { service(via).publish(*draft, cb); });
+        return wait<PublishOutcome>([&](auto cb) { service(via).publish(draft(body), cb); });
     }
 
     PublishOutcome must_publish(std::size_t via, const nlohmann::json& body) {
@@ -124,7 +115,7 @@ protected:
     test::TrustedSimMesh mesh_;
     trust::test::TestWeb& web_;
     sim::Simulation* sim_;
-    std::vector<std::unique_ptr<Peer>> peers_;
+    std::vector<test::TrustedSimMesh::Peer*> peers_;
 };
 
 TEST_F(KnowledgeOnDht, PublishedOnOneNodeFoundOnAnother) {
@@ -158,7 +149,7 @@ TEST_F(KnowledgeOnDht, PublishedOnOneNodeFoundOnAnother) {
     EXPECT_EQ(f.provenance.trust, "trusted");
 
     // What the API returns: the marker twice per entry, provenance outside the envelope.
-    const auto json = present_page(*page);
+    const auto json = api::present_page(*page);
     const auto marker = json["marker"].get<std::string>();
     const auto text = json["entries"][0]["untrusted"].get<std::string>();
     EXPECT_EQ(text.find(marker), text.find("<<<UNTRUSTED-CONTENT ") + 21);
@@ -352,24 +343,22 @@ TEST_F(KnowledgeOnDht, AnUnenrolledPublisherIsRefused) {
 
 TEST_F(KnowledgeOnDht, TheIndexOfOwnEntriesSurvivesARestart) {
     test::TempDir dir;
-    const auto path = published_store_path(dir.path());
+    const auto path = app::HomeLayout{dir.path()}.published_db();
     const std::size_t a = 5;
     {
         auto db = store::SqliteStore::open(path);
         ASSERT_TRUE(db.has_value());
-        KnowledgeService before(sim_->node(a), peers_[a]->keys, sim_->clock(),
-                                mesh_.peer(a).state.get(), "op", **db);
-        std::string why;
-        auto draft = parse_publish_request(body("persist", "p1", "title"), why);
+        KnowledgeService before(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state,
+                                "op", **db);
         std::optional<result<PublishOutcome>> out;
-        before.publish(*draft, [&](auto r) { out = std::move(r); });
+        before.publish(draft(body("persist", "p1", "title")), [&](auto r) { out = std::move(r); });
         sim_->run_for(60s, [&] { return out.has_value(); });
         ASSERT_TRUE(out && out->has_value());
     }
     auto db = store::SqliteStore::open(path);
     ASSERT_TRUE(db.has_value());
-    KnowledgeService after(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state.get(),
-                           "op", **db);
+    KnowledgeService after(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state, "op",
+                           **db);
     EXPECT_EQ(after.published().size(), 1u);
     EXPECT_EQ(after.resume_publishing(), 2u);
     std::optional<result<RemoveOutcome>> removed;

@@ -142,7 +142,7 @@ TEST_F(DhtSim, RecordsExpireAfterTheirTtl) {
     // An expired record is refused outright.
     auto res = put(sim, 0, r);
     EXPECT_FALSE(res.ok());
-    EXPECT_EQ(res.first_refusal, "record_expired");
+    EXPECT_EQ(res.first_refusal, errc::record_expired);
 }
 
 TEST_F(DhtSim, NodeThatIsNotResponsibleRefusesStore) {
@@ -180,7 +180,7 @@ TEST_F(DhtSim, SeqNeverGoesBackwardsAcrossTheMesh) {
     ASSERT_TRUE(put(sim, 1, record(sim, "v", 3600, 2)).ok());
     const auto older = put(sim, 2, record(sim, "v", 3600, 1));
     EXPECT_FALSE(older.ok());
-    EXPECT_EQ(older.first_refusal, "stale_seq");
+    EXPECT_EQ(older.first_refusal, errc::stale_seq);
     const auto got = get(sim, 7, content_key("sim", "v"));
     ASSERT_TRUE(got.found());
     EXPECT_EQ(got.records[0].seq, 2u);

@@ -1,3 +1,4 @@
+#include <nocturne/app/home.hpp>
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/store/memory_store.hpp>
@@ -77,7 +78,7 @@ struct SqliteStoreFactory {
     static constexpr const char* name = "Sqlite";
     test::TempDir dir;
     std::unique_ptr<Store> make() {
-        auto store = SqliteStore::open(default_store_path(dir.path()));
+        auto store = SqliteStore::open(app::HomeLayout{dir.path()}.records_db());
         EXPECT_TRUE(store.has_value()) << store.error().message();
         return std::move(store.value());
     }
@@ -105,7 +106,7 @@ TYPED_TEST(StoreTest, PutGetRoundtripPreservesAllFields) {
     const auto alice = key_pair(1);
     const Record record = knowledge(alice);
 
-    ASSERT_FALSE(store.put(record));
+    ASSERT_TRUE(store.put(record));
     auto got = store.get(record.key, t0);
     ASSERT_TRUE(got.has_value());
     ASSERT_EQ(got->size(), 1u);
@@ -119,7 +120,7 @@ TYPED_TEST(StoreTest, PutGetRoundtripPreservesAllFields) {
 
 TYPED_TEST(StoreTest, GetOfMissingKeyIsEmpty) {
     Store& store = *this->store_;
-    ASSERT_FALSE(store.put(knowledge(key_pair(1))));
+    ASSERT_TRUE(store.put(knowledge(key_pair(1))));
 
     auto got = store.get(content_key("go/concurrency", "no-such-entry"), t0);
     ASSERT_TRUE(got.has_value());
@@ -136,7 +137,7 @@ TYPED_TEST(StoreTest, AllAuthorsUnderOneKeyAreReturnedInAuthorOrder) {
     for (std::uint8_t n = 1; n <= 3; ++n) {
         const auto author = key_pair(n);
         authors.push_back(author.public_key());
-        ASSERT_FALSE(store.put(knowledge(author)));
+        ASSERT_TRUE(store.put(knowledge(author)));
     }
     std::sort(authors.begin(), authors.end());
 
@@ -149,8 +150,8 @@ TYPED_TEST(StoreTest, AllAuthorsUnderOneKeyAreReturnedInAuthorOrder) {
 TYPED_TEST(StoreTest, DomainAnnounceSlotsFromOneAuthorCoexist) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
-    ASSERT_FALSE(store.put(announce(alice, "entry-2")));
-    ASSERT_FALSE(store.put(announce(alice, "entry-1")));
+    ASSERT_TRUE(store.put(announce(alice, "entry-2")));
+    ASSERT_TRUE(store.put(announce(alice, "entry-1")));
 
     auto got = store.get(domain_index_key("go/concurrency"), t0);
     ASSERT_TRUE(got.has_value());
@@ -163,17 +164,17 @@ TYPED_TEST(StoreTest, DomainAnnounceSlotsFromOneAuthorCoexist) {
 TYPED_TEST(StoreTest, SeqIsTrackedPerSlot) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
-    ASSERT_FALSE(store.put(announce(alice, "entry-1", 5)));
-    EXPECT_FALSE(store.put(announce(alice, "entry-2", 1)));
+    ASSERT_TRUE(store.put(announce(alice, "entry-1", 5)));
+    EXPECT_TRUE(store.put(announce(alice, "entry-2", 1)));
     EXPECT_EQ(store.size().value(), 2u);
 }
 
 TYPED_TEST(StoreTest, HigherSeqReplaces) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
-    ASSERT_FALSE(store.put(knowledge(alice, 1, "entry-1", "old")));
+    ASSERT_TRUE(store.put(knowledge(alice, 1, "entry-1", "old")));
     const Record newer = knowledge(alice, 2, "entry-1", "new");
-    EXPECT_FALSE(store.put(newer));
+    EXPECT_TRUE(store.put(newer));
 
     auto got = store.get(newer.key, t0);
     ASSERT_TRUE(got.has_value());
@@ -186,9 +187,9 @@ TYPED_TEST(StoreTest, LowerSeqIsStaleAndLeavesStoredRecord) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
     const Record stored = knowledge(alice, 2, "entry-1", "kept");
-    ASSERT_FALSE(store.put(stored));
+    ASSERT_TRUE(store.put(stored));
 
-    EXPECT_EQ(store.put(knowledge(alice, 1, "entry-1", "older")), errc::stale_seq);
+    EXPECT_EQ(store.put(knowledge(alice, 1, "entry-1", "older")).error(), errc::stale_seq);
     auto found = store.find(RecordIdentity::of(stored));
     ASSERT_TRUE(found.has_value() && found->has_value());
     expect_same_record(**found, stored);
@@ -198,9 +199,9 @@ TYPED_TEST(StoreTest, SameSeqDifferentBodyIsConflict) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
     const Record first = knowledge(alice, 3, "entry-1", "first");
-    ASSERT_FALSE(store.put(first));
+    ASSERT_TRUE(store.put(first));
 
-    EXPECT_EQ(store.put(knowledge(alice, 3, "entry-1", "second")), errc::seq_conflict);
+    EXPECT_EQ(store.put(knowledge(alice, 3, "entry-1", "second")).error(), errc::seq_conflict);
     auto found = store.find(RecordIdentity::of(first));
     ASSERT_TRUE(found.has_value() && found->has_value());
     expect_same_record(**found, first);
@@ -209,8 +210,8 @@ TYPED_TEST(StoreTest, SameSeqDifferentBodyIsConflict) {
 TYPED_TEST(StoreTest, SameRecordTwiceIsOk) {
     Store& store = *this->store_;
     const Record record = knowledge(key_pair(1));
-    ASSERT_FALSE(store.put(record));
-    EXPECT_FALSE(store.put(record));
+    ASSERT_TRUE(store.put(record));
+    EXPECT_TRUE(store.put(record));
     EXPECT_EQ(store.size().value(), 1u);
     EXPECT_EQ(store.get(record.key, t0).value().size(), 1u);
 }
@@ -219,8 +220,8 @@ TYPED_TEST(StoreTest, GetFiltersExpiredButFindReturnsThem) {
     Store& store = *this->store_;
     const Record short_lived = knowledge(key_pair(1), 1, "entry-1", "short", t0 + 60);
     const Record long_lived = knowledge(key_pair(2), 1, "entry-1", "long", t0 + hour);
-    ASSERT_FALSE(store.put(short_lived));
-    ASSERT_FALSE(store.put(long_lived));
+    ASSERT_TRUE(store.put(short_lived));
+    ASSERT_TRUE(store.put(long_lived));
 
     EXPECT_EQ(store.get(short_lived.key, t0 + 59).value().size(), 2u);
     // expires <= now is expired: at exactly t0 + 60 the short-lived record is gone.
@@ -238,8 +239,8 @@ TYPED_TEST(StoreTest, GetFiltersExpiredButFindReturnsThem) {
 TYPED_TEST(StoreTest, ExpiredRecordStillBlocksLowerSeq) {
     Store& store = *this->store_;
     const auto alice = key_pair(1);
-    ASSERT_FALSE(store.put(knowledge(alice, 5, "entry-1", "five", t0 + 60)));
-    EXPECT_EQ(store.put(knowledge(alice, 4, "entry-1", "four")), errc::stale_seq);
+    ASSERT_TRUE(store.put(knowledge(alice, 5, "entry-1", "five", t0 + 60)));
+    EXPECT_EQ(store.put(knowledge(alice, 4, "entry-1", "four")).error(), errc::stale_seq);
 }
 
 TYPED_TEST(StoreTest, PruneExpiredRemovesAndCounts) {
@@ -247,7 +248,7 @@ TYPED_TEST(StoreTest, PruneExpiredRemovesAndCounts) {
     const Record a = knowledge(key_pair(1), 1, "entry-a", "a", t0 + 100);
     const Record b = knowledge(key_pair(1), 1, "entry-b", "b", t0 + 200);
     const Record c = knowledge(key_pair(2), 1, "entry-b", "c", t0 + hour);
-    for (const Record* r : {&a, &b, &c}) ASSERT_FALSE(store.put(*r));
+    for (const Record* r : {&a, &b, &c}) ASSERT_TRUE(store.put(*r));
 
     EXPECT_EQ(store.prune_expired(t0 + 99).value(), 0u);
     EXPECT_EQ(store.prune_expired(t0 + 200).value(), 2u);
@@ -264,7 +265,7 @@ TYPED_TEST(StoreTest, EraseKeyReturnsCount) {
     const Record a1 = knowledge(key_pair(1), 1, "entry-a");
     const Record a2 = knowledge(key_pair(2), 1, "entry-a");
     const Record b = knowledge(key_pair(1), 1, "entry-b");
-    for (const Record* r : {&a1, &a2, &b}) ASSERT_FALSE(store.put(*r));
+    for (const Record* r : {&a1, &a2, &b}) ASSERT_TRUE(store.put(*r));
 
     EXPECT_EQ(store.erase(a1.key).value(), 2u);
     EXPECT_EQ(store.erase(a1.key).value(), 0u);
@@ -277,8 +278,8 @@ TYPED_TEST(StoreTest, EraseIdentityReturnsWhetherItExisted) {
     Store& store = *this->store_;
     const Record alice = knowledge(key_pair(1));
     const Record bob = knowledge(key_pair(2));
-    ASSERT_FALSE(store.put(alice));
-    ASSERT_FALSE(store.put(bob));
+    ASSERT_TRUE(store.put(alice));
+    ASSERT_TRUE(store.put(bob));
 
     EXPECT_TRUE(store.erase(RecordIdentity::of(alice)).value());
     EXPECT_FALSE(store.erase(RecordIdentity::of(alice)).value());
@@ -300,11 +301,11 @@ TYPED_TEST(StoreTest, ListKeysSortedAndDistinct) {
 
     std::vector<NodeId> expected;
     for (std::string_view id : {"entry-1", "entry-2", "entry-3", "entry-4"}) {
-        ASSERT_FALSE(store.put(knowledge(key_pair(1), 1, id)));
-        ASSERT_FALSE(store.put(knowledge(key_pair(2), 1, id)));
+        ASSERT_TRUE(store.put(knowledge(key_pair(1), 1, id)));
+        ASSERT_TRUE(store.put(knowledge(key_pair(2), 1, id)));
         expected.push_back(content_key("go/concurrency", id));
     }
-    ASSERT_FALSE(store.put(announce(key_pair(1), "entry-1")));
+    ASSERT_TRUE(store.put(announce(key_pair(1), "entry-1")));
     expected.push_back(domain_index_key("go/concurrency"));
     std::sort(expected.begin(), expected.end());
 
@@ -314,11 +315,11 @@ TYPED_TEST(StoreTest, ListKeysSortedAndDistinct) {
 TYPED_TEST(StoreTest, SizeCountsRecords) {
     Store& store = *this->store_;
     EXPECT_EQ(store.size().value(), 0u);
-    ASSERT_FALSE(store.put(knowledge(key_pair(1), 1)));
-    ASSERT_FALSE(store.put(knowledge(key_pair(2), 1)));
-    ASSERT_FALSE(store.put(announce(key_pair(1), "entry-1")));
+    ASSERT_TRUE(store.put(knowledge(key_pair(1), 1)));
+    ASSERT_TRUE(store.put(knowledge(key_pair(2), 1)));
+    ASSERT_TRUE(store.put(announce(key_pair(1), "entry-1")));
     EXPECT_EQ(store.size().value(), 3u);
-    ASSERT_FALSE(store.put(knowledge(key_pair(1), 2, "entry-1", "replaced")));
+    ASSERT_TRUE(store.put(knowledge(key_pair(1), 2, "entry-1", "replaced")));
     EXPECT_EQ(store.size().value(), 3u);
     ASSERT_TRUE(store.erase(RecordIdentity::of(announce(key_pair(1), "entry-1"))).value());
     EXPECT_EQ(store.size().value(), 2u);
@@ -334,7 +335,7 @@ TYPED_TEST(StoreTest, GetOrdersByAuthorThenSlot) {
         sign(RecordKind::domain_announce, R"({"domain":"rust","entry_id":"e1"})", key_pair(1));
     const Record b1 =
         sign(RecordKind::domain_announce, R"({"domain":"rust","entry_id":"e1"})", key_pair(2));
-    for (const Record* r : {&b1, &a2, &a1}) ASSERT_FALSE(store.put(*r));
+    for (const Record* r : {&b1, &a2, &a1}) ASSERT_TRUE(store.put(*r));
 
     auto got = store.get(a1.key, t0);
     ASSERT_TRUE(got.has_value());

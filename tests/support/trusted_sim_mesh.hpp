@@ -1,12 +1,11 @@
 #pragma once
 
-// A simulated mesh whose nodes apply the Web of Trust: unmodified dht::Node instances in the
-// deterministic simulator, each with its own TrustState and TrustPolicy, all but one of them
-// agents of the test web's genesis operators. Trust and knowledge tests build on it.
+// A simulated mesh of agents (agent::Agent, the class the daemon runs) in the deterministic
+// simulator, all but one of them agents of the test web's genesis operators. Trust and knowledge
+// tests build on it.
 
+#include <nocturne/agent/agent.hpp>
 #include <nocturne/sim/simulation.hpp>
-#include <nocturne/store/memory_store.hpp>
-#include <nocturne/trust/trust_policy.hpp>
 #include <nocturne/trust/trust_state.hpp>
 
 #include <chrono>
@@ -31,10 +30,8 @@ public:
     struct Peer {
         explicit Peer(crypto::KeyPair node_key) : keys(std::move(node_key)) {}
         crypto::KeyPair keys;
-        store::MemoryStore trust_store;
-        std::unique_ptr<trust::TrustState> state;
-        std::unique_ptr<trust::TrustPolicy> policy;
-        std::string operator_id;  // "" for the stranger
+        trust::TrustState* state = nullptr;  // the agent's
+        std::string operator_id;             // "" for the stranger
     };
 
     explicit TrustedSimMesh(TrustedSimOptions options = {}) : options_(options) {
@@ -49,27 +46,25 @@ public:
         for (std::size_t i = 0; i < options.size; ++i) {
             auto peer =
                 std::make_unique<Peer>(trust::test::key(static_cast<std::uint8_t>(100 + i)));
-            peer->state = std::make_unique<trust::TrustState>(web_.genesis, peer->trust_store, now);
-            if (i == 0) {
-                sim_->add_node(peer->keys.node_id());
-            } else {
-                sim_->join(i - 1, peer->keys.node_id());
-            }
-            peer->policy = std::make_unique<trust::TrustPolicy>(*peer->state, sim_->clock(),
-                                                                peer->keys.node_id());
-            sim_->node(i).set_policy(peer->policy.get());
-            // Every node but the stranger runs as an agent of one of the genesis operators.
+            const auto index = sim_->add_agent(peer->keys, web_.genesis);
+            auto& agent = sim_->agent(index);
+            peer->state = &agent.trust();
+            // Every node but the stranger runs as an agent of one of the genesis operators, as
+            // `nocturne-agent enroll` leaves the credentials for the node.
             if (i != options.stranger) {
                 const auto& op = web_.genesis_keys[i % 3];
-                EXPECT_FALSE(peer->state->learn(
-                    web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now), now));
+                agent.use_credentials(
+                    {web_.agent_record(op, peer->keys, static_cast<int>(i), 1, now)});
+                EXPECT_TRUE(agent.standing().has_value()) << i;
                 peer->operator_id = trust::operator_id_of(op.public_key());
             }
+            if (i > 0) sim_->bootstrap(index, i - 1);
             peers_.push_back(std::move(peer));
         }
     }
 
     sim::Simulation& sim() { return *sim_; }
+    agent::Agent& agent(std::size_t i) { return sim_->agent(i); }
     trust::test::TestWeb& web() { return web_; }
     Peer& peer(std::size_t i) { return *peers_[i]; }
     std::size_t size() const { return peers_.size(); }

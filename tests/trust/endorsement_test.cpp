@@ -57,7 +57,7 @@ TEST(Endorsement, FileRoundTripAndRejections) {
         auto copy = j;
         change(copy);
         auto r = parse_endorsement_file(copy.dump());
-        return r ? std::error_code{} : r.error();
+        return r ? std::error_code{} : r.error().code();
     };
     EXPECT_EQ(with([&](auto& c) { c["operator"] = to_hex(key(8).public_key()); }),
               errc::bad_signature);

@@ -9,9 +9,8 @@ namespace nocturne::trust {
 namespace {
 
 TEST(Genesis, BuiltinGenesisIsValid) {
-    std::string why;
-    auto g = parse_genesis(builtin_genesis_text(), &why);
-    ASSERT_TRUE(g.has_value()) << why;
+    auto g = parse_genesis(builtin_genesis_text());
+    ASSERT_TRUE(g.has_value()) << g.error().message();
     EXPECT_EQ(g->version, 1);
     EXPECT_EQ(g->min_endorsements, 3);
     EXPECT_EQ(g->revocation_threshold, 3);
@@ -34,18 +33,16 @@ TEST(Genesis, MalformedGenesisIsExplained) {
     test::TestWeb web;
     auto base = nlohmann::json::parse(encode_genesis(web.genesis));
     auto rejects = [](const nlohmann::json& j, const std::string& expect_in_why) {
-        std::string why;
-        auto g = parse_genesis(j.dump(), &why);
-        EXPECT_FALSE(g.has_value()) << j.dump();
-        if (!g) {
-            EXPECT_EQ(g.error(), errc::invalid_genesis);
-        }
-        EXPECT_NE(why.find(expect_in_why), std::string::npos) << why;
+        auto g = parse_genesis(j.dump());
+        ASSERT_FALSE(g.has_value()) << j.dump();
+        EXPECT_EQ(g.error(), errc::invalid_genesis);
+        EXPECT_NE(g.error().message().find(expect_in_why), std::string::npos)
+            << g.error().message();
     };
     {
-        std::string why;
-        EXPECT_FALSE(parse_genesis("{not json", &why).has_value());
-        EXPECT_NE(why.find("not valid JSON"), std::string::npos);
+        auto g = parse_genesis("{not json");
+        ASSERT_FALSE(g.has_value());
+        EXPECT_NE(g.error().message().find("not valid JSON"), std::string::npos);
     }
     auto j = base;
     j["surprise"] = 1;

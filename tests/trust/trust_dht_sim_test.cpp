@@ -1,5 +1,6 @@
-// The Web of Trust on the DHT's real path: unmodified dht::Node instances with a TrustPolicy each,
-// in the deterministic simulator, with k smaller than the mesh so that no node holds every key.
+// The Web of Trust on the real path: agents (DHT node, trust state and policy, as the daemon runs
+// them) in the deterministic simulator, with k smaller than the mesh so that no node holds every
+// key.
 
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/store/memory_store.hpp>
@@ -38,15 +39,12 @@ protected:
             .value();
     }
 
-    // Puts, then lets every node look up the operators it has just met, as the daemon's tick does.
+    // Puts, then gives every agent time to look up the operators it has just met (its tick does).
     dht::PutResult put(std::size_t via, const wire::Record& r) {
         std::optional<dht::PutResult> out;
         sim_->node(via).put(r, [&](dht::PutResult res) { out = res; });
         sim_->run_for(60s, [&] { return out.has_value(); });
         EXPECT_TRUE(out.has_value());
-        for (std::size_t i = 0; i < mesh_size; ++i) {
-            watch_new_operators(sim_->node(i), *peers_[i]->state);
-        }
         sim_->run_for(30s);
         return out.value_or(dht::PutResult{});
     }
@@ -67,6 +65,7 @@ protected:
         auto agent_cert = web_.agent_record(op, peers_[agent]->keys, 0, 1, now);
         EXPECT_FALSE(peers_[agent]->state->learn(cert, now));
         EXPECT_FALSE(peers_[agent]->state->learn(agent_cert, now));
+        EXPECT_TRUE(sim_->agent(agent).standing().has_value());
         return {cert, agent_cert};
     }
 
@@ -80,7 +79,7 @@ TEST_F(TrustOnDht, TrustedAgentsStoreAndEveryoneReads) {
     const auto r = entry(5, "e1");
     const auto res = put(5, r);
     EXPECT_GE(res.stored, k - 1);
-    EXPECT_EQ(res.refused, 0u) << res.first_refusal;
+    EXPECT_EQ(res.refused, 0u) << errc_name(res.first_refusal);
     // Nodes that never heard of agent 5 accepted it on the strength of the credentials it sent.
     for (std::size_t i = 0; i < mesh_size; ++i) {
         const auto got = get(i, r.key);
@@ -94,7 +93,7 @@ TEST_F(TrustOnDht, AnUntrustedPeerRoutesButItsStoresAreRefused) {
     const auto res = put(stranger, r);
     EXPECT_EQ(res.stored, 0u);
     EXPECT_GE(res.refused, k - 1);
-    EXPECT_EQ(res.first_refusal, "unknown_agent");  // no agent certificate for its key
+    EXPECT_EQ(res.first_refusal, errc::unknown_agent);  // no agent certificate for its key
     EXPECT_FALSE(get(3, r.key).found());
     // It still takes part in routing: it finds others and others find it.
     const auto found = get(stranger, entry(7, "x").key);
@@ -122,7 +121,7 @@ TEST_F(TrustOnDht, ANewcomerEnrollsPublishesItsCertificateAndIsRevokedEverywhere
 
     const auto before = put(agent, entry(agent, "after-enroll"));
     EXPECT_GE(before.stored, k - 1);
-    EXPECT_EQ(before.refused, 0u) << before.first_refusal;
+    EXPECT_EQ(before.refused, 0u) << errc_name(before.first_refusal);
 
     // Three genesis operators revoke it; one of their agents publishes the revocation.
     const auto now = sim_->clock().unix_seconds();
@@ -145,7 +144,7 @@ TEST_F(TrustOnDht, ANewcomerEnrollsPublishesItsCertificateAndIsRevokedEverywhere
     const auto after = put(agent, entry(agent, "after-revocation"));
     EXPECT_EQ(after.stored, 0u);
     EXPECT_GE(after.refused, k - 1);
-    EXPECT_EQ(after.first_refusal, "operator_revoked") << "the sender is the author";
+    EXPECT_EQ(after.first_refusal, errc::operator_revoked) << "the sender is the author";
     // Its earlier entry is no longer believed by readers.
     EXPECT_FALSE(get(20, entry(agent, "after-enroll").key).found());
 }

@@ -108,10 +108,10 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         Response{rid, ValueResult{{record}, {}, {cert}}},
         Response{rid, ValueResult{{record}, {}, {cert}, 150}},
         Response{rid, ValueResult{{}, {{key, "wss://peer.example:443/mesh"}}}},
-        Response{rid, StoreResult{false, "stale_seq"}},
-        Response{rid, VoteResult{true, ""}},
+        Response{rid, StoreResult{false, errc::stale_seq}},
+        Response{rid, VoteResult{true, errc::ok}},
         Response{rid, QueryResult{{record, record}}},
-        Error{rid, "bad_signature", "signature verification failed"},
+        ErrorReply{rid, errc::bad_signature, "signature verification failed"},
     };
     for (const auto& p : payloads) {
         const auto f = frame(p);

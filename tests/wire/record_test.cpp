@@ -90,7 +90,7 @@ TEST_F(RecordTest, KeyDerivationPerKind) {
 TEST_F(RecordTest, DerivationInputsAreValidated) {
     auto fails = [&](RecordKind kind, nlohmann::json payload) {
         auto r = sign_record(draft(kind, payload), author_);
-        return r ? std::error_code{} : r.error();
+        return r ? std::error_code{} : r.error().code();
     };
     EXPECT_EQ(fails(RecordKind::knowledge, {{"domain", "a:b"}, {"id", "x"}}),
               errc::value_out_of_range);  // ':' would make content keys ambiguous

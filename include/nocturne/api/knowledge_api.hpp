@@ -12,7 +12,4 @@ namespace nocturne::api {
 // The service must outlive the router.
 void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service);
 
-// The HTTP status that goes with an error code an endpoint reports.
-int http_status_of(std::error_code ec);
-
 }  // namespace nocturne::api

@@ -11,10 +11,9 @@
 
 namespace nocturne::app {
 
-// The genesis in force: `file` when given (--genesis), else the one compiled in. On failure `why`
-// says what is wrong in one line, naming the file.
-result<trust::Genesis> load_genesis(const std::optional<std::filesystem::path>& file,
-                                    std::string& why);
+// The genesis in force: `file` when given (--genesis), else the one compiled in. An error's
+// message says what is wrong in one line, naming the file.
+result<trust::Genesis> load_genesis(const std::optional<std::filesystem::path>& file);
 
 // A list of signed records on disk ({"version":1,"records":[...]}), written atomically with mode
 // 0600 and read strictly: every record is verified again on load.

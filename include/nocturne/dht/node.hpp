@@ -3,9 +3,12 @@
 #include <nocturne/core/clock.hpp>
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/dht/lookup.hpp>
+#include <nocturne/dht/record_policy.hpp>
 #include <nocturne/dht/routing_table.hpp>
+#include <nocturne/dht/rpc_manager.hpp>
 #include <nocturne/dht/transport.hpp>
 #include <nocturne/store/store.hpp>
+#include <nocturne/wire/envelope.hpp>
 #include <nocturne/wire/limits.hpp>
 
 #include <chrono>
@@ -39,6 +42,11 @@ struct NodeConfig {
     Clock::duration eviction_ping_min_silence = std::chrono::minutes(15);
     // Expired records are pruned from the store this often.
     Clock::duration prune_interval = std::chrono::minutes(1);
+    // Maintenance budgets per tick, so that no tick (and no message) costs work proportional to
+    // the store: keys examined when handing records to newcomers and when replicating, and the
+    // newcomers waiting for their records (further ones are served by the next replication).
+    std::size_t keys_per_tick = 64;
+    std::size_t max_newcomers_queued = 256;
     RoutingTableOptions table;
     wire::Limits limits;
     // 0: message ids and refresh targets from the system CSPRNG. Otherwise a deterministic
@@ -46,34 +54,11 @@ struct NodeConfig {
     std::uint64_t seed = 0;
 };
 
-// Decides whether a record may be stored or believed beyond signature, key and time checks: the
-// Web of Trust plugs in here (enrolled, unrevoked authors only).
-class RecordPolicy {
-public:
-    enum class Use {
-        store,  // a STORE to this node (from = the sending peer, or this node's own put)
-        read,   // a record in a FIND_VALUE answer (from = the answering peer)
-    };
-
-    virtual ~RecordPolicy() = default;
-    // The certificates a message carried (see wire::Store), once per message, before admit() is
-    // asked about its records.
-    virtual void learn_credentials(std::span<const wire::Record> credentials) = 0;
-    // credentials: the same certificates again, for reference. Returns an errc, or success.
-    virtual std::error_code admit(const wire::Record& record,
-                                  std::span<const wire::Record> credentials, const NodeId& from,
-                                  Use use) = 0;
-    // The certificates this node attaches when it sends `record` to a peer (a STORE, or a
-    // FIND_VALUE answer), at most `limit`.
-    virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
-                                                      std::size_t limit) = 0;
-};
-
 struct PutResult {
-    std::size_t stored = 0;     // responsible nodes (including this one) that accepted the record
-    std::size_t refused = 0;    // nodes that answered with an error code
-    std::size_t failed = 0;     // nodes that did not answer
-    std::string first_refusal;  // errc name of the first refusal, for the caller's message
+    std::size_t stored = 0;   // responsible nodes (including this one) that accepted the record
+    std::size_t refused = 0;  // nodes that answered with an error code
+    std::size_t failed = 0;   // nodes that did not answer
+    errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message
     bool ok() const { return stored > 0; }
 };
 
@@ -90,18 +75,27 @@ struct NodeStats {
 
 // A Kademlia node without I/O: messages go out through a Transport, arrive through on_message(),
 // and time comes from a Clock. The host drives timers by calling tick() at next_wakeup() (or
-// more often). The daemon hosts it on its io_context; the simulator hosts thousands in one
+// more often). The daemon's agent hosts it on the io_context; the simulator hosts thousands in one
 // process on virtual time.
+//
+// The node itself answers PING, FIND_NODE, FIND_VALUE and STORE. Services (votes, tasks, gossip)
+// register the other request types with serve() and send their own requests with request(), so
+// this file never learns what a vote is. Requests are tracked by an RpcManager, and the periodic
+// work (refresh, replication, republishing, handing records to newcomers) lives in Maintenance.
 //
 // Callbacks run on the owning thread, from on_message() or tick(); an answer known without asking
 // anyone (an empty routing table, a record in the local store) arrives before the call returns.
 //
-// Owned by the io_context thread that runs the node (or the simulator's thread); not thread-safe.
+// Owned by the thread that runs the node (the daemon's io_context, or the simulator's thread);
+// not thread-safe.
 class Node final : public MessageSink {
 public:
     using LookupCallback = std::function<void(LookupResult)>;
     using PutCallback = std::function<void(PutResult)>;
     using PingCallback = std::function<void(std::optional<NodeId>)>;  // the peer's id, or nullopt
+    using ResponseHandler = RpcManager::Handler;
+    // Serves one request; answers with reply() (at once, or later: after a lookup, say).
+    using RequestHandler = std::function<void(const InboundMessage& request)>;
 
     Node(const NodeId& self, std::string address, const Clock& clock, Transport& transport,
          store::Store& store, NodeConfig config = {});
@@ -110,15 +104,30 @@ public:
     Node& operator=(const Node&) = delete;
 
     void set_policy(RecordPolicy* policy) { policy_ = policy; }
+    RecordPolicy* policy() const { return policy_; }
 
+    // ---- services ----------------------------------------------------------------------------
+    // Routes requests of `type` to `handler`. PING, FIND_NODE, FIND_VALUE and STORE are the
+    // node's own; a request of a type nobody serves is answered with unexpected_message.
+    void serve(wire::MessageType type, RequestHandler handler);
+    // Sends a request and calls `handler` with the answer or, on timeout, nullptr (see
+    // RpcManager). Only `to` may answer it.
+    void request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler);
+    // Answers a request over the session it arrived on (so a reply reaches peers that accept no
+    // connections, too).
+    void reply(const InboundMessage& request, wire::Payload answer);
+
+    // ---- host ----------------------------------------------------------------------------------
     void on_message(InboundMessage msg) override;
     void tick();
     // The earliest time at which tick() has something to do.
     Clock::time_point next_wakeup() const;
 
-    // Pings each seed (its id may be unknown: NodeId{} accepts whoever answers), then looks up
-    // our own id and refreshes the buckets farther than our closest neighbour. done receives the
-    // routing-table size.
+    // ---- Kademlia
+    // -------------------------------------------------------------------------------- Pings each
+    // seed (its id may be unknown: NodeId{} accepts whoever answers), then looks up our own id and
+    // refreshes the buckets farther than our closest neighbour. done receives the routing-table
+    // size.
     void bootstrap(const std::vector<wire::Contact>& seeds, std::function<void(std::size_t)> done);
 
     void ping(const wire::Contact& peer, PingCallback done);
@@ -135,55 +144,54 @@ public:
     // Stores the record on the k nodes closest to its key (this node included when it is one of
     // them) and republishes it every republish_interval until it expires or is withdrawn.
     void put(const wire::Record& record, PutCallback done);
+    // The same, once: no republishing (what republishing itself calls).
+    void put_once(const wire::Record& record, PutCallback done);
     // Stops republishing records under key (deletion itself is a newer record, not a message).
     void withdraw(const NodeId& key);
     // Stops republishing the one record with this record's identity (key, kind, author, slot):
     // keys shared by many records of one author (a domain index) need this finer cut.
     void withdraw(const wire::Record& record);
 
+    // ---- building blocks for services and maintenance ----------------------------------------
+    // A STORE of `record` with the credentials the policy attaches.
+    wire::Store store_message(const wire::Record& record);
+    // Up to n routing-table contacts closest to target, `exclude` left out.
+    std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
+                                                const NodeId& exclude) const;
+    // Whether this node is among the k closest to key that it knows of.
+    bool responsible_for(const NodeId& key) const;
+
     const NodeId& id() const { return self_; }
     const std::string& address() const { return address_; }
+    const NodeConfig& config() const { return config_; }
+    const Clock& clock() const { return clock_; }
+    store::Store& records() { return store_; }
     RoutingTable& table() { return table_; }
     const RoutingTable& table() const { return table_; }
     const NodeStats& stats() const { return stats_; }
-    std::size_t pending_rpcs() const { return pending_.size(); }
+    NodeStats& stats() { return stats_; }
+    std::size_t pending_rpcs() const { return rpc_.pending(); }
 
 private:
-    struct Pending;
     struct LookupJob;
-    using ResponseHandler = std::function<void(const InboundMessage*)>;  // nullptr: timed out
+    class Maintenance;
 
-    std::string next_message_id();
     void send(const wire::Contact& to, wire::Payload payload);
-    void request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler);
-    void reply(const InboundMessage& to, wire::Payload payload);
-
     void handle_request(const InboundMessage& msg);
-    void handle_response(InboundMessage& msg);
+    void handle_answer(const InboundMessage& msg);
     void learn(const wire::Contact& contact);
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from);
-    wire::Store store_message(const wire::Record& record);
     std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
     std::vector<wire::Record> local_records(const NodeId& key);
     wire::ValueResult value_page(std::vector<wire::Record> records, std::size_t offset) const;
     std::vector<wire::Record> admit_answer(const NodeId& key, const wire::ValueResult& value,
                                            const NodeId& from);
-    bool responsible_for(const NodeId& key) const;
-    std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
-                                                const NodeId& exclude) const;
 
     void start_lookup(const NodeId& target, bool want_value, LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);
-    void store_on_closest(const wire::Record& record, PutCallback done);
     void store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
                   bool include_self, PutCallback done);
-
-    void expire_rpcs(Clock::time_point now);
-    void refresh_buckets();
-    void replicate();
-    void republish();
-    void offer_records_to(const wire::Contact& newcomer);
     NodeId random_id_in_bucket(std::size_t bucket);
 
     NodeId self_;
@@ -195,21 +203,11 @@ private:
     RecordPolicy* policy_ = nullptr;
     RoutingTable table_;
     NodeStats stats_;
-
     std::mt19937_64 rng_;
-    std::string id_prefix_;
-    std::uint64_t id_counter_ = 0;
-
-    std::unordered_map<std::string, std::unique_ptr<Pending>> pending_;
-    std::multimap<Clock::time_point, std::string> deadlines_;
+    RpcManager rpc_;
+    std::unordered_map<std::size_t, RequestHandler> services_;  // by payload alternative
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
-
-    std::map<NodeId, std::vector<wire::Record>> published_;  // what put() republishes
-    std::map<NodeId, Clock::time_point> stored_recently_;    // keys that arrived by STORE
-    Clock::time_point next_refresh_;
-    Clock::time_point next_replicate_;
-    Clock::time_point next_republish_;
-    Clock::time_point next_prune_;
+    std::unique_ptr<Maintenance> maintenance_;
 };
 
 }  // namespace nocturne::dht

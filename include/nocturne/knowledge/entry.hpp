@@ -2,8 +2,6 @@
 
 #include <nocturne/core/error.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,15 +44,9 @@ struct EntryDraft {
     std::int64_t ttl_seconds = default_ttl_seconds;
 };
 
-// Validates an API publish body:
-//   {"domain", "title", "content", "tags"?: [..], "confidence"?: 0..1 (default 0.5),
-//    "id"?: (32 random hex when absent), "ttl_seconds"?: 1..90 days (default 30 days)}
-// Unknown fields, wrong types and limits are errors (missing_field, wrong_type, unknown_field,
-// value_out_of_range) with `why` a one-line reason naming the field. Text must be valid UTF-8;
-// on success title, content and tags are cleaned (see clean_text()). Never throws.
-result<EntryDraft> parse_publish_request(const nlohmann::json& body, std::string& why);
-
-// Checks a draft built in code the same way (limits, syntax, UTF-8) and cleans its text.
-result<EntryDraft> validate_draft(EntryDraft draft, std::string& why);
+// Checks a draft (domain and id syntax, limits, UTF-8) and cleans its text (see clean_text()):
+// value_out_of_range with a detail naming the field. KnowledgeService::publish calls it; callers
+// only shape their input into a draft. Never throws.
+result<EntryDraft> validate_draft(EntryDraft draft);
 
 }  // namespace nocturne::knowledge

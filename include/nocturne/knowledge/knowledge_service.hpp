@@ -31,10 +31,10 @@ struct ServiceOptions {
 };
 
 struct PublishOutcome {
-    KnowledgeEntry entry;       // as signed (id, seq, created, expires, author, operator_id)
-    std::size_t stored = 0;     // responsible nodes that accepted the entry record
-    std::size_t announced = 0;  // responsible nodes that accepted the announcement
-    std::string first_refusal;  // errc name of the first refusal, if any
+    KnowledgeEntry entry;           // as signed (id, seq, created, expires, author, operator_id)
+    std::size_t stored = 0;         // responsible nodes that accepted the entry record
+    std::size_t announced = 0;      // responsible nodes that accepted the announcement
+    errc first_refusal = errc::ok;  // the first refusal, if any
 };
 
 struct RemoveOutcome {
@@ -64,7 +64,7 @@ public:
 
     // keys: the node (agent) key; records are signed with it. trust may be null (no provenance
     // beyond the signature). operator_id: this agent's operator ("" when not enrolled).
-    // published: where the PublishedIndex lives (see published_store_path()).
+    // published: where the PublishedIndex lives (HomeLayout::published_db() in a daemon).
     KnowledgeService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
                      const trust::TrustState* trust, std::string operator_id,
                      store::Store& published, ServiceOptions options = {});

@@ -15,15 +15,11 @@
 
 namespace nocturne::knowledge {
 
-// $NOCTURNE_HOME/knowledge/published.db: the daemon opens a store::SqliteStore there for the
-// PublishedIndex. A file of its own rather than the DHT store (dht/entries.db), because that one
-// holds what this node is *responsible* for, which replication adds to and expiry prunes, and which
-// need not include this node's own keys at all.
-std::filesystem::path published_store_path(const std::filesystem::path& home);
-
 // The entries this node's agent key published (and the tombstones of those it deleted): the signed
 // entry and announcement records, latest seq, kept in a store::Store so that `remove` works by id
-// alone, seq keeps growing across restarts, and a restarted node can republish them. The store's
+// alone, seq keeps growing across restarts, and a restarted node can republish them. A daemon keeps
+// it in a file of its own (HomeLayout::published_db()) rather than in the DHT store, which holds
+// what this node is *responsible* for (replication adds to it, expiry prunes it). The store's
 // own rule (seq never goes backwards) guards against reusing a seq with a different body.
 //
 // Owned by the thread that owns the node; not thread-safe.

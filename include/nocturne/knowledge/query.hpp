@@ -3,8 +3,6 @@
 #include <nocturne/core/error.hpp>
 #include <nocturne/knowledge/entry.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -26,11 +24,9 @@ struct Query {
     std::string cursor;               // "" for the first page, else a page's next_cursor
 };
 
-// Validates an API query body {"domain", "text"?, "min_confidence"?, "limit"?, "cursor"?} like
-// parse_publish_request (errc + one-line why naming the field). Never throws.
-result<Query> parse_query_request(const nlohmann::json& body, std::string& why);
-// The same checks for a Query built in code (e.g. from URL parameters).
-std::error_code validate_query(const Query& query, std::string& why);
+// Checks a query's fields (value_out_of_range with a detail naming the field). The service calls
+// it; callers only shape their input into a Query.
+result<void> validate_query(const Query& query);
 
 // Where an entry came from, as far as this node can tell. Kept outside the untrusted envelope.
 struct Provenance {

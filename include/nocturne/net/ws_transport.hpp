@@ -130,6 +130,10 @@ public:
 
     void send(const wire::Contact& to, dht::Message msg) override;
 
+    // The agent and operator ids our envelopes carry from now on (a node may enroll while it
+    // runs); each empty or a valid id, else std::invalid_argument.
+    void set_identity(std::string agent_id, std::string operator_id);
+
     // Stops accepting and closes every session (WebSocket close frame, bounded by
     // handshake_timeout); queued outbound messages are dropped. Idempotent; afterwards send() is
     // a no-op and nothing is delivered to the sink.

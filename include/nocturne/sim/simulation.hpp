@@ -1,8 +1,10 @@
 #pragma once
 
+#include <nocturne/agent/agent.hpp>
 #include <nocturne/core/clock.hpp>
 #include <nocturne/dht/node.hpp>
 #include <nocturne/store/memory_store.hpp>
+#include <nocturne/trust/genesis.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -21,8 +23,8 @@ struct SimConfig {
     // One-way latency of each message, uniform in [min, max].
     Clock::duration latency_min = std::chrono::milliseconds(10);
     Clock::duration latency_max = std::chrono::milliseconds(100);
-    double loss = 0.0;  // probability that a message is dropped
-    dht::NodeConfig node;
+    double loss = 0.0;     // probability that a message is dropped
+    dht::NodeConfig node;  // also the node config of agents (add_agent)
 };
 
 struct NetStats {
@@ -34,9 +36,10 @@ struct NetStats {
     std::map<std::string, std::uint64_t> sent_by_type;  // "FIND_NODE", "RESPONSE", ...
 };
 
-// Thousands of unmodified dht::Node instances in one process, on a virtual clock, joined by a
-// simulated network with latency, loss, partitions and churn. Everything random comes from one
-// seeded generator, so a run repeats exactly.
+// Thousands of unmodified nodes in one process, on a virtual clock, joined by a simulated network
+// with latency, loss, partitions and churn: bare dht::Node instances (add_node, for the DHT's own
+// figures) or whole agents, the class the daemon runs (add_agent: Web of Trust, services).
+// Everything random comes from one seeded generator, so a run repeats exactly.
 //
 // Owned by the thread that runs it; not thread-safe.
 class Simulation {
@@ -51,8 +54,21 @@ public:
     std::size_t add_node(std::optional<NodeId> id = std::nullopt);
     // Adds a node and bootstraps it from `seed` (an index); runs until its bootstrap completes.
     std::size_t join(std::size_t seed, std::optional<NodeId> id = std::nullopt);
+    // Adds an agent with this key in the mesh of `genesis` (its stores in memory) and returns its
+    // index. It knows nobody yet: bootstrap() it.
+    std::size_t add_agent(const crypto::KeyPair& keys, trust::Genesis genesis,
+                          agent::AgentConfig config = {});
+    // Bootstraps node or agent i from `seed` (an index) and runs until that completes.
+    void bootstrap(std::size_t i, std::size_t seed);
+    // add_agent, then bootstrap.
+    std::size_t join_agent(std::size_t seed, const crypto::KeyPair& keys, trust::Genesis genesis,
+                           agent::AgentConfig config = {});
 
+    // The node of index i (an agent's own node for agents).
     dht::Node& node(std::size_t i);
+    // The agent of index i; only for indexes add_agent returned.
+    agent::Agent& agent(std::size_t i);
+    bool is_agent(std::size_t i) const;
     store::MemoryStore& store(std::size_t i);
     std::size_t size() const { return nodes_.size(); }
     wire::Contact contact(std::size_t i) const;
@@ -96,6 +112,7 @@ private:
 
     void deliver(std::size_t from, const wire::Contact& to, dht::Message msg);
     void schedule_wake(std::size_t i);
+    std::size_t place(std::unique_ptr<SimNode> node, const NodeId& id);
     std::size_t index_of(const wire::Contact& to) const;
 
     SimConfig config_;

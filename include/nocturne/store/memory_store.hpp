@@ -15,13 +15,14 @@ namespace nocturne::store {
 // Owned by the node's io_context thread (or the simulator's thread); not thread-safe.
 class MemoryStore final : public Store {
 public:
-    std::error_code put(const wire::Record& record) override;
+    result<void> put(const wire::Record& record) override;
     result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) override;
     result<std::optional<wire::Record>> find(const RecordIdentity& id) override;
     result<std::size_t> erase(const NodeId& key) override;
     result<bool> erase(const RecordIdentity& id) override;
     result<std::size_t> prune_expired(std::int64_t now) override;
     result<std::vector<NodeId>> list_keys() override;
+    result<std::vector<NodeId>> keys_from(const NodeId& first, std::size_t limit) override;
     result<std::size_t> size() override;
 
 private:

@@ -36,7 +36,7 @@ public:
     // Inserts, or replaces the record with the same identity when record.seq is higher.
     // errc::stale_seq when a higher seq is stored; errc::seq_conflict when the same seq is stored
     // with a different body. Putting the identical record again succeeds and changes nothing.
-    virtual std::error_code put(const wire::Record& record) = 0;
+    virtual result<void> put(const wire::Record& record) = 0;
 
     // Unexpired records (expires > now) under key, ordered by (kind, author, slot). Empty if none.
     virtual result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) = 0;
@@ -52,8 +52,11 @@ public:
     // Removes records with expires <= now; returns how many were removed.
     virtual result<std::size_t> prune_expired(std::int64_t now) = 0;
 
-    // Distinct keys held, in ascending order (for replication).
+    // Distinct keys held, in ascending order.
     virtual result<std::vector<NodeId>> list_keys() = 0;
+    // At most `limit` distinct keys >= first, ascending: replication and hand-over walk the store
+    // (or a key range) a few keys at a time with it.
+    virtual result<std::vector<NodeId>> keys_from(const NodeId& first, std::size_t limit) = 0;
 
     virtual result<std::size_t> size() = 0;
 };

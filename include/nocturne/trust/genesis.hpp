@@ -31,7 +31,7 @@ struct Genesis {
 
 // Strict: unknown fields, wrong types, duplicate operators and rules that could never enroll
 // anyone are errors. `why` receives a one-line explanation for the user.
-result<Genesis> parse_genesis(std::string_view text, std::string* why = nullptr);
+result<Genesis> parse_genesis(std::string_view text);
 std::string encode_genesis(const Genesis& genesis);
 
 // genesis.json from the repository root, compiled into the binary.

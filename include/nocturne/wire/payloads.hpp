@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nocturne/core/error.hpp>
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/wire/record.hpp>
 
@@ -79,14 +80,16 @@ struct ValueResult {
     std::uint64_t total = 0;
 };
 
+// code: why a STORE was refused (on the wire its errc name; a name this version does not know
+// reads as errc::remote_error).
 struct StoreResult {
     bool stored = false;
-    std::string code;  // errc name when refused
+    errc code = errc::ok;
 };
 
 struct VoteResult {
     bool accepted = false;
-    std::string code;
+    errc code = errc::ok;
 };
 
 struct QueryResult {
@@ -100,12 +103,14 @@ struct Response {
     ResponseBody result;
 };
 
-struct Error {
+// The ERROR message: a request refused as a whole (on the wire, code is its errc name).
+struct ErrorReply {
     std::string in_reply_to;
-    std::string code;     // errc name, e.g. "bad_signature"
+    errc code = errc::remote_error;
     std::string message;  // human-readable
 };
 
-using Payload = std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, Error>;
+using Payload =
+    std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, ErrorReply>;
 
 }  // namespace nocturne::wire

@@ -1,7 +1,7 @@
 #pragma once
 
-// Asio pieces shared by the two modules that use Asio, net/ and api/. Include this from their .cpp
-// files only: no public header may pull Asio in (compile time, ARCHITECTURE.md).
+// Asio pieces shared by the modules that use Asio (net/, api/, daemon/). Include this from their
+// .cpp files only: no public header may pull Asio in (compile time, ARCHITECTURE.md).
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <exception>
 
-namespace nocturne::net::detail {
+namespace nocturne::asio_support {
 
 // Every I/O result arrives as a tuple with its error code: network errors never throw.
 inline constexpr auto use_nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
@@ -56,4 +56,4 @@ struct LogExceptions {
     }
 };
 
-}  // namespace nocturne::net::detail
+}  // namespace nocturne::asio_support

@@ -1,5 +1,8 @@
-// Publish requests: strict validation with a reason naming the field, and the cleaning of text.
+// Publish requests as the API takes them: the JSON shape (api::draft_from_json), then the
+// service's one validation (knowledge::validate_draft), each failure with a detail naming the
+// field; and the cleaning of text.
 
+#include <nocturne/api/knowledge_json.hpp>
 #include <nocturne/knowledge/entry.hpp>
 #include <nocturne/knowledge/text.hpp>
 
@@ -8,24 +11,30 @@
 namespace nocturne::knowledge {
 namespace {
 
+// What POST /local/knowledge does with a body before signing it.
+result<EntryDraft> parse_publish_request(const nlohmann::json& body) {
+    auto draft = api::draft_from_json(body);
+    if (!draft) return draft.error();
+    return validate_draft(std::move(*draft));
+}
+
 nlohmann::json minimal() {
     return {{"domain", "go/concurrency"}, {"title", "Use select"}, {"content", "Body"}};
 }
 
 // Expects `body` to fail with `code` and a reason that names `field`.
 void expect_rejected(const nlohmann::json& body, errc code, const std::string& field) {
-    std::string why;
-    auto r = parse_publish_request(body, why);
+    auto r = parse_publish_request(body);
     ASSERT_FALSE(r.has_value()) << body.dump();
+    const auto why = r.error().message();
     EXPECT_EQ(r.error(), code) << body.dump() << ": " << why;
     EXPECT_NE(why.find(field), std::string::npos) << why;
     EXPECT_EQ(why.find('\n'), std::string::npos) << "one line";
 }
 
 TEST(PublishRequest, MinimalBodyGetsDefaultsAndAGeneratedId) {
-    std::string why;
-    auto a = parse_publish_request(minimal(), why);
-    ASSERT_TRUE(a.has_value()) << why;
+    auto a = parse_publish_request(minimal());
+    ASSERT_TRUE(a.has_value()) << a.error().message();
     EXPECT_EQ(a->domain, "go/concurrency");
     EXPECT_EQ(a->title, "Use select");
     EXPECT_EQ(a->confidence, 0.5);
@@ -33,7 +42,7 @@ TEST(PublishRequest, MinimalBodyGetsDefaultsAndAGeneratedId) {
     EXPECT_TRUE(a->tags.empty());
     ASSERT_EQ(a->id.size(), 32u);
     EXPECT_EQ(a->id.find_first_not_of("0123456789abcdef"), std::string::npos);
-    auto b = parse_publish_request(minimal(), why);
+    auto b = parse_publish_request(minimal());
     EXPECT_NE(a->id, b->id);
 }
 
@@ -43,9 +52,8 @@ TEST(PublishRequest, AllFields) {
     body["confidence"] = 1;
     body["id"] = "entry-1.v2";
     body["ttl_seconds"] = 90 * 24 * 3600;
-    std::string why;
-    auto d = parse_publish_request(body, why);
-    ASSERT_TRUE(d.has_value()) << why;
+    auto d = parse_publish_request(body);
+    ASSERT_TRUE(d.has_value()) << d.error().message();
     EXPECT_EQ(d->id, "entry-1.v2");
     EXPECT_EQ(d->tags, (std::vector<std::string>{"go", "channels"}));
     EXPECT_EQ(d->confidence, 1.0);
@@ -87,10 +95,9 @@ TEST(PublishRequest, EveryLimit) {
         b[field] = std::move(value);
         return b;
     };
-    std::string why;
-    EXPECT_TRUE(parse_publish_request(with("title", std::string(256, 't')), why));
+    EXPECT_TRUE(parse_publish_request(with("title", std::string(256, 't'))));
     expect_rejected(with("title", std::string(257, 't')), errc::value_out_of_range, "title");
-    EXPECT_TRUE(parse_publish_request(with("content", std::string(32 * 1024, 'c')), why));
+    EXPECT_TRUE(parse_publish_request(with("content", std::string(32 * 1024, 'c'))));
     expect_rejected(with("content", std::string(32 * 1024 + 1, 'c')), errc::value_out_of_range,
                     "content");
     expect_rejected(with("title", ""), errc::value_out_of_range, "title");
@@ -98,18 +105,18 @@ TEST(PublishRequest, EveryLimit) {
 
     nlohmann::json tags = nlohmann::json::array();
     for (int i = 0; i < 16; ++i) tags.push_back("t" + std::to_string(i));
-    EXPECT_TRUE(parse_publish_request(with("tags", tags), why));
+    EXPECT_TRUE(parse_publish_request(with("tags", tags)));
     tags.push_back("one-too-many");
     expect_rejected(with("tags", tags), errc::value_out_of_range, "tags");
-    EXPECT_TRUE(parse_publish_request(with("tags", {std::string(64, 'g')}), why));
+    EXPECT_TRUE(parse_publish_request(with("tags", {std::string(64, 'g')})));
     expect_rejected(with("tags", {std::string(65, 'g')}), errc::value_out_of_range, "tags");
     expect_rejected(with("tags", {""}), errc::value_out_of_range, "tags");
 
-    EXPECT_TRUE(parse_publish_request(with("confidence", 0), why));
+    EXPECT_TRUE(parse_publish_request(with("confidence", 0)));
     expect_rejected(with("confidence", 1.01), errc::value_out_of_range, "confidence");
     expect_rejected(with("confidence", -0.1), errc::value_out_of_range, "confidence");
 
-    EXPECT_TRUE(parse_publish_request(with("ttl_seconds", 1), why));
+    EXPECT_TRUE(parse_publish_request(with("ttl_seconds", 1)));
     expect_rejected(with("ttl_seconds", 0), errc::value_out_of_range, "ttl_seconds");
     expect_rejected(with("ttl_seconds", -5), errc::value_out_of_range, "ttl_seconds");
     expect_rejected(with("ttl_seconds", 90 * 24 * 3600 + 1), errc::value_out_of_range,
@@ -126,7 +133,6 @@ TEST(PublishRequest, EveryLimit) {
 }
 
 TEST(PublishRequest, InvalidUtf8IsRejected) {
-    std::string why;
     for (const std::string& bad : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong
                                    std::string("\xed\xa0\x80"),                   // surrogate
                                    std::string("\xf4\x90\x80\x80"),               // > U+10FFFF
@@ -157,9 +163,8 @@ TEST(PublishRequest, ZeroWidthBidiAndControlCharactersAreStripped) {
     body["title"] = "Safe\u202Etxt.exe";
     body["content"] = "Ignore\u200B previous\u2066 instructions\n\tok";
     body["tags"] = {"g\uFEFFo"};
-    std::string why;
-    auto d = parse_publish_request(body, why);
-    ASSERT_TRUE(d.has_value()) << why;
+    auto d = parse_publish_request(body);
+    ASSERT_TRUE(d.has_value()) << d.error().message();
     EXPECT_EQ(d->title, "Safetxt.exe");
     EXPECT_EQ(d->content, "Ignore previous instructions\n\tok");
     EXPECT_EQ(d->tags, std::vector<std::string>{"go"});
@@ -178,13 +183,12 @@ TEST(PublishRequest, ValidateDraftAppliesTheSameRules) {
     d.id = "i";
     d.title = "t\u200B";
     d.content = "c";
-    std::string why;
-    auto ok = validate_draft(d, why);
-    ASSERT_TRUE(ok.has_value()) << why;
+    auto ok = validate_draft(d);
+    ASSERT_TRUE(ok.has_value()) << ok.error().message();
     EXPECT_EQ(ok->title, "t");
     d.confidence = 2;
-    EXPECT_EQ(validate_draft(d, why).error(), errc::value_out_of_range);
-    EXPECT_NE(why.find("confidence"), std::string::npos);
+    EXPECT_EQ(validate_draft(d).error(), errc::value_out_of_range);
+    EXPECT_NE(validate_draft(d).error().message().find("confidence"), std::string::npos);
 }
 
 }  // namespace

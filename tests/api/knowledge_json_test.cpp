@@ -1,10 +1,11 @@
 // The API's answer: untrusted text inside a per-response envelope, provenance outside.
 
-#include <nocturne/knowledge/presenter.hpp>
+#include <nocturne/api/knowledge_json.hpp>
 
 #include <gtest/gtest.h>
 
-namespace nocturne::knowledge {
+namespace nocturne::api {
+using namespace knowledge;
 namespace {
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
@@ -33,7 +34,7 @@ QueryPage sample() {
     return page;
 }
 
-TEST(Presenter, EachEntryIsWrappedInTheResponsesMarker) {
+TEST(KnowledgeJson, EachEntryIsWrappedInTheResponsesMarker) {
     const auto page = sample();
     const auto out = present_page(page);
     const auto marker = out["marker"].get<std::string>();
@@ -66,7 +67,7 @@ TEST(Presenter, EachEntryIsWrappedInTheResponsesMarker) {
     EXPECT_NE(present_page(page)["marker"], marker);
 }
 
-TEST(Presenter, AMarkerFoundInTheContentIsNotUsed) {
+TEST(KnowledgeJson, AMarkerFoundInTheContentIsNotUsed) {
     auto page = sample();
     EXPECT_TRUE(page_contains(page, "0000"));
     EXPECT_FALSE(page_contains(page, "1234abcd1234abcd"));
@@ -75,4 +76,4 @@ TEST(Presenter, AMarkerFoundInTheContentIsNotUsed) {
 }
 
 }  // namespace
-}  // namespace nocturne::knowledge
+}  // namespace nocturne::api

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace nocturne::net {
+namespace nocturne::daemon {
 
 struct DaemonConfig {
     std::filesystem::path home;
@@ -23,15 +23,13 @@ struct DaemonConfig {
     std::function<void()> on_ready;
 };
 
-// Runs a node until SIGINT/SIGTERM: the WebSocket transport, the DHT node on the SQLite store with
-// the Web of Trust as its record policy, its timers, bootstrap (saved peers first, then
-// --bootstrap seeds), the peer snapshot, and its own certificates (published, and re-read when
-// `enroll` rewrites them), and the local HTTP API (docs/api.md) with its token file and the
-// runtime file (node.json, node.pid) that `status`, `stop` and the MCP shim read. Prints
-// "ready node_id=<hex> address=<ws://...> api=<http://...> enrolled=yes|no" on stdout once
-// listening, and
-// "bootstrapped peers=<n>" once the first bootstrap completes. Returns the process exit code;
-// start-up problems are reported on stderr as one line.
+// Runs a node until SIGINT/SIGTERM: the agent (agent::Agent: DHT node, Web of Trust, services) on
+// the home's SQLite stores, a WebSocket transport for its peers, the local HTTP API (docs/api.md)
+// with its token file, one timer that drives the agent, and the runtime file (node.json, node.pid)
+// that `status`, `stop` and the MCP shim read. Joins through the saved peers, then the --bootstrap
+// seeds. Prints "ready node_id=<hex> address=<ws://...> api=<http://...> enrolled=yes|no" on
+// stdout once listening, and "bootstrapped peers=<n>" once the first bootstrap completes. Returns
+// the process exit code; start-up problems are reported on stderr as one line.
 int run_daemon(const DaemonConfig& config);
 
-}  // namespace nocturne::net
+}  // namespace nocturne::daemon

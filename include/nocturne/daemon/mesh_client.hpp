@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace nocturne::net {
+namespace nocturne::daemon {
 
 // A short-lived DHT node for one-shot commands (enroll, revoke publish): it joins through the
 // given seeds with a throwaway key and no listening socket (nobody adds it to a routing table),
@@ -41,4 +41,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace nocturne::net
+}  // namespace nocturne::daemon

@@ -1,6 +1,6 @@
 #include <nocturne/crypto/keys.hpp>
+#include <nocturne/daemon/mesh_client.hpp>
 #include <nocturne/dht/node.hpp>
-#include <nocturne/net/mesh_client.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/trust/trust_policy.hpp>
@@ -12,12 +12,12 @@
 #include <thread>
 #include <utility>
 
-namespace nocturne::net {
+namespace nocturne::daemon {
 
 struct MeshClient::Impl {
     Impl(trust::TrustState& state, std::chrono::seconds limit, crypto::KeyPair identity)
         : keys(std::move(identity)),
-          transport(io, keys, clock, WsTransportConfig{}),
+          transport(io, keys, clock, net::WsTransportConfig{}),
           node(keys.node_id(), "", clock, transport, store),
           policy(state, clock, keys.node_id()),
           timeout(limit) {
@@ -51,7 +51,7 @@ struct MeshClient::Impl {
     SystemClock clock;
     crypto::KeyPair keys;
     store::MemoryStore store;
-    WsTransport transport;
+    net::WsTransport transport;
     dht::Node node;
     trust::TrustPolicy policy;
     std::chrono::seconds timeout;
@@ -96,4 +96,4 @@ dht::PutResult MeshClient::put(const wire::Record& record) {
     return out->value_or(dht::PutResult{});
 }
 
-}  // namespace nocturne::net
+}  // namespace nocturne::daemon

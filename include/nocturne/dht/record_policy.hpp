@@ -1,0 +1,38 @@
+#pragma once
+
+#include <nocturne/core/node_id.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace nocturne::dht {
+
+// Decides whether a record may be stored or believed beyond signature, key and time checks: the
+// Web of Trust plugs in here (enrolled, unrevoked authors only). dht/ knows nothing of trust.
+//
+// Called on the thread that owns the node.
+class RecordPolicy {
+public:
+    enum class Use {
+        store,  // a STORE to this node (from = the sending peer, or this node's own put)
+        read,   // a record in a FIND_VALUE answer (from = the answering peer)
+    };
+
+    virtual ~RecordPolicy() = default;
+    // The certificates a message carried (see wire::Store), once per message, before admit() is
+    // asked about its records.
+    virtual void learn_credentials(std::span<const wire::Record> credentials) = 0;
+    // credentials: the same certificates again, for reference. Returns an errc, or success.
+    virtual std::error_code admit(const wire::Record& record,
+                                  std::span<const wire::Record> credentials, const NodeId& from,
+                                  Use use) = 0;
+    // The certificates this node attaches when it sends `record` to a peer (a STORE, or a
+    // FIND_VALUE answer), at most `limit`.
+    virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
+                                                      std::size_t limit) = 0;
+};
+
+}  // namespace nocturne::dht

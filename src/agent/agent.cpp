@@ -1,0 +1,158 @@
+#include <nocturne/agent/agent.hpp>
+#include <nocturne/trust/revocation_watch.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace nocturne::agent {
+
+Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& clock,
+             dht::Transport& transport, AgentStores stores, trust::Genesis genesis,
+             AgentConfig config, AgentHooks hooks)
+    : keys_(crypto::KeyPair::from_seed(keys.seed())),
+      clock_(clock),
+      stores_(stores),
+      config_(std::move(config)),
+      hooks_(std::move(hooks)),
+      trust_(std::move(genesis), stores_.trust, clock.unix_seconds()),
+      policy_(trust_, clock, keys_.node_id()),
+      node_(keys_.node_id(), std::move(address), clock, transport, stores_.records, config_.node),
+      knowledge_(node_, keys_, clock, &trust_, "", stores_.published, config_.knowledge) {
+    node_.set_policy(&policy_);
+    const auto now = clock_.now();
+    next_credentials_ = now;
+    next_snapshot_ = now + config_.snapshot_period;
+    next_revocation_watch_ = now + config_.revocation_watch_period;
+    poll_credentials();
+}
+
+Agent::~Agent() = default;
+
+const std::string& Agent::network() const {
+    return trust_.genesis().network;
+}
+
+void Agent::on_message(dht::InboundMessage msg) {
+    node_.on_message(std::move(msg));
+}
+
+Clock::time_point Agent::next_wakeup() const {
+    auto t = std::min(node_.next_wakeup(), next_revocation_watch_);
+    if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
+    if (hooks_.save_peers) t = std::min(t, next_snapshot_);
+    return t;
+}
+
+void Agent::tick() {
+    node_.tick();
+    // A revocation of an operator we just met is looked up at once, so that its agent gets at
+    // most the STOREs already in flight (see trust/revocation_watch.hpp).
+    trust::watch_new_operators(node_, trust_);
+    const auto now = clock_.now();
+    if (now >= next_credentials_) {
+        next_credentials_ = now + config_.credentials_period;
+        poll_credentials();
+    }
+    if (now >= next_snapshot_) {
+        next_snapshot_ = now + config_.snapshot_period;
+        save_peers();
+    }
+    if (now >= next_revocation_watch_) {
+        next_revocation_watch_ = now + config_.revocation_watch_period;
+        trust::watch_revocations(node_, trust_);
+    }
+}
+
+void Agent::bootstrap(const std::vector<wire::Contact>& seeds,
+                      std::function<void(std::size_t)> done) {
+    node_.bootstrap(seeds, [this, done = std::move(done)](std::size_t peers) {
+        if (!bootstrapped_) {
+            bootstrapped_ = true;
+            on_bootstrapped();
+        }
+        if (done) done(peers);
+    });
+}
+
+void Agent::on_bootstrapped() {
+    save_peers();
+    // Our certificates go out once we know where their keys live, and our entries from the last
+    // run are republished from then on.
+    publish_own_certificates();
+    (void)knowledge_.resume_publishing();
+}
+
+void Agent::stop() {
+    save_peers();
+}
+
+void Agent::save_peers() {
+    if (!hooks_.save_peers) return;
+    std::vector<wire::Contact> peers;
+    for (const auto& p : node_.table().all_peers()) peers.push_back({p.id, p.address});
+    hooks_.save_peers(peers);
+}
+
+void Agent::poll_credentials() {
+    if (!hooks_.poll_credentials) return;
+    auto changed = hooks_.poll_credentials();
+    if (!changed) return;
+    if (!*changed) {
+        credentials_problem_ = changed->error().message();
+        return;
+    }
+    credentials_problem_.clear();
+    use_credentials(**changed);
+}
+
+void Agent::use_credentials(const std::vector<wire::Record>& records) {
+    const auto now = clock_.unix_seconds();
+    trust_.learn_all(records, now);
+    // Ours are the records our operator signed: its certificate and our agent certificate. The
+    // endorsers' certificates are theirs to publish.
+    own_certificates_.clear();
+    const auto s = standing();
+    if (s) {
+        for (const auto& r : records) {
+            if (trust::operator_id_of(r.author) == s->operator_id &&
+                (r.kind == wire::RecordKind::cert || r.kind == wire::RecordKind::agent_cert)) {
+                own_certificates_.push_back(r);
+            }
+        }
+    }
+    const std::string key = s ? s->operator_id + "/" + std::to_string(s->agent_index) : "";
+    knowledge_.set_operator_id(s ? s->operator_id : "");
+    if (key != standing_key_) {
+        standing_key_ = key;
+        if (hooks_.standing_changed) hooks_.standing_changed();
+    }
+    // Before bootstrap the routing table is empty: on_bootstrapped() publishes them.
+    if (bootstrapped_) publish_own_certificates();
+}
+
+void Agent::publish_own_certificates() {
+    // put() republishes them hourly from then on.
+    for (const auto& r : own_certificates_) node_.put(r, nullptr);
+}
+
+result<Agent::Standing> Agent::standing() const {
+    return trust_.agent_standing(node_.id(), clock_.unix_seconds());
+}
+
+std::string Agent::operator_id() const {
+    auto s = standing();
+    return s ? s->operator_id : "";
+}
+
+std::string Agent::describe_standing() const {
+    if (auto s = standing()) {
+        return "enrolled operator_id=" + s->operator_id +
+               " agent_index=" + std::to_string(s->agent_index) +
+               " depth=" + std::to_string(s->operator_depth);
+    }
+    if (!credentials_problem_.empty()) return "not enrolled: " + credentials_problem_;
+    const auto e = standing().error();
+    return std::string("not enrolled: ") + e.name() + " (" + e.message() + ")";
+}
+
+}  // namespace nocturne::agent

@@ -1,0 +1,51 @@
+#pragma once
+
+// The nocturne-agent commands (CLI11), registered by main.cpp. Each add_* function adds its
+// subcommands and what to run when one is parsed; option values live in state the run function
+// owns.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nocturne::cli {
+
+inline constexpr const char* version = "0.1.0";
+
+// The subcommands and what each runs. Owned by main's thread.
+class Commands {
+public:
+    void add(CLI::App* command, std::function<int()> run) {
+        list_.emplace_back(command, std::move(run));
+    }
+    // Runs the parsed subcommand (the innermost one, e.g. "revoke sign"); its exit code.
+    int run() const;
+
+private:
+    std::vector<std::pair<CLI::App*, std::function<int()>>> list_;
+};
+
+void add_node_commands(CLI::App& app, Commands& commands);   // start, status, stop
+void add_trust_commands(CLI::App& app, Commands& commands);  // setup, endorse, enroll, revoke
+
+// ---- shared by the command files ----------------------------------------------------------------
+
+// "nocturne-agent: <message>" on stderr; returns exit code 1.
+int fail(const std::string& message);
+
+void add_home_option(CLI::App* cmd, std::optional<std::string>& home);
+void add_genesis_option(CLI::App* cmd, std::optional<std::string>& genesis);
+void add_bootstrap_option(CLI::App* cmd, std::vector<std::string>& bootstrap,
+                          const std::string& help);
+
+std::optional<std::filesystem::path> as_path(const std::optional<std::string>& s);
+// The home a command works on (--home, $NOCTURNE_HOME, ~/.nocturne), or nullopt after printing
+// why none could be determined.
+std::optional<std::filesystem::path> home_or_fail(const std::optional<std::string>& flag);
+
+}  // namespace nocturne::cli

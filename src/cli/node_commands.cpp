@@ -1,0 +1,128 @@
+// start, status, stop: running this home's node.
+
+#include <nocturne/app/background.hpp>
+#include <nocturne/app/daemon_commands.hpp>
+#include <nocturne/app/home.hpp>
+#include <nocturne/app/home_lock.hpp>
+#include <nocturne/app/runtime_info.hpp>
+#include <nocturne/daemon/daemon.hpp>
+
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+
+#include "cli.hpp"
+
+namespace nocturne::cli {
+namespace {
+
+struct StartOptions {
+    std::optional<std::string> home;
+    std::optional<std::string> genesis;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9090;
+    std::uint16_t api_port = 9091;
+    std::string advertise;
+    std::vector<std::string> bootstrap;
+    bool foreground = false;
+};
+
+// A daemon in the background logs to its home's log file (5 files of 10 MiB); in the foreground
+// (systemd, containers, a terminal) to stderr, where the supervisor collects it.
+void log_to_file(const std::filesystem::path& home) {
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        app::HomeLayout{home}.log_file().string(), 10 * 1024 * 1024, 5);
+    auto logger = std::make_shared<spdlog::logger>("nocturne", sink);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+}
+
+int run_start(const StartOptions& opts) {
+    auto home = home_or_fail(opts.home);
+    if (!home) return 1;
+    daemon::DaemonConfig config;
+    config.home = *home;
+    config.listen_host = opts.host;
+    config.port = opts.port;
+    config.api_port = opts.api_port;
+    config.advertised_address = opts.advertise;
+    config.bootstrap = opts.bootstrap;
+    config.version = version;
+    // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
+    if (opts.genesis) config.genesis_file = std::filesystem::absolute(*opts.genesis);
+    if (opts.foreground) return daemon::run_daemon(config);
+
+    if (auto ec = app::prepare_home(*home)) {
+        return fail("cannot use home " + home->string() + ": " + ec.message());
+    }
+    if (app::home_in_use(*home)) {
+        auto running = app::load_runtime_info(*home);
+        return fail("another nocturne-agent is already running with home " + home->string() +
+                    (running ? " (pid " + std::to_string(running->pid) + ")" : std::string()));
+    }
+    return app::start_in_background(
+        [&](const std::function<void()>& ready) {
+            log_to_file(*home);
+            config.on_ready = ready;
+            return daemon::run_daemon(config);
+        },
+        std::cout, std::cerr);
+}
+
+}  // namespace
+
+void add_node_commands(CLI::App& app, Commands& commands) {
+    auto start = std::make_shared<StartOptions>();
+    auto* start_cmd = app.add_subcommand(
+        "start", "Start this node in the background (--foreground for systemd and containers)");
+    add_home_option(start_cmd, start->home);
+    start_cmd->add_flag("--foreground", start->foreground,
+                        "Stay in the foreground and log to stderr");
+    start_cmd
+        ->add_option("--api-port", start->api_port,
+                     "Port of the local HTTP API on 127.0.0.1 (0: any free port)")
+        ->capture_default_str();
+    add_genesis_option(start_cmd, start->genesis);
+    start_cmd->add_option("--host", start->host, "Address to listen on for peers")
+        ->capture_default_str();
+    start_cmd->add_option("--port", start->port, "Port to listen on for peers (0: any free port)")
+        ->capture_default_str();
+    start_cmd->add_option("--advertise", start->advertise,
+                          "Address peers should dial, ws://host:port (default: ws://HOST:PORT)");
+    add_bootstrap_option(start_cmd, start->bootstrap,
+                         "Peer to join the mesh through, ws://host:port (repeatable); without "
+                         "one, and without peers saved from a previous run, this node starts "
+                         "a new mesh");
+    commands.add(start_cmd, [start] { return run_start(*start); });
+
+    auto status_home = std::make_shared<std::optional<std::string>>();
+    auto* status_cmd = app.add_subcommand(
+        "status", "Show whether this home's node runs: health, peers, enrollment (exit 3: not)");
+    add_home_option(status_cmd, *status_home);
+    commands.add(status_cmd, [status_home] {
+        auto home = home_or_fail(*status_home);
+        return home ? app::run_status(*home, std::cout, std::cerr) : 1;
+    });
+
+    struct StopOptions {
+        std::optional<std::string> home;
+        int timeout = 10;
+    };
+    auto stop = std::make_shared<StopOptions>();
+    auto* stop_cmd = app.add_subcommand("stop", "Stop this home's node gracefully (SIGTERM)");
+    add_home_option(stop_cmd, stop->home);
+    stop_cmd->add_option("--timeout", stop->timeout, "Seconds to wait for it to exit")
+        ->capture_default_str();
+    commands.add(stop_cmd, [stop] {
+        auto home = home_or_fail(stop->home);
+        return home
+                   ? app::run_stop(*home, std::chrono::seconds(stop->timeout), std::cout, std::cerr)
+                   : 1;
+    });
+}
+
+}  // namespace nocturne::cli

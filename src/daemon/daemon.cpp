@@ -1,0 +1,207 @@
+#include <nocturne/agent/agent.hpp>
+#include <nocturne/api/api_token.hpp>
+#include <nocturne/api/http_server.hpp>
+#include <nocturne/api/knowledge_api.hpp>
+#include <nocturne/api/local_api.hpp>
+#include <nocturne/app/credentials_file.hpp>
+#include <nocturne/app/home.hpp>
+#include <nocturne/app/home_lock.hpp>
+#include <nocturne/app/identity.hpp>
+#include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/app/runtime_info.hpp>
+#include <nocturne/app/trust_files.hpp>
+#include <nocturne/daemon/daemon.hpp>
+#include <nocturne/net/ws_transport.hpp>
+#include <nocturne/store/sqlite_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace nocturne::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The agent wants a tick at its next_wakeup(); RPC timeouts are seconds and maintenance minutes,
+// so ticking at most every 100 ms costs nothing and bounds how late a deadline is noticed.
+constexpr auto tick_period = 100ms;
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "nocturne-agent: %s\n", message.c_str());
+    return 1;
+}
+
+// Drives the agent's tick() from the io_context. Owned by the io_context thread.
+class Ticker {
+public:
+    Ticker(boost::asio::io_context& io, agent::Agent& agent) : timer_(io), agent_(agent) {}
+    void start() { arm(); }
+    void stop() { timer_.cancel(); }
+
+private:
+    void arm() {
+        timer_.expires_after(tick_period);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: shutting down
+            if (agent_.clock().now() >= agent_.next_wakeup()) agent_.tick();
+            arm();
+        });
+    }
+
+    boost::asio::steady_timer timer_;
+    agent::Agent& agent_;
+};
+
+result<std::unique_ptr<store::SqliteStore>> open_store(const std::filesystem::path& file) {
+    auto db = store::SqliteStore::open(file);
+    if (!db) {
+        return Error(db.error().code(),
+                     "cannot open " + file.string() + ": " + db.error().message());
+    }
+    return db;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonConfig& config) {
+    if (auto ec = app::prepare_home(config.home)) {
+        return fail("cannot use home " + config.home.string() + ": " + ec.message());
+    }
+    auto lock = app::HomeLock::acquire(config.home);
+    if (!lock) {
+        if (lock.error() == std::errc::resource_unavailable_try_again) {
+            return fail("another nocturne-agent is already running with home " +
+                        config.home.string());
+        }
+        return fail("cannot lock home " + config.home.string() + ": " + lock.error().message());
+    }
+    const app::HomeLayout layout{config.home};
+    bool created = false;
+    auto keys = app::load_or_create_node_key(layout.node_key(), created);
+    if (!keys) {
+        return fail("cannot load node key " + layout.node_key().string() + ": " +
+                    keys.error().message());
+    }
+    if (created) spdlog::info("generated a new node key at {}", layout.node_key().string());
+    auto genesis = app::load_genesis(config.genesis_file);
+    if (!genesis) return fail(genesis.error().message());
+    auto records = open_store(layout.records_db());
+    if (!records) return fail(records.error().message());
+    auto trust_db = open_store(layout.trust_db());
+    if (!trust_db) return fail(trust_db.error().message());
+    auto published = open_store(layout.published_db());
+    if (!published) return fail(published.error().message());
+
+    SystemClock clock;
+    boost::asio::io_context io;
+    net::WsTransportConfig tcfg;
+    tcfg.listen_host = config.listen_host;
+    tcfg.listen_port = config.port;
+    tcfg.advertised_address = config.advertised_address;
+    net::WsTransport transport(io, *keys, clock, tcfg);
+    if (auto ec = transport.listen()) {
+        return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
+                    ": " + ec.message());
+    }
+
+    app::CredentialsFile credentials(layout.credentials());
+    agent::AgentHooks hooks;
+    hooks.poll_credentials = [&credentials] { return credentials.poll(); };
+    hooks.save_peers = [file = layout.peers_file()](const std::vector<wire::Contact>& peers) {
+        if (auto ec = app::save_peer_snapshot(file, peers)) {
+            spdlog::warn("cannot save peer snapshot {}: {}", file.string(), ec.message());
+        }
+    };
+    agent::Agent* agent_ptr = nullptr;
+    // Our envelopes name our operator once we are enrolled (enroll may run while we do).
+    auto use_standing = [&agent_ptr, &transport] {
+        if (agent_ptr == nullptr) return;
+        const auto s = agent_ptr->standing();
+        transport.set_identity(s ? agent_ptr->id().to_hex() : "", s ? s->operator_id : "");
+        spdlog::info("trust: {}", agent_ptr->describe_standing());
+    };
+    hooks.standing_changed = use_standing;
+    agent::Agent agent(*keys, transport.address(), clock, transport,
+                       agent::AgentStores{**records, **trust_db, **published}, std::move(*genesis),
+                       agent::AgentConfig{}, std::move(hooks));
+    agent_ptr = &agent;
+    use_standing();
+    transport.set_sink(&agent);
+    const auto standing = agent.standing();
+
+    auto token = api::load_or_create_token(layout.api_token());
+    if (!token) {
+        return fail("cannot use the API token file " + layout.api_token().string() + ": " +
+                    token.error().message());
+    }
+    api::Router router;
+    api::add_node_routes(router, agent, api::DaemonFacts{config.version, clock.now()});
+    api::add_knowledge_routes(router, agent.knowledge());
+    api::HttpServerConfig hcfg;
+    hcfg.listen_port = config.api_port;
+    hcfg.token = *token;
+    api::HttpServer http(io, std::move(router), hcfg);
+    if (auto ec = http.listen()) {
+        return fail(
+            "cannot listen for the local API on 127.0.0.1:" + std::to_string(config.api_port) +
+            ": " + ec.message() + " (choose another --api-port)");
+    }
+    const auto api_url = "http://127.0.0.1:" + std::to_string(http.port());
+    if (auto ec = app::save_runtime_info(
+            config.home, {::getpid(), keys->node_id().to_hex(), transport.address(), api_url,
+                          http.port(), clock.unix_seconds()})) {
+        return fail("cannot write " + layout.runtime_file().string() + ": " + ec.message());
+    }
+
+    std::vector<wire::Contact> seeds;
+    if (auto saved = app::load_peer_snapshot(layout.peers_file())) {
+        seeds = std::move(*saved);
+        spdlog::info("{} peers from the last run", seeds.size());
+    } else if (saved.error() != errc::not_found) {
+        spdlog::warn("ignoring peer snapshot {}: {}", layout.peers_file().string(),
+                     saved.error().message());
+    }
+    for (const auto& address : config.bootstrap) seeds.push_back({NodeId{}, address});
+
+    Ticker ticker(io, agent);
+    ticker.start();
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        // Stop taking requests, then close peer sessions; every acknowledged write is already
+        // committed to SQLite (WAL), which is closed when the stores go out of scope.
+        spdlog::info("received signal {}, shutting down", sig);
+        http.stop();
+        ticker.stop();
+        agent.stop();
+        transport.close();
+    });
+
+    const auto held = (*records)->size();
+    spdlog::info("node {} listening on {} (store {}, {} records)", keys->node_id().to_hex(),
+                 transport.address(), layout.records_db().string(), held ? *held : 0);
+    spdlog::info("network {}; trust: {}", agent.network(), agent.describe_standing());
+    spdlog::info("local API on {}", api_url);
+    std::cout << "ready node_id=" << keys->node_id().to_hex() << " address=" << transport.address()
+              << " api=" << api_url << " enrolled=" << (standing ? "yes" : "no") << std::endl;
+    if (config.on_ready) config.on_ready();
+    if (seeds.empty()) spdlog::info("no bootstrap peers: this node starts a new mesh");
+    agent.bootstrap(seeds, [](std::size_t peers) {
+        spdlog::info("bootstrap complete: {} peers in the routing table", peers);
+        std::cout << "bootstrapped peers=" << peers << std::endl;
+    });
+
+    io.run();
+    app::remove_runtime_info(config.home);
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace nocturne::daemon

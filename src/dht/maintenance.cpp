@@ -1,0 +1,211 @@
+#include "maintenance.hpp"
+
+#include <algorithm>
+
+namespace nocturne::dht {
+namespace {
+
+// The key range whose keys share their first `bits` bits with id.
+std::pair<NodeId, NodeId> prefix_range(const NodeId& id, std::size_t bits) {
+    NodeId lo = id, hi = id;
+    for (std::size_t bit = bits; bit < num_buckets; ++bit) {
+        const auto byte = bit / 8;
+        const auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));
+        lo[byte] = static_cast<std::uint8_t>(lo[byte] & ~mask);
+        hi[byte] = static_cast<std::uint8_t>(hi[byte] | mask);
+    }
+    return {lo, hi};
+}
+
+NodeId successor(const NodeId& id, bool& wrapped) {
+    NodeId next = id;
+    for (std::size_t i = NodeId::size; i-- > 0;) {
+        if (++next[i] != 0) {
+            wrapped = false;
+            return next;
+        }
+    }
+    wrapped = true;
+    return next;
+}
+
+}  // namespace
+
+Node::Maintenance::Maintenance(Node& node) : node_(node) {
+    const auto now = node_.clock_.now();
+    const auto& c = node_.config_;
+    next_refresh_ = now + c.refresh_interval / 8;
+    next_replicate_ = now + c.replicate_interval;
+    next_republish_ = now + c.republish_interval;
+    next_prune_ = now + c.prune_interval;
+}
+
+Clock::time_point Node::Maintenance::next_wakeup() const {
+    // A sweep in progress continues at the next tick the host gives us; the host ticks at least
+    // every RPC timeout anyway, and the simulator at the next event.
+    auto t = std::min({next_refresh_, next_replicate_, next_republish_, next_prune_});
+    if (busy()) t = std::min(t, node_.clock_.now() + std::chrono::milliseconds(100));
+    return t;
+}
+
+void Node::Maintenance::tick() {
+    const auto now = node_.clock_.now();
+    const auto& c = node_.config_;
+    if (now >= next_prune_) {
+        next_prune_ = now + c.prune_interval;
+        prune();
+    }
+    if (now >= next_refresh_) {
+        next_refresh_ = now + c.refresh_interval / 8;
+        refresh_buckets();
+    }
+    if (now >= next_replicate_) {
+        next_replicate_ = now + c.replicate_interval;
+        if (!replication_) replication_ = Sweep{NodeId{}, prefix_range(NodeId{}, 0).second};
+    }
+    if (now >= next_republish_) {
+        next_republish_ = now + c.republish_interval;
+        republish();
+    }
+    replicate_step();
+    handover_step();
+}
+
+void Node::Maintenance::prune() {
+    (void)node_.store_.prune_expired(node_.clock_.unix_seconds());
+    const auto now = node_.clock_.now();
+    std::erase_if(stored_recently_, [&](const auto& kv) {
+        return now - kv.second >= node_.config_.replicate_interval;
+    });
+}
+
+void Node::Maintenance::note_stored(const NodeId& key) {
+    stored_recently_[key] = node_.clock_.now();
+}
+
+std::vector<NodeId> Node::Maintenance::next_keys(Sweep& sweep, std::size_t budget) {
+    std::vector<NodeId> out;
+    if (sweep.done) return out;
+    auto keys = node_.store_.keys_from(sweep.next, budget);
+    if (!keys) {
+        sweep.done = true;  // a store error: the next round starts over
+        return out;
+    }
+    for (const auto& key : *keys) {
+        if (key > sweep.last) {
+            sweep.done = true;
+            return out;
+        }
+        out.push_back(key);
+    }
+    if (keys->size() < budget) {
+        sweep.done = true;
+    } else {
+        bool wrapped = false;
+        sweep.next = successor(keys->back(), wrapped);
+        sweep.done = wrapped;
+    }
+    return out;
+}
+
+void Node::Maintenance::replicate_step() {
+    if (!replication_) return;
+    const auto now = node_.clock_.now();
+    const auto now_s = node_.clock_.unix_seconds();
+    for (const auto& key : next_keys(*replication_, node_.config_.keys_per_tick)) {
+        if (auto it = stored_recently_.find(key);
+            it != stored_recently_.end() && now - it->second < node_.config_.replicate_interval) {
+            continue;
+        }
+        auto records = node_.store_.get(key, now_s);
+        if (!records || records->empty()) continue;
+        std::vector<wire::Store> messages;
+        for (const auto& r : *records) messages.push_back(node_.store_message(r));
+        for (const auto& peer : node_.closest_contacts(key, node_.config_.k, node_.self_)) {
+            for (const auto& m : messages) {
+                ++node_.stats_.replicated;
+                node_.request(peer, m, nullptr);
+            }
+        }
+    }
+    if (replication_->done) replication_.reset();
+}
+
+void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
+    if (handovers_.size() >= node_.config_.max_newcomers_queued) return;
+    // The keys the newcomer can be among the k closest to (as far as we know) share at least as
+    // many leading bits with it as its k-th closest known peer does: that prefix's key range is
+    // all we walk, a few keys a tick.
+    const auto closest = node_.table_.closest_n(newcomer.id, node_.config_.k + 1);
+    std::size_t bits = 0;
+    std::size_t others = 0;
+    for (const auto& p : closest) {
+        if (p.id == newcomer.id) continue;
+        if (++others == node_.config_.k) bits = bucket_index(newcomer.id, p.id);
+    }
+    const auto [lo, hi] = prefix_range(newcomer.id, bits);
+    handovers_.push_back(Handover{newcomer, Sweep{lo, hi}});
+}
+
+void Node::Maintenance::handover_step() {
+    if (handovers_.empty()) return;
+    auto& h = handovers_.front();
+    const auto now_s = node_.clock_.unix_seconds();
+    for (const auto& key : next_keys(h.range, node_.config_.keys_per_tick)) {
+        // Hand over what the newcomer is now responsible for: it is among the k closest we know.
+        const auto closest = node_.table_.closest_n(key, node_.config_.k);
+        const bool among = std::any_of(closest.begin(), closest.end(),
+                                       [&](const PeerInfo& p) { return p.id == h.newcomer.id; });
+        if (!among) continue;
+        auto records = node_.store_.get(key, now_s);
+        if (!records) continue;
+        for (const auto& r : *records) {
+            ++node_.stats_.replicated;
+            node_.request(h.newcomer, node_.store_message(r), nullptr);
+        }
+    }
+    if (h.range.done) handovers_.pop_front();
+}
+
+void Node::Maintenance::refresh_buckets() {
+    for (const auto bucket : node_.table_.stale_buckets(node_.config_.refresh_interval)) {
+        node_.table_.mark_refreshed(bucket);
+        node_.find_node(node_.random_id_in_bucket(bucket), nullptr);
+    }
+}
+
+void Node::Maintenance::publish(const wire::Record& record) {
+    auto& mine = published_[record.key];
+    std::erase_if(mine, [&](const wire::Record& r) { return r.same_identity(record); });
+    mine.push_back(record);
+}
+
+void Node::Maintenance::withdraw(const NodeId& key) {
+    published_.erase(key);
+}
+
+void Node::Maintenance::withdraw(const wire::Record& record) {
+    const auto it = published_.find(record.key);
+    if (it == published_.end()) return;
+    std::erase_if(it->second, [&](const wire::Record& r) { return r.same_identity(record); });
+    if (it->second.empty()) published_.erase(it);
+}
+
+void Node::Maintenance::republish() {
+    const auto now_s = node_.clock_.unix_seconds();
+    for (auto it = published_.begin(); it != published_.end();) {
+        auto& records = it->second;
+        std::erase_if(records, [&](const wire::Record& r) { return r.expires <= now_s; });
+        if (records.empty()) {
+            it = published_.erase(it);
+            continue;
+        }
+        for (const auto& r : records) {
+            ++node_.stats_.replicated;
+            node_.put_once(r, nullptr);
+        }
+        ++it;
+    }
+}
+
+}  // namespace nocturne::dht
