@@ -94,7 +94,7 @@ std::string lower_case(std::string_view text) {
 
 }  // namespace
 
-class Session;
+class ApiSession;
 
 // State shared by the server's public face and its sessions.
 //
@@ -114,7 +114,7 @@ public:
 
     std::error_code listen();
     void stop();
-    void forget(Session& s) noexcept { sessions_.erase(&s); }
+    void forget(ApiSession& s) noexcept { sessions_.erase(&s); }
 
     asio::io_context& io_;
     const Router router_;
@@ -125,7 +125,7 @@ public:
     std::uint16_t port_ = 0;
     bool listening_ = false;
     bool stopped_ = false;
-    std::unordered_set<Session*> sessions_;
+    std::unordered_set<ApiSession*> sessions_;
 
 private:
     asio::awaitable<void> accept_loop(std::shared_ptr<HttpServerImpl> self);
@@ -136,14 +136,14 @@ private:
 //
 // Owned by the io_context thread; not thread-safe. Owned by its run() coroutine; the server knows
 // it by a plain pointer until it ends.
-class Session : public std::enable_shared_from_this<Session> {
+class ApiSession : public std::enable_shared_from_this<ApiSession> {
 public:
-    Session(std::shared_ptr<HttpServerImpl> server, tcp::socket socket);
-    ~Session() { server_->forget(*this); }
-    Session(const Session&) = delete;
-    Session& operator=(const Session&) = delete;
+    ApiSession(std::shared_ptr<HttpServerImpl> server, tcp::socket socket);
+    ~ApiSession() { server_->forget(*this); }
+    ApiSession(const ApiSession&) = delete;
+    ApiSession& operator=(const ApiSession&) = delete;
 
-    asio::awaitable<void> run(std::shared_ptr<Session> self);
+    asio::awaitable<void> run(std::shared_ptr<ApiSession> self);
 
     // The server stops: a read in progress (waiting for a request, or in the middle of one) is
     // cancelled; a response being written is finished, then the connection closes.
@@ -184,9 +184,9 @@ private:
     std::shared_ptr<PendingReply> pending_;
 };
 
-// ---- Session --------------------------------------------------------------------------------
+// ---- ApiSession --------------------------------------------------------------------------------
 
-Session::Session(std::shared_ptr<HttpServerImpl> server, tcp::socket socket)
+ApiSession::ApiSession(std::shared_ptr<HttpServerImpl> server, tcp::socket socket)
     : server_(std::move(server)), config_(server_->config_), stream_(std::move(socket)) {
     boost::system::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -194,12 +194,12 @@ Session::Session(std::shared_ptr<HttpServerImpl> server, tcp::socket socket)
                  : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-void Session::shutdown() {
+void ApiSession::shutdown() {
     if (reading_) stream_.cancel();
     if (pending_) pending_->timer.cancel();
 }
 
-asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
+asio::awaitable<void> ApiSession::run(std::shared_ptr<ApiSession> self) {
     boost::system::error_code ignored;
     stream_.socket().set_option(tcp::no_delay(true), ignored);
     bool linger = false;
@@ -220,7 +220,7 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
     (void)self;  // the parameter keeps the session alive until here
 }
 
-asio::awaitable<bool> Session::wait_for_request() {
+asio::awaitable<bool> ApiSession::wait_for_request() {
     reading_ = true;
     stream_.expires_after(config_.idle_timeout);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(idle_read_bytes), use_nothrow);
@@ -233,7 +233,7 @@ asio::awaitable<bool> Session::wait_for_request() {
     co_return true;
 }
 
-asio::awaitable<Session::Outcome> Session::serve_one() {
+asio::awaitable<ApiSession::Outcome> ApiSession::serve_one() {
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         config_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -312,8 +312,8 @@ asio::awaitable<Session::Outcome> Session::serve_one() {
     co_return co_await reply(std::move(*slot->response), version, keep_alive, false);
 }
 
-asio::awaitable<Session::Outcome> Session::read_failed(const boost::system::error_code& ec,
-                                                       const char* what) {
+asio::awaitable<ApiSession::Outcome> ApiSession::read_failed(const boost::system::error_code& ec,
+                                                             const char* what) {
     if (ec == http::error::body_limit) {
         co_return co_await reply(
             json_error(413, errc::body_too_large,
@@ -344,7 +344,7 @@ asio::awaitable<Session::Outcome> Session::read_failed(const boost::system::erro
     co_return Outcome{};
 }
 
-std::optional<Response> Session::check_header(const Parser& parser) const {
+std::optional<Response> ApiSession::check_header(const Parser& parser) const {
     const auto& header = parser.get();
 
     const auto host = header.find(http::field::host);
@@ -398,7 +398,7 @@ std::optional<Response> Session::check_header(const Parser& parser) const {
     return std::nullopt;
 }
 
-std::optional<Request> Session::make_request(Parser& parser) const {
+std::optional<Request> ApiSession::make_request(Parser& parser) const {
     auto& message = parser.get();
     Request request;
     if (parse_target(view(message.target()), request)) return std::nullopt;
@@ -416,8 +416,8 @@ std::optional<Request> Session::make_request(Parser& parser) const {
     return request;
 }
 
-asio::awaitable<Session::Outcome> Session::reply(Response response, unsigned version,
-                                                 bool keep_alive, bool unread_input) {
+asio::awaitable<ApiSession::Outcome> ApiSession::reply(Response response, unsigned version,
+                                                       bool keep_alive, bool unread_input) {
     if (response.status < 200 || response.status > 599) {
         spdlog::error("api: handler returned status {}", response.status);
         response = json_error(500, errc::internal_error, "the request could not be completed");
@@ -452,7 +452,7 @@ asio::awaitable<Session::Outcome> Session::reply(Response response, unsigned ver
     co_return Outcome{keep_alive && !server_->stopped_, unread_input};
 }
 
-asio::awaitable<void> Session::close(bool linger) {
+asio::awaitable<void> ApiSession::close(bool linger) {
     boost::system::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (linger) {
@@ -500,9 +500,9 @@ asio::awaitable<void> HttpServerImpl::accept_loop(std::shared_ptr<HttpServerImpl
             socket.close(ignored);
             continue;
         }
-        auto session = std::make_shared<Session>(shared_from_this(), std::move(socket));
+        auto session = std::make_shared<ApiSession>(shared_from_this(), std::move(socket));
         sessions_.insert(session.get());
-        Session& s = *session;
+        ApiSession& s = *session;
         asio::co_spawn(io_, s.run(std::move(session)), LogExceptions{"api", "session"});
     }
     (void)self;
@@ -515,7 +515,7 @@ void HttpServerImpl::stop() {
     acceptor_.close(ignored);
     backoff_.cancel();
     if (!sessions_.empty()) spdlog::info("api: closing {} connection(s)", sessions_.size());
-    for (Session* s : sessions_) s->shutdown();  // never erases from sessions_ synchronously
+    for (ApiSession* s : sessions_) s->shutdown();  // never erases from sessions_ synchronously
 }
 
 }  // namespace detail

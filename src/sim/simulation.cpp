@@ -172,6 +172,7 @@ std::size_t Simulation::index_of(const wire::Contact& to) const {
 void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message msg) {
     ++stats_.sent;
     ++stats_.sent_by_type[wire::to_string(wire::type_of(msg.payload))];
+    if (tap_) tap_(from, to, msg);
     // The sender may just have registered an RPC deadline: make sure it wakes for it.
     schedule_wake(from);
     const std::size_t target = index_of(to);

@@ -303,14 +303,18 @@ TEST_F(DhtSim, WrongPeerCannotAnswerAnotherPeersRequest) {
     Simulation sim(small_config());
     const auto a = sim.add_node(), b = sim.add_node(), c = sim.add_node();
     sim.kill(b);
+    std::string request_id;
+    sim.set_tap([&](std::size_t from, const wire::Contact&, const dht::Message& m) {
+        if (from == a && std::holds_alternative<wire::Ping>(m.payload)) request_id = m.id;
+    });
     std::optional<std::optional<NodeId>> result;
     sim.node(a).ping(sim.contact(b), [&](std::optional<NodeId> id) { result = id; });
-    // Guess the request id: ids are prefix + counter, so capture it from a reply would be needed;
-    // instead, C answers with every id it could plausibly match: none may be accepted.
+    ASSERT_EQ(request_id.size(), 32u);
+    // C answers A's PING to B with its real id: the answer is not B's, so it does not count.
     const auto before = sim.node(a).stats().unexpected;
-    sim.node(a).on_message(
-        {sim.contact(c), std::string(32, 'c'), wire::Pong{std::string(32, 'a')}});
+    sim.node(a).on_message({sim.contact(c), std::string(32, 'c'), wire::Pong{request_id}});
     EXPECT_EQ(sim.node(a).stats().unexpected, before + 1);
+    EXPECT_FALSE(result.has_value());
     sim.run_for(10s, [&] { return result.has_value(); });
     ASSERT_TRUE(result.has_value());
     EXPECT_FALSE(result->has_value());  // timed out: C's forged answer did not count

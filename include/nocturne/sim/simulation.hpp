@@ -88,6 +88,11 @@ public:
         return run_until(clock_.now() + d, until);
     }
 
+    // Sees every message as it is sent (before loss and latency): tests read request ids and
+    // count traffic with it. Empty: none.
+    using Tap = std::function<void(std::size_t from, const wire::Contact& to, const dht::Message&)>;
+    void set_tap(Tap tap) { tap_ = std::move(tap); }
+
     // Message loss can change mid-run (e.g. build the mesh cleanly, then measure under loss).
     void set_loss(double loss) { config_.loss = loss; }
 
@@ -123,6 +128,7 @@ private:
     std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
     std::uint64_t seq_ = 0;
     NetStats stats_;
+    Tap tap_;
 };
 
 }  // namespace nocturne::sim

@@ -1,0 +1,504 @@
+// PeerSession: the one translation unit of the transport that includes Beast (compile time).
+
+#include "peer_session.hpp"
+
+#include <nocturne/net/admission.hpp>
+#include <nocturne/wire/envelope.hpp>
+#include <nocturne/wire/reply_shape.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "asio_support.hpp"
+#include "transport_core.hpp"
+
+namespace nocturne::net::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using Stats = WsTransport::Stats;
+using asio_support::LogExceptions;
+using asio_support::use_nothrow;
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+    return format_ws_address(endpoint.address().to_string(), endpoint.port()).substr(5);
+}
+
+class WsPeerSession final : public PeerSession {
+public:
+    enum class Role { inbound, outbound };
+    // One state instead of a flag per condition: each step of a session's life excludes the others.
+    enum class State {
+        handshaking,  // connect, upgrade, HELLO/AUTH
+        open,         // carries traffic for its peer
+        retiring,     // a duplicate: reads on for a grace period, its frames went to the winner
+        closing,      // close requested: the queue is flushed, then the close frame goes out
+        close_sent,   // waiting for the peer's close (or the read to fail)
+        closed,
+    };
+    // Why a handshake did not complete, for the counters and the log line.
+    enum class Failure { none, dial, timeout, protocol };
+
+    WsPeerSession(std::shared_ptr<WsTransportImpl> t, tcp::socket socket, SessionId id)
+        : t_(std::move(t)),
+          id_(id),
+          role_(Role::inbound),
+          ws_(std::move(socket)),
+          resolver_(ws_.get_executor()),
+          handshake_timer_(ws_.get_executor()),
+          retire_timer_(ws_.get_executor()),
+          replay_(t_->config_.limits.max_clock_skew_seconds),
+          bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
+                  std::chrono::steady_clock::now()) {
+        boost::system::error_code ec;
+        const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+        remote_ = ec ? std::string("unknown") : endpoint_text(endpoint);
+    }
+
+    WsPeerSession(std::shared_ptr<WsTransportImpl> t, WsAddress target, NodeId expected,
+                  SessionId id)
+        : t_(std::move(t)),
+          id_(id),
+          role_(Role::outbound),
+          ws_(t_->io_.get_executor()),
+          resolver_(ws_.get_executor()),
+          handshake_timer_(ws_.get_executor()),
+          retire_timer_(ws_.get_executor()),
+          target_(std::move(target)),
+          expected_(expected),
+          replay_(t_->config_.limits.max_clock_skew_seconds),
+          bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
+                  std::chrono::steady_clock::now()) {
+        remote_ = printable(format_ws_address(target_.host, target_.port).substr(5));
+    }
+
+    // Normally run() has already ended the session; this covers coroutines destroyed without
+    // finishing (io_context destroyed while they were suspended).
+    ~WsPeerSession() override { t_->forget(id_); }
+
+    void start() override {
+        asio::co_spawn(ws_.get_executor(),
+                       run(std::static_pointer_cast<WsPeerSession>(shared_from_this())),
+                       LogExceptions{"net", "session"});
+    }
+
+    bool enqueue(std::string frame) override {
+        if (closing()) return false;
+        queue_.push_back(std::move(frame));
+        t_->set_busy(*this, true);
+        start_writer();
+        return true;
+    }
+
+    std::deque<std::string> take_unsent() override {
+        std::deque<std::string> out;
+        // The frame being written is the socket's now; std::deque keeps its address stable.
+        const std::size_t keep = writing_ && !queue_.empty() ? 1 : 0;
+        while (queue_.size() > keep) {
+            out.push_front(std::move(queue_.back()));
+            queue_.pop_back();
+        }
+        return out;
+    }
+
+    void retire(PeerSession& winner) override {
+        state_ = State::retiring;
+        auto unsent = take_unsent();
+        for (auto& frame : unsent) (void)winner.enqueue(std::move(frame));
+        spdlog::debug("net: duplicate sessions with {}: keeping {}, closing this one ({}) in {} s",
+                      peer_.short_hex(), winner.label(), label(),
+                      t_->config_.handshake_timeout.count());
+        // The peer picks the same connection, but finishes its handshake up to a round trip later
+        // and may still send on this one until then: read on for a grace period before closing.
+        retire_timer_.expires_after(t_->config_.handshake_timeout);
+        retire_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto s = std::static_pointer_cast<WsPeerSession>(weak.lock());
+            if (s && s->state_ == State::retiring) {
+                s->close_gracefully(websocket::close_code::normal, false);
+            }
+        });
+    }
+
+    void promote() override {
+        if (state_ != State::retiring) return;
+        state_ = State::open;
+        retire_timer_.cancel();
+    }
+
+    void shutdown() override {
+        retire_timer_.cancel();
+        if (state_ == State::handshaking) {
+            abort();
+        } else if (state_ == State::open || state_ == State::retiring) {
+            silenced_ = true;
+            close_gracefully(websocket::close_code::going_away, true);
+        }
+    }
+
+    void close_idle() override { close_gracefully(websocket::close_code::normal, false); }
+
+    SessionId id() const override { return id_; }
+    const NodeId& peer() const override { return peer_; }
+    const NodeId& expected() const override { return expected_; }
+    std::string label() const override {
+        std::string out = role_ == Role::outbound ? "to " : "from ";
+        if (!peer_.is_zero() || role_ == Role::outbound) {
+            out += (!peer_.is_zero() ? peer_ : expected_).short_hex();
+            out += ' ';
+        }
+        out += '(' + remote_ + ')';
+        return out;
+    }
+
+private:
+    asio::awaitable<void> run(std::shared_ptr<WsPeerSession> self) {
+        arm_handshake_timer();
+        bool ok = role_ == Role::outbound ? co_await connect() : co_await accept();
+        if (ok) ok = co_await authenticate();
+        handshake_timer_.cancel();
+        if (ok && state_ == State::handshaking && !t_->closed_) {
+            state_ = State::open;
+            ws_.read_message_max(t_->config_.limits.max_frame_bytes);
+            t_->touch(*this);
+            t_->on_authenticated(*this);  // may retire us at once
+            start_writer();
+            co_await read_loop();
+        }
+        finish();
+        (void)self;  // the parameter keeps the session alive until here
+    }
+
+    void configure(beast::role_type role) {
+        auto timeouts = websocket::stream_base::timeout::suggested(role);
+        timeouts.handshake_timeout = t_->config_.handshake_timeout;
+        // Beast suggests no idle limit for clients; a DHT peer is both, so both ends use the
+        // server's idle limit with keep-alive pings: a silent-but-alive peer stays, a vanished one
+        // is dropped.
+        timeouts.idle_timeout =
+            websocket::stream_base::timeout::suggested(beast::role_type::server).idle_timeout;
+        timeouts.keep_alive_pings = true;
+        ws_.set_option(timeouts);
+        // Unauthenticated peers get a small buffer; raised to max_frame_bytes after AUTH.
+        ws_.read_message_max(max_handshake_frame_bytes);
+        ws_.text(true);
+        // permessage-deflate stays off (Beast's default): no decompression bombs, no CRIME-style
+        // leaks through compressed signed frames.
+    }
+
+    void arm_handshake_timer() {
+        handshake_timer_.expires_after(t_->config_.handshake_timeout);
+        handshake_timer_.async_wait(
+            [weak = weak_from_this()](const boost::system::error_code& ec) noexcept {
+                if (ec) return;
+                auto s = std::static_pointer_cast<WsPeerSession>(weak.lock());
+                if (!s || s->state_ != State::handshaking) return;
+                s->failure_kind_ = Failure::timeout;
+                s->abort();
+            });
+    }
+
+    asio::awaitable<bool> connect() {
+        auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(
+            target_.host, std::to_string(target_.port), use_nothrow);
+        if (resolve_ec) {
+            fail(Failure::dial, "resolve " + printable(target_.host) + ": " + resolve_ec.message());
+            co_return false;
+        }
+        auto [connect_ec, endpoint] =
+            co_await beast::get_lowest_layer(ws_).async_connect(endpoints, use_nothrow);
+        if (connect_ec) {
+            fail(Failure::dial, "connect: " + connect_ec.message());
+            co_return false;
+        }
+        remote_ = endpoint_text(endpoint);
+        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), connect_ec);
+        configure(beast::role_type::client);
+        const std::string host = format_ws_address(target_.host, target_.port).substr(5);
+        auto [upgrade_ec] = co_await ws_.async_handshake(host, target_.target, use_nothrow);
+        if (upgrade_ec) {
+            fail(Failure::protocol, "websocket upgrade: " + upgrade_ec.message());
+            co_return false;
+        }
+        co_return true;
+    }
+
+    asio::awaitable<bool> accept() {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
+        configure(beast::role_type::server);
+        auto [ec] = co_await ws_.async_accept(use_nothrow);
+        if (ec) {
+            fail(Failure::protocol, "websocket upgrade: " + ec.message());
+            co_return false;
+        }
+        co_return true;
+    }
+
+    asio::awaitable<bool> write_handshake_frame(std::string frame) {
+        auto [ec, n] = co_await ws_.async_write(asio::buffer(frame), use_nothrow);
+        if (ec) fail(Failure::protocol, "write: " + ec.message());
+        co_return !ec && !t_->closed_;
+    }
+
+    asio::awaitable<std::optional<std::string>> read_handshake_frame() {
+        buffer_.clear();
+        auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+        if (ec) {
+            fail(Failure::protocol, "read: " + ec.message());
+            co_return std::nullopt;
+        }
+        if (t_->closed_) co_return std::nullopt;
+        co_return std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    }
+
+    asio::awaitable<bool> reject_handshake(std::string reason) {
+        fail(Failure::protocol, std::move(reason));
+        // Tell the peer why at the WebSocket level; bounded by handshake_timeout (and our timer).
+        co_await ws_.async_close(websocket::close_code::policy_error, use_nothrow);
+        co_return false;
+    }
+
+    asio::awaitable<bool> authenticate() {
+        const crypto::Nonce our_nonce = crypto::random_nonce();
+        if (!co_await write_handshake_frame(make_hello(our_nonce))) co_return false;
+
+        auto hello = co_await read_handshake_frame();
+        if (!hello) co_return false;
+        auto peer_nonce = parse_hello(*hello);
+        if (!peer_nonce)
+            co_return co_await reject_handshake("bad HELLO: " + peer_nonce.error().message());
+
+        if (!co_await write_handshake_frame(make_auth(*peer_nonce, t_->keys_, t_->address_))) {
+            co_return false;
+        }
+
+        auto auth = co_await read_handshake_frame();
+        if (!auth) co_return false;
+        auto peer = verify_auth(*auth, our_nonce, t_->config_.limits);
+        if (!peer) co_return co_await reject_handshake("bad AUTH: " + peer.error().message());
+        // Refusing our own id also defeats reflecting our AUTH back at us.
+        if (peer->node_id == t_->self_)
+            co_return co_await reject_handshake("peer uses our node id");
+        if (role_ == Role::outbound && !expected_.is_zero() && peer->node_id != expected_) {
+            co_return co_await reject_handshake("expected node " + expected_.short_hex() +
+                                                ", peer is " + peer->node_id.short_hex());
+        }
+        peer_ = peer->node_id;
+        co_return true;
+    }
+
+    asio::awaitable<void> read_loop() {
+        for (;;) {
+            buffer_.clear();
+            auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
+            if (ec) {
+                note_read_end(ec);
+                co_return;
+            }
+            t_->touch(*this);
+            // After a violation close or close(): drain until the closing handshake completes.
+            if (silenced_ || t_->closed_) continue;
+            const std::string_view frame(static_cast<const char*>(buffer_.data().data()),
+                                         buffer_.size());
+            handle_frame(frame, ws_.got_text());
+        }
+    }
+
+    void handle_frame(std::string_view frame, bool text) {
+        // The rate limit comes first: it is the cheap check, and it is what keeps a flooding peer
+        // from making us verify a signature per frame.
+        if (!bucket_.try_take(std::chrono::steady_clock::now())) {
+            return violation(&Stats::rejected_rate, "over the rate limit");
+        }
+        if (!text) return violation(&Stats::rejected_invalid, "binary frame");
+        auto env = wire::decode_envelope(frame, t_->config_.limits);
+        if (!env) return violation(&Stats::rejected_invalid, env.error().message());
+        if (env->sender.node_id != peer_) {
+            return violation(
+                &Stats::rejected_invalid,
+                "envelope from " + env->sender.node_id.short_hex() + " on this session");
+        }
+        const std::int64_t now = t_->clock_.unix_seconds();
+        switch (replay_.check(env->id, env->timestamp, now)) {
+            case ReplayGuard::Verdict::stale:
+                return violation(&Stats::rejected_replay,
+                                 "timestamp " + std::to_string(env->timestamp - now) + " s off");
+            case ReplayGuard::Verdict::duplicate:
+                return violation(&Stats::rejected_replay, "duplicate message id " + env->id);
+            case ReplayGuard::Verdict::fresh:
+                break;
+        }
+        if (wire::is_reply(env->payload)) t_->table_.note_reply(id_);
+        ++t_->stats_.messages_in;
+        if (t_->sink_ == nullptr) return;
+        // The sink may call send() or close(); this session stays alive (run() holds it).
+        t_->sink_->on_message(
+            dht::InboundMessage{wire::Contact{peer_, std::move(env->sender.address)},
+                                std::move(env->id), std::move(env->payload)});
+    }
+
+    void violation(std::uint64_t Stats::*counter, std::string_view what) {
+        ++(t_->stats_.*counter);
+        ++violations_;
+        spdlog::debug("net: session {}: rejected message ({}/{}): {}", label(), violations_,
+                      t_->config_.max_violations, what);
+        if (violations_ < t_->config_.max_violations || closing()) return;
+        ++t_->stats_.disconnects_for_violations;
+        spdlog::warn("net: closing session {}: {} rejected messages, last: {}", label(),
+                     violations_, what);
+        silenced_ = true;
+        close_gracefully(websocket::close_code::policy_error, true);
+    }
+
+    void note_read_end(const boost::system::error_code& ec) {
+        if (ec == websocket::error::message_too_big) {
+            ++t_->stats_.rejected_oversize;
+            spdlog::warn("net: closed session {}: frame over {} bytes", label(),
+                         t_->config_.limits.max_frame_bytes);
+        } else if (ec == websocket::error::closed) {
+            spdlog::debug("net: session {} closed by peer ({})", label(), ws_.reason().code);
+        } else {
+            spdlog::debug("net: session {} ended: {}", label(), ec.message());
+        }
+    }
+
+    bool closing() const {
+        return state_ == State::closing || state_ == State::close_sent || state_ == State::closed;
+    }
+    bool writable() const {
+        return state_ == State::open || state_ == State::retiring || state_ == State::closing;
+    }
+
+    void start_writer() {
+        if (writing_ || !writable()) return;
+        if (queue_.empty() && state_ != State::closing) return;
+        writing_ = true;
+        asio::co_spawn(ws_.get_executor(),
+                       write_loop(std::static_pointer_cast<WsPeerSession>(shared_from_this())),
+                       LogExceptions{"net", "session writer"});
+    }
+
+    // One write in flight at a time (WebSocket frames must not interleave); frames queued
+    // meanwhile go out in order. A requested close goes out after the queue is flushed.
+    asio::awaitable<void> write_loop(std::shared_ptr<WsPeerSession> self) {
+        while (!queue_.empty() && writable()) {
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(queue_.front()), use_nothrow);
+            if (ec) {
+                spdlog::debug("net: session {}: write failed: {}", label(), ec.message());
+                writing_ = false;
+                abort();  // the read loop ends too and the session is cleaned up
+                co_return;
+            }
+            queue_.pop_front();
+            ++t_->stats_.messages_out;
+            t_->touch(*this);
+        }
+        if (state_ == State::closing) {
+            state_ = State::close_sent;
+            auto [ec] = co_await ws_.async_close(close_code_, use_nothrow);
+            if (ec) abort();
+        }
+        // Left over when the connection ended under us (their fate is unknown to the peer too).
+        t_->stats_.messages_dropped += queue_.size();
+        queue_.clear();
+        writing_ = false;
+        t_->set_busy(*this, false);
+        (void)self;
+    }
+
+    void close_gracefully(websocket::close_code code, bool drop_unsent) {
+        if (closing()) return;
+        if (drop_unsent) t_->stats_.messages_dropped += take_unsent().size();
+        state_ = State::closing;
+        close_code_ = code;
+        retire_timer_.cancel();
+        t_->on_closing(*this);
+        start_writer();
+    }
+
+    void abort() noexcept {
+        boost::system::error_code ignored;
+        resolver_.cancel();
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+    void fail(Failure kind, std::string why) {
+        if (failure_kind_ == Failure::none) failure_kind_ = kind;
+        failure_ = std::move(why);
+    }
+
+    void finish() {
+        if (state_ == State::handshaking && !t_->closed_) {
+            if (failure_kind_ == Failure::timeout) {
+                failure_ = "timed out after " +
+                           std::to_string(t_->config_.handshake_timeout.count()) + " s";
+            }
+            if (failure_kind_ == Failure::dial) {
+                ++t_->stats_.dials_failed;
+                spdlog::debug("net: dial {} failed: {}", label(), failure_);
+            } else {
+                ++t_->stats_.handshakes_failed;
+                // debug, not info: anyone can make handshakes fail, and the count is in the stats.
+                spdlog::debug("net: handshake {} failed: {}", label(), failure_);
+            }
+        }
+        state_ = State::closed;
+        handshake_timer_.cancel();
+        retire_timer_.cancel();
+        abort();
+        t_->on_ended(*this);
+    }
+
+    std::shared_ptr<WsTransportImpl> t_;
+    SessionId id_;
+    Role role_;
+    State state_ = State::handshaking;
+    Failure failure_kind_ = Failure::none;
+    std::string failure_;  // why the handshake failed, for the log line
+    websocket::stream<beast::tcp_stream> ws_;
+    tcp::resolver resolver_;
+    asio::steady_timer handshake_timer_;
+    asio::steady_timer retire_timer_;
+    beast::flat_buffer buffer_;
+
+    WsAddress target_;    // outbound only
+    NodeId expected_;     // outbound only: who we meant to reach; zero = whoever answers
+    NodeId peer_;         // proved by the handshake
+    std::string remote_;  // ip:port of the other end, for logs
+
+    std::deque<std::string> queue_;
+    bool writing_ = false;   // the writer coroutine runs (it owns queue_.front())
+    bool silenced_ = false;  // closing for a violation or shutdown: inbound frames are ignored
+    websocket::close_code close_code_ = websocket::close_code::normal;
+
+    ReplayGuard replay_;
+    TokenBucket bucket_;
+    unsigned violations_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<PeerSession> make_inbound_session(std::shared_ptr<WsTransportImpl> t,
+                                                  tcp::socket socket, SessionId id) {
+    return std::make_shared<WsPeerSession>(std::move(t), std::move(socket), id);
+}
+
+std::shared_ptr<PeerSession> make_outbound_session(std::shared_ptr<WsTransportImpl> t,
+                                                   WsAddress target, NodeId expected,
+                                                   SessionId id) {
+    return std::make_shared<WsPeerSession>(std::move(t), std::move(target), expected, id);
+}
+
+}  // namespace nocturne::net::detail

@@ -1,0 +1,325 @@
+// One dht::Node driven through a recording transport on a manual clock, its answers checked
+// exactly (libtorrent's test_dht.cpp drives one node through a mock socket the same way).
+
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/store/memory_store.hpp>
+#include <nocturne/wire/record.hpp>
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nocturne::dht {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Everything the node sends, in order.
+class RecordingTransport final : public Transport {
+public:
+    struct Sent {
+        wire::Contact to;
+        Message message;
+    };
+    void send(const wire::Contact& to, Message msg) override {
+        sent.push_back({to, std::move(msg)});
+    }
+    std::vector<Sent> take() { return std::exchange(sent, {}); }
+    std::vector<Sent> sent;
+};
+
+NodeId id_with_first_byte(std::uint8_t first, std::uint8_t rest = 0) {
+    NodeId id;
+    id[0] = first;
+    for (std::size_t i = 1; i < NodeId::size; ++i) id[i] = rest;
+    return id;
+}
+
+wire::Contact peer(std::uint8_t first, std::uint8_t rest = 0) {
+    return {id_with_first_byte(first, rest),
+            "ws://10.0." + std::to_string(first) + "." + std::to_string(rest) + ":9090"};
+}
+
+class NodeTest : public ::testing::Test {
+protected:
+    NodeTest() : node_(self_, "ws://10.9.9.9:9090", clock_, transport_, store_, config()) {}
+
+    static NodeConfig config() {
+        NodeConfig c;
+        c.k = 4;
+        c.seed = 5;
+        c.rpc_timeout = 5s;
+        c.table.max_per_bucket_per_group = 0;  // test addresses share /24s
+        c.table.max_per_table_per_group = 0;
+        c.keys_per_tick = 8;
+        return c;
+    }
+
+    // A request from `from`, as the transport delivers it.
+    void deliver(const wire::Contact& from, std::string id, wire::Payload payload) {
+        node_.on_message(InboundMessage{from, std::move(id), std::move(payload)});
+    }
+
+    // The one message sent, which must go to `to`.
+    Message only_sent_to(const wire::Contact& to) {
+        auto sent = transport_.take();
+        EXPECT_EQ(sent.size(), 1u);
+        if (sent.empty()) return {};
+        EXPECT_EQ(sent[0].to, to);
+        return std::move(sent[0].message);
+    }
+
+    template <class T>
+    static const T& result_of(const Message& m) {
+        return std::get<T>(std::get<wire::Response>(m.payload).result);
+    }
+
+    wire::Record record(const std::string& id, std::int64_t ttl = 3600, std::uint64_t seq = 1) {
+        const auto now = clock_.unix_seconds();
+        return wire::sign_record({wire::RecordKind::knowledge, seq, now, now + ttl,
+                                  R"({"domain":"node","id":")" + id + R"("})"},
+                                 author_)
+            .value();
+    }
+
+    NodeId self_ = id_with_first_byte(0x80);
+    ManualClock clock_;
+    RecordingTransport transport_;
+    store::MemoryStore store_;
+    crypto::KeyPair author_ = crypto::KeyPair::from_seed(crypto::Seed{9});
+    Node node_;
+};
+
+TEST_F(NodeTest, PingIsAnsweredWithAPongNamingTheRequestAndTheSenderIsLearned) {
+    const auto a = peer(0x10);
+    deliver(a, std::string(32, '1'), wire::Ping{});
+    const auto reply = only_sent_to(a);
+    EXPECT_EQ(std::get<wire::Pong>(reply.payload).in_reply_to, std::string(32, '1'));
+    EXPECT_EQ(reply.id.size(), 32u);
+    EXPECT_TRUE(node_.table().contains(a.id));
+    EXPECT_EQ(node_.stats().requests_in, 1u);
+}
+
+TEST_F(NodeTest, FindNodeAnswersTheClosestKnownContactsButNeverTheAsker) {
+    for (int b : {0x01, 0x02, 0x03, 0x41, 0x42, 0xC1}) {
+        deliver(peer(static_cast<std::uint8_t>(b)), std::string(32, 'p'), wire::Ping{});
+    }
+    transport_.take();
+    const auto asker = peer(0x01);
+    deliver(asker, std::string(32, 'f'), wire::FindNode{id_with_first_byte(0x02, 0x7)});
+    const auto reply = only_sent_to(asker);
+    const auto& peers = result_of<wire::NodesResult>(reply).peers;
+    // k = 4 closest to 0x02..: 0x02, 0x03, then the 0x4x ones; the asker (0x01) is left out.
+    ASSERT_EQ(peers.size(), 4u);
+    EXPECT_EQ(peers[0].id, peer(0x02).id);
+    EXPECT_EQ(peers[1].id, peer(0x03).id);
+    for (const auto& c : peers) EXPECT_NE(c.id, asker.id);
+}
+
+TEST_F(NodeTest, FindValueAnswersHeldRecordsWithTotalsAndPagesFromAnOffset) {
+    const auto asker = peer(0x11);
+    const auto r = record("v1");
+    ASSERT_TRUE(store_.put(r));
+    deliver(asker, std::string(32, 'a'), wire::FindValue{r.key, 0});
+    auto reply = only_sent_to(asker);
+    const auto& found = result_of<wire::ValueResult>(reply);
+    ASSERT_EQ(found.records.size(), 1u);
+    EXPECT_EQ(found.records[0].body, r.body);
+    EXPECT_EQ(found.total, 1u);
+    EXPECT_TRUE(found.peers.empty());
+
+    // Past the end: no records, the total still says how many there are.
+    deliver(asker, std::string(32, 'b'), wire::FindValue{r.key, 1});
+    reply = only_sent_to(asker);
+    EXPECT_TRUE(result_of<wire::ValueResult>(reply).records.empty());
+    EXPECT_EQ(result_of<wire::ValueResult>(reply).total, 1u);
+
+    // A key it does not hold: contacts instead.
+    deliver(asker, std::string(32, 'c'), wire::FindValue{id_with_first_byte(0x12), 0});
+    reply = only_sent_to(asker);
+    EXPECT_TRUE(result_of<wire::ValueResult>(reply).records.empty());
+    EXPECT_EQ(result_of<wire::ValueResult>(reply).total, 0u);
+}
+
+TEST_F(NodeTest, StoreIsAcceptedOnlyWhenTheRecordIsAliveNewerAndOurs) {
+    const auto sender = peer(0x21);
+    const auto fresh = record("s1", 3600, 2);
+    deliver(sender, std::string(32, '1'), wire::Store{fresh});
+    auto reply = only_sent_to(sender);
+    EXPECT_TRUE(result_of<wire::StoreResult>(reply).stored);
+    EXPECT_EQ(result_of<wire::StoreResult>(reply).code, errc::ok);
+    EXPECT_EQ(store_.size().value(), 1u);
+
+    deliver(sender, std::string(32, '2'), wire::Store{record("s1", 3600, 1)});
+    reply = only_sent_to(sender);
+    EXPECT_FALSE(result_of<wire::StoreResult>(reply).stored);
+    EXPECT_EQ(result_of<wire::StoreResult>(reply).code, errc::stale_seq);
+
+    auto old = record("s2", 10);
+    clock_.advance(11s);
+    deliver(sender, std::string(32, '3'), wire::Store{old});
+    reply = only_sent_to(sender);
+    EXPECT_EQ(result_of<wire::StoreResult>(reply).code, errc::record_expired);
+
+    // Four known nodes closer to a key than we are: not ours to hold.
+    const auto far = record("s3");
+    for (std::uint8_t i = 1; i <= 4; ++i) {
+        NodeId near = far.key;
+        near[NodeId::size - 1] ^= i;  // differs from the key only in the last byte
+        deliver({near, "ws://10.1.1." + std::to_string(i) + ":1"}, std::string(32, 'p'),
+                wire::Ping{});
+    }
+    transport_.take();
+    deliver(sender, std::string(32, '4'), wire::Store{far});
+    reply = only_sent_to(sender);
+    EXPECT_EQ(result_of<wire::StoreResult>(reply).code, errc::not_responsible);
+    EXPECT_EQ(node_.stats().stores_accepted, 1u);
+    EXPECT_EQ(node_.stats().stores_refused, 3u);
+}
+
+TEST_F(NodeTest, RequestsNobodyServesAreRefusedAndServedOnesReachTheirService) {
+    const auto a = peer(0x31);
+    const wire::Vote vote{id_with_first_byte(0x44), "commit", std::string(64, 'c'), {}, {}, {},
+                          std::string(64, 'o')};
+    deliver(a, std::string(32, '1'), vote);
+    auto reply = only_sent_to(a);
+    const auto& refusal = std::get<wire::ErrorReply>(reply.payload);
+    EXPECT_EQ(refusal.in_reply_to, std::string(32, '1'));
+    EXPECT_EQ(refusal.code, errc::unexpected_message);
+
+    int served = 0;
+    node_.serve(wire::MessageType::vote, [&](const InboundMessage& m) {
+        ++served;
+        node_.reply(m, wire::Response{m.id, wire::VoteResult{true, errc::ok}});
+    });
+    deliver(a, std::string(32, '2'), vote);
+    reply = only_sent_to(a);
+    EXPECT_EQ(served, 1);
+    EXPECT_TRUE(result_of<wire::VoteResult>(reply).accepted);
+}
+
+TEST_F(NodeTest, AnUnansweredRequestTimesOutAtItsDeadlineAndCountsAgainstThePeer) {
+    const auto b = peer(0x51);
+    deliver(b, std::string(32, 'p'), wire::Ping{});
+    transport_.take();
+    std::optional<std::optional<NodeId>> result;
+    node_.ping(b, [&](std::optional<NodeId> id) { result = id; });
+    EXPECT_EQ(only_sent_to(b).payload.index(), wire::payload_index<wire::Ping>());
+    EXPECT_LE(node_.next_wakeup(), clock_.now() + 5s);
+    clock_.advance(4999ms);
+    node_.tick();
+    EXPECT_FALSE(result.has_value());
+    clock_.advance(1ms);
+    node_.tick();
+    ASSERT_TRUE(result.has_value());
+    EXPECT_FALSE(result->has_value());
+    EXPECT_EQ(node_.stats().rpc_timeouts, 1u);
+    EXPECT_EQ(node_.table().find(b.id)->failed_requests, 1u);
+    EXPECT_EQ(node_.pending_rpcs(), 0u);
+}
+
+TEST_F(NodeTest, OnlyThePeerAskedMayAnswerARequest) {
+    const auto b = peer(0x61), c = peer(0x62);
+    std::optional<std::optional<NodeId>> result;
+    node_.ping(b, [&](std::optional<NodeId> id) { result = id; });
+    const auto request_id = only_sent_to(b).id;
+    // C knows the id (say it saw the frame) and answers in B's place: ignored, B is still awaited.
+    deliver(c, std::string(32, 'c'), wire::Pong{request_id});
+    EXPECT_FALSE(result.has_value());
+    EXPECT_EQ(node_.stats().unexpected, 1u);
+    EXPECT_EQ(node_.pending_rpcs(), 1u);
+    deliver(b, std::string(32, 'b'), wire::Pong{request_id});
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(*result, b.id);
+    // A second answer to the same request finds nobody waiting.
+    deliver(b, std::string(32, 'd'), wire::Pong{request_id});
+    EXPECT_EQ(node_.stats().unexpected, 2u);
+}
+
+TEST_F(NodeTest, AnAnswerOfTheWrongShapeFailsTheRequest) {
+    const auto b = peer(0x71);
+    std::optional<LookupResult> found;
+    node_.fetch_page(b, id_with_first_byte(0x72), 0, [&](LookupResult r) { found = r; });
+    const auto request_id = only_sent_to(b).id;
+    deliver(b, std::string(32, 'x'), wire::Response{request_id, wire::StoreResult{true}});
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->failed, 1u);
+    EXPECT_EQ(node_.stats().unexpected, 1u);
+    // An ERROR answers any request: it fails it without counting as unexpected.
+    std::optional<LookupResult> second;
+    node_.fetch_page(b, id_with_first_byte(0x72), 0, [&](LookupResult r) { second = r; });
+    const auto second_id = only_sent_to(b).id;
+    deliver(b, std::string(32, 'y'), wire::ErrorReply{second_id, errc::rate_limited, "slow"});
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->failed, 1u);
+    EXPECT_EQ(node_.stats().unexpected, 1u);
+}
+
+TEST_F(NodeTest, ANewcomerGetsItsRecordsFromTicksNotFromTheMessageThatIntroducedIt) {
+    // 40 keys held; a newcomer next to all of them (an empty table: it is among the k closest).
+    std::vector<wire::Record> held;
+    for (int i = 0; i < 40; ++i) {
+        held.push_back(record("h" + std::to_string(i)));
+        ASSERT_TRUE(store_.put(held.back()));
+    }
+    const auto newcomer = peer(0x05);
+    deliver(newcomer, std::string(32, 'p'), wire::Ping{});
+    // The PING is answered, nothing else: no store walk inside message dispatch.
+    EXPECT_EQ(only_sent_to(newcomer).payload.index(), wire::payload_index<wire::Pong>());
+    std::size_t stores = 0, ticks = 0;
+    while (ticks < 20) {
+        clock_.advance(100ms);
+        node_.tick();
+        ++ticks;
+        const auto sent = transport_.take();
+        // At most keys_per_tick keys (one record each here) per tick.
+        EXPECT_LE(sent.size(), 8u);
+        for (const auto& s : sent) {
+            EXPECT_EQ(s.to, newcomer);
+            EXPECT_TRUE(std::holds_alternative<wire::Store>(s.message.payload));
+        }
+        stores += sent.size();
+        if (stores == held.size()) break;
+    }
+    EXPECT_EQ(stores, held.size());
+    EXPECT_GE(ticks, 5u);
+}
+
+TEST_F(NodeTest, AMaintenanceTickWalksAtMostItsBudgetOfKeys) {
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(store_.put(record("r" + std::to_string(i), 86400)));
+    const auto other = peer(0x81);
+    deliver(other, std::string(32, 'p'), wire::Ping{});
+    // `other` answers every STORE (unanswered ones would count as failures and evict it).
+    const auto answer_all = [&] {
+        std::size_t stores = 0;
+        for (const auto& s : transport_.take()) {
+            if (!std::holds_alternative<wire::Store>(s.message.payload)) continue;
+            ++stores;
+            deliver(other, std::string(32, 'r'),
+                    wire::Response{s.message.id, wire::StoreResult{true}});
+        }
+        return stores;
+    };
+    // Let the hand-over to `other` finish, then start a replication round.
+    for (int i = 0; i < 10; ++i) {
+        clock_.advance(100ms);
+        node_.tick();
+        answer_all();
+    }
+    clock_.advance(std::chrono::hours(1));
+    std::size_t total = 0;
+    for (int i = 0; i < 10; ++i) {
+        node_.tick();
+        const auto n = answer_all();
+        EXPECT_LE(n, 8u) << "one record per key here, and at most keys_per_tick keys a tick";
+        total += n;
+        clock_.advance(100ms);
+    }
+    EXPECT_EQ(total, 30u);  // every key replicated to the one peer, a budget at a time
+}
+
+}  // namespace
+}  // namespace nocturne::dht
