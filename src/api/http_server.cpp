@@ -4,6 +4,7 @@
 #include <nocturne/api/json_error.hpp>
 #include <nocturne/api/request_checks.hpp>
 #include <nocturne/api/target.hpp>
+#include <nocturne/core/printable.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -57,15 +58,6 @@ constexpr std::size_t idle_read_bytes = 4096;
 // lingering_close does; bounded in time and bytes, so it is no free sink for a client.
 constexpr std::chrono::milliseconds linger_timeout{1000};
 constexpr std::size_t linger_max_bytes = std::size_t{1} << 20;
-
-// Client-supplied text goes into logs only cut short and without control characters.
-std::string printable(std::string_view text, std::size_t max = 80) {
-    std::string out(text.substr(0, max));
-    for (char& c : out)
-        if (c < ' ' || c >= 0x7f) c = '?';
-    if (text.size() > max) out += "...";
-    return out;
-}
 
 std::string_view view(beast::string_view s) {
     return {s.data(), s.size()};

@@ -68,36 +68,80 @@ result<std::unique_ptr<store::SqliteStore>> open_store(const std::filesystem::pa
     return db;
 }
 
-}  // namespace
+// What a node takes from its home before it touches the network: every step that can fail on
+// files, each failure a sentence naming the file.
+struct Home {
+    app::HomeLayout layout;
+    app::HomeLock lock;
+    crypto::KeyPair keys;
+    trust::Genesis genesis;
+    std::unique_ptr<store::SqliteStore> records;
+    std::unique_ptr<store::SqliteStore> trust;
+    std::unique_ptr<store::SqliteStore> published;
+};
 
-int run_daemon(const DaemonConfig& config) {
+result<Home> open_home(const DaemonConfig& config) {
+    const std::string home = config.home.string();
     if (auto ec = app::prepare_home(config.home)) {
-        return fail("cannot use home " + config.home.string() + ": " + ec.message());
+        return Error(ec, "cannot use home " + home + ": " + ec.message());
     }
     auto lock = app::HomeLock::acquire(config.home);
     if (!lock) {
         if (lock.error() == std::errc::resource_unavailable_try_again) {
-            return fail("another nocturne-agent is already running with home " +
-                        config.home.string());
+            return Error(lock.error().code(),
+                         "another nocturne-agent is already running with home " + home);
         }
-        return fail("cannot lock home " + config.home.string() + ": " + lock.error().message());
+        return Error(lock.error().code(),
+                     "cannot lock home " + home + ": " + lock.error().message());
     }
     const app::HomeLayout layout{config.home};
     bool created = false;
     auto keys = app::load_or_create_node_key(layout.node_key(), created);
     if (!keys) {
-        return fail("cannot load node key " + layout.node_key().string() + ": " +
-                    keys.error().message());
+        return Error(keys.error().code(), "cannot load node key " + layout.node_key().string() +
+                                              ": " + keys.error().message());
     }
     if (created) spdlog::info("generated a new node key at {}", layout.node_key().string());
     auto genesis = app::load_genesis(config.genesis_file);
-    if (!genesis) return fail(genesis.error().message());
+    if (!genesis) return genesis.error();
     auto records = open_store(layout.records_db());
-    if (!records) return fail(records.error().message());
+    if (!records) return records.error();
     auto trust_db = open_store(layout.trust_db());
-    if (!trust_db) return fail(trust_db.error().message());
+    if (!trust_db) return trust_db.error();
     auto published = open_store(layout.published_db());
-    if (!published) return fail(published.error().message());
+    if (!published) return published.error();
+    return Home{layout,
+                std::move(*lock),
+                std::move(*keys),
+                std::move(*genesis),
+                std::move(*records),
+                std::move(*trust_db),
+                std::move(*published)};
+}
+
+// The peers to join through: those saved on the last run first, then the configured seeds.
+std::vector<wire::Contact> initial_seeds(const app::HomeLayout& layout,
+                                         const std::vector<std::string>& bootstrap) {
+    std::vector<wire::Contact> seeds;
+    if (auto saved = app::load_peer_snapshot(layout.peers_file())) {
+        seeds = std::move(*saved);
+        spdlog::info("{} peers from the last run", seeds.size());
+    } else if (saved.error() != errc::not_found) {
+        spdlog::warn("ignoring peer snapshot {}: {}", layout.peers_file().string(),
+                     saved.error().message());
+    }
+    for (const auto& address : bootstrap) seeds.push_back({NodeId{}, address});
+    return seeds;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonConfig& config) {
+    auto opened = open_home(config);
+    if (!opened) return fail(opened.error().message());
+    Home& home = *opened;
+    const auto& layout = home.layout;
+    auto& keys = home.keys;
 
     SystemClock clock;
     boost::asio::io_context io;
@@ -105,7 +149,7 @@ int run_daemon(const DaemonConfig& config) {
     tcfg.listen_host = config.listen_host;
     tcfg.listen_port = config.port;
     tcfg.advertised_address = config.advertised_address;
-    net::WsTransport transport(io, *keys, clock, tcfg);
+    net::WsTransport transport(io, keys, clock, tcfg);
     if (auto ec = transport.listen()) {
         return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
                     ": " + ec.message());
@@ -128,9 +172,9 @@ int run_daemon(const DaemonConfig& config) {
         spdlog::info("trust: {}", agent_ptr->describe_standing());
     };
     hooks.standing_changed = use_standing;
-    agent::Agent agent(*keys, transport.address(), clock, transport,
-                       agent::AgentStores{**records, **trust_db, **published}, std::move(*genesis),
-                       agent::AgentConfig{}, std::move(hooks));
+    agent::Agent agent(keys, transport.address(), clock, transport,
+                       agent::AgentStores{*home.records, *home.trust, *home.published},
+                       std::move(home.genesis), agent::AgentConfig{}, std::move(hooks));
     agent_ptr = &agent;
     use_standing();
     transport.set_sink(&agent);
@@ -155,20 +199,12 @@ int run_daemon(const DaemonConfig& config) {
     }
     const auto api_url = "http://127.0.0.1:" + std::to_string(http.port());
     if (auto ec = app::save_runtime_info(
-            config.home, {::getpid(), keys->node_id().to_hex(), transport.address(), api_url,
+            config.home, {::getpid(), keys.node_id().to_hex(), transport.address(), api_url,
                           http.port(), clock.unix_seconds()})) {
         return fail("cannot write " + layout.runtime_file().string() + ": " + ec.message());
     }
 
-    std::vector<wire::Contact> seeds;
-    if (auto saved = app::load_peer_snapshot(layout.peers_file())) {
-        seeds = std::move(*saved);
-        spdlog::info("{} peers from the last run", seeds.size());
-    } else if (saved.error() != errc::not_found) {
-        spdlog::warn("ignoring peer snapshot {}: {}", layout.peers_file().string(),
-                     saved.error().message());
-    }
-    for (const auto& address : config.bootstrap) seeds.push_back({NodeId{}, address});
+    const auto seeds = initial_seeds(layout, config.bootstrap);
 
     Ticker ticker(io, agent);
     ticker.start();
@@ -184,12 +220,12 @@ int run_daemon(const DaemonConfig& config) {
         transport.close();
     });
 
-    const auto held = (*records)->size();
-    spdlog::info("node {} listening on {} (store {}, {} records)", keys->node_id().to_hex(),
+    const auto held = home.records->size();
+    spdlog::info("node {} listening on {} (store {}, {} records)", keys.node_id().to_hex(),
                  transport.address(), layout.records_db().string(), held ? *held : 0);
     spdlog::info("network {}; trust: {}", agent.network(), agent.describe_standing());
     spdlog::info("local API on {}", api_url);
-    std::cout << "ready node_id=" << keys->node_id().to_hex() << " address=" << transport.address()
+    std::cout << "ready node_id=" << keys.node_id().to_hex() << " address=" << transport.address()
               << " api=" << api_url << " enrolled=" << (standing ? "yes" : "no") << std::endl;
     if (config.on_ready) config.on_ready();
     if (seeds.empty()) spdlog::info("no bootstrap peers: this node starts a new mesh");

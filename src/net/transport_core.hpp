@@ -3,6 +3,7 @@
 // Private to net/: the state the WebSocket transport shares with its sessions. Includes Asio (not
 // Beast): only ws_transport.cpp and peer_session.cpp include it.
 
+#include <nocturne/core/printable.hpp>
 #include <nocturne/net/session_table.hpp>
 #include <nocturne/net/ws_transport.hpp>
 
@@ -79,8 +80,5 @@ private:
 
     friend class ::nocturne::net::WsTransport;
 };
-
-// Peer-supplied text goes into logs only cut short and without control characters.
-std::string printable(std::string_view text, std::size_t max = 80);
 
 }  // namespace nocturne::net::detail

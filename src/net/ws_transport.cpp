@@ -55,14 +55,6 @@ std::optional<std::size_t> nofile_limit() {
 
 }  // namespace
 
-std::string printable(std::string_view text, std::size_t max) {
-    std::string out(text.substr(0, max));
-    for (char& c : out)
-        if (c < ' ' || c >= 0x7f) c = '?';
-    if (text.size() > max) out += "...";
-    return out;
-}
-
 WsTransportImpl::WsTransportImpl(asio::io_context& io, const crypto::KeyPair& keys,
                                  const Clock& clock, WsTransportConfig config)
     : io_(io),
