@@ -32,7 +32,7 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
                                    Use use) {
     const auto now = clock_.unix_seconds();
-    if (is_trust_kind(record.kind)) return state_.check_record(record, now);
+    if (is_trust_kind(record.kind)) return state_.check_record(record, now, credentials);
 
     // A sender that is the author is judged below, with the precise reason.
     if (use == Use::store && from != self_ &&

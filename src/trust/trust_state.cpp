@@ -26,10 +26,21 @@ TrustState::TrustState(Genesis genesis, store::Store& persist, std::int64_t now)
     } else {
         ++stats_.persist_errors;
     }
+    // Revocations were validated before they were kept: they stand, whatever became of their
+    // signers since (a revocation valid when issued stays valid).
+    for (const auto& r : all) {
+        if (r.kind != wire::RecordKind::revocation) continue;
+        if (auto rev = revocation_from_record(r); rev && rev->network == validator_.genesis().network) {
+            validator_.restore_revocation(*rev);
+            revocation_records_.try_emplace(rev->operator_id, r);
+            remember(r, rev->operator_id, {});
+        }
+    }
     learn_all(all, now);
 }
 
-std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) {
+std::error_code TrustState::learn(const wire::Record& record, std::int64_t now,
+                                  std::span<const wire::Record> credentials) {
     if (auto ec = wire::check_record_time(record, now)) return ec;
     // Every STORE carries the same few certificates: answer from what they established before
     // instead of verifying their endorsements again. Their standing may have changed since.
@@ -57,7 +68,7 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now) 
             ec = learn_agent(record, now);
             break;
         case wire::RecordKind::revocation:
-            ec = learn_revocation(record, now);
+            ec = learn_revocation(record, now, credentials);
             break;
         default:
             return make_error_code(errc::unknown_record_kind);
@@ -89,7 +100,7 @@ std::size_t TrustState::learn_all(std::span<const wire::Record> records, std::in
     for (bool progress = true; progress && !pending.empty();) {
         progress = false;
         for (auto it = pending.begin(); it != pending.end();) {
-            if (!learn(**it, now)) {
+            if (!learn(**it, now, records)) {
                 ++learned;
                 progress = true;
                 it = pending.erase(it);
@@ -103,7 +114,8 @@ std::size_t TrustState::learn_all(std::span<const wire::Record> records, std::in
 
 void TrustState::keep(const wire::Record& record) {
     ++stats_.learned;
-    if (auto ec = persist_.put(record); ec && ec != errc::stale_seq && ec != errc::seq_conflict) {
+    if (auto stored = persist_.put(record);
+        !stored && stored.error() != errc::stale_seq && stored.error() != errc::seq_conflict) {
         ++stats_.persist_errors;
     }
 }
@@ -157,9 +169,24 @@ std::error_code TrustState::learn_agent(const wire::Record& record, std::int64_t
     return {};
 }
 
-std::error_code TrustState::learn_revocation(const wire::Record& record, std::int64_t now) {
+std::error_code TrustState::learn_revocation(const wire::Record& record, std::int64_t now,
+                                             std::span<const wire::Record> credentials) {
     auto rev = revocation_from_record(record);
     if (!rev) return rev.error();
+    // Signers are judged as they stood at the revocation's time: a signer certificate that has
+    // expired since is still good evidence of that (validated at that time, and only the signers'
+    // certificates: at most max_credentials of them come with one record).
+    if (rev->timestamp <= now) {
+        for (const auto& c : credentials) {
+            if (c.kind != wire::RecordKind::cert) continue;
+            auto cert = certificate_from_record(c);
+            if (!cert || validator_.operator_depth(cert->operator_id, rev->timestamp)) continue;
+            const bool signer = std::any_of(
+                rev->signatures.begin(), rev->signatures.end(),
+                [&](const RevocationSignature& s) { return s.signer == cert->public_key; });
+            if (signer) (void)validator_.add_certificate(*cert, rev->timestamp);
+        }
+    }
     if (auto ec = validator_.apply_revocation(*rev, now)) return ec;
     revocation_records_.try_emplace(rev->operator_id, record);
     remember(record, rev->operator_id, {});
@@ -183,8 +210,9 @@ result<TrustState::AgentStanding> TrustState::agent_standing(const NodeId& agent
                          validator_.operator_depth(cert.operator_id, now).value()};
 }
 
-std::error_code TrustState::check_record(const wire::Record& record, std::int64_t now) {
-    if (is_trust_kind(record.kind)) return learn(record, now);
+std::error_code TrustState::check_record(const wire::Record& record, std::int64_t now,
+                                         std::span<const wire::Record> credentials) {
+    if (is_trust_kind(record.kind)) return learn(record, now, credentials);
     auto standing = agent_standing(node_id_of(record.author), now);
     return standing ? std::error_code{} : standing.error().code();
 }

@@ -21,9 +21,20 @@ const TrustCertificate* TrustValidator::certificate(const std::string& operator_
     return it == certs_.end() ? nullptr : &it->second;
 }
 
-result<int> TrustValidator::operator_depth(const std::string& operator_id, std::int64_t now) const {
+result<int> TrustValidator::operator_depth(const std::string& operator_id, std::int64_t at) const {
     DepthMemo memo;
-    return depth_within(operator_id, now, genesis_.max_depth, memo);
+    return depth_within(operator_id, at, genesis_.max_depth, memo);
+}
+
+bool TrustValidator::is_revoked_at(const std::string& operator_id, std::int64_t at) const {
+    const auto it = revoked_.find(operator_id);
+    // A revocation dated a little ahead of our clock acts at once, like any timestamp within the
+    // tolerated skew.
+    return it != revoked_.end() && it->second <= at + wire::default_limits.max_clock_skew_seconds;
+}
+
+int TrustValidator::genesis_signers_needed() const noexcept {
+    return static_cast<int>(genesis_.operators.size() / 2) + 1;
 }
 
 // budget: how many endorsement steps from genesis are still allowed. Every recursion spends one,
@@ -31,7 +42,7 @@ result<int> TrustValidator::operator_depth(const std::string& operator_id, std::
 // endorsements^max_depth map lookups (no signature checks: those happened on arrival).
 result<int> TrustValidator::depth_within(const std::string& operator_id, std::int64_t now,
                                          int budget, DepthMemo& memo) const {
-    if (is_revoked(operator_id)) return make_error_code(errc::operator_revoked);
+    if (is_revoked_at(operator_id, now)) return make_error_code(errc::operator_revoked);
     if (is_genesis(operator_id)) return 0;
     const auto* cert = certificate(operator_id);
     if (cert == nullptr) return make_error_code(errc::untrusted_operator);
@@ -63,7 +74,7 @@ TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCe
         v.error = make_error_code(errc::network_mismatch);
     } else if (cert.operator_id != operator_id_of(cert.public_key)) {
         v.error = make_error_code(errc::key_mismatch);
-    } else if (is_revoked(cert.operator_id)) {
+    } else if (is_revoked_at(cert.operator_id, now)) {
         v.error = make_error_code(errc::operator_revoked);
     } else if (cert.created_at > now + skew || cert.expires_at <= now ||
                cert.expires_at <= cert.created_at) {
@@ -123,9 +134,9 @@ TrustValidator::CertificateVerdict TrustValidator::evaluate_within(const TrustCe
     return v;
 }
 
-std::error_code TrustValidator::add_certificate(const TrustCertificate& cert, std::int64_t now) {
+std::error_code TrustValidator::add_certificate(const TrustCertificate& cert, std::int64_t at) {
     if (is_genesis(cert.operator_id)) return {};  // genesis.json already says all there is
-    const auto verdict = evaluate(cert, now);
+    const auto verdict = evaluate(cert, at);
     if (verdict.error) return verdict.error;
     // Keep only the endorsements whose signatures were verified just now. Later evaluations of a
     // stored certificate do not verify again, so one that was skipped here (an endorser not yet
@@ -156,19 +167,31 @@ std::error_code TrustValidator::validate_revocation(const RevocationCertificate&
     if (rev.timestamp > now + wire::default_limits.max_clock_skew_seconds) {
         return make_error_code(errc::created_in_future);
     }
+    const bool of_genesis = is_genesis(rev.operator_id);
+    const int needed = of_genesis ? genesis_signers_needed() : genesis_.revocation_threshold;
     std::set<std::string> seen;
     int counted = 0;
     int forged = 0;
+    int protected_refusals = 0;
     for (const auto& s : rev.signatures) {
         const auto signer_id = operator_id_of(s.signer);
         if (signer_id == rev.operator_id || !seen.insert(signer_id).second) continue;
-        // Trust first: only a trusted signer's signature is worth verifying.
-        if (!is_trusted(signer_id, now)) continue;
-        if (verify_revocation_signature(s, rev.operator_id, rev.timestamp, rev.reason)) {
-            if (++forged >= genesis_.revocation_threshold) break;
+        if (of_genesis && !is_genesis(signer_id)) {
+            ++protected_refusals;
             continue;
         }
-        if (++counted >= genesis_.revocation_threshold) return {};
+        // Trust first, at the revocation's own time: only a signature of an operator trusted
+        // then is worth verifying.
+        if (!operator_depth(signer_id, rev.timestamp)) continue;
+        if (verify_revocation_signature(s, rev.operator_id, rev.timestamp, rev.reason)) {
+            if (++forged >= needed) break;
+            continue;
+        }
+        if (++counted >= needed) return {};
+    }
+    // Enough signatures, but of operators whose word does not count against a genesis operator.
+    if (of_genesis && counted + protected_refusals >= genesis_.revocation_threshold) {
+        return make_error_code(errc::genesis_protected);
     }
     return make_error_code(errc::insufficient_signatures);
 }
@@ -176,8 +199,13 @@ std::error_code TrustValidator::validate_revocation(const RevocationCertificate&
 std::error_code TrustValidator::apply_revocation(const RevocationCertificate& rev,
                                                  std::int64_t now) {
     if (auto ec = validate_revocation(rev, now)) return ec;
-    revoked_.insert(rev.operator_id);
+    restore_revocation(rev);
     return {};
+}
+
+void TrustValidator::restore_revocation(const RevocationCertificate& rev) {
+    auto [it, inserted] = revoked_.try_emplace(rev.operator_id, rev.timestamp);
+    if (!inserted) it->second = std::min(it->second, rev.timestamp);
 }
 
 }  // namespace nocturne::trust

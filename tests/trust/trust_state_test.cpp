@@ -141,6 +141,45 @@ TEST_F(TrustStateTest, AnotherNetworksAgentCertificateIsRefused) {
     EXPECT_EQ(state_.learn(*r, t0), errc::network_mismatch);
 }
 
+TEST_F(TrustStateTest, AValidatedRevocationSurvivesARestartAfterItsSignersLostStanding) {
+    // Three endorsed operators revoke the newcomer; then one of them is revoked, and every
+    // certificate expires. A restart keeps the revocation: it was valid when it was issued.
+    const auto a = key(31), b = key(32), c = key(33);
+    std::vector<wire::Record> certs;
+    for (const auto* k : {&a, &b, &c}) {
+        certs.push_back(web_.cert_record(web_.certificate(*k, web_.genesis_signers(3)), *k));
+    }
+    ASSERT_EQ(state_.learn_all(certs, t0), 3u);
+    ASSERT_FALSE(state_.learn(cert_, t0));
+    const auto t1 = t0 + 60;
+    ASSERT_FALSE(state_.learn(web_.revocation_record(newcomer_id_, {&a, &b, &c}, t1), t1));
+    ASSERT_FALSE(state_.learn(web_.revocation_record(operator_id_of(a.public_key()),
+                                                     web_.genesis_signers(3), t1 + 60),
+                              t1 + 60));
+    const auto later = t0 + test::year + 3600;  // every certificate above has expired
+    TrustState restarted(web_.genesis, persist_, later);
+    EXPECT_TRUE(restarted.validator().is_revoked(newcomer_id_));
+    EXPECT_TRUE(restarted.validator().is_revoked(operator_id_of(a.public_key())));
+
+    // A node that learns the revocation only now accepts it with the signers' certificates as
+    // they were at its time (expired since), as they come along with it.
+    store::MemoryStore fresh_store;
+    TrustState fresh(web_.genesis, fresh_store, t1 + 3600);
+    std::vector<wire::Record> batch = certs;
+    batch.push_back(web_.revocation_record(newcomer_id_, {&a, &b, &c}, t1));
+    fresh.learn_all(batch, t1 + 3600);
+    EXPECT_TRUE(fresh.validator().is_revoked(newcomer_id_));
+    store::MemoryStore late_store;
+    TrustState late_node(web_.genesis, late_store, later);
+    late_node.learn_all(batch, later);
+    EXPECT_TRUE(late_node.validator().is_revoked(newcomer_id_));
+    // Without the signers' certificates there is nothing to judge them by.
+    store::MemoryStore bare_store;
+    TrustState bare(web_.genesis, bare_store, later);
+    EXPECT_EQ(bare.learn(web_.revocation_record(newcomer_id_, {&a, &b, &c}, t1), later),
+              errc::insufficient_signatures);
+}
+
 class TrustPolicyTest : public TrustStateTest {
 protected:
     ManualClock clock_{Clock::time_point{std::chrono::seconds(t0)}};

@@ -243,6 +243,52 @@ TEST_F(Validator, RevokingAnEndorserTakesItsWeightFromExistingCertificates) {
     EXPECT_EQ(v.operator_depth(cert.operator_id, t0).error(), errc::insufficient_endorsements);
 }
 
+TEST_F(Validator, ARevocationIsJudgedByItsSignersStandingAtItsOwnTime) {
+    // Three operators endorsed by genesis revoke a fourth; later one of them is revoked itself.
+    const auto a = key(10), b = key(11), c = key(12), target = key(13);
+    for (const auto* k : {&a, &b, &c, &target}) enroll(*k, web_.genesis_signers(3));
+    const auto target_id = operator_id_of(target.public_key());
+    const auto t1 = t0 + 100;
+    auto rev = create_revocation(web_.genesis.network, target_id, "spam", t1, {&a, &b, &c});
+    ASSERT_FALSE(v_.validate_revocation(rev, t1));
+    const auto a_id = operator_id_of(a.public_key());
+    ASSERT_FALSE(v_.apply_revocation(
+        create_revocation(web_.genesis.network, a_id, "key lost", t1 + 1000,
+                          web_.genesis_signers(3)),
+        t1 + 1000));
+    // Still valid when judged later, also after the signers' certificates expired: a was trusted
+    // at t1.
+    EXPECT_FALSE(v_.validate_revocation(rev, t1 + 2000));
+    EXPECT_FALSE(v_.validate_revocation(rev, t0 + 2 * year));
+    // A revocation dated after a's revocation does not count a's signature.
+    auto late = create_revocation(web_.genesis.network, target_id, "spam", t1 + 2000, {&a, &b, &c});
+    EXPECT_EQ(v_.validate_revocation(late, t1 + 2000), errc::insufficient_signatures);
+    // Before its revocation time (less the tolerated clock skew) a was trusted; from it on, not.
+    EXPECT_TRUE(v_.operator_depth(a_id, t1 + 1000 - 301).has_value());
+    EXPECT_EQ(v_.operator_depth(a_id, t1 + 1000).error(), errc::operator_revoked);
+}
+
+TEST_F(Validator, OnlyAMajorityOfTheGenesisOperatorsCanRemoveOne) {
+    // Three depth-1 operators are enough to revoke an ordinary operator, never a genesis one.
+    const auto a = key(10), b = key(11), c = key(12);
+    for (const auto* k : {&a, &b, &c}) enroll(*k, web_.genesis_signers(3));
+    const auto& g = web_.genesis_keys;
+    const auto g1 = operator_id_of(g[0].public_key());
+    auto by_endorsed = create_revocation(web_.genesis.network, g1, "coup", t0, {&a, &b, &c});
+    EXPECT_EQ(v_.validate_revocation(by_endorsed, t0), errc::genesis_protected);
+    auto mixed = create_revocation(web_.genesis.network, g1, "coup", t0, {&a, &b, &g[1]});
+    EXPECT_EQ(v_.validate_revocation(mixed, t0), errc::genesis_protected);
+    // A majority of the three genesis operators is two: the other two suffice.
+    EXPECT_EQ(v_.genesis_signers_needed(), 2);
+    auto by_genesis = create_revocation(web_.genesis.network, g1, "key lost", t0, {&g[1], &g[2]});
+    ASSERT_FALSE(v_.apply_revocation(by_genesis, t0));
+    EXPECT_TRUE(v_.is_revoked(g1));
+    // One genesis signature is not a majority.
+    auto one = create_revocation(web_.genesis.network, operator_id_of(g[1].public_key()), "x", t0,
+                                 {&g[2]});
+    EXPECT_EQ(v_.validate_revocation(one, t0), errc::insufficient_signatures);
+}
+
 TEST(ValidatorStorage, EndorsementsNotVerifiedOnArrivalNeverCountLater) {
     // Four genesis operators. M's certificate carries three genuine endorsements and a forged one
     // "by" the fourth, dated in the future: at arrival it is skipped, not verified.

@@ -50,8 +50,11 @@ public:
     const Stats& stats() const noexcept { return stats_; }
 
     // Learns one cert, agent_cert or revocation record if it is valid at `now` (and keeps it);
-    // unknown_record_kind for other kinds, otherwise the reason it is not valid.
-    std::error_code learn(const wire::Record& record, std::int64_t now);
+    // unknown_record_kind for other kinds, otherwise the reason it is not valid. A revocation is
+    // judged at its own time: `credentials` (the certificates that came with it) may hold its
+    // signers' certificates as they were then, expired since.
+    std::error_code learn(const wire::Record& record, std::int64_t now,
+                          std::span<const wire::Record> credentials = {});
     // Learns records in rounds until a round adds nothing: a certificate chain may arrive in any
     // order. Invalid records are skipped. Returns how many were learned.
     std::size_t learn_all(std::span<const wire::Record> records, std::int64_t now);
@@ -61,9 +64,11 @@ public:
     // agent_superseded, too_many_agents, certificate_expired, or the operator's problem.
     result<AgentStanding> agent_standing(const NodeId& agent, std::int64_t now) const;
 
-    // Whether a record may be stored: trust records must be valid (they are learned on the way);
-    // every other kind needs an author that is a trusted agent.
-    std::error_code check_record(const wire::Record& record, std::int64_t now);
+    // Whether a record may be stored: trust records must be valid (they are learned on the way,
+    // with the credentials that came along); every other kind needs an author that is a trusted
+    // agent.
+    std::error_code check_record(const wire::Record& record, std::int64_t now,
+                                 std::span<const wire::Record> credentials = {});
 
     // The certificates that prove a record's standing to a node that knows nothing yet: for an
     // ordinary record its author's agent certificate and operator chain, for a certificate its
@@ -90,7 +95,8 @@ private:
 
     std::error_code learn_certificate(const wire::Record& record, std::int64_t now);
     std::error_code learn_agent(const wire::Record& record, std::int64_t now);
-    std::error_code learn_revocation(const wire::Record& record, std::int64_t now);
+    std::error_code learn_revocation(const wire::Record& record, std::int64_t now,
+                                     std::span<const wire::Record> credentials);
     void keep(const wire::Record& record);
     void remember(const wire::Record& record, std::string operator_id, NodeId agent);
     // Certificate records of non-genesis operators from these operators up towards genesis.

@@ -20,6 +20,11 @@ namespace nocturne::trust {
 // leaned on the revoked one. Only certificates that were trusted when they arrived are kept:
 // someone minting keys cannot grow this state.
 //
+// Every question names a time: "is this operator trusted at t". A revocation counts from its own
+// timestamp on, so an operator revoked today was still trusted last month, and a revocation is
+// judged by its signers' standing at its own time: one that was valid when issued stays valid
+// when a signer is revoked or its certificate expires later.
+//
 // Owned by the thread that owns the node (the daemon's io_context); not thread-safe.
 class TrustValidator {
 public:
@@ -46,13 +51,14 @@ public:
     std::error_code validate_certificate(const TrustCertificate& cert, std::int64_t now) const {
         return evaluate(cert, now).error;
     }
-    // Validates and remembers the certificate (a later one replaces an earlier one).
-    std::error_code add_certificate(const TrustCertificate& cert, std::int64_t now);
+    // Validates the certificate at `at` and remembers it (a later one replaces an earlier one).
+    // `at` is now, except for the certificates of a revocation's signers, judged at its time.
+    std::error_code add_certificate(const TrustCertificate& cert, std::int64_t at);
 
-    // An operator's distance from genesis (0 for genesis operators) when trusted at `now`:
-    // operator_revoked, untrusted_operator (unknown), certificate_expired, or
-    // insufficient_endorsements (its endorsers lost standing) otherwise.
-    result<int> operator_depth(const std::string& operator_id, std::int64_t now) const;
+    // An operator's distance from genesis (0 for genesis operators) when trusted at `at`:
+    // operator_revoked (a revocation dated at or before `at`), untrusted_operator (unknown),
+    // certificate_expired, or insufficient_endorsements (its endorsers lost standing) otherwise.
+    result<int> operator_depth(const std::string& operator_id, std::int64_t at) const;
     bool is_trusted(const std::string& operator_id, std::int64_t now) const {
         return operator_depth(operator_id, now).has_value();
     }
@@ -61,13 +67,24 @@ public:
     const TrustCertificate* certificate(const std::string& operator_id) const;
     bool is_genesis(const std::string& operator_id) const;
 
-    // At least revocation_threshold distinct operators, trusted at `now` and other than the
-    // target, signed it.
+    // The signers (other than the target, each counted once) were trusted at the revocation's
+    // timestamp, which is not in the future at `now`, and there are enough of them: for an
+    // ordinary operator revocation_threshold trusted operators; for a genesis operator, a
+    // majority of the genesis operators (genesis_signers_needed()), genesis signatures only, so
+    // that operators endorsed into the web cannot remove the ones that anchor it.
     std::error_code validate_revocation(const RevocationCertificate& rev, std::int64_t now) const;
     std::error_code apply_revocation(const RevocationCertificate& rev, std::int64_t now);
+    // Applies a revocation this node validated before (kept across restarts): not judged again,
+    // since what made it valid (its signers' certificates) may have expired since.
+    void restore_revocation(const RevocationCertificate& rev);
+    // Genesis signatures a genesis operator's revocation needs: a majority of all genesis
+    // operators (more than half), the target not among the signers.
+    int genesis_signers_needed() const noexcept;
     bool is_revoked(const std::string& operator_id) const {
         return revoked_.count(operator_id) != 0;
     }
+    // Revoked by a revocation dated at or before `at` (within the clock skew).
+    bool is_revoked_at(const std::string& operator_id, std::int64_t at) const;
     std::size_t certificate_count() const noexcept { return certs_.size(); }
     std::size_t revocation_count() const noexcept { return revoked_.size(); }
 
@@ -83,7 +100,7 @@ private:
     Genesis genesis_;
     std::map<std::string, int> genesis_index_;  // operator id -> index in genesis_.operators
     std::map<std::string, TrustCertificate> certs_;
-    std::set<std::string> revoked_;
+    std::map<std::string, std::int64_t> revoked_;  // operator id -> earliest revocation time
 };
 
 }  // namespace nocturne::trust
