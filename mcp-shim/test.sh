@@ -17,4 +17,5 @@ fi
 cd "$(dirname "${BASH_SOURCE[0]}")"
 npm ci --no-audit --no-fund
 npm run build
-NOCTURNE_AGENT_BIN="$agent_bin" npm test
+# Every daemon of the tests runs on this host: loopback peers count as separate networks.
+NOCTURNE_LOOPBACK_PEERS=1 NOCTURNE_AGENT_BIN="$agent_bin" npm test

@@ -19,6 +19,7 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
       node_(keys_.node_id(), std::move(address), clock, transport, stores_.records, config_.node),
       knowledge_(node_, keys_, clock, &trust_, "", stores_.published, config_.knowledge) {
     node_.set_policy(&policy_);
+    node_.set_signer(&keys_);
     const auto now = clock_.now();
     next_credentials_ = now;
     next_snapshot_ = now + config_.snapshot_period;
@@ -36,8 +37,12 @@ void Agent::on_message(dht::InboundMessage msg) {
     node_.on_message(std::move(msg));
 }
 
+void Agent::on_undeliverable(const std::string& message_id) {
+    node_.on_undeliverable(message_id);
+}
+
 Clock::time_point Agent::next_wakeup() const {
-    auto t = std::min(node_.next_wakeup(), next_revocation_watch_);
+    auto t = std::min({node_.next_wakeup(), next_revocation_watch_, next_bootstrap_});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;
@@ -61,12 +66,44 @@ void Agent::tick() {
         next_revocation_watch_ = now + config_.revocation_watch_period;
         trust::watch_revocations(node_, trust_);
     }
+    // A table that emptied (every peer gone) is refilled from the seeds, with the same backoff.
+    if (node_.table().size() == 0 && !seeds_.empty() && !bootstrapping_ &&
+        next_bootstrap_ == Clock::time_point::max()) {
+        next_bootstrap_ = now + bootstrap_backoff_;
+    }
+    if (now >= next_bootstrap_) retry_bootstrap();
+}
+
+void Agent::retry_bootstrap() {
+    next_bootstrap_ = Clock::time_point::max();
+    if (bootstrapping_ || seeds_.empty()) return;
+    bootstrapping_ = true;
+    node_.bootstrap(seeds_, [this](std::size_t peers) {
+        bootstrapping_ = false;
+        if (peers == 0) {
+            bootstrap_backoff_ = std::min(bootstrap_backoff_ * 2, config_.bootstrap_retry_max);
+            next_bootstrap_ = clock_.now() + bootstrap_backoff_;
+            return;
+        }
+        bootstrap_backoff_ = config_.bootstrap_retry_min;
+        if (!bootstrapped_) {
+            bootstrapped_ = true;
+            on_bootstrapped();
+        }
+    });
 }
 
 void Agent::bootstrap(const std::vector<wire::Contact>& seeds,
                       std::function<void(std::size_t)> done) {
+    seeds_ = seeds;
+    bootstrap_backoff_ = config_.bootstrap_retry_min;
+    bootstrapping_ = true;
     node_.bootstrap(seeds, [this, done = std::move(done)](std::size_t peers) {
-        if (!bootstrapped_) {
+        bootstrapping_ = false;
+        // Nobody answered (busy seeds, an attack, a network not up yet): try again later rather
+        // than stay alone for good. A node with no seeds starts a new mesh and waits to be found.
+        if (peers == 0 && !seeds_.empty()) next_bootstrap_ = clock_.now() + bootstrap_backoff_;
+        if (!bootstrapped_ && (peers > 0 || seeds_.empty())) {
             bootstrapped_ = true;
             on_bootstrapped();
         }
@@ -122,6 +159,9 @@ void Agent::use_credentials(const std::vector<wire::Record>& records) {
     }
     const std::string key = s ? s->operator_id + "/" + std::to_string(s->agent_index) : "";
     knowledge_.set_operator_id(s ? s->operator_id : "");
+    session_credentials_ = std::make_shared<const std::vector<wire::Record>>(
+        s ? trust_.agent_credentials(node_.id(), wire::default_limits.max_credentials)
+          : std::vector<wire::Record>{});
     if (key != standing_key_) {
         standing_key_ = key;
         if (hooks_.standing_changed) hooks_.standing_changed();
@@ -137,11 +177,6 @@ void Agent::publish_own_certificates() {
 
 result<Agent::Standing> Agent::standing() const {
     return trust_.agent_standing(node_.id(), clock_.unix_seconds());
-}
-
-std::string Agent::operator_id() const {
-    auto s = standing();
-    return s ? s->operator_id : "";
 }
 
 std::string Agent::describe_standing() const {

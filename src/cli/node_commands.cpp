@@ -29,6 +29,7 @@ struct StartOptions {
     std::string advertise;
     std::vector<std::string> bootstrap;
     bool foreground = false;
+    bool loopback_peers = false;
 };
 
 // A daemon in the background logs to its home's log file (5 files of 10 MiB); in the foreground
@@ -51,6 +52,7 @@ int run_start(const StartOptions& opts) {
     config.api_port = opts.api_port;
     config.advertised_address = opts.advertise;
     config.bootstrap = opts.bootstrap;
+    config.loopback_peers = opts.loopback_peers;
     config.version = version;
     // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
     if (opts.genesis) config.genesis_file = std::filesystem::absolute(*opts.genesis);
@@ -97,6 +99,12 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                          "Peer to join the mesh through, ws://host:port (repeatable); without "
                          "one, and without peers saved from a previous run, this node starts "
                          "a new mesh");
+    start_cmd
+        ->add_flag("--loopback-peers", start->loopback_peers,
+                   "Let loopback peers count as separate networks (a mesh whose nodes all run on "
+                   "this host: tests, trying things); off by default, since one host can run "
+                   "any number of node ids")
+        ->envname("NOCTURNE_LOOPBACK_PEERS");
     commands.add(start_cmd, [start] { return run_start(*start); });
 
     auto status_home = std::make_shared<std::optional<std::string>>();

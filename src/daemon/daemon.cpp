@@ -149,6 +149,7 @@ int run_daemon(const DaemonConfig& config) {
     tcfg.listen_host = config.listen_host;
     tcfg.listen_port = config.port;
     tcfg.advertised_address = config.advertised_address;
+    tcfg.network = trust::network_id(home.genesis);
     net::WsTransport transport(io, keys, clock, tcfg);
     if (auto ec = transport.listen()) {
         return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
@@ -169,12 +170,15 @@ int run_daemon(const DaemonConfig& config) {
         if (agent_ptr == nullptr) return;
         const auto s = agent_ptr->standing();
         transport.set_identity(s ? agent_ptr->id().to_hex() : "", s ? s->operator_id : "");
+        transport.set_credentials(*agent_ptr->session_credentials());
         spdlog::info("trust: {}", agent_ptr->describe_standing());
     };
     hooks.standing_changed = use_standing;
+    agent::AgentConfig agent_config;
+    agent_config.node.table.exempt_loopback = config.loopback_peers;
     agent::Agent agent(keys, transport.address(), clock, transport,
                        agent::AgentStores{*home.records, *home.trust, *home.published},
-                       std::move(home.genesis), agent::AgentConfig{}, std::move(hooks));
+                       std::move(home.genesis), agent_config, std::move(hooks));
     agent_ptr = &agent;
     use_standing();
     transport.set_sink(&agent);

@@ -13,12 +13,29 @@
 #include <utility>
 
 namespace nocturne::daemon {
+namespace {
+
+net::WsTransportConfig transport_config(const trust::TrustState& state) {
+    net::WsTransportConfig config;
+    config.network = trust::network_id(state.genesis());
+    return config;
+}
+
+// A one-shot command lives for seconds, on the user's own machine: its routing table counts
+// loopback peers separately, so that it reaches a mesh of several nodes on this host.
+dht::NodeConfig node_config() {
+    dht::NodeConfig config;
+    config.table.exempt_loopback = true;
+    return config;
+}
+
+}  // namespace
 
 struct MeshClient::Impl {
     Impl(trust::TrustState& state, std::chrono::seconds limit, crypto::KeyPair identity)
         : keys(std::move(identity)),
-          transport(io, keys, clock, net::WsTransportConfig{}),
-          node(keys.node_id(), "", clock, transport, store),
+          transport(io, keys, clock, transport_config(state)),
+          node(keys.node_id(), "", clock, transport, store, node_config()),
           policy(state, clock, keys.node_id()),
           timeout(limit) {
         transport.set_sink(&node);

@@ -1,4 +1,5 @@
 #include <nocturne/dht/ip_group.hpp>
+#include <nocturne/wire/identifiers.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -12,8 +13,8 @@ namespace {
 // it for inet_pton would only cost time.
 constexpr std::size_t max_ip_text = 64;
 
-std::optional<IpGroup> group_v4(const std::uint8_t* a) {
-    if (a[0] == 127) return std::nullopt;
+std::optional<IpGroup> group_v4(const std::uint8_t* a, bool exempt_loopback) {
+    if (exempt_loopback && a[0] == 127) return std::nullopt;
     IpGroup g;
     g.family = IpGroup::Family::v4;
     std::copy(a, a + 3, g.prefix.begin());
@@ -50,7 +51,7 @@ std::optional<std::string_view> address_host(std::string_view address) {
     return host;
 }
 
-std::optional<IpGroup> ip_group_of(std::string_view address) {
+std::optional<IpGroup> ip_group_of(std::string_view address, bool exempt_loopback) {
     const auto host = address_host(address);
     if (!host || host->size() > max_ip_text) return std::nullopt;
     // Only these characters make up an IP literal. Checking first also keeps an embedded NUL from
@@ -63,18 +64,47 @@ std::optional<IpGroup> ip_group_of(std::string_view address) {
     const std::string text(*host);  // inet_pton needs a terminated string
 
     std::uint8_t v4[4];
-    if (inet_pton(AF_INET, text.c_str(), v4) == 1) return group_v4(v4);
+    if (inet_pton(AF_INET, text.c_str(), v4) == 1) return group_v4(v4, exempt_loopback);
 
     std::uint8_t v6[16];
     if (inet_pton(AF_INET6, text.c_str(), v6) != 1) return std::nullopt;  // a host name
     constexpr std::uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    if (std::equal(v6, v6 + 16, loopback)) return std::nullopt;
+    if (exempt_loopback && std::equal(v6, v6 + 16, loopback)) return std::nullopt;
     constexpr std::uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::equal(v6, v6 + 12, mapped_prefix)) return group_v4(v6 + 12);
+    if (std::equal(v6, v6 + 12, mapped_prefix)) return group_v4(v6 + 12, exempt_loopback);
     IpGroup g;
     g.family = IpGroup::Family::v6;
     std::copy(v6, v6 + 8, g.prefix.begin());
     return g;
+}
+
+std::optional<std::string> address_at(std::string_view claimed, std::string_view ip) {
+    if (ip.empty() || ip.size() > max_ip_text) return std::nullopt;
+    std::string_view scheme;
+    if (claimed.starts_with("ws://")) {
+        scheme = "ws://";
+    } else if (claimed.starts_with("wss://")) {
+        scheme = "wss://";
+    } else {
+        return std::nullopt;
+    }
+    std::string_view rest = claimed.substr(scheme.size());
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos ||
+        (rest.find(']') != std::string_view::npos && colon < rest.find(']'))) {
+        return std::nullopt;
+    }
+    const auto port = rest.substr(colon + 1);
+    const bool v6 = ip.find(':') != std::string_view::npos;
+    std::string out(scheme);
+    if (v6) out += '[';
+    out += ip;
+    if (v6) out += ']';
+    out += ':';
+    out += port;
+    if (!wire::is_contact_address(out)) return std::nullopt;
+    return out;
 }
 
 }  // namespace nocturne::dht

@@ -8,29 +8,30 @@ namespace {
 // Keeps the candidate list bounded: a hostile peer answering with thousands of made-up contacts
 // (20 per answer, many answers) cannot grow it past this multiple of k.
 constexpr std::size_t candidate_cap_factor = 8;
+constexpr std::size_t default_queries_per_k = 4;
 
 }  // namespace
 
-Lookup::Lookup(const NodeId& self, const NodeId& target, bool want_value, std::size_t k,
-               std::size_t alpha, const std::vector<wire::Contact>& seeds)
-    : self_(self),
-      target_(target),
-      want_value_(want_value),
-      k_(std::max<std::size_t>(k, 1)),
-      alpha_(std::max<std::size_t>(alpha, 1)) {
+Lookup::Lookup(const NodeId& self, const NodeId& target, Options options,
+               const std::vector<wire::Contact>& seeds)
+    : self_(self), target_(target), options_(options) {
+    options_.k = std::max<std::size_t>(options_.k, 1);
+    options_.alpha = std::max<std::size_t>(options_.alpha, 1);
+    if (options_.max_queries == 0) options_.max_queries = default_queries_per_k * options_.k;
     for (const auto& c : seeds) insert(c, 1);
 }
 
 void Lookup::insert(const wire::Contact& contact, std::size_t depth) {
     if (contact.id == self_ || contact.address.empty()) return;
     if (find(contact.id) != nullptr) return;
+    const auto cap = candidate_cap_factor * options_.k;
     const auto pos = std::lower_bound(candidates_.begin(), candidates_.end(), contact.id,
                                       [&](const Candidate& c, const NodeId& id) {
                                           return distance_less(target_, c.contact.id, id);
                                       });
-    if (static_cast<std::size_t>(pos - candidates_.begin()) >= candidate_cap_factor * k_) return;
+    if (static_cast<std::size_t>(pos - candidates_.begin()) >= cap) return;
     candidates_.insert(pos, Candidate{contact, State::fresh, depth});
-    if (candidates_.size() > candidate_cap_factor * k_) {
+    if (candidates_.size() > cap) {
         // Drop the farthest fresh candidate (never one in flight: its answer is awaited).
         for (auto it = candidates_.end(); it != candidates_.begin();) {
             --it;
@@ -55,8 +56,9 @@ std::vector<wire::Contact> Lookup::next_queries() {
     // result once those k have answered.
     std::size_t live_seen = 0;
     for (auto& c : candidates_) {
-        if (in_flight_ >= alpha_ || live_seen >= k_) break;
-        if (c.state == State::failed) continue;
+        if (in_flight_ >= options_.alpha || live_seen >= options_.k) break;
+        if (queried_ >= options_.max_queries) break;
+        if (!counts(c.state)) continue;
         ++live_seen;
         if (c.state != State::fresh) continue;
         c.state = State::in_flight;
@@ -69,19 +71,26 @@ std::vector<wire::Contact> Lookup::next_queries() {
 }
 
 void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& peers,
-                       std::vector<wire::Record> records, std::size_t total, std::size_t sent) {
+                       std::vector<wire::Record> records, std::size_t total, std::size_t sent,
+                       bool eligible) {
     Candidate* c = find(from);
     if (c == nullptr || c->state != State::in_flight) return;  // unsolicited or duplicate
-    c->state = State::answered;
     --in_flight_;
     ++answered_;
     const std::size_t depth = c->depth;
-    if (want_value_ && !records.empty() && records_.empty()) {
-        records_ = std::move(records);
-        value_depth_ = depth;
-        holder_ = c->contact;
-        sent_ = std::max(sent, records_.size());
-        total_ = std::max(total, sent_);
+    if (!eligible) {
+        // It answered, but may not count: its referrals may still lead somewhere (they are
+        // judged when they answer), its records are not believed.
+        c->state = State::ineligible;
+        ++ineligible_;
+    } else {
+        c->state = State::answered;
+        if (options_.want_value && !records.empty()) {
+            const auto n = records.size();
+            holders_.push_back(HolderAnswer{c->contact, std::move(records),
+                                            std::max(total, std::max(sent, n)), std::max(sent, n),
+                                            depth});
+        }
     }
     for (const auto& p : peers) insert(p, depth + 1);
 }
@@ -90,7 +99,7 @@ void Lookup::on_failure(const NodeId& from) {
     Candidate* c = find(from);
     if (c == nullptr || c->state != State::in_flight) return;
     --in_flight_;
-    if (c->attempts < max_attempts) {
+    if (c->attempts < max_attempts && queried_ < options_.max_queries) {
         c->state = State::fresh;
         return;
     }
@@ -99,12 +108,12 @@ void Lookup::on_failure(const NodeId& from) {
 }
 
 bool Lookup::done() const {
-    if (want_value_ && !records_.empty()) return true;
     if (in_flight_ > 0) return false;
+    if (queried_ >= options_.max_queries) return true;
     std::size_t live_seen = 0;
     for (const auto& c : candidates_) {
-        if (live_seen >= k_) break;
-        if (c.state == State::failed) continue;
+        if (live_seen >= options_.k) break;
+        if (!counts(c.state)) continue;
         ++live_seen;
         if (c.state == State::fresh) return false;
     }
@@ -113,24 +122,24 @@ bool Lookup::done() const {
 
 LookupResult Lookup::result() const {
     LookupResult r;
-    r.records = records_;
-    r.holder = holder_;
-    r.total = total_;
-    r.next_offset = sent_;
     r.queried = queried_;
     r.answered = answered_;
     r.failed = failed_;
-    std::size_t max_depth = 0;
+    r.ineligible = ineligible_;
+    std::size_t closest_depth = 0;
     for (const auto& c : candidates_) {
         if (c.state != State::answered) continue;
-        if (r.closest.size() < k_) {
+        ++r.storers_answered;
+        if (r.closest.size() < options_.k) {
             r.closest.push_back(c.contact);
-            if (r.closest.size() == 1) max_depth = c.depth;
+            if (r.closest.size() == 1) closest_depth = c.depth;
         }
     }
-    // Hops: for a value, the depth of the node that held it; otherwise the depth at which the
+    r.holders = holders_.size();
+    r.holder_answers = holders_;
+    // Hops: for a value, the depth of the first holder heard; otherwise the depth at which the
     // closest node was reached.
-    r.hops = records_.empty() ? max_depth : value_depth_;
+    r.hops = holders_.empty() ? closest_depth : holders_.front().depth;
     return r;
 }
 

@@ -121,7 +121,7 @@ void Node::Maintenance::replicate_step() {
         if (!records || records->empty()) continue;
         std::vector<wire::Store> messages;
         for (const auto& r : *records) messages.push_back(node_.store_message(r));
-        for (const auto& peer : node_.closest_contacts(key, node_.config_.k, node_.self_)) {
+        for (const auto& peer : node_.closest_contacts(key, node_.config_.k, node_.self_, true)) {
             for (const auto& m : messages) {
                 ++node_.stats_.replicated;
                 node_.request(peer, m, nullptr);
@@ -136,7 +136,7 @@ void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
     // The keys the newcomer can be among the k closest to (as far as we know) share at least as
     // many leading bits with it as its k-th closest known peer does: that prefix's key range is
     // all we walk, a few keys a tick.
-    const auto closest = node_.table_.closest_n(newcomer.id, node_.config_.k + 1);
+    const auto closest = node_.closest_contacts(newcomer.id, node_.config_.k + 1, NodeId{}, true);
     std::size_t bits = 0;
     std::size_t others = 0;
     for (const auto& p : closest) {
@@ -152,10 +152,12 @@ void Node::Maintenance::handover_step() {
     auto& h = handovers_.front();
     const auto now_s = node_.clock_.unix_seconds();
     for (const auto& key : next_keys(h.range, node_.config_.keys_per_tick)) {
-        // Hand over what the newcomer is now responsible for: it is among the k closest we know.
-        const auto closest = node_.table_.closest_n(key, node_.config_.k);
-        const bool among = std::any_of(closest.begin(), closest.end(),
-                                       [&](const PeerInfo& p) { return p.id == h.newcomer.id; });
+        // Hand over what the newcomer is now responsible for: it is among the k closest storers
+        // we know.
+        const auto closest = node_.closest_contacts(key, node_.config_.k, NodeId{}, true);
+        const bool among = std::any_of(closest.begin(), closest.end(), [&](const wire::Contact& p) {
+            return p.id == h.newcomer.id;
+        });
         if (!among) continue;
         auto records = node_.store_.get(key, now_s);
         if (!records) continue;

@@ -1,9 +1,13 @@
 #include <nocturne/core/hex.hpp>
 #include <nocturne/core/overloaded.hpp>
 #include <nocturne/crypto/random.hpp>
+#include <nocturne/dht/ip_group.hpp>
 #include <nocturne/dht/node.hpp>
+#include <nocturne/wire/identifiers.hpp>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <utility>
 
 #include "maintenance.hpp"
@@ -27,7 +31,18 @@ errc code_of(std::error_code ec) {
 struct Node::LookupJob {
     Lookup lookup;
     LookupCallback done;
+    bool storers = false;
     bool finished = false;
+};
+
+// A read after its lookup: the holders' further pages, then the merge.
+struct Node::ReadJob {
+    NodeId key;
+    LookupResult found;
+    std::vector<wire::Record> local;  // this node's own, when it is a holder
+    std::size_t pages_in_flight = 0;
+    std::size_t budget = 0;  // raw records still allowed in, all holders together
+    LookupCallback done;
 };
 
 Node::Node(const NodeId& self, std::string address, const Clock& clock, Transport& transport,
@@ -73,30 +88,47 @@ void Node::serve(wire::MessageType type, RequestHandler handler) {
 // ---- inbound -----------------------------------------------------------------------------------
 
 void Node::on_message(InboundMessage msg) {
-    learn(msg.from);
+    note_credentials(msg);
     if (wire::is_reply(msg.payload)) {
         handle_answer(msg);
     } else {
         ++stats_.requests_in;
         handle_request(msg);
+        consider(msg);
     }
+}
+
+void Node::on_undeliverable(const std::string& message_id) {
+    if (rpc_.fail(message_id)) ++stats_.undeliverable;
+}
+
+void Node::note_credentials(const InboundMessage& msg) {
+    if (policy_ == nullptr || !msg.credentials) return;
+    auto [it, inserted] = peer_credentials_.try_emplace(msg.from.id, msg.credentials.get());
+    if (!inserted && it->second == msg.credentials.get()) return;  // judged for this session
+    it->second = msg.credentials.get();
+    // Bounded by the peers that talk to us: forget all at a generous cap and judge again.
+    if (peer_credentials_.size() > 4 * config_.max_newcomers_queued * config_.k) {
+        peer_credentials_.clear();
+        peer_credentials_.emplace(msg.from.id, msg.credentials.get());
+    }
+    policy_->learn_peer(msg.from.id, *msg.credentials);
 }
 
 void Node::handle_request(const InboundMessage& msg) {
     std::visit(overloaded{
                    [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
                    [&](const wire::FindNode& p) {
-                       reply(msg, wire::Response{msg.id, wire::NodesResult{closest_contacts(
-                                                             p.target, config_.k, msg.from.id)}});
+                       reply(msg, wire::Response{
+                                      msg.id, wire::NodesResult{closest_contacts(
+                                                  p.target, config_.k, msg.from.id, p.storers)}});
                    },
                    [&](const wire::FindValue& p) {
-                       auto all = local_records(p.key);
-                       wire::ValueResult out;
-                       if (!all.empty()) {
-                           out = value_page(std::move(all), p.offset);
-                           out.credentials = credentials_for_all(out.records);
-                       } else {
-                           out.peers = closest_contacts(p.key, config_.k, msg.from.id);
+                       wire::ValueResult out = value_page(p.key, p.offset);
+                       out.credentials = credentials_for_all(out.records);
+                       // Readers ask several holders: the closest storers come along either way.
+                       if (p.offset == 0) {
+                           out.peers = closest_contacts(p.key, config_.k, msg.from.id, true);
                        }
                        reply(msg, wire::Response{msg.id, std::move(out)});
                    },
@@ -124,6 +156,17 @@ void Node::handle_request(const InboundMessage& msg) {
 }
 
 void Node::handle_answer(const InboundMessage& msg) {
+    // We reached the peer where we sent the request: that address is proven. A bootstrap seed may
+    // be a host name: what enters the table is the IP we reached it at. Learned before the
+    // request's handler runs (a bootstrap goes on with a lookup that starts from it).
+    if (auto asked = rpc_.asked(msg)) {
+        wire::Contact proven{msg.from.id, asked->address};
+        if (!wire::is_contact_address(proven.address)) {
+            proven.address = address_at(asked->address, msg.observed_ip).value_or("");
+        }
+        // An ERROR answers too, but says nothing about serving: only real answers teach.
+        if (!std::holds_alternative<wire::ErrorReply>(msg.payload)) learn(proven);
+    }
     switch (rpc_.on_answer(msg)) {
         case RpcManager::Verdict::delivered:
             ++stats_.responses_in;
@@ -139,13 +182,42 @@ void Node::handle_answer(const InboundMessage& msg) {
     }
 }
 
+void Node::consider(const InboundMessage& msg) {
+    // Peers that accept no connections (one-shot clients) can ask us things but serve nobody.
+    if (msg.from.address.empty() || msg.from.id == self_) return;
+    // Its claim is only its port: the IP is the one its connection comes from. Dialing that back
+    // (a new connection, whose handshake must prove the same id) proves it can be reached there;
+    // only then may it enter the table (or move there, after a restart on another port) and be
+    // passed on to others.
+    auto address = address_at(msg.from.address, msg.observed_ip);
+    if (const auto known = table_.find(msg.from.id)) {
+        table_.on_ping_succeeded(msg.from.id);  // heard from: refreshed
+        if (!address || *address == known->address) return;
+    }
+    if (!address || verifying_.size() >= config_.max_verifications) return;
+    if (!verifying_.insert(msg.from.id).second) return;
+    const wire::Contact candidate{msg.from.id, *address};
+    auto verify = rpc_.start(
+        candidate, wire::Ping{},
+        [this, candidate](const InboundMessage* answer) {
+            verifying_.erase(candidate.id);
+            if (answer == nullptr || !std::holds_alternative<wire::Pong>(answer->payload)) {
+                ++stats_.verifications_failed;
+                return;
+            }
+            ++stats_.contacts_verified;
+        },
+        true);
+    ++stats_.messages_out;
+    transport_.send(candidate, std::move(verify));
+}
+
 void Node::learn(const wire::Contact& contact) {
-    // Peers that accept no connections can ask us things but cannot serve others.
     if (contact.address.empty() || contact.id == self_) return;
     const auto outcome = table_.add(PeerInfo{contact.id, contact.address, "", clock_.now(), 0});
     using Status = RoutingTable::AddResult::Status;
     if (outcome.status == Status::added) {
-        maintenance_->offer_records_to(contact);
+        if (is_storer(contact.id)) maintenance_->offer_records_to(contact);
     } else if (outcome.status == Status::cached && outcome.eviction_candidate) {
         const auto candidate = outcome.eviction_candidate->id;
         if (clock_.now() - outcome.eviction_candidate->last_seen <
@@ -166,18 +238,28 @@ void Node::learn(const wire::Contact& contact) {
 }
 
 std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::size_t n,
-                                                  const NodeId& exclude) const {
+                                                  const NodeId& exclude, bool storers) const {
     std::vector<wire::Contact> out;
-    for (const auto& p : table_.closest_n(target, n + 1)) {
-        if (p.id == exclude) continue;
-        if (out.size() == n) break;
-        out.push_back({p.id, p.address});
+    // Storers are a subset: look further down the table until n are found.
+    for (std::size_t want = n + 1;; want *= 4) {
+        out.clear();
+        const auto peers = table_.closest_n(target, want);
+        for (const auto& p : peers) {
+            if (p.id == exclude || (storers && !is_storer(p.id))) continue;
+            if (out.size() == n) break;
+            out.push_back({p.id, p.address});
+        }
+        if (out.size() == n || peers.size() < want) return out;
     }
-    return out;
+}
+
+bool Node::is_storer(const NodeId& node) const {
+    return policy_ == nullptr || policy_->storer(node);
 }
 
 bool Node::responsible_for(const NodeId& key) const {
-    return among_k_closest(self_, key, table_.closest_n(key, config_.k), config_.k);
+    if (!is_storer(self_)) return false;
+    return among_k_closest(self_, key, closest_contacts(key, config_.k, self_, true), config_.k);
 }
 
 wire::StoreResult Node::accept_store(const wire::Record& record,
@@ -194,7 +276,9 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
         }
     }
     if (auto stored = store_.put(record); !stored) return {false, code_of(stored.error())};
-    return {true, errc::ok};
+    wire::StoreResult ok{true, errc::ok};
+    if (signer_ != nullptr) ok.ack = wire::sign_store_ack(record, *signer_);
+    return ok;
 }
 
 wire::Store Node::store_message(const wire::Record& record) {
@@ -222,11 +306,17 @@ std::vector<wire::Record> Node::credentials_for_all(const std::vector<wire::Reco
 
 // ---- lookups -----------------------------------------------------------------------------------
 
-void Node::start_lookup(const NodeId& target, bool want_value, LookupCallback done) {
-    std::vector<wire::Contact> seeds;
-    for (const auto& p : table_.closest_n(target, config_.k)) seeds.push_back({p.id, p.address});
-    auto job = std::make_shared<LookupJob>(LookupJob{
-        Lookup(self_, target, want_value, config_.k, config_.alpha, seeds), std::move(done)});
+void Node::start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done) {
+    // Data lives on storers only, and a storer lookup starts from storers: a node that is not one
+    // cannot steer it (its referrals are judged when they answer).
+    const auto seeds = closest_contacts(target, config_.k, NodeId{}, storers || want_value);
+    Lookup::Options options;
+    options.k = config_.k;
+    options.alpha =
+        storers || want_value ? std::max(config_.alpha, config_.storer_alpha) : config_.alpha;
+    options.want_value = want_value;
+    auto job = std::make_shared<LookupJob>(
+        LookupJob{Lookup(self_, target, options, seeds), std::move(done), storers || want_value});
     pump(job);
 }
 
@@ -238,19 +328,26 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
         return;
     }
     for (const auto& contact : job->lookup.next_queries()) {
-        wire::Payload query = job->lookup.want_value()
-                                  ? wire::Payload{wire::FindValue{job->lookup.target()}}
-                                  : wire::Payload{wire::FindNode{job->lookup.target()}};
+        wire::Payload query =
+            job->lookup.want_value()
+                ? wire::Payload{wire::FindValue{job->lookup.target()}}
+                : wire::Payload{wire::FindNode{job->lookup.target(), job->storers}};
         request(contact, std::move(query), [this, job, id = contact.id](const InboundMessage* m) {
             const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+            // Judged now: its session's credentials arrived with this answer at the latest.
+            const bool eligible = !job->storers || is_storer(id);
             if (resp == nullptr) {
                 job->lookup.on_failure(id);
             } else if (const auto* nodes = std::get_if<wire::NodesResult>(&resp->result)) {
-                job->lookup.on_answer(id, nodes->peers, {});
+                job->lookup.on_answer(id, nodes->peers, {}, 0, 0, eligible);
             } else if (const auto* value = std::get_if<wire::ValueResult>(&resp->result)) {
-                job->lookup.on_answer(
-                    id, value->peers, admit_answer(job->lookup.target(), *value, id),
-                    static_cast<std::size_t>(value->total), value->records.size());
+                job->lookup.on_answer(id, value->peers,
+                                      eligible ? admit_answer(job->lookup.target(), *value, id)
+                                               : std::vector<wire::Record>{},
+                                      static_cast<std::size_t>(value->total),
+                                      std::max<std::size_t>(value->records.size(),
+                                                            static_cast<std::size_t>(value->next)),
+                                      eligible);
             }
             pump(job);
         });
@@ -279,36 +376,46 @@ std::vector<wire::Record> Node::admit_answer(const NodeId& key, const wire::Valu
     return records;
 }
 
-// The records from number `offset` on while they fit the answer's byte budget: a domain index
-// can hold more announcements than one frame carries. At least one record goes out whenever any
-// is left (one record is at most max_record_bytes, well below the budget), so paging progresses.
-wire::ValueResult Node::value_page(std::vector<wire::Record> records, std::size_t offset) const {
+// The records from number `offset` on while they fit the answer's byte budget, read from the
+// store a page at a time (the cost of an answer is its page, whatever the key holds): a domain
+// index can hold more announcements than one frame carries. At least one record goes out whenever
+// any is left (one record is at most max_record_bytes, well below the budget), so paging
+// progresses; `next` says where the following page starts, also when the policy held some back.
+wire::ValueResult Node::value_page(const NodeId& key, std::size_t offset) {
     wire::ValueResult out;
-    out.total = records.size();
+    const auto now = clock_.unix_seconds();
+    auto total = store_.count(key, now);
+    if (!total || *total == 0 || !is_storer(self_)) return out;
+    out.total = *total;
+    auto page = store_.page(key, now, offset, config_.limits.max_records_per_response);
+    if (!page) return out;
     std::size_t bytes = 0;
-    for (std::size_t i = offset; i < records.size(); ++i) {
-        if (out.records.size() == config_.limits.max_records_per_response) break;
-        bytes += wire::encode_record(records[i]).size();
-        if (bytes > config_.limits.max_value_bytes_per_response && !out.records.empty()) break;
-        out.records.push_back(std::move(records[i]));
+    std::size_t position = offset;
+    for (auto& r : *page) {
+        const auto size = wire::encode_record(r).size();
+        if (bytes + size > config_.limits.max_value_bytes_per_response && !out.records.empty()) {
+            break;
+        }
+        ++position;
+        // What this node no longer believes (say, by an author revoked since) it does not hand
+        // out.
+        if (policy_ != nullptr && policy_->admit(r, {}, self_, RecordPolicy::Use::read)) continue;
+        bytes += size;
+        out.records.push_back(std::move(r));
     }
+    out.next = position;
     return out;
 }
 
 void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_t offset,
                       LookupCallback done) {
     if (holder.id == self_) {
-        // No byte budget for our own store: nothing crosses the wire.
-        auto all = local_records(key);
+        auto page = value_page(key, offset);
         LookupResult r;
         r.holder = wire::Contact{self_, address_};
-        r.total = all.size();
-        r.next_offset = all.size();
-        if (offset < all.size()) {
-            r.records.assign(
-                std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(offset)),
-                std::make_move_iterator(all.end()));
-        }
+        r.total = static_cast<std::size_t>(page.total);
+        r.next_offset = static_cast<std::size_t>(std::max<std::uint64_t>(page.next, offset));
+        r.records = std::move(page.records);
         if (done) done(std::move(r));
         return;
     }
@@ -326,7 +433,10 @@ void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_
                     r.answered = 1;
                     r.hops = 1;
                     r.records = admit_answer(key, *value, holder.id);
-                    r.next_offset = offset + value->records.size();
+                    // A holder may skip what it no longer believes: its `next` says where it
+                    // stopped; never before what it sent.
+                    r.next_offset = std::max<std::size_t>(offset + value->records.size(),
+                                                          static_cast<std::size_t>(value->next));
                     r.total = std::max<std::size_t>(static_cast<std::size_t>(value->total),
                                                     r.next_offset);
                 }
@@ -334,33 +444,98 @@ void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_
             });
 }
 
-void Node::find_node(const NodeId& target, LookupCallback done) {
-    start_lookup(target, false, std::move(done));
-}
-
-std::vector<wire::Record> Node::local_records(const NodeId& key) {
-    auto records = store_.get(key, clock_.unix_seconds());
-    if (!records) return {};
-    // What this node no longer believes (say, by an author revoked since) it does not hand out.
-    if (policy_ != nullptr) {
-        std::erase_if(*records, [&](const wire::Record& r) {
-            return static_cast<bool>(policy_->admit(r, {}, self_, RecordPolicy::Use::read));
-        });
-    }
-    return std::move(*records);
+void Node::find_node(const NodeId& target, LookupCallback done, bool storers) {
+    start_lookup(target, false, storers, std::move(done));
 }
 
 void Node::find_value(const NodeId& key, LookupCallback done) {
-    if (auto local = local_records(key); !local.empty()) {
-        LookupResult r;
-        r.holder = wire::Contact{self_, address_};
-        r.total = local.size();
-        r.next_offset = local.size();
-        r.records = std::move(local);
-        if (done) done(std::move(r));
-        return;
+    auto read = std::make_shared<ReadJob>();
+    read->key = key;
+    read->done = std::move(done);
+    // Holders repeat each other: the raw records of a few full copies may come in.
+    read->budget = 4 * config_.max_read_records;
+    // This node is one of the holders when it is responsible: its own records join the merge.
+    if (responsible_for(key)) {
+        for (std::size_t offset = 0; read->local.size() < read->budget;) {
+            auto page = value_page(key, offset);
+            for (auto& r : page.records) read->local.push_back(std::move(r));
+            if (page.next <= offset || page.next >= page.total) break;
+            offset = static_cast<std::size_t>(page.next);
+        }
+        read->budget -= std::min(read->budget, read->local.size());
     }
-    start_lookup(key, true, std::move(done));
+    start_lookup(key, true, true, [this, read](LookupResult found) {
+        read->found = std::move(found);
+        page_holders(read);
+    });
+}
+
+// Holders that have more than their first answer carried are read on, page by page, each up to
+// max_read_records and all within the read's budget; the records are merged when the last page
+// is in.
+void Node::page_holders(const std::shared_ptr<ReadJob>& read) {
+    for (auto& h : read->found.holder_answers) {
+        read->budget -= std::min(read->budget, h.records.size());
+    }
+    for (std::size_t i = 0; i < read->found.holder_answers.size(); ++i) {
+        auto& h = read->found.holder_answers[i];
+        if (h.sent >= h.total || read->budget == 0) continue;
+        ++read->pages_in_flight;
+        // One page at a time per holder; the next is asked when this one is in.
+        auto next = std::make_shared<std::function<void(LookupResult)>>();
+        *next = [this, read, i, next](LookupResult page) {
+            auto& holder = read->found.holder_answers[i];
+            const bool progressed = page.next_offset > holder.sent;
+            const auto take = std::min(page.records.size(), read->budget);
+            read->budget -= take;
+            holder.records.insert(
+                holder.records.end(), std::make_move_iterator(page.records.begin()),
+                std::make_move_iterator(page.records.begin() + static_cast<std::ptrdiff_t>(take)));
+            holder.sent = page.next_offset;
+            if (progressed && page.failed == 0 && holder.sent < holder.total && read->budget > 0 &&
+                holder.records.size() < config_.max_read_records) {
+                fetch_page(holder.holder, read->key, holder.sent, *next);
+                return;
+            }
+            *next = nullptr;  // breaks the cycle through the captured pointer
+            if (--read->pages_in_flight == 0) finish_read(read);
+        };
+        fetch_page(h.holder, read->key, h.sent, *next);
+    }
+    if (read->pages_in_flight == 0) finish_read(read);
+}
+
+// Per record identity the highest seq: a holder that missed an update, or keeps an old version
+// back, is outvoted by any holder that has the newer one (all are signed by their authors). Two
+// bodies with one seq (an author contradicting itself): the smaller body, so every reader picks
+// the same.
+void Node::finish_read(const std::shared_ptr<ReadJob>& read) {
+    std::map<std::tuple<wire::RecordKind, crypto::PublicKey, std::string>, wire::Record> best;
+    const auto offer = [&](wire::Record r) {
+        auto key = std::make_tuple(r.kind, r.author, r.slot);
+        auto it = best.find(key);
+        if (it == best.end()) {
+            best.emplace(std::move(key), std::move(r));
+        } else if (r.seq > it->second.seq ||
+                   (r.seq == it->second.seq && r.body < it->second.body)) {
+            it->second = std::move(r);
+        }
+    };
+    LookupResult out = std::move(read->found);
+    for (auto& h : out.holder_answers) {
+        for (auto& r : h.records) offer(std::move(r));
+    }
+    if (!read->local.empty()) {
+        ++out.holders;
+        for (auto& r : read->local) offer(std::move(r));
+    }
+    out.holder_answers.clear();
+    out.records.clear();
+    for (auto& [key, r] : best) {
+        if (out.records.size() == config_.max_read_records) break;
+        out.records.push_back(std::move(r));
+    }
+    if (read->done) read->done(std::move(out));
 }
 
 void Node::ping(const wire::Contact& peer, PingCallback done) {
@@ -376,7 +551,7 @@ void Node::ping(const wire::Contact& peer, PingCallback done) {
 
 void Node::put(const wire::Record& record, PutCallback done) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
-        if (done) done(PutResult{0, 1, 0, code_of(ec)});
+        if (done) done(PutResult{0, 1, 0, 0, code_of(ec)});
         return;
     }
     maintenance_->publish(record);
@@ -384,13 +559,17 @@ void Node::put(const wire::Record& record, PutCallback done) {
 }
 
 void Node::put_once(const wire::Record& record, PutCallback done) {
-    find_node(record.key, [this, record, done = std::move(done)](LookupResult found) mutable {
-        // This node holds the record too when it is one of the k closest it now knows.
-        // A node that accepts no connections (a one-shot client) cannot serve what it holds.
-        const bool include_self =
-            !address_.empty() && among_k_closest(self_, record.key, found.closest, config_.k);
-        store_at(found.closest, record, include_self, std::move(done));
-    });
+    find_node(
+        record.key,
+        [this, record, done = std::move(done)](LookupResult found) mutable {
+            // This node holds the record too when it is one of the k closest storers it now
+            // knows. A node that accepts no connections (a one-shot client) cannot serve what it
+            // holds.
+            const bool include_self = !address_.empty() && is_storer(self_) &&
+                                      among_k_closest(self_, record.key, found.closest, config_.k);
+            store_at(found.closest, record, include_self, std::move(done));
+        },
+        true);
 }
 
 void Node::withdraw(const NodeId& key) {
@@ -429,22 +608,29 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
     }
     const auto message = store_message(record);
     for (const auto& node : nodes) {
-        request(node, message, [tally, finish_one](const InboundMessage* m) {
-            const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
-            const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
-            if (m == nullptr) {
-                ++tally->result.failed;
-            } else if (result != nullptr && result->stored) {
-                ++tally->result.stored;
-            } else {
-                ++tally->result.refused;
-                if (tally->result.first_refusal == errc::ok) {
-                    tally->result.first_refusal =
-                        result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
-                }
-            }
-            finish_one();
-        });
+        request(node, message,
+                [this, tally, finish_one, record, id = node.id](const InboundMessage* m) {
+                    const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+                    const auto* result =
+                        resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+                    if (m == nullptr) {
+                        ++tally->result.failed;
+                    } else if (result != nullptr && result->stored) {
+                        // A peer's "stored" is a claim: with a policy in force only an enrolled
+                        // agent's acknowledgement that verifies counts (node ids are free to mint).
+                        const bool counts = policy_ == nullptr ||
+                                            (result->ack && is_storer(id) &&
+                                             wire::verify_store_ack(*result->ack, record, id));
+                        ++(counts ? tally->result.stored : tally->result.unacknowledged);
+                    } else {
+                        ++tally->result.refused;
+                        if (tally->result.first_refusal == errc::ok) {
+                            tally->result.first_refusal =
+                                result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
+                        }
+                    }
+                    finish_one();
+                });
     }
 }
 

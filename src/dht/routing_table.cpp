@@ -33,7 +33,7 @@ RoutingTable::AddResult RoutingTable::add(const PeerInfo& peer) {
     Bucket& bucket = bucket_for(peer.id);
     const auto now = clock_.now();
 
-    Entry entry{peer, ip_group_of(peer.address)};
+    Entry entry{peer, ip_group_of(peer.address, options_.exempt_loopback)};
     entry.info.last_seen = now;
     entry.info.failed_requests = 0;
 

@@ -29,15 +29,26 @@ std::string RpcManager::next_id() {
     return id_prefix_ + to_hex(counter);
 }
 
-Message RpcManager::start(const wire::Contact& to, wire::Payload request, Handler handler) {
+Message RpcManager::start(const wire::Contact& to, wire::Payload request, Handler handler,
+                          bool verify_address) {
     const auto shape = wire::reply_shape(request);
     assert(shape.has_value() && "start() takes requests, not answers");
-    Message msg{next_id(), std::move(request)};
+    Message msg{next_id(), std::move(request), verify_address};
     const auto deadline = clock_.now() + timeout_;
     deadlines_.emplace(deadline, msg.id);
     pending_.emplace(msg.id,
                      Pending{to, shape.value_or(wire::ReplyShape{}), std::move(handler), deadline});
     return msg;
+}
+
+std::optional<wire::Contact> RpcManager::asked(const InboundMessage& answer) const {
+    const std::string* id = wire::in_reply_to(answer.payload);
+    const auto it = id != nullptr ? pending_.find(*id) : pending_.end();
+    if (it == pending_.end()) return std::nullopt;
+    const auto& p = it->second;
+    if (!p.to.id.is_zero() && p.to.id != answer.from.id) return std::nullopt;
+    if (!p.shape.matches(answer.payload)) return std::nullopt;
+    return p.to;
 }
 
 RpcManager::Verdict RpcManager::on_answer(const InboundMessage& answer) {

@@ -2,6 +2,7 @@
 #include <nocturne/net/handshake.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
+#include <nocturne/wire/record.hpp>
 #include <nocturne/wire/signed_blob.hpp>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +13,11 @@
 namespace nocturne::net {
 namespace {
 
-constexpr std::size_t handshake_json_depth = 2;  // both frames are flat objects
+// HELLO is flat; AUTH's body holds credentials (records: objects in an array, their payloads
+// objects again).
+constexpr std::size_t handshake_json_depth = 2;
+constexpr std::size_t auth_body_json_depth = 8;
+constexpr std::size_t network_hex_bytes = 64;
 
 bool is_host_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -44,42 +49,51 @@ bool is_advertised_address(std::string_view text) {
 
 }  // namespace
 
-std::string make_hello(const crypto::Nonce& nonce) {
-    return wire::to_compact_json({{"type", "HELLO"}, {"v", 1}, {"nonce", to_hex(nonce)}});
+std::string make_hello(const crypto::Nonce& nonce, std::string_view network) {
+    return wire::to_compact_json(
+        {{"type", "HELLO"}, {"v", 2}, {"nonce", to_hex(nonce)}, {"network", std::string(network)}});
 }
 
-result<crypto::Nonce> parse_hello(std::string_view frame) {
+result<Hello> parse_hello(std::string_view frame) {
     auto json = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
     if (!json) return json.error();
     wire::ObjectReader reader(*json);
     const auto type = reader.string("type", 16);
     const auto version = reader.int64("v", 0, INT64_MAX);
-    const auto nonce = reader.hex_fixed<std::tuple_size_v<crypto::Nonce>>("nonce");
+    Hello hello;
+    hello.nonce = reader.hex_fixed<std::tuple_size_v<crypto::Nonce>>("nonce");
+    hello.network = reader.string("network", network_hex_bytes);
     if (auto ec = reader.finish()) return ec;
     if (type != "HELLO") return make_error_code(errc::unknown_message_type);
-    if (version != 1) return make_error_code(errc::unknown_version);
-    return nonce;
+    if (version != 2) return make_error_code(errc::unknown_version);
+    return hello;
 }
 
 std::string make_auth(const crypto::Nonce& peer_nonce, const crypto::KeyPair& keys,
-                      std::string_view address) {
+                      std::string_view address, std::string_view network,
+                      const std::vector<wire::Record>& credentials) {
+    auto creds = nlohmann::json::array();
+    for (const auto& r : credentials)
+        creds.push_back(nlohmann::json::parse(wire::encode_record(r)));
     const nlohmann::json body = {{"nonce", to_hex(peer_nonce)},
                                  {"node_id", keys.node_id().to_hex()},
                                  {"public_key", to_hex(keys.public_key())},
-                                 {"address", std::string(address)}};
+                                 {"address", std::string(address)},
+                                 {"network", std::string(network)},
+                                 {"credentials", std::move(creds)}};
     const auto blob = wire::sign_blob(handshake_domain, wire::to_compact_json(body), keys);
     return wire::to_compact_json(wire::blob_to_json(blob));
 }
 
 result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& our_nonce,
-                                 const wire::Limits& limits) {
+                                 std::string_view network, const wire::Limits& limits) {
     auto outer = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
     if (!outer) return outer.error();
     auto blob = wire::verify_blob(*outer, handshake_domain, max_handshake_frame_bytes);
     if (!blob) return blob.error();
 
     // Authentic from here on: the holder of blob->public_key signed these bytes.
-    auto body = wire::parse_json(blob->body, max_handshake_frame_bytes, handshake_json_depth);
+    auto body = wire::parse_json(blob->body, max_handshake_frame_bytes, auth_body_json_depth);
     if (!body) return body.error();
     wire::ObjectReader reader(*body);
     PeerIdentity peer;
@@ -87,6 +101,8 @@ result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& ou
     peer.node_id = reader.node_id("node_id");
     peer.public_key = reader.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("public_key");
     peer.address = reader.string("address", limits.max_string_bytes);
+    peer.network = reader.string("network", network_hex_bytes);
+    const auto* creds = reader.array("credentials", limits.max_credentials);
     if (auto ec = reader.finish()) return ec;
     // A signature over someone else's nonce is a replayed or relayed AUTH.
     if (nonce != our_nonce) return make_error_code(errc::value_out_of_range);
@@ -94,6 +110,12 @@ result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& ou
     auto derived = NodeId::from_public_key(peer.public_key);
     if (!derived || *derived != peer.node_id) return make_error_code(errc::node_id_mismatch);
     if (!is_advertised_address(peer.address)) return make_error_code(errc::value_out_of_range);
+    if (peer.network != network) return make_error_code(errc::network_mismatch);
+    for (const auto& item : *creds) {
+        auto record = wire::decode_record(wire::to_compact_json(item), limits);
+        if (!record) return record.error();
+        peer.credentials.push_back(std::move(*record));
+    }
     return peer;
 }
 

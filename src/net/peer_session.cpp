@@ -64,6 +64,8 @@ public:
         boost::system::error_code ec;
         const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
         remote_ = ec ? std::string("unknown") : endpoint_text(endpoint);
+        if (!ec) remote_ip_ = endpoint.address().to_string();
+        counts_handshake_ = true;  // the accept loop counted it against its IP
     }
 
     WsPeerSession(std::shared_ptr<WsTransportImpl> t, WsAddress target, NodeId expected,
@@ -93,19 +95,31 @@ public:
                        LogExceptions{"net", "session"});
     }
 
-    bool enqueue(std::string frame) override {
+    bool enqueue(OutFrame frame) override {
         if (closing()) return false;
+        if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes) {
+            // The peer does not read what we send: it is a slow reader (or a hostile one), and
+            // waiting on it would only grow our memory.
+            ++t_->stats_.slow_readers;
+            spdlog::warn("net: closing session {}: {} bytes queued and not read", label(),
+                         queued_bytes_);
+            silenced_ = true;
+            close_gracefully(websocket::close_code::policy_error, true);
+            return false;
+        }
+        queued_bytes_ += frame.frame.size();
         queue_.push_back(std::move(frame));
         t_->set_busy(*this, true);
         start_writer();
         return true;
     }
 
-    std::deque<std::string> take_unsent() override {
-        std::deque<std::string> out;
+    std::deque<OutFrame> take_unsent() override {
+        std::deque<OutFrame> out;
         // The frame being written is the socket's now; std::deque keeps its address stable.
         const std::size_t keep = writing_ && !queue_.empty() ? 1 : 0;
         while (queue_.size() > keep) {
+            queued_bytes_ -= queue_.back().frame.size();
             out.push_front(std::move(queue_.back()));
             queue_.pop_back();
         }
@@ -115,7 +129,10 @@ public:
     void retire(PeerSession& winner) override {
         state_ = State::retiring;
         auto unsent = take_unsent();
-        for (auto& frame : unsent) (void)winner.enqueue(std::move(frame));
+        for (auto& frame : unsent) {
+            const auto id = frame.request_id;
+            if (!winner.enqueue(std::move(frame)) && !id.empty()) t_->report_undeliverable(id);
+        }
         spdlog::debug("net: duplicate sessions with {}: keeping {}, closing this one ({}) in {} s",
                       peer_.short_hex(), winner.label(), label(),
                       t_->config_.handshake_timeout.count());
@@ -151,6 +168,7 @@ public:
 
     SessionId id() const override { return id_; }
     const NodeId& peer() const override { return peer_; }
+    const std::string& remote_ip() const override { return remote_ip_; }
     const NodeId& expected() const override { return expected_; }
     std::string label() const override {
         std::string out = role_ == Role::outbound ? "to " : "from ";
@@ -168,6 +186,10 @@ private:
         bool ok = role_ == Role::outbound ? co_await connect() : co_await accept();
         if (ok) ok = co_await authenticate();
         handshake_timer_.cancel();
+        if (counts_handshake_) {
+            counts_handshake_ = false;
+            t_->handshake_done(remote_ip_);
+        }
         if (ok && state_ == State::handshaking && !t_->closed_) {
             state_ = State::open;
             ws_.read_message_max(t_->config_.limits.max_frame_bytes);
@@ -223,6 +245,7 @@ private:
             co_return false;
         }
         remote_ = endpoint_text(endpoint);
+        remote_ip_ = endpoint.address().to_string();
         beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), connect_ec);
         configure(beast::role_type::client);
         const std::string host = format_ws_address(target_.host, target_.port).substr(5);
@@ -272,21 +295,30 @@ private:
 
     asio::awaitable<bool> authenticate() {
         const crypto::Nonce our_nonce = crypto::random_nonce();
-        if (!co_await write_handshake_frame(make_hello(our_nonce))) co_return false;
+        const auto& network = t_->config_.network;
+        if (!co_await write_handshake_frame(make_hello(our_nonce, network))) co_return false;
 
-        auto hello = co_await read_handshake_frame();
-        if (!hello) co_return false;
-        auto peer_nonce = parse_hello(*hello);
-        if (!peer_nonce)
-            co_return co_await reject_handshake("bad HELLO: " + peer_nonce.error().message());
+        auto frame = co_await read_handshake_frame();
+        if (!frame) co_return false;
+        auto hello = parse_hello(*frame);
+        if (!hello) co_return co_await reject_handshake("bad HELLO: " + hello.error().message());
+        if (hello->network != network) {
+            // A node of another mesh (another genesis): never one of our peers. Said at info
+            // level, because it is a configuration mistake worth seeing.
+            ++t_->stats_.network_mismatches;
+            spdlog::info("net: refused {}: it belongs to network {}, ours is {}", label(),
+                         printable(hello->network, 16), printable(network, 16));
+            co_return co_await reject_handshake("network mismatch");
+        }
 
-        if (!co_await write_handshake_frame(make_auth(*peer_nonce, t_->keys_, t_->address_))) {
+        if (!co_await write_handshake_frame(
+                make_auth(hello->nonce, t_->keys_, t_->address_, network, *t_->credentials_))) {
             co_return false;
         }
 
         auto auth = co_await read_handshake_frame();
         if (!auth) co_return false;
-        auto peer = verify_auth(*auth, our_nonce, t_->config_.limits);
+        auto peer = verify_auth(*auth, our_nonce, network, t_->config_.limits);
         if (!peer) co_return co_await reject_handshake("bad AUTH: " + peer.error().message());
         // Refusing our own id also defeats reflecting our AUTH back at us.
         if (peer->node_id == t_->self_)
@@ -296,6 +328,8 @@ private:
                                                 ", peer is " + peer->node_id.short_hex());
         }
         peer_ = peer->node_id;
+        peer_credentials_ =
+            std::make_shared<const std::vector<wire::Record>>(std::move(peer->credentials));
         co_return true;
     }
 
@@ -344,9 +378,9 @@ private:
         ++t_->stats_.messages_in;
         if (t_->sink_ == nullptr) return;
         // The sink may call send() or close(); this session stays alive (run() holds it).
-        t_->sink_->on_message(
-            dht::InboundMessage{wire::Contact{peer_, std::move(env->sender.address)},
-                                std::move(env->id), std::move(env->payload)});
+        t_->sink_->on_message(dht::InboundMessage{
+            wire::Contact{peer_, std::move(env->sender.address)}, std::move(env->id),
+            std::move(env->payload), remote_ip_, peer_credentials_});
     }
 
     void violation(std::uint64_t Stats::*counter, std::string_view what) {
@@ -394,13 +428,15 @@ private:
     // meanwhile go out in order. A requested close goes out after the queue is flushed.
     asio::awaitable<void> write_loop(std::shared_ptr<WsPeerSession> self) {
         while (!queue_.empty() && writable()) {
-            auto [ec, n] = co_await ws_.async_write(asio::buffer(queue_.front()), use_nothrow);
+            auto [ec, n] =
+                co_await ws_.async_write(asio::buffer(queue_.front().frame), use_nothrow);
             if (ec) {
                 spdlog::debug("net: session {}: write failed: {}", label(), ec.message());
                 writing_ = false;
                 abort();  // the read loop ends too and the session is cleaned up
                 co_return;
             }
+            queued_bytes_ -= queue_.front().frame.size();
             queue_.pop_front();
             ++t_->stats_.messages_out;
             t_->touch(*this);
@@ -411,16 +447,23 @@ private:
             if (ec) abort();
         }
         // Left over when the connection ended under us (their fate is unknown to the peer too).
-        t_->stats_.messages_dropped += queue_.size();
-        queue_.clear();
         writing_ = false;
+        drop(take_unsent());
         t_->set_busy(*this, false);
         (void)self;
     }
 
+    // Frames that will not go out: the requests among them fail at their senders at once.
+    void drop(std::deque<OutFrame> frames) {
+        t_->stats_.messages_dropped += frames.size();
+        for (auto& f : frames) {
+            if (!f.request_id.empty()) t_->report_undeliverable(std::move(f.request_id));
+        }
+    }
+
     void close_gracefully(websocket::close_code code, bool drop_unsent) {
         if (closing()) return;
-        if (drop_unsent) t_->stats_.messages_dropped += take_unsent().size();
+        if (drop_unsent) drop(take_unsent());
         state_ = State::closing;
         close_code_ = code;
         retire_timer_.cancel();
@@ -458,6 +501,10 @@ private:
         handshake_timer_.cancel();
         retire_timer_.cancel();
         abort();
+        if (counts_handshake_) {
+            counts_handshake_ = false;
+            t_->handshake_done(remote_ip_);
+        }
         t_->on_ended(*this);
     }
 
@@ -473,12 +520,16 @@ private:
     asio::steady_timer retire_timer_;
     beast::flat_buffer buffer_;
 
-    WsAddress target_;    // outbound only
-    NodeId expected_;     // outbound only: who we meant to reach; zero = whoever answers
-    NodeId peer_;         // proved by the handshake
-    std::string remote_;  // ip:port of the other end, for logs
+    WsAddress target_;       // outbound only
+    NodeId expected_;        // outbound only: who we meant to reach; zero = whoever answers
+    NodeId peer_;            // proved by the handshake
+    std::string remote_;     // ip:port of the other end, for logs
+    std::string remote_ip_;  // the IP the socket is connected to: the one part nobody can claim
+    dht::PeerCredentials peer_credentials_;  // what the peer presented at the handshake
+    bool counts_handshake_ = false;          // inbound, still counted against its IP
 
-    std::deque<std::string> queue_;
+    std::deque<OutFrame> queue_;
+    std::size_t queued_bytes_ = 0;
     bool writing_ = false;   // the writer coroutine runs (it owns queue_.front())
     bool silenced_ = false;  // closing for a violation or shutdown: inbound frames are ignored
     websocket::close_code close_code_ = websocket::close_code::normal;

@@ -17,6 +17,14 @@ namespace nocturne::net::detail {
 
 class WsTransportImpl;
 
+// A frame waiting in a session's queue. request_id: the message id of a request (its sender is
+// told when it cannot be delivered), "" for a reply. pinned: a dial-back, for this session only.
+struct OutFrame {
+    std::string frame;
+    std::string request_id;
+    bool pinned = false;
+};
+
 // One WebSocket connection: upgrade, HELLO/AUTH, then a read loop that admits envelopes and a
 // writer that sends queued frames one at a time (push; write only if the queue was empty; pop in
 // the write handler).
@@ -29,11 +37,11 @@ public:
 
     // Runs the session (handshake, then reading) until it ends.
     virtual void start() = 0;
-    // Queues a frame; false when the session takes no more (closing).
-    virtual bool enqueue(std::string frame) = 0;
-    // Frames not yet handed to the socket (the one being written stays); the session takes no
-    // more frames afterwards.
-    virtual std::deque<std::string> take_unsent() = 0;
+    // Queues a frame; false when the session takes no more (closing), or when it would hold more
+    // than max_queued_bytes: then the peer is a slow reader, and the session closes.
+    virtual bool enqueue(OutFrame frame) = 0;
+    // Frames not yet handed to the socket (the one being written stays).
+    virtual std::deque<OutFrame> take_unsent() = 0;
     // Another session to the same peer carries traffic from now on: hand it our unsent frames,
     // keep reading for a grace period, then close normally.
     virtual void retire(PeerSession& winner) = 0;
@@ -45,8 +53,9 @@ public:
     virtual void close_idle() = 0;
 
     virtual SessionId id() const = 0;
-    virtual const NodeId& peer() const = 0;      // zero until authenticated
-    virtual const NodeId& expected() const = 0;  // outbound: who we meant to reach
+    virtual const NodeId& peer() const = 0;            // zero until authenticated
+    virtual const std::string& remote_ip() const = 0;  // "" until connected
+    virtual const NodeId& expected() const = 0;        // outbound: who we meant to reach
     virtual std::string label() const = 0;
 };
 

@@ -43,6 +43,10 @@ public:
     void on_ended(PeerSession& s);
     void touch(PeerSession& s);
     void set_busy(PeerSession& s, bool busy);
+    // Tells the sink, later (never from inside send()), that a request will not be delivered.
+    void report_undeliverable(std::string request_id);
+    // An inbound session's handshake ended (either way): its IP's count drops.
+    void handshake_done(const std::string& ip);
     // A session destroyed without ending (its coroutines were destroyed): forget it quietly.
     void forget(SessionId id) noexcept;
 
@@ -54,6 +58,8 @@ public:
     dht::MessageSink* sink_ = nullptr;
     std::string agent_id_;
     std::string operator_id_;
+    std::shared_ptr<const std::vector<wire::Record>> credentials_ =
+        std::make_shared<const std::vector<wire::Record>>();
     std::string address_;
     bool closed_ = false;
     WsTransport::Stats stats_;
@@ -72,7 +78,8 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     bool listening_ = false;
-    std::unordered_map<SessionId, PeerSession*> sessions_;  // every session not yet ended
+    std::unordered_map<SessionId, PeerSession*> sessions_;            // every session not yet ended
+    std::unordered_map<std::string, std::size_t> handshaking_by_ip_;  // inbound, per remote IP
     // One timer for the idle check of all sessions, armed while there are any.
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;

@@ -7,6 +7,7 @@
 #include <nocturne/wire/reply_shape.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -103,14 +104,23 @@ void WsTransportImpl::accept_loop_start() {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
-            if (self->table_.inbound() >= self->config_.max_sessions) {
+            boost::system::error_code ep_ec;
+            const auto endpoint = socket.remote_endpoint(ep_ec);
+            const std::string ip = ep_ec ? std::string() : endpoint.address().to_string();
+            auto& handshaking = self->handshaking_by_ip_[ip];
+            if (self->table_.inbound() >= self->config_.max_sessions ||
+                handshaking >= self->config_.max_handshakes_per_ip) {
                 ++self->stats_.sessions_rejected;
-                spdlog::debug("net: refusing connection: {} inbound sessions",
-                              self->table_.inbound());
+                spdlog::debug(
+                    "net: refusing connection from {}: {} inbound sessions, {} of its "
+                    "own handshaking",
+                    ip, self->table_.inbound(), handshaking);
+                if (handshaking == 0) self->handshaking_by_ip_.erase(ip);
                 boost::system::error_code ignored;
                 socket.close(ignored);
                 continue;
             }
+            ++handshaking;
             // Accepted even when every session is busy: max_sessions is the limit that refuses.
             (void)self->make_room("inbound connection");
             const auto id = self->table_.add(SessionTable::Role::inbound, "", steady_clock::now());
@@ -132,40 +142,63 @@ PeerSession* WsTransportImpl::session(SessionId id) const {
     return it == sessions_.end() ? nullptr : it->second;
 }
 
+void WsTransportImpl::report_undeliverable(std::string request_id) {
+    ++stats_.undeliverable;
+    // Later, from the io_context: the sink may be inside send() right now.
+    asio::post(io_, [weak = weak_from_this(), id = std::move(request_id)] {
+        auto t = weak.lock();
+        if (t && !t->closed_ && t->sink_ != nullptr) t->sink_->on_undeliverable(id);
+    });
+}
+
+void WsTransportImpl::handshake_done(const std::string& ip) {
+    const auto it = handshaking_by_ip_.find(ip);
+    if (it == handshaking_by_ip_.end()) return;
+    if (--it->second == 0) handshaking_by_ip_.erase(it);
+}
+
 void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
     if (closed_) return;
+    const bool request = !wire::is_reply(msg.payload);
+    // A message that goes nowhere: its request fails at its sender at once.
+    const auto refuse = [&](const std::string& id) {
+        ++stats_.messages_dropped;
+        if (request) report_undeliverable(id);
+    };
     if (to.id == self_) {
         spdlog::debug("net: not sending {} to ourselves", msg.id);
+        refuse(msg.id);
         return;
     }
     // Pick (or set up) the session before signing: a message that cannot go anywhere costs no
-    // signature.
-    const auto key = dial_key(to.id, to.address);
+    // signature. A dial-back always gets a connection of its own to exactly that address.
+    const auto key = (msg.verify_address ? "verify:" : "") + dial_key(to.id, to.address);
     PeerSession* s = nullptr;
-    if (auto id = table_.sender(to.id)) {
-        s = session(*id);
-    } else if (auto dialing = table_.dialing(key)) {
-        s = session(*dialing);
+    if (!msg.verify_address) {
+        if (auto id = table_.sender(to.id)) s = session(*id);
+    }
+    if (s == nullptr) {
+        if (auto dialing = table_.dialing(key)) s = session(*dialing);
     }
     std::optional<WsAddress> target;
     if (s == nullptr) {
         auto parsed = parse_ws_address(to.address);
         if (!parsed) {
-            ++stats_.messages_dropped;
             spdlog::debug("net: cannot dial {}: unsupported address '{}'", to.id.short_hex(),
                           printable(to.address));
+            refuse(msg.id);
             return;
         }
         if (table_.outbound() >= config_.max_sessions) {
-            ++stats_.messages_dropped;
             spdlog::warn("net: cannot dial {}: {} outbound sessions", to.id.short_hex(),
                          table_.outbound());
+            refuse(msg.id);
             return;
         }
         if (!make_room("dial")) {
-            ++stats_.messages_dropped;
             spdlog::debug("net: cannot dial {}: {} live sessions, all busy", to.id.short_hex(),
                           table_.live());
+            refuse(msg.id);
             return;
         }
         target = std::move(*parsed);
@@ -180,12 +213,11 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
     draft.payload = std::move(msg.payload);
     auto frame = wire::sign_envelope(draft, keys_, config_.limits);
     if (!frame) {
-        ++stats_.messages_dropped;
         spdlog::warn("net: cannot send {} to {}: {}", wire::to_string(wire::type_of(draft.payload)),
                      to.id.short_hex(), frame.error().message());
+        refuse(draft.id);
         return;
     }
-    const bool request = !wire::is_reply(draft.payload);
     if (s == nullptr) {
         const auto id = table_.add(SessionTable::Role::outbound, key, steady_clock::now());
         auto fresh = make_outbound_session(shared_from_this(), std::move(*target), to.id, id);
@@ -193,8 +225,8 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
         start(std::move(fresh));
     }
     // A new session holds it until its handshake completes.
-    if (!s->enqueue(std::move(*frame))) {
-        ++stats_.messages_dropped;
+    if (!s->enqueue(OutFrame{std::move(*frame), request ? draft.id : "", msg.verify_address})) {
+        refuse(draft.id);
         return;
     }
     if (request) table_.note_request(s->id(), steady_clock::now());
@@ -223,13 +255,18 @@ void WsTransportImpl::on_ended(PeerSession& s) {
     forget(s.id());
     if (unsent.empty()) return;
     // Frames of a session that failed (or lost a duplicate race) go to another session with the
-    // same peer if there is one; otherwise they are dropped and the RPC layer times out.
+    // same peer if there is one; otherwise their requests fail at once. A dial-back's frame never
+    // moves: it was to prove this very connection.
     const NodeId& peer = !s.peer().is_zero() ? s.peer() : s.expected();
     PeerSession* other = nullptr;
     if (auto id = table_.sender(peer); id && !closed_) other = session(*id);
     std::size_t dropped = 0;
     for (auto& frame : unsent) {
-        if (other == nullptr || !other->enqueue(std::move(frame))) ++dropped;
+        const auto id = frame.request_id;
+        if (frame.pinned || other == nullptr || !other->enqueue(std::move(frame))) {
+            ++dropped;
+            if (!id.empty()) report_undeliverable(id);
+        }
     }
     if (dropped > 0) {
         stats_.messages_dropped += dropped;
@@ -391,6 +428,13 @@ void WsTransport::send(const wire::Contact& to, dht::Message msg) {
 void WsTransport::close() {
     impl_->close();
 }
+void WsTransport::set_credentials(std::vector<wire::Record> credentials) {
+    if (credentials.size() > impl_->config_.limits.max_credentials) {
+        credentials.resize(impl_->config_.limits.max_credentials);
+    }
+    impl_->credentials_ = std::make_shared<const std::vector<wire::Record>>(std::move(credentials));
+}
+
 void WsTransport::set_identity(std::string agent_id, std::string operator_id) {
     if ((!agent_id.empty() && !wire::is_valid_id(agent_id)) ||
         (!operator_id.empty() && !wire::is_valid_id(operator_id))) {

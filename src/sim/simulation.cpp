@@ -22,8 +22,16 @@ private:
 // One simulated host: its transport and stores, and either a bare node or a whole agent.
 struct Simulation::SimNode {
     SimNode(Simulation& sim, std::size_t index) : transport(sim, index) {}
-    static std::string address_of(std::size_t index) {
-        return "ws://n" + std::to_string(index) + ":1";
+    // Every node its own /24 (10.<i mod 256>.<i / 256 mod 256>.<1 + i / 65536>), so that the
+    // routing tables' diversity limits see a real spread of addresses.
+    static std::string ip_of(std::size_t index) {
+        return "10." + std::to_string(index % 256) + "." + std::to_string((index / 256) % 256) +
+               "." + std::to_string(1 + index / 65536);
+    }
+    static std::string address_of(std::size_t index) { return "ws://" + ip_of(index) + ":9090"; }
+    // The certificates the node presents to its peers (its session credentials).
+    dht::PeerCredentials credentials() const {
+        return agent ? agent->session_credentials() : nullptr;
     }
     dht::Node& dht() { return agent ? agent->node() : *node; }
     const dht::Node& dht() const { return agent ? agent->node() : *node; }
@@ -32,6 +40,13 @@ struct Simulation::SimNode {
             agent->on_message(std::move(msg));
         } else {
             node->on_message(std::move(msg));
+        }
+    }
+    void on_undeliverable(const std::string& id) {
+        if (agent) {
+            agent->on_undeliverable(id);
+        } else {
+            node->on_undeliverable(id);
         }
     }
     void tick() {
@@ -64,6 +79,7 @@ std::size_t Simulation::place(std::unique_ptr<SimNode> node, const NodeId& id) {
     const std::size_t index = nodes_.size();
     nodes_.push_back(std::move(node));
     by_id_.emplace(id, index);
+    by_address_.emplace(SimNode::address_of(index), index);
     schedule_wake(index);
     return index;
 }
@@ -155,17 +171,10 @@ void Simulation::revive(std::size_t i) {
 }
 
 std::size_t Simulation::index_of(const wire::Contact& to) const {
+    // As the real transport does: a message goes over the session the peer already has (known
+    // by id), else to the address.
     if (auto it = by_id_.find(to.id); it != by_id_.end()) return it->second;
-    // A contact without a known id (a bootstrap seed given by address): "ws://n<index>:1".
-    const auto& a = to.address;
-    if (a.rfind("ws://n", 0) == 0) {
-        const auto colon = a.find(':', 6);
-        try {
-            const auto index = std::stoull(a.substr(6, colon - 6));
-            if (index < nodes_.size()) return index;
-        } catch (const std::exception&) {
-        }
-    }
+    if (auto it = by_address_.find(to.address); it != by_address_.end()) return it->second;
     return std::numeric_limits<std::size_t>::max();
 }
 
@@ -175,7 +184,23 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
     if (tap_) tap_(from, to, msg);
     // The sender may just have registered an RPC deadline: make sure it wakes for it.
     schedule_wake(from);
-    const std::size_t target = index_of(to);
+    std::size_t target = std::numeric_limits<std::size_t>::max();
+    if (msg.verify_address) {
+        // A dial-back goes to exactly that address, and the handshake there must prove the id:
+        // anything else fails at once, as a refused connection or a failed handshake does.
+        const auto it = by_address_.find(to.address);
+        if (it == by_address_.end() || nodes_[it->second]->dht().id() != to.id ||
+            !nodes_[it->second]->alive) {
+            ++stats_.undeliverable;
+            events_.push(Event{clock_.now() + config_.latency_min, ++seq_, from,
+                               Event::Kind::failed,
+                               dht::InboundMessage{{}, std::move(msg.id), wire::Ping{}}});
+            return;
+        }
+        target = it->second;
+    } else {
+        target = index_of(to);
+    }
     if (target == std::numeric_limits<std::size_t>::max()) {
         ++stats_.to_dead;
         return;
@@ -189,11 +214,13 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
         config_.latency_min +
         Clock::duration(
             span > 0 ? std::uniform_int_distribution<Clock::duration::rep>(0, span)(rng_) : 0);
-    const auto& sender = nodes_[from]->dht();
-    events_.push(
-        Event{clock_.now() + latency, ++seq_, target, false,
-              dht::InboundMessage{
-                  {sender.id(), sender.address()}, std::move(msg.id), std::move(msg.payload)}});
+    const auto& sender = *nodes_[from];
+    events_.push(Event{clock_.now() + latency, ++seq_, target, Event::Kind::message,
+                       dht::InboundMessage{{sender.dht().id(), sender.dht().address()},
+                                           std::move(msg.id),
+                                           std::move(msg.payload),
+                                           SimNode::ip_of(from),
+                                           sender.credentials()}});
     // Liveness and partitions are judged at delivery time, in run_until().
 }
 
@@ -203,7 +230,7 @@ void Simulation::schedule_wake(std::size_t i) {
     const auto at = std::max(n.next_wakeup(), clock_.now());
     if (at >= n.wake_at) return;
     n.wake_at = at;
-    events_.push(Event{at, ++seq_, i, true, {}});
+    events_.push(Event{at, ++seq_, i, Event::Kind::wake, {}});
 }
 
 std::size_t Simulation::run_until(Clock::time_point deadline, const std::function<bool()>& until) {
@@ -214,7 +241,9 @@ std::size_t Simulation::run_until(Clock::time_point deadline, const std::functio
         events_.pop();
         if (ev.at > clock_.now()) clock_.set(ev.at);
         auto& n = *nodes_[ev.to];
-        if (ev.wake) {
+        if (ev.kind == Event::Kind::failed) {
+            if (n.alive) n.on_undeliverable(ev.message.id);
+        } else if (ev.kind == Event::Kind::wake) {
             if (ev.at != n.wake_at) continue;  // superseded by an earlier wake
             n.wake_at = Clock::time_point::max();
             if (!n.alive) continue;

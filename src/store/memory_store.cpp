@@ -33,6 +33,29 @@ result<std::vector<wire::Record>> MemoryStore::get(const NodeId& key, std::int64
     return out;
 }
 
+result<std::vector<wire::Record>> MemoryStore::page(const NodeId& key, std::int64_t now,
+                                                    std::size_t offset, std::size_t limit) {
+    std::vector<wire::Record> out;
+    const auto it = records_.find(key);
+    if (it == records_.end()) return out;
+    std::size_t position = 0;
+    for (const auto& [slot, record] : it->second) {
+        if (record.expires <= now) continue;
+        if (position++ < offset) continue;
+        if (out.size() == limit) break;
+        out.push_back(record);
+    }
+    return out;
+}
+
+result<std::size_t> MemoryStore::count(const NodeId& key, std::int64_t now) {
+    const auto it = records_.find(key);
+    if (it == records_.end()) return std::size_t{0};
+    std::size_t n = 0;
+    for (const auto& [slot, record] : it->second) n += record.expires > now ? 1 : 0;
+    return n;
+}
+
 result<std::optional<wire::Record>> MemoryStore::find(const RecordIdentity& id) {
     const auto it = records_.find(id.key);
     if (it == records_.end()) return std::optional<wire::Record>{};

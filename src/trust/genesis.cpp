@@ -1,4 +1,6 @@
+#include <nocturne/core/bytes.hpp>
 #include <nocturne/core/hex.hpp>
+#include <nocturne/core/sha256.hpp>
 #include <nocturne/trust/genesis.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
@@ -24,6 +26,11 @@ const GenesisOperator* Genesis::find(const crypto::PublicKey& key) const noexcep
     for (const auto& op : operators)
         if (op.public_key == key) return &op;
     return nullptr;
+}
+
+std::string network_id(const Genesis& genesis) {
+    const auto text = encode_genesis(genesis);
+    return to_hex(sha256(as_bytes(text)));
 }
 
 std::string operator_id_of(const crypto::PublicKey& key) {

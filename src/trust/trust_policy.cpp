@@ -49,6 +49,15 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
     return ec;
 }
 
+void TrustPolicy::learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) {
+    (void)peer;  // the agent certificate among them names it
+    state_.learn_all(credentials, clock_.unix_seconds());
+}
+
+bool TrustPolicy::storer(const NodeId& node) {
+    return state_.agent_standing(node, clock_.unix_seconds()).has_value();
+}
+
 std::vector<wire::Record> TrustPolicy::credentials_for(const wire::Record& record,
                                                        std::size_t limit) {
     // The record's author's chain first, then ours: a STORE we forward is judged on both.

@@ -30,7 +30,8 @@ TrustState::TrustState(Genesis genesis, store::Store& persist, std::int64_t now)
     // signers since (a revocation valid when issued stays valid).
     for (const auto& r : all) {
         if (r.kind != wire::RecordKind::revocation) continue;
-        if (auto rev = revocation_from_record(r); rev && rev->network == validator_.genesis().network) {
+        if (auto rev = revocation_from_record(r);
+            rev && rev->network == validator_.genesis().network) {
             validator_.restore_revocation(*rev);
             revocation_records_.try_emplace(rev->operator_id, r);
             remember(r, rev->operator_id, {});

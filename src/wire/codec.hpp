@@ -11,7 +11,9 @@
 namespace nocturne::wire::detail {
 
 nlohmann::json record_to_json(const Record& record);
-result<Record> record_from_json(const nlohmann::json& object, const Limits& limits);
+// verify false: see decode_stored_record().
+result<Record> record_from_json(const nlohmann::json& object, const Limits& limits,
+                                bool verify = true);
 
 nlohmann::json payload_to_json(const Payload& payload);
 result<Payload> payload_from_json(MessageType type, const nlohmann::json& object,

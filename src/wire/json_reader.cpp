@@ -176,6 +176,16 @@ const nlohmann::json* ObjectReader::object(std::string_view name) {
     return value;
 }
 
+const nlohmann::json* ObjectReader::optional_object(std::string_view name) {
+    const nlohmann::json* value = field(name, false);
+    if (value == nullptr) return nullptr;
+    if (!value->is_object()) {
+        fail(errc::wrong_type);
+        return nullptr;
+    }
+    return value;
+}
+
 const nlohmann::json* ObjectReader::optional_array(std::string_view name, std::size_t max_items) {
     const nlohmann::json* value = field(name, false);
     if (value == nullptr) return nullptr;

@@ -40,7 +40,7 @@ std::error_code read_contacts(const nlohmann::json* array, std::vector<Contact>&
         c.id = r.node_id("id");
         c.address = r.string("address", max_address_bytes);
         if (auto ec = r.finish()) return ec;
-        if (!is_valid_address(c.address)) return make_error_code(errc::value_out_of_range);
+        if (!is_contact_address(c.address)) return make_error_code(errc::value_out_of_range);
         out.push_back(std::move(c));
     }
     return {};
@@ -136,10 +136,14 @@ nlohmann::json response_to_json(const Response& resp) {
                            j["credentials"] = records_to_json(r.credentials);
                        }
                        if (r.total != 0) j["total"] = r.total;
+                       if (r.next != 0) j["next"] = r.next;
                    },
                    [&](const StoreResult& r) {
                        j["stored"] = r.stored;
                        if (r.code != errc::ok) j["code"] = errc_name(r.code);
+                       if (r.ack) {
+                           j["ack"] = {{"pk", to_hex(r.ack->key)}, {"sig", to_hex(r.ack->sig)}};
+                       }
                    },
                    [&](const VoteResult& r) {
                        j["accepted"] = r.accepted;
@@ -170,6 +174,7 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
                                   out.credentials);
         }
         out.total = static_cast<std::uint64_t>(r.optional_int64("total", 0, INT64_MAX).value_or(0));
+        out.next = static_cast<std::uint64_t>(r.optional_int64("next", 0, INT64_MAX).value_or(0));
         if (!ec && out.total != 0 && out.total < out.records.size()) {
             ec = make_error_code(errc::value_out_of_range);
         }
@@ -178,6 +183,14 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
         StoreResult out;
         out.stored = r.boolean("stored");
         out.code = code_from_name(r.optional_string("code", max_code_bytes).value_or(""));
+        if (const nlohmann::json* ack = r.optional_object("ack")) {
+            ObjectReader a(*ack);
+            StoreAck parsed;
+            parsed.key = a.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("pk");
+            parsed.sig = a.hex_fixed<std::tuple_size_v<crypto::Signature>>("sig");
+            if (auto fin = a.finish()) return fin;
+            out.ack = parsed;
+        }
         resp.result = std::move(out);
     } else if (tag == "VOTE") {
         VoteResult out;
@@ -212,7 +225,9 @@ nlohmann::json payload_to_json(const Payload& payload) {
                               return nlohmann::json{{"in_reply_to", p.in_reply_to}};
                           },
                           [](const FindNode& p) {
-                              return nlohmann::json{{"target", p.target.to_hex()}};
+                              nlohmann::json j{{"target", p.target.to_hex()}};
+                              if (p.storers) j["storers"] = true;
+                              return j;
                           },
                           [](const FindValue& p) {
                               nlohmann::json j{{"key", p.key.to_hex()}};
@@ -259,6 +274,7 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
         }
         case MessageType::find_node: {
             FindNode p{r.node_id("target")};
+            p.storers = r.optional_boolean("storers").value_or(false);
             if (auto ec = r.finish()) return ec;
             return Payload{p};
         }

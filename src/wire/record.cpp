@@ -220,14 +220,22 @@ result<Record> decode_record(std::string_view text, const Limits& limits) {
     return detail::record_from_json(*outer, limits);
 }
 
+result<Record> decode_stored_record(std::string_view text, const Limits& limits) {
+    if (text.size() > limits.max_record_bytes) return make_error_code(errc::record_too_large);
+    auto outer = parse_json(text, limits.max_record_bytes, limits.max_json_depth);
+    if (!outer) return outer.error();
+    return detail::record_from_json(*outer, limits, false);
+}
+
 namespace detail {
 
 nlohmann::json record_to_json(const Record& record) {
     return blob_to_json({record.author, record.body, record.sig});
 }
 
-result<Record> record_from_json(const nlohmann::json& object, const Limits& limits) {
-    auto blob = verify_blob(object, record_domain, limits.max_record_bytes);
+result<Record> record_from_json(const nlohmann::json& object, const Limits& limits, bool verify) {
+    auto blob = verify ? verify_blob(object, record_domain, limits.max_record_bytes)
+                       : read_verified_blob(object, limits.max_record_bytes);
     if (!blob) return blob.error();
     auto body = parse_json(blob->body, limits.max_record_bytes, limits.max_json_depth);
     if (!body) return body.error();

@@ -25,18 +25,23 @@ nlohmann::json blob_to_json(const SignedBlob& blob) {
     return {{"pk", to_hex(blob.public_key)}, {"body", blob.body}, {"sig", to_hex(blob.sig)}};
 }
 
-result<SignedBlob> verify_blob(const nlohmann::json& object, std::string_view domain,
-                               std::size_t max_body_bytes) {
+result<SignedBlob> read_verified_blob(const nlohmann::json& object, std::size_t max_body_bytes) {
     ObjectReader reader(object);
     SignedBlob blob;
     blob.public_key = reader.hex_fixed<32>("pk");
-    auto body = reader.string("body", max_body_bytes);
+    blob.body = reader.string("body", max_body_bytes);
     blob.sig = reader.hex_fixed<64>("sig");
     if (auto ec = reader.finish()) return ec;
-    if (!crypto::verify(blob.public_key, as_bytes(signing_bytes(domain, body)), blob.sig)) {
+    return blob;
+}
+
+result<SignedBlob> verify_blob(const nlohmann::json& object, std::string_view domain,
+                               std::size_t max_body_bytes) {
+    auto blob = read_verified_blob(object, max_body_bytes);
+    if (!blob) return blob;
+    if (!crypto::verify(blob->public_key, as_bytes(signing_bytes(domain, blob->body)), blob->sig)) {
         return make_error_code(errc::bad_signature);
     }
-    blob.body = std::move(body);
     return blob;
 }
 

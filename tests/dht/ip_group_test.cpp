@@ -49,14 +49,22 @@ TEST(IpGroupOf, Ipv6GroupsBySlash64) {
 
 TEST(IpGroupOf, MappedIpv4GroupsAsIpv4) {
     EXPECT_EQ(ip_group_of("ws://[::ffff:1.2.3.4]:9090"), v4(1, 2, 3));
-    EXPECT_EQ(ip_group_of("ws://[::ffff:127.0.0.1]:9090"), std::nullopt);
+    EXPECT_EQ(ip_group_of("ws://[::ffff:127.0.0.1]:9090"), v4(127, 0, 0));
+    EXPECT_EQ(ip_group_of("ws://[::ffff:127.0.0.1]:9090", true), std::nullopt);
 }
 
-TEST(IpGroupOf, LoopbackHostNamesAndMalformedAreExempt) {
-    for (const char* exempt : {"ws://127.0.0.1:9090", "ws://127.255.1.2:1", "ws://[::1]:9090",
-                               "ws://localhost:9090", "ws://host.example:9090", "garbage", "",
+TEST(IpGroupOf, HostNamesAndMalformedAreExemptLoopbackOnlyWhenSaid) {
+    for (const char* exempt : {"ws://localhost:9090", "ws://host.example:9090", "garbage", "",
                                "ws://", "ws://[::1", "ws://1.2.3.4.5:9090", "ws://256.1.1.1:1"}) {
         EXPECT_EQ(ip_group_of(exempt), std::nullopt) << exempt;
+    }
+    // Loopback is a network like any other (one host can mint many ids), unless a test mesh on
+    // one host says otherwise.
+    EXPECT_EQ(ip_group_of("ws://127.0.0.1:9090"), v4(127, 0, 0));
+    EXPECT_EQ(ip_group_of("ws://127.0.0.1:9090"), ip_group_of("ws://127.0.0.5:1"));
+    EXPECT_TRUE(ip_group_of("ws://[::1]:9090").has_value());
+    for (const char* loopback : {"ws://127.0.0.1:9090", "ws://127.255.1.2:1", "ws://[::1]:9090"}) {
+        EXPECT_EQ(ip_group_of(loopback, true), std::nullopt) << loopback;
     }
     EXPECT_EQ(ip_group_of("ws://" + std::string(100'000, '1') + ":9090"), std::nullopt);
     EXPECT_EQ(ip_group_of(std::string(100'000, '[')), std::nullopt);

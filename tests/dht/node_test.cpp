@@ -58,14 +58,29 @@ protected:
         return c;
     }
 
-    // A request from `from`, as the transport delivers it.
+    // A request from `from`, as the transport delivers it: the IP its connection comes from is
+    // the one in its address.
     void deliver(const wire::Contact& from, std::string id, wire::Payload payload) {
-        node_.on_message(InboundMessage{from, std::move(id), std::move(payload)});
+        const auto host = from.address.substr(5, from.address.rfind(':') - 5);
+        node_.on_message(InboundMessage{from, std::move(id), std::move(payload), host});
     }
 
-    // The one message sent, which must go to `to`.
+    // A peer writes to us and answers our dial-back to its address: it is in the table (or in
+    // its bucket's replacement cache, when the bucket is full).
+    void introduce(const wire::Contact& from) {
+        deliver(from, std::string(32, 'p'), wire::Ping{});
+        for (const auto& s : transport_.take()) {
+            if (!s.message.verify_address) continue;
+            EXPECT_EQ(s.to, from);
+            deliver(from, std::string(32, 'q'), wire::Pong{s.message.id});
+        }
+        transport_.take();
+    }
+
+    // The one message sent, which must go to `to` (dial-backs to peers not yet verified aside).
     Message only_sent_to(const wire::Contact& to) {
         auto sent = transport_.take();
+        std::erase_if(sent, [](const auto& s) { return s.message.verify_address; });
         EXPECT_EQ(sent.size(), 1u);
         if (sent.empty()) return {};
         EXPECT_EQ(sent[0].to, to);
@@ -93,21 +108,65 @@ protected:
     Node node_;
 };
 
-TEST_F(NodeTest, PingIsAnsweredWithAPongNamingTheRequestAndTheSenderIsLearned) {
+TEST_F(NodeTest, PingIsAnsweredAndTheSenderIsLearnedOnlyOnceADialBackProvesItsAddress) {
     const auto a = peer(0x10);
     deliver(a, std::string(32, '1'), wire::Ping{});
-    const auto reply = only_sent_to(a);
-    EXPECT_EQ(std::get<wire::Pong>(reply.payload).in_reply_to, std::string(32, '1'));
-    EXPECT_EQ(reply.id.size(), 32u);
+    auto sent = transport_.take();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].to, a);
+    EXPECT_EQ(std::get<wire::Pong>(sent[0].message.payload).in_reply_to, std::string(32, '1'));
+    EXPECT_FALSE(sent[0].message.verify_address);
+    // The dial-back: a PING over a new connection to the claimed port at the observed IP.
+    EXPECT_EQ(sent[1].to, a);
+    EXPECT_TRUE(std::holds_alternative<wire::Ping>(sent[1].message.payload));
+    EXPECT_TRUE(sent[1].message.verify_address);
+    EXPECT_FALSE(node_.table().contains(a.id)) << "not passed on before it is verified";
+    deliver(a, std::string(32, '2'), wire::Pong{sent[1].message.id});
     EXPECT_TRUE(node_.table().contains(a.id));
+    EXPECT_EQ(node_.stats().contacts_verified, 1u);
     EXPECT_EQ(node_.stats().requests_in, 1u);
 }
 
+TEST_F(NodeTest, AClaimedAddressIsDialedAtTheObservedIpAndAFailedDialBackTeachesNothing) {
+    // It claims another host's address; only its port counts, at the IP it wrote from.
+    const wire::Contact liar{id_with_first_byte(0x11), "ws://192.0.2.7:4444"};
+    node_.on_message(InboundMessage{liar, std::string(32, '1'), wire::Ping{}, "10.0.17.0"});
+    auto sent = transport_.take();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[1].to.address, "ws://10.0.17.0:4444");
+    EXPECT_TRUE(sent[1].message.verify_address);
+    // Nobody with that id answers there: the dial fails at once, not at a deadline.
+    node_.on_undeliverable(sent[1].message.id);
+    EXPECT_FALSE(node_.table().contains(liar.id));
+    EXPECT_EQ(node_.stats().verifications_failed, 1u);
+    EXPECT_EQ(node_.stats().undeliverable, 1u);
+    EXPECT_EQ(node_.pending_rpcs(), 0u);
+    // A client without an address (a one-shot command) is answered and not dialed back.
+    node_.on_message(InboundMessage{
+        {id_with_first_byte(0x12), ""}, std::string(32, '2'), wire::Ping{}, "10.0.18.0"});
+    EXPECT_EQ(transport_.take().size(), 1u);
+}
+
+TEST_F(NodeTest, AKnownPeerBackOnAnotherPortIsVerifiedThereBeforeItMoves) {
+    const auto a = peer(0x13);
+    introduce(a);
+    const wire::Contact moved{a.id, "ws://10.0.19.0:9191"};
+    deliver(moved, std::string(32, '3'), wire::Ping{});
+    auto sent = transport_.take();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_TRUE(sent[1].message.verify_address);
+    EXPECT_EQ(sent[1].to, moved);
+    EXPECT_EQ(node_.table().find(a.id)->address, a.address) << "not before the dial-back";
+    deliver(moved, std::string(32, '4'), wire::Pong{sent[1].message.id});
+    EXPECT_EQ(node_.table().find(a.id)->address, moved.address);
+    // Heard again at the same address: nothing to verify.
+    deliver(moved, std::string(32, '5'), wire::Ping{});
+    EXPECT_EQ(transport_.take().size(), 1u);
+}
+
 TEST_F(NodeTest, FindNodeAnswersTheClosestKnownContactsButNeverTheAsker) {
-    for (int b : {0x01, 0x02, 0x03, 0x41, 0x42, 0xC1}) {
-        deliver(peer(static_cast<std::uint8_t>(b)), std::string(32, 'p'), wire::Ping{});
-    }
-    transport_.take();
+    for (int b : {0x01, 0x02, 0x03, 0x41, 0x42, 0xC1})
+        introduce(peer(static_cast<std::uint8_t>(b)));
     const auto asker = peer(0x01);
     deliver(asker, std::string(32, 'f'), wire::FindNode{id_with_first_byte(0x02, 0x7)});
     const auto reply = only_sent_to(asker);
@@ -169,8 +228,7 @@ TEST_F(NodeTest, StoreIsAcceptedOnlyWhenTheRecordIsAliveNewerAndOurs) {
     for (std::uint8_t i = 1; i <= 4; ++i) {
         NodeId near = far.key;
         near[NodeId::size - 1] ^= i;  // differs from the key only in the last byte
-        deliver({near, "ws://10.1.1." + std::to_string(i) + ":1"}, std::string(32, 'p'),
-                wire::Ping{});
+        introduce({near, "ws://10.1." + std::to_string(i) + ".1:1"});
     }
     transport_.take();
     deliver(sender, std::string(32, '4'), wire::Store{far});
@@ -203,8 +261,7 @@ TEST_F(NodeTest, RequestsNobodyServesAreRefusedAndServedOnesReachTheirService) {
 
 TEST_F(NodeTest, AnUnansweredRequestTimesOutAtItsDeadlineAndCountsAgainstThePeer) {
     const auto b = peer(0x51);
-    deliver(b, std::string(32, 'p'), wire::Ping{});
-    transport_.take();
+    introduce(b);
     std::optional<std::optional<NodeId>> result;
     node_.ping(b, [&](std::optional<NodeId> id) { result = id; });
     EXPECT_EQ(only_sent_to(b).payload.index(), wire::payload_index<wire::Ping>());
@@ -266,9 +323,16 @@ TEST_F(NodeTest, ANewcomerGetsItsRecordsFromTicksNotFromTheMessageThatIntroduced
         ASSERT_TRUE(store_.put(held.back()));
     }
     const auto newcomer = peer(0x05);
+    // Its PING is answered and its address dialed back; its answer to that puts it in the table.
+    // No STORE goes out from either message: no store walk inside message dispatch.
     deliver(newcomer, std::string(32, 'p'), wire::Ping{});
-    // The PING is answered, nothing else: no store walk inside message dispatch.
-    EXPECT_EQ(only_sent_to(newcomer).payload.index(), wire::payload_index<wire::Pong>());
+    auto first = transport_.take();
+    ASSERT_EQ(first.size(), 2u);
+    for (const auto& s : first)
+        EXPECT_FALSE(std::holds_alternative<wire::Store>(s.message.payload));
+    deliver(newcomer, std::string(32, 'q'), wire::Pong{first[1].message.id});
+    EXPECT_TRUE(node_.table().contains(newcomer.id));
+    EXPECT_TRUE(transport_.take().empty());
     std::size_t stores = 0, ticks = 0;
     while (ticks < 20) {
         clock_.advance(100ms);
@@ -291,7 +355,7 @@ TEST_F(NodeTest, ANewcomerGetsItsRecordsFromTicksNotFromTheMessageThatIntroduced
 TEST_F(NodeTest, AMaintenanceTickWalksAtMostItsBudgetOfKeys) {
     for (int i = 0; i < 30; ++i) ASSERT_TRUE(store_.put(record("r" + std::to_string(i), 86400)));
     const auto other = peer(0x81);
-    deliver(other, std::string(32, 'p'), wire::Ping{});
+    introduce(other);
     // `other` answers every STORE (unanswered ones would count as failures and evict it).
     const auto answer_all = [&] {
         std::size_t stores = 0;

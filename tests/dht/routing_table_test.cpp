@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -38,10 +39,19 @@ NodeId in_bucket(std::size_t bucket, std::uint16_t n = 0) {
     return id;
 }
 
-PeerInfo peer(const NodeId& id, std::string address = "ws://127.0.0.1:9090") {
+// By default every peer its own /24 (from its id's last bytes and its bucket), so that only the
+// tests about diversity meet the diversity limits.
+std::string own_network(const NodeId& id) {
+    std::size_t bucket = 0;
+    while (bucket < num_buckets && (id[bucket / 8] & (0x80u >> (bucket % 8))) == 0) ++bucket;
+    return "ws://10." + std::to_string(bucket % 256) + "." + std::to_string(id[31]) + "." +
+           std::to_string(id[30]) + ":9090";
+}
+
+PeerInfo peer(const NodeId& id, std::optional<std::string> address = std::nullopt) {
     PeerInfo p;
     p.id = id;
-    p.address = std::move(address);
+    p.address = address ? std::move(*address) : own_network(id);
     return p;
 }
 
@@ -65,7 +75,7 @@ TEST_F(RoutingTableTest, AddAndFind) {
     EXPECT_TRUE(table.contains(id));
     const auto found = table.find(id);
     ASSERT_TRUE(found);
-    EXPECT_EQ(found->address, "ws://127.0.0.1:9090");
+    EXPECT_EQ(found->address, own_network(id));
     EXPECT_EQ(found->last_seen, clock_.now());
     EXPECT_EQ(ids_of(table.closest_n(id, 1)), std::vector<NodeId>{id});
     EXPECT_EQ(table.self(), self_);
@@ -438,8 +448,19 @@ TEST_F(RoutingTableTest, DiversityRejectedPeerIsNotCached) {
     EXPECT_EQ(table.replacement_count(), 0u);
 }
 
-TEST_F(RoutingTableTest, LoopbackAndHostNamesAreExempt) {
-    RoutingTable table(self_, clock_);
+TEST_F(RoutingTableTest, HostNamesAreExemptAndLoopbackOnlyWhenConfigured) {
+    {
+        RoutingTable strict(self_, clock_);
+        for (std::uint16_t i = 1; i <= 3; ++i) {
+            EXPECT_EQ(
+                strict.add(peer(in_bucket(0, i), "ws://127.0.0.1:" + std::to_string(9000 + i)))
+                    .status,
+                i <= 2 ? Status::added : Status::rejected_diversity);
+        }
+    }
+    RoutingTableOptions options;
+    options.exempt_loopback = true;
+    RoutingTable table(self_, clock_, 20, options);
     for (std::uint16_t i = 1; i <= 10; ++i) {
         EXPECT_EQ(
             table.add(peer(in_bucket(0, i), "ws://127.0.0.1:" + std::to_string(9000 + i))).status,

@@ -1,5 +1,6 @@
 #include <nocturne/core/hex.hpp>
 #include <nocturne/net/handshake.hpp>
+#include <nocturne/wire/record.hpp>
 #include <nocturne/wire/signed_blob.hpp>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,9 @@
 namespace nocturne::net {
 namespace {
 
+const std::string net_a(64, 'a');
+const std::string net_b(64, 'b');
+
 crypto::Nonce nonce_of(std::uint8_t fill) {
     crypto::Nonce n{};
     n.fill(fill);
@@ -21,7 +25,9 @@ nlohmann::json auth_body(const crypto::Nonce& nonce, const crypto::KeyPair& keys
     return {{"nonce", to_hex(nonce)},
             {"node_id", keys.node_id().to_hex()},
             {"public_key", to_hex(keys.public_key())},
-            {"address", ""}};
+            {"address", ""},
+            {"network", net_a},
+            {"credentials", nlohmann::json::array()}};
 }
 
 std::string signed_auth(const nlohmann::json& body, const crypto::KeyPair& keys,
@@ -31,72 +37,94 @@ std::string signed_auth(const nlohmann::json& body, const crypto::KeyPair& keys,
 
 TEST(WsTransportHandshake, HelloRoundTripsAndIsStrict) {
     const auto nonce = crypto::random_nonce();
-    const auto hello = make_hello(nonce);
-    EXPECT_EQ(hello, R"({"nonce":")" + to_hex(nonce) + R"(","type":"HELLO","v":1})");
-    EXPECT_EQ(parse_hello(hello).value(), nonce);
+    const auto hello = make_hello(nonce, net_a);
+    EXPECT_EQ(hello, R"({"network":")" + net_a + R"(","nonce":")" + to_hex(nonce) +
+                         R"(","type":"HELLO","v":2})");
+    EXPECT_EQ(parse_hello(hello)->nonce, nonce);
+    EXPECT_EQ(parse_hello(hello)->network, net_a);
 
     const std::string hex = to_hex(nonce);
-    EXPECT_EQ(parse_hello(R"({"type":"AUTH","v":1,"nonce":")" + hex + "\"}").error(),
+    const std::string tail = R"(","network":")" + net_a + "\"}";
+    EXPECT_EQ(parse_hello(R"({"type":"AUTH","v":2,"nonce":")" + hex + tail).error(),
               errc::unknown_message_type);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":")" + hex + "\"}").error(),
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":")" + hex + tail).error(),
               errc::unknown_version);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":")" + hex + R"(","x":1})").error(),
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"x":1,"nonce":")" + hex + tail).error(),
               errc::unknown_field);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":"abcd"})").error(), errc::bad_length);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1})").error(), errc::missing_field);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":"abcd)" + tail).error(),
+              errc::bad_length);
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":")" + hex + "\"}").error(),
+              errc::missing_field);
     EXPECT_EQ(parse_hello("junk").error(), errc::malformed_json);
     EXPECT_EQ(parse_hello("[1]").error(), errc::wrong_type);
-    EXPECT_EQ(parse_hello(std::string(5000, ' ')).error(), errc::frame_too_large);
+    EXPECT_EQ(parse_hello(std::string(max_handshake_frame_bytes + 1, ' ')).error(),
+              errc::frame_too_large);
     EXPECT_EQ(parse_hello(R"({"type":[[[1]]]})").error(), errc::too_deep);
 }
 
-TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonce) {
+TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonceAndCarriesCredentials) {
     const auto keys = crypto::KeyPair::generate();
     const auto ours = nonce_of(7);
-    const auto auth = make_auth(ours, keys, "ws://127.0.0.1:9090");
-    auto peer = verify_auth(auth, ours);
+    const auto record =
+        wire::sign_record({wire::RecordKind::cert, 1, 1'700'000'000, 1'700'000'000 + 3600,
+                           R"({"operator_id":")" + std::string(64, 'c') + R"("})"},
+                          keys);
+    ASSERT_TRUE(record.has_value());
+    const auto auth = make_auth(ours, keys, "ws://127.0.0.1:9090", net_a, {*record});
+    auto peer = verify_auth(auth, ours, net_a);
     ASSERT_TRUE(peer.has_value()) << peer.error().message();
     EXPECT_EQ(peer->node_id, keys.node_id());
     EXPECT_EQ(peer->public_key, keys.public_key());
     EXPECT_EQ(peer->address, "ws://127.0.0.1:9090");
+    ASSERT_EQ(peer->credentials.size(), 1u);
+    EXPECT_EQ(peer->credentials[0].body, record->body);
 
     // An AUTH made for another nonce (an old one, or another connection's) is refused.
-    EXPECT_EQ(verify_auth(auth, nonce_of(8)).error(), errc::value_out_of_range);
+    EXPECT_EQ(verify_auth(auth, nonce_of(8), net_a).error(), errc::value_out_of_range);
+    // A node of another mesh is refused.
+    EXPECT_EQ(verify_auth(auth, ours, net_b).error(), errc::network_mismatch);
 }
 
 TEST(WsTransportHandshake, AuthRejectsForgeries) {
     const auto keys = crypto::KeyPair::generate();
     const auto other = crypto::KeyPair::generate();
     const auto ours = nonce_of(1);
+    const auto verify = [&](const std::string& frame) { return verify_auth(frame, ours, net_a); };
 
     // Body changed after signing.
-    auto outer = nlohmann::json::parse(make_auth(ours, keys, ""));
+    auto outer = nlohmann::json::parse(make_auth(ours, keys, "", net_a, {}));
     auto body = auth_body(ours, keys);
     body["address"] = "ws://evil:1";
     outer["body"] = body.dump();
-    EXPECT_EQ(verify_auth(outer.dump(), ours).error(), errc::bad_signature);
+    EXPECT_EQ(verify(outer.dump()).error(), errc::bad_signature);
 
     // Claims another node's id / key while signing with its own.
     body = auth_body(ours, keys);
     body["node_id"] = other.node_id().to_hex();
-    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::node_id_mismatch);
-    EXPECT_EQ(verify_auth(signed_auth(auth_body(ours, other), keys), ours).error(),
-              errc::public_key_mismatch);
+    EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::node_id_mismatch);
+    EXPECT_EQ(verify(signed_auth(auth_body(ours, other), keys)).error(), errc::public_key_mismatch);
 
     // Signed for another purpose (domain separation).
-    EXPECT_EQ(
-        verify_auth(signed_auth(auth_body(ours, keys), keys, wire::message_domain), ours).error(),
-        errc::bad_signature);
+    EXPECT_EQ(verify(signed_auth(auth_body(ours, keys), keys, wire::message_domain)).error(),
+              errc::bad_signature);
 
     // Strict body.
     body = auth_body(ours, keys);
     body["extra"] = 1;
-    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::unknown_field);
+    EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::unknown_field);
     body = auth_body(ours, keys);
     body["address"] = "http://x:1";
-    EXPECT_EQ(verify_auth(signed_auth(body, keys), ours).error(), errc::value_out_of_range);
-    EXPECT_EQ(verify_auth("{}", ours).error(), errc::missing_field);
-    EXPECT_EQ(verify_auth("", ours).error(), errc::malformed_json);
+    EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::value_out_of_range);
+    // A credential that is not a valid signed record, or too many of them.
+    body = auth_body(ours, keys);
+    body["credentials"] = {{{"pk", to_hex(keys.public_key())}, {"body", "{}"}, {"sig", "00"}}};
+    EXPECT_FALSE(verify(signed_auth(body, keys)).has_value());
+    body = auth_body(ours, keys);
+    body["credentials"] = nlohmann::json::array();
+    for (int i = 0; i < 17; ++i) body["credentials"].push_back(nlohmann::json::object());
+    EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::value_out_of_range);
+    EXPECT_EQ(verify("{}").error(), errc::missing_field);
+    EXPECT_EQ(verify("").error(), errc::malformed_json);
 }
 
 TEST(WsTransportHandshake, ParsesDialableAddresses) {

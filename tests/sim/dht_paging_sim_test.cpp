@@ -1,5 +1,6 @@
 // FIND_VALUE paging: a key holding more records than one answer carries (a domain index) is read
-// in pages from the node that answered the lookup.
+// in pages from each holder (fetch_page), and a read (find_value) does that for every holder it
+// hears and merges them.
 
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/sim/simulation.hpp>
@@ -68,21 +69,29 @@ protected:
         return out.value_or(dht::LookupResult{});
     }
 
-    // Reads every record under key from `via`: a lookup, then pages from its holder.
-    std::vector<wire::Record> read_all(std::size_t via, const NodeId& key, std::size_t& pages) {
-        auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
-        EXPECT_TRUE(first.holder.has_value());
-        auto records = first.records;
-        auto next = first.next_offset;
-        pages = 1;
-        while (first.holder && next < first.total) {
-            auto page =
-                wait([&](auto cb) { sim_->node(via).fetch_page(*first.holder, key, next, cb); });
-            EXPECT_GT(page.next_offset, next);
-            if (page.next_offset <= next) break;
-            next = page.next_offset;
-            records.insert(records.end(), page.records.begin(), page.records.end());
+    // A node that holds the key (a holder a reader would page).
+    wire::Contact holder_of(const NodeId& key) {
+        for (std::size_t i = 0; i < sim_->size(); ++i) {
+            if (!sim_->store(i).get(key, sim_->clock().unix_seconds())->empty()) {
+                return sim_->contact(i);
+            }
+        }
+        ADD_FAILURE() << "nobody holds the key";
+        return sim_->contact(0);
+    }
+
+    // Reads every record under key from one holder, page by page, as a read does.
+    std::vector<wire::Record> read_holder(std::size_t via, const wire::Contact& holder,
+                                          const NodeId& key, std::size_t& pages) {
+        std::vector<wire::Record> records;
+        std::size_t next = 0;
+        pages = 0;
+        for (;;) {
+            auto page = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, next, cb); });
             ++pages;
+            records.insert(records.end(), page.records.begin(), page.records.end());
+            if (page.next_offset <= next || page.next_offset >= page.total) break;
+            next = page.next_offset;
         }
         return records;
     }
@@ -91,54 +100,66 @@ protected:
     std::unique_ptr<Simulation> sim_;
 };
 
-TEST_F(DhtPaging, ALookupAnswersOnePageAndTheHolderTheRest) {
+TEST_F(DhtPaging, AHolderAnswersPageByPageAndAReadMergesEveryHolderInFull) {
     put_all(150, 10);
     const auto key = domain_index_key("paging");
     const auto via = outsider(key);
-    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
-    ASSERT_TRUE(first.holder.has_value());
-    EXPECT_NE(first.holder->id, sim_->node(via).id());
+    const auto holder = holder_of(key);
+    auto first = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, 0, cb); });
     EXPECT_EQ(first.records.size(), wire::default_limits.max_records_per_response);
     EXPECT_EQ(first.total, 150u);
     std::size_t pages = 0;
-    const auto all = read_all(via, key, pages);
+    const auto all = read_holder(via, holder, key, pages);
     EXPECT_EQ(pages, 3u);  // 64 + 64 + 22
-    std::set<std::string> slots;
-    for (const auto& r : all) slots.insert(r.slot);
-    EXPECT_EQ(slots.size(), 150u);
     EXPECT_EQ(all.size(), 150u);
+
+    // The read: every holder heard, each paged to its end, merged to one record per identity.
+    auto read = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+    std::set<std::string> slots;
+    for (const auto& r : read.records) slots.insert(r.slot);
+    EXPECT_EQ(slots.size(), 150u);
+    EXPECT_EQ(read.records.size(), 150u);
+    EXPECT_GE(read.holders, 3u);  // k = 4 hold it
 }
 
 TEST_F(DhtPaging, TheByteBudgetEndsAPageBeforeTheRecordCount) {
     put_all(20, 30 * 1024);  // about 30 KiB each: six fit in 192 KiB
     const auto key = domain_index_key("paging");
     const auto via = outsider(key);
-    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
+    const auto holder = holder_of(key);
+    auto first = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, 0, cb); });
     EXPECT_EQ(first.total, 20u);
     EXPECT_LT(first.records.size(), 8u);
     EXPECT_GE(first.records.size(), 5u);
     std::size_t pages = 0;
-    const auto all = read_all(via, key, pages);
+    const auto all = read_holder(via, holder, key, pages);
     EXPECT_EQ(all.size(), 20u);
     EXPECT_GE(pages, 3u);
+    EXPECT_EQ(wait([&](auto cb) { sim_->node(via).find_value(key, cb); }).records.size(), 20u);
 }
 
 TEST_F(DhtPaging, AHolderThatDoesNotAnswerGivesAFailedPage) {
     put_all(3, 10);
     const auto key = domain_index_key("paging");
     const auto via = outsider(key);
-    auto first = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
-    ASSERT_TRUE(first.holder.has_value());
-    const auto holder = *first.holder;
+    const auto holder = holder_of(key);
     for (std::size_t i = 0; i < sim_->size(); ++i) {
         if (sim_->node(i).id() == holder.id) sim_->kill(i);
     }
     auto page = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, 1, cb); });
     EXPECT_EQ(page.failed, 1u);
     EXPECT_TRUE(page.records.empty());
+    // The other holders still answer a read.
+    EXPECT_EQ(wait([&](auto cb) { sim_->node(via).find_value(key, cb); }).records.size(), 3u);
     // Its own store: a node reads locally without a message.
-    auto local = wait([&](auto cb) { sim_->node(0).fetch_page(sim_->contact(0), key, 0, cb); });
-    EXPECT_EQ(local.records.size(), sim_->store(0).get(key, sim_->clock().unix_seconds())->size());
+    const auto h = holder_of(key);
+    std::size_t own = 0;
+    for (std::size_t i = 0; i < sim_->size(); ++i) {
+        if (sim_->node(i).id() == h.id) own = i;
+    }
+    auto local = wait([&](auto cb) { sim_->node(own).fetch_page(h, key, 0, cb); });
+    EXPECT_EQ(local.records.size(),
+              sim_->store(own).get(key, sim_->clock().unix_seconds())->size());
 }
 
 }  // namespace

@@ -107,9 +107,11 @@ public:
     }
 
     // HELLO, AUTH over the server's nonce, and a check that the server's AUTH signs ours.
-    asio::awaitable<error_code> handshake(const crypto::KeyPair& keys) {
+    // network: what the transports under test were configured with ("" by default).
+    asio::awaitable<error_code> handshake(const crypto::KeyPair& keys, std::string network = "") {
         const crypto::Nonce nonce = crypto::random_nonce();
-        const nlohmann::json hello = {{"type", "HELLO"}, {"v", 1}, {"nonce", to_hex(nonce)}};
+        const nlohmann::json hello = {
+            {"type", "HELLO"}, {"v", 2}, {"nonce", to_hex(nonce)}, {"network", network}};
         if (auto ec = co_await write(hello.dump())) co_return ec;
         auto [hello_ec, server_hello] = co_await read();
         if (hello_ec) co_return hello_ec;
@@ -118,7 +120,9 @@ public:
         const nlohmann::json body = {{"nonce", server_nonce},
                                      {"node_id", keys.node_id().to_hex()},
                                      {"public_key", to_hex(keys.public_key())},
-                                     {"address", ""}};
+                                     {"address", ""},
+                                     {"network", network},
+                                     {"credentials", nlohmann::json::array()}};
         const auto auth = wire::sign_blob("nocturne/handshake/v1", body.dump(), keys);
         if (auto ec = co_await write(wire::blob_to_json(auth).dump())) co_return ec;
         auto [auth_ec, server_auth] = co_await read();

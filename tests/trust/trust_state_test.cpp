@@ -153,9 +153,9 @@ TEST_F(TrustStateTest, AValidatedRevocationSurvivesARestartAfterItsSignersLostSt
     ASSERT_FALSE(state_.learn(cert_, t0));
     const auto t1 = t0 + 60;
     ASSERT_FALSE(state_.learn(web_.revocation_record(newcomer_id_, {&a, &b, &c}, t1), t1));
-    ASSERT_FALSE(state_.learn(web_.revocation_record(operator_id_of(a.public_key()),
-                                                     web_.genesis_signers(3), t1 + 60),
-                              t1 + 60));
+    ASSERT_FALSE(state_.learn(
+        web_.revocation_record(operator_id_of(a.public_key()), web_.genesis_signers(3), t1 + 60),
+        t1 + 60));
     const auto later = t0 + test::year + 3600;  // every certificate above has expired
     TrustState restarted(web_.genesis, persist_, later);
     EXPECT_TRUE(restarted.validator().is_revoked(newcomer_id_));

@@ -252,10 +252,9 @@ TEST_F(Validator, ARevocationIsJudgedByItsSignersStandingAtItsOwnTime) {
     auto rev = create_revocation(web_.genesis.network, target_id, "spam", t1, {&a, &b, &c});
     ASSERT_FALSE(v_.validate_revocation(rev, t1));
     const auto a_id = operator_id_of(a.public_key());
-    ASSERT_FALSE(v_.apply_revocation(
-        create_revocation(web_.genesis.network, a_id, "key lost", t1 + 1000,
-                          web_.genesis_signers(3)),
-        t1 + 1000));
+    ASSERT_FALSE(v_.apply_revocation(create_revocation(web_.genesis.network, a_id, "key lost",
+                                                       t1 + 1000, web_.genesis_signers(3)),
+                                     t1 + 1000));
     // Still valid when judged later, also after the signers' certificates expired: a was trusted
     // at t1.
     EXPECT_FALSE(v_.validate_revocation(rev, t1 + 2000));

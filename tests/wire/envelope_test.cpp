@@ -107,7 +107,7 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         Response{rid, ValueResult{{record}, {}}},
         Response{rid, ValueResult{{record}, {}, {cert}}},
         Response{rid, ValueResult{{record}, {}, {cert}, 150}},
-        Response{rid, ValueResult{{}, {{key, "wss://peer.example:443/mesh"}}}},
+        Response{rid, ValueResult{{}, {{key, "wss://[2001:db8::1]:443"}}}},
         Response{rid, StoreResult{false, errc::stale_seq}},
         Response{rid, VoteResult{true, errc::ok}},
         Response{rid, QueryResult{{record, record}}},

@@ -29,6 +29,11 @@ struct AgentConfig {
     Clock::duration snapshot_period = std::chrono::minutes(5);
     // Every known operator's revocation key is looked up this often (until gossip spreads them).
     Clock::duration revocation_watch_period = std::chrono::minutes(10);
+    // A bootstrap that left the routing table empty is tried again after this, doubling up to
+    // bootstrap_retry_max: a newcomer whose seeds were busy (or under attack) joins once they
+    // answer. The table found empty later is refilled the same way.
+    Clock::duration bootstrap_retry_min = std::chrono::seconds(5);
+    Clock::duration bootstrap_retry_max = std::chrono::minutes(5);
 };
 
 // What the host keeps for the agent outside the protocol: files in a daemon's home, nothing in
@@ -75,6 +80,7 @@ public:
     Agent& operator=(const Agent&) = delete;
 
     void on_message(dht::InboundMessage msg) override;
+    void on_undeliverable(const std::string& message_id) override;
     void tick();
     Clock::time_point next_wakeup() const;
 
@@ -91,6 +97,9 @@ public:
     void use_credentials(const std::vector<wire::Record>& records);
 
     result<Standing> standing() const;
+    // What this node presents to its peers when a session is set up: its agent certificate and
+    // its operator's chain (empty when it is not enrolled). A new object whenever they change.
+    dht::PeerCredentials session_credentials() const { return session_credentials_; }
     // One line for logs and status: "enrolled operator_id=... agent_index=... depth=..." or why
     // not.
     std::string describe_standing() const;
@@ -107,10 +116,10 @@ public:
 
 private:
     void on_bootstrapped();
+    void retry_bootstrap();
     void poll_credentials();
     void publish_own_certificates();
     void save_peers();
-    std::string operator_id() const;
 
     crypto::KeyPair keys_;  // a copy: the services sign with it for the agent's lifetime
     const Clock& clock_;
@@ -123,6 +132,11 @@ private:
     knowledge::KnowledgeService knowledge_;
 
     std::vector<wire::Record> own_certificates_;
+    dht::PeerCredentials session_credentials_ = std::make_shared<const std::vector<wire::Record>>();
+    std::vector<wire::Contact> seeds_;
+    bool bootstrapping_ = false;
+    Clock::duration bootstrap_backoff_{};
+    Clock::time_point next_bootstrap_ = Clock::time_point::max();
     std::string credentials_problem_;
     std::string standing_key_;  // operator id and slot last seen, to notice a change
     bool bootstrapped_ = false;

@@ -161,8 +161,8 @@ using result = boost::system::result<T, Error>;
 // compares a success with an error: `store.put(r) != errc::stale_seq` is true on success. Refused
 // at compile time; compare r.error() instead.
 template <class T, class E>
-    requires std::is_error_code_enum_v<E> || std::is_error_condition_enum_v<E> ||
-             std::is_same_v<E, std::error_code> || std::is_same_v<E, Error>
+requires std::is_error_code_enum_v<E> || std::is_error_condition_enum_v<E> ||
+    std::is_same_v<E, std::error_code> || std::is_same_v<E, Error>
 bool operator==(const result<T>&, const E&) = delete;
 
 // boost::system::result::value() throws this for an Error (start-up code only; protocol code

@@ -18,6 +18,10 @@ struct DaemonConfig {
     std::optional<std::filesystem::path> genesis_file;  // --genesis; default: the built-in one
     std::uint16_t api_port = 9091;                      // local HTTP API on 127.0.0.1; 0: any
     std::string version;                                // reported by /local/health
+    // Loopback peers count as separate networks in the routing table's diversity limits: for a
+    // mesh whose nodes share this host (tests, a dev mesh). Off by default: one host can run
+    // any number of ids.
+    bool loopback_peers = false;
     // Called once the node listens (peers and API) and has printed its ready line: the
     // background starter detaches from the terminal here.
     std::function<void()> on_ready;

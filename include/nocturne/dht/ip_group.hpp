@@ -4,6 +4,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace nocturne::dht {
@@ -25,10 +26,16 @@ struct IpGroup {
 // (empty, unterminated "[", an unbracketed host with several ':').
 std::optional<std::string_view> address_host(std::string_view address);
 
-// The group of an address for the diversity limits, or nullopt when the address is exempt:
-// loopback (127.0.0.0/8, ::1, and their IPv4-mapped forms), host names (the group of a name is
-// unknowable without DNS, and resolving here would not be sans-IO), and malformed addresses.
-// IPv4-mapped IPv6 addresses ("::ffff:a.b.c.d") are grouped as the IPv4 address they carry.
-std::optional<IpGroup> ip_group_of(std::string_view address);
+// The group of an address for the diversity limits, or nullopt when the address is exempt: host
+// names (the group of a name is unknowable without DNS, and resolving here would not be sans-IO;
+// contacts between peers carry IP addresses only), malformed addresses, and, only when
+// exempt_loopback says so (tests, a mesh on one host), loopback (127.0.0.0/8, ::1, and their
+// IPv4-mapped forms). IPv4-mapped IPv6 addresses ("::ffff:a.b.c.d") are grouped as the IPv4
+// address they carry.
+std::optional<IpGroup> ip_group_of(std::string_view address, bool exempt_loopback = false);
+
+// The address a peer can be dialed at: the scheme and port it claims, at the IP its connection
+// came from ("ws://" + ip + ":" + port). nullopt when the claim has no port or the IP is not one.
+std::optional<std::string> address_at(std::string_view claimed, std::string_view ip);
 
 }  // namespace nocturne::dht

@@ -10,43 +10,77 @@
 
 namespace nocturne::dht {
 
+// One holder's first answer in a value lookup: its records, and how many it holds in all.
+struct HolderAnswer {
+    wire::Contact holder;
+    std::vector<wire::Record> records;
+    std::size_t total = 0;  // what the holder says it has (records.size() when it said nothing)
+    std::size_t sent = 0;   // its record number after this answer (where its next page starts)
+    std::size_t depth = 1;
+};
+
 // What an iterative lookup found, plus the figures the simulator reports.
 struct LookupResult {
-    std::vector<wire::Contact> closest;  // up to k nodes that answered, closest first
-    std::vector<wire::Record> records;   // FIND_VALUE: the records found; empty if none
-    // FIND_VALUE: the node whose answer supplied `records` (this node when it answered from its
-    // own store), how many records it holds for the key, and its record number after the last
-    // one it sent. next_offset < total: ask it for more with Node::fetch_page().
+    // Up to k nodes that answered and were eligible (for storer lookups: enrolled agents),
+    // closest first.
+    std::vector<wire::Contact> closest;
+    // FIND_VALUE: the records of every eligible holder, merged: per record identity the highest
+    // seq (Node::find_value), or one holder's page (Node::fetch_page).
+    std::vector<wire::Record> records;
+    // FIND_VALUE: eligible nodes that answered with records, and eligible nodes that answered at
+    // all: a reader knows how many replicas it heard.
+    std::size_t holders = 0;
+    std::size_t storers_answered = 0;
+    // fetch_page: the node asked, how many records it holds for the key, and its record number
+    // after the last one it sent. next_offset < total: there is more to ask for.
     std::optional<wire::Contact> holder;
     std::size_t total = 0;
     std::size_t next_offset = 0;
-    std::size_t hops = 0;      // path length: RPC round trips in sequence to the deciding answer
-    std::size_t queried = 0;   // requests sent
-    std::size_t answered = 0;  // responses received
-    std::size_t failed = 0;    // requests that timed out
+    std::size_t hops = 0;        // path length: RPC round trips in sequence to the deciding answer
+    std::size_t queried = 0;     // requests sent
+    std::size_t answered = 0;    // responses received
+    std::size_t failed = 0;      // requests that timed out
+    std::size_t ineligible = 0;  // answers from nodes that may not count (not enrolled)
+    // A value lookup's raw answers per eligible holder (Node::find_value merges them).
+    std::vector<HolderAnswer> holder_answers;
     bool found() const { return !records.empty(); }
 };
 
 // Iterative Kademlia lookup as a state machine (no I/O, no time): the node asks it whom to query
 // and feeds it answers and failures. At most alpha requests are in flight; the candidate list is
-// ordered by distance to the target; the lookup ends when the k closest candidates that did not
-// fail have all answered, or, for FIND_VALUE, at the first answer carrying records.
+// ordered by distance to the target, and bounded; the lookup ends when the k closest candidates
+// that neither failed nor proved ineligible have all answered, or after max_queries requests.
 //
-// Owned by the node that runs it (its io_context thread); not thread-safe.
+// Eligibility: node ids are free to mint, so a storer lookup counts only answers from nodes the
+// caller judged eligible (enrolled agents): an unenrolled node ground next to the key costs the
+// lookup one query and takes no place among the k. A value lookup does not stop at the first
+// holder either: it collects every eligible holder's answer, for the caller to merge.
+//
+// Owned by the node that runs it (its thread); not thread-safe.
 class Lookup {
 public:
-    Lookup(const NodeId& self, const NodeId& target, bool want_value, std::size_t k,
-           std::size_t alpha, const std::vector<wire::Contact>& seeds);
+    struct Options {
+        std::size_t k = 20;
+        std::size_t alpha = 3;
+        bool want_value = false;
+        // Requests at most (0: k * 4): bounds what hostile referrals can make one lookup cost.
+        std::size_t max_queries = 0;
+    };
+
+    Lookup(const NodeId& self, const NodeId& target, Options options,
+           const std::vector<wire::Contact>& seeds);
 
     // Contacts to send a request to now; each is marked in flight. Empty when alpha requests are
     // already in flight or nothing is left to ask.
     std::vector<wire::Contact> next_queries();
 
     // peers: the contacts the answer listed (the node's own id and ours are ignored).
-    // total / sent: the responder's record count for the key and how many it sent (before any
-    // filtering by the caller), for paging on from it.
+    // records / total / sent: a value answer's records (after the caller's checks), the
+    // responder's record count for the key and its record number after this answer. eligible:
+    // whether the responder may count among the k closest and as a holder.
     void on_answer(const NodeId& from, const std::vector<wire::Contact>& peers,
-                   std::vector<wire::Record> records, std::size_t total = 0, std::size_t sent = 0);
+                   std::vector<wire::Record> records = {}, std::size_t total = 0,
+                   std::size_t sent = 0, bool eligible = true);
     // A candidate that times out is asked once more before it counts as failed: one lost
     // datagram-sized message must not cost a lookup its closest node (10% loss made 1 in 5
     // node lookups miss it without the retry).
@@ -55,11 +89,11 @@ public:
 
     bool done() const;
     const NodeId& target() const { return target_; }
-    bool want_value() const { return want_value_; }
+    bool want_value() const { return options_.want_value; }
     LookupResult result() const;
 
 private:
-    enum class State { fresh, in_flight, answered, failed };
+    enum class State { fresh, in_flight, answered, ineligible, failed };
     struct Candidate {
         wire::Contact contact;
         State state = State::fresh;
@@ -69,22 +103,18 @@ private:
 
     void insert(const wire::Contact& contact, std::size_t depth);
     Candidate* find(const NodeId& id);
+    static bool counts(State s) { return s != State::failed && s != State::ineligible; }
 
     NodeId self_;
     NodeId target_;
-    bool want_value_;
-    std::size_t k_;
-    std::size_t alpha_;
+    Options options_;
     std::vector<Candidate> candidates_;  // sorted by distance to target_, closest first
     std::size_t in_flight_ = 0;
     std::size_t queried_ = 0;
     std::size_t answered_ = 0;
     std::size_t failed_ = 0;
-    std::vector<wire::Record> records_;
-    std::optional<wire::Contact> holder_;
-    std::size_t total_ = 0;
-    std::size_t sent_ = 0;
-    std::size_t value_depth_ = 0;
+    std::size_t ineligible_ = 0;
+    std::vector<HolderAnswer> holders_;
 };
 
 }  // namespace nocturne::dht

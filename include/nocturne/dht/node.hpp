@@ -28,6 +28,9 @@ namespace nocturne::dht {
 struct NodeConfig {
     std::size_t k = 20;
     std::size_t alpha = 3;
+    // Requests in flight in a storer lookup (puts and reads): those hear all k closest storers,
+    // not one holder, so they ask more at once; a dead node then holds one slot of many.
+    std::size_t storer_alpha = 10;
     Clock::duration rpc_timeout = std::chrono::seconds(5);
     // Buckets with no traffic for this long get a lookup of a random id in their range.
     Clock::duration refresh_interval = std::chrono::hours(1);
@@ -47,6 +50,12 @@ struct NodeConfig {
     // newcomers waiting for their records (further ones are served by the next replication).
     std::size_t keys_per_tick = 64;
     std::size_t max_newcomers_queued = 256;
+    // Claimed addresses being verified by a dial-back at once, at most (further claims wait for
+    // the peer's next message).
+    std::size_t max_verifications = 64;
+    // A read (find_value) merges at most this many records from all holders together: bounds
+    // what large or hostile holders can make one read fetch.
+    std::size_t max_read_records = 10'000;
     RoutingTableOptions table;
     wire::Limits limits;
     // 0: message ids and refresh targets from the system CSPRNG. Otherwise a deterministic
@@ -55,9 +64,13 @@ struct NodeConfig {
 };
 
 struct PutResult {
-    std::size_t stored = 0;   // responsible nodes (including this one) that accepted the record
+    // Responsible nodes (including this one) that stored the record: with a record policy, only
+    // enrolled agents whose signed acknowledgement verifies.
+    std::size_t stored = 0;
     std::size_t refused = 0;  // nodes that answered with an error code
     std::size_t failed = 0;   // nodes that did not answer
+    // Answers that said "stored" but do not count: no valid acknowledgement, or not a storer.
+    std::size_t unacknowledged = 0;
     errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message
     bool ok() const { return stored > 0; }
 };
@@ -69,8 +82,11 @@ struct NodeStats {
     std::uint64_t rpc_timeouts = 0;
     std::uint64_t stores_accepted = 0;
     std::uint64_t stores_refused = 0;
-    std::uint64_t unexpected = 0;  // responses nobody waited for, or from the wrong peer
-    std::uint64_t replicated = 0;  // STOREs sent by replication and republishing
+    std::uint64_t unexpected = 0;         // responses nobody waited for, or from the wrong peer
+    std::uint64_t replicated = 0;         // STOREs sent by replication and republishing
+    std::uint64_t undeliverable = 0;      // requests failed at once: the transport could not send
+    std::uint64_t contacts_verified = 0;  // claimed addresses confirmed by a dial-back
+    std::uint64_t verifications_failed = 0;
 };
 
 // A Kademlia node without I/O: messages go out through a Transport, arrive through on_message(),
@@ -105,6 +121,9 @@ public:
 
     void set_policy(RecordPolicy* policy) { policy_ = policy; }
     RecordPolicy* policy() const { return policy_; }
+    // The node key, to sign store acknowledgements with (a node without one sends none, and then
+    // counts for nobody's put once a policy is in force). Must outlive the node.
+    void set_signer(const crypto::KeyPair* keys) { signer_ = keys; }
 
     // ---- services ----------------------------------------------------------------------------
     // Routes requests of `type` to `handler`. PING, FIND_NODE, FIND_VALUE and STORE are the
@@ -119,6 +138,7 @@ public:
 
     // ---- host ----------------------------------------------------------------------------------
     void on_message(InboundMessage msg) override;
+    void on_undeliverable(const std::string& message_id) override;
     void tick();
     // The earliest time at which tick() has something to do.
     Clock::time_point next_wakeup() const;
@@ -131,8 +151,13 @@ public:
     void bootstrap(const std::vector<wire::Contact>& seeds, std::function<void(std::size_t)> done);
 
     void ping(const wire::Contact& peer, PingCallback done);
-    void find_node(const NodeId& target, LookupCallback done);
-    // Local records first: a node responsible for the key answers from its store.
+    // storers: look for the k closest nodes that can hold records (enrolled agents), as puts do;
+    // otherwise for any nodes (routing).
+    void find_node(const NodeId& target, LookupCallback done, bool storers = false);
+    // A read: asks the k closest storers of the key (not only the first holder: one that missed
+    // a STORE, or hides a newer version, must not decide) and merges what the eligible holders
+    // sent, this node's own records included when it is one of them, keeping per record identity
+    // the highest seq; holders with more than one answer's worth are paged (max_read_records).
     void find_value(const NodeId& key, LookupCallback done);
     // The records under key from number `offset` on, asked directly of `holder` (a lookup's
     // LookupResult::holder; this node's own id reads the local store). For record sets larger
@@ -141,8 +166,8 @@ public:
     // request gives no records and failed = 1.
     void fetch_page(const wire::Contact& holder, const NodeId& key, std::size_t offset,
                     LookupCallback done);
-    // Stores the record on the k nodes closest to its key (this node included when it is one of
-    // them) and republishes it every republish_interval until it expires or is withdrawn.
+    // Stores the record on the k storers closest to its key (this node included when it is one
+    // of them) and republishes it every republish_interval until it expires or is withdrawn.
     void put(const wire::Record& record, PutCallback done);
     // The same, once: no republishing (what republishing itself calls).
     void put_once(const wire::Record& record, PutCallback done);
@@ -155,11 +180,14 @@ public:
     // ---- building blocks for services and maintenance ----------------------------------------
     // A STORE of `record` with the credentials the policy attaches.
     wire::Store store_message(const wire::Record& record);
-    // Up to n routing-table contacts closest to target, `exclude` left out.
+    // Up to n routing-table contacts closest to target, `exclude` left out; with storers, only
+    // nodes that can hold records.
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
-                                                const NodeId& exclude) const;
-    // Whether this node is among the k closest to key that it knows of.
+                                                const NodeId& exclude, bool storers = false) const;
+    // Whether this node can hold records and is among the k closest storers to key it knows of.
     bool responsible_for(const NodeId& key) const;
+    // Whether a node can hold records (an enrolled agent, per the policy; any node without one).
+    bool is_storer(const NodeId& node) const;
 
     const NodeId& id() const { return self_; }
     const std::string& address() const { return address_; }
@@ -176,20 +204,29 @@ private:
     struct LookupJob;
     class Maintenance;
 
+    struct ReadJob;
+
     void send(const wire::Contact& to, wire::Payload payload);
     void handle_request(const InboundMessage& msg);
     void handle_answer(const InboundMessage& msg);
+    // A contact whose address is proven (we reached it there): into the routing table.
     void learn(const wire::Contact& contact);
+    // A peer that wrote to us: refreshed if known, else its claimed port at its observed IP is
+    // verified by a dial-back before it may enter the table.
+    void consider(const InboundMessage& msg);
+    void note_credentials(const InboundMessage& msg);
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from);
     std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
-    std::vector<wire::Record> local_records(const NodeId& key);
-    wire::ValueResult value_page(std::vector<wire::Record> records, std::size_t offset) const;
+    // One page of this node's records under key from `offset` (what a FIND_VALUE answers).
+    wire::ValueResult value_page(const NodeId& key, std::size_t offset);
     std::vector<wire::Record> admit_answer(const NodeId& key, const wire::ValueResult& value,
                                            const NodeId& from);
 
-    void start_lookup(const NodeId& target, bool want_value, LookupCallback done);
+    void start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);
+    void page_holders(const std::shared_ptr<ReadJob>& read);
+    void finish_read(const std::shared_ptr<ReadJob>& read);
     void store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
                   bool include_self, PutCallback done);
     NodeId random_id_in_bucket(std::size_t bucket);
@@ -201,12 +238,16 @@ private:
     store::Store& store_;
     NodeConfig config_;
     RecordPolicy* policy_ = nullptr;
+    const crypto::KeyPair* signer_ = nullptr;
     RoutingTable table_;
     NodeStats stats_;
     std::mt19937_64 rng_;
     RpcManager rpc_;
     std::unordered_map<std::size_t, RequestHandler> services_;  // by payload alternative
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
+    std::set<NodeId> verifying_;       // peers whose claimed address a dial-back is checking
+    // The credentials each peer presented last (one object per session): judged once per session.
+    std::unordered_map<NodeId, const void*, NodeIdHash> peer_credentials_;
     std::unique_ptr<Maintenance> maintenance_;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/wire/payloads.hpp>
 #include <nocturne/wire/record.hpp>
 
 #include <cstddef>
@@ -33,6 +34,12 @@ public:
     // FIND_VALUE answer), at most `limit`.
     virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
                                                       std::size_t limit) = 0;
+
+    // The certificates a peer presented for its session: learned once per session.
+    virtual void learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) = 0;
+    // Whether a node may hold records and count in a put or a read: an enrolled agent (node ids
+    // are free to mint; enrolment is not). Nodes that are not still route and read.
+    virtual bool storer(const NodeId& node) = 0;
 };
 
 }  // namespace nocturne::dht

@@ -19,6 +19,9 @@ struct RoutingTableOptions {
     // private mesh whose nodes all sit in one LAN /24.
     std::size_t max_per_bucket_per_group = 2;
     std::size_t max_per_table_per_group = 3;
+    // Loopback addresses are subject to the limits like any others, unless this says so: a test
+    // mesh, or a mesh of several nodes on one host.
+    bool exempt_loopback = false;
     // Per-bucket replacement cache capacity; 0 means k.
     std::size_t replacement_cache_size = 0;
     // Consecutive failed requests after which on_request_failed evicts a peer; 0 acts as 1.

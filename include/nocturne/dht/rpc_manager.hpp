@@ -45,7 +45,13 @@ public:
 
     // Registers a request to `to` (to.id zero: whoever answers, for bootstrap seeds) and returns
     // the message to hand to the transport. `request` must be a request (not an answer).
-    Message start(const wire::Contact& to, wire::Payload request, Handler handler);
+    Message start(const wire::Contact& to, wire::Payload request, Handler handler,
+                  bool verify_address = false);
+
+    // The contact a request went to, when `answer` is its awaited answer (on_answer() would
+    // deliver it): the address there is proven, we reached the peer at it. Learned before the
+    // handler runs, which may go on with lookups that need the contact known.
+    std::optional<wire::Contact> asked(const InboundMessage& answer) const;
 
     // An answer arrived (Pong, Response or ErrorReply).
     Verdict on_answer(const InboundMessage& answer);

@@ -5,49 +5,69 @@
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/crypto/random.hpp>
 #include <nocturne/wire/limits.hpp>
+#include <nocturne/wire/record.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // The frames of the connection handshake and the ws:// addresses peers dial. Pure functions, no
 // I/O, so the protocol is testable without sockets (and fuzzable like wire/).
 //
 // After the WebSocket upgrade each side sends, as text frames and in this order:
-//   1. HELLO  {"type":"HELLO","v":1,"nonce":"<64 hex>"}   a fresh random 32-byte nonce
+//   1. HELLO  {"type":"HELLO","v":2,"nonce":"<64 hex>","network":"<64 hex>"}
+//             a fresh random 32-byte nonce, and the network: SHA-256 of the mesh's genesis. Nodes
+//             of different meshes refuse each other here, before anything else.
 //   2. AUTH   {"pk":hex,"body":"<json>","sig":hex}        a signed blob (wire/signed_blob.hpp)
 //   under
 //             "nocturne/handshake/v1" whose body is
-//             {"nonce":"<the PEER's nonce>","node_id":hex,"public_key":hex,"address":"ws://..."|""}
+//             {"nonce":"<the PEER's nonce>","node_id":hex,"public_key":hex,"address":"ws://..."|"",
+//              "network":"<64 hex>","credentials":[records]}
 // Signing the peer's fresh nonce proves possession of the key now (an old AUTH cannot be
-// replayed); node_id must equal SHA-256(public_key) and public_key must be the signing key.
+// replayed); node_id must equal SHA-256(public_key) and public_key must be the signing key. The
+// credentials are the sender's agent certificate and its operator's chain (at most
+// max_credentials signed records): the receiver learns once per session whether the peer is an
+// enrolled agent, the kind of node that may hold records.
 namespace nocturne::net {
 
 inline constexpr std::string_view handshake_domain = "nocturne/handshake/v1";
-// HELLO is ~100 bytes and AUTH ~600: unauthenticated peers get no more buffer than this.
-inline constexpr std::size_t max_handshake_frame_bytes = 4096;
+// HELLO is ~150 bytes; AUTH up to 16 certificates of a few KiB: unauthenticated peers get no more
+// buffer than this.
+inline constexpr std::size_t max_handshake_frame_bytes = 96 * 1024;
 
-std::string make_hello(const crypto::Nonce& nonce);
-// Strict: exactly type, v and nonce; unknown_message_type / unknown_version otherwise.
-result<crypto::Nonce> parse_hello(std::string_view frame);
+struct Hello {
+    crypto::Nonce nonce{};
+    std::string network;  // 64 hex: the genesis hash
+};
 
-// peer_nonce is the nonce from the peer's HELLO; address is our advertised address or "".
+std::string make_hello(const crypto::Nonce& nonce, std::string_view network);
+// Strict: exactly type, v, nonce and network; unknown_message_type / unknown_version otherwise.
+result<Hello> parse_hello(std::string_view frame);
+
+// peer_nonce is the nonce from the peer's HELLO; address is our advertised address or "";
+// credentials our agent certificate chain (may be empty).
 std::string make_auth(const crypto::Nonce& peer_nonce, const crypto::KeyPair& keys,
-                      std::string_view address);
+                      std::string_view address, std::string_view network,
+                      const std::vector<wire::Record>& credentials);
 
 // Who the peer proved to be.
 struct PeerIdentity {
     NodeId node_id;
     crypto::PublicKey public_key{};
     std::string address;  // where it accepts connections, "" when it accepts none
+    std::string network;
+    std::vector<wire::Record> credentials;  // each verified (signed records)
 };
 
 // Verifies the signature before parsing the body, then: nonce == our_nonce (value_out_of_range
 // otherwise), public_key == the signing key (public_key_mismatch), node_id == SHA-256(public_key)
-// (node_id_mismatch), address "" or a ws:// / wss:// address. The caller still checks the node id
-// against the one it dialed, and that it is not its own.
+// (node_id_mismatch), address "" or a ws:// / wss:// address, network == ours
+// (network_mismatch), at most max_credentials credentials, each a valid signed record. The caller
+// still checks the node id against the one it dialed, and that it is not its own.
 result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& our_nonce,
+                                 std::string_view network,
                                  const wire::Limits& limits = wire::default_limits);
 
 // A dialable peer address: ws://host:port[/path]. Only plain ws:// for now (no TLS in the

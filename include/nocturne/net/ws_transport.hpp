@@ -5,6 +5,7 @@
 #include <nocturne/dht/transport.hpp>
 #include <nocturne/wire/limits.hpp>
 #include <nocturne/wire/payloads.hpp>
+#include <nocturne/wire/record.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 // Asio stays out of public headers (compile time): the io_context is only named here.
 namespace boost::asio {
@@ -33,6 +35,9 @@ struct WsTransportConfig {
     // Copied into every envelope's sender block; each empty or a valid id (wire::is_valid_id).
     std::string agent_id;
     std::string operator_id;
+    // The mesh this node belongs to (64 hex: the genesis hash, app::network_id()). A peer of
+    // another mesh is refused at the handshake.
+    std::string network;
     // Cap on inbound connections (handshaking or open); further ones are closed right after
     // accept. Outbound dials have a cap of the same size of their own, so filling our inbound
     // slots cannot stop us from reaching peers.
@@ -52,6 +57,12 @@ struct WsTransportConfig {
     // the next send to that peer dials again. Checked every idle_timeout / 4 (at least 1 s), so a
     // session lives up to 1.25 * idle_timeout (or idle_timeout + 1 s) after its last message.
     std::chrono::seconds idle_timeout{120};
+    // Bytes queued for one peer at most: a peer that stops reading is a slow reader, and its
+    // session is closed (its queued requests fail at once) rather than grow our memory.
+    std::size_t max_queued_bytes = 8 * 1024 * 1024;
+    // Inbound connections from one IP still in their handshake, at most: one client cannot hold
+    // every pre-handshake slot (max_sessions) and keep newcomers out.
+    std::size_t max_handshakes_per_ip = 8;
     // max_frame_bytes is the WebSocket read_message_max after the handshake; max_clock_skew_seconds
     // is the replay window (timestamps within +-5 min).
     wire::Limits limits;
@@ -94,17 +105,20 @@ struct WsTransportConfig {
 class WsTransport final : public dht::Transport {
 public:
     struct Stats {
-        std::uint64_t sessions_opened = 0;    // handshakes completed, either direction
-        std::uint64_t sessions_rejected = 0;  // inbound connections refused: max_sessions
-        std::uint64_t handshakes_failed = 0;  // upgrade, HELLO/AUTH, wrong peer id or timeout
-        std::uint64_t dials_failed = 0;       // resolve or TCP connect failed
-        std::uint64_t messages_in = 0;        // delivered to the sink
-        std::uint64_t messages_out = 0;       // written to a socket
-        std::uint64_t messages_dropped = 0;   // outbound: failed dial, bad address, full queue
-        std::uint64_t rejected_invalid = 0;   // not an envelope, bad signature, wrong sender
-        std::uint64_t rejected_replay = 0;    // timestamp outside the window, or duplicate id
-        std::uint64_t rejected_rate = 0;      // over the per-session token bucket
-        std::uint64_t rejected_oversize = 0;  // frame over max_frame_bytes (closes the session)
+        std::uint64_t sessions_opened = 0;     // handshakes completed, either direction
+        std::uint64_t sessions_rejected = 0;   // inbound refused: max_sessions or per-IP handshakes
+        std::uint64_t network_mismatches = 0;  // handshakes refused: a peer of another mesh
+        std::uint64_t slow_readers = 0;        // sessions closed: max_queued_bytes exceeded
+        std::uint64_t undeliverable = 0;       // messages reported back as not sent
+        std::uint64_t handshakes_failed = 0;   // upgrade, HELLO/AUTH, wrong peer id or timeout
+        std::uint64_t dials_failed = 0;        // resolve or TCP connect failed
+        std::uint64_t messages_in = 0;         // delivered to the sink
+        std::uint64_t messages_out = 0;        // written to a socket
+        std::uint64_t messages_dropped = 0;    // outbound: failed dial, bad address, full queue
+        std::uint64_t rejected_invalid = 0;    // not an envelope, bad signature, wrong sender
+        std::uint64_t rejected_replay = 0;     // timestamp outside the window, or duplicate id
+        std::uint64_t rejected_rate = 0;       // over the per-session token bucket
+        std::uint64_t rejected_oversize = 0;   // frame over max_frame_bytes (closes the session)
         std::uint64_t disconnects_for_violations = 0;
         std::uint64_t sessions_closed_idle = 0;  // nothing sent or received for idle_timeout
         std::uint64_t sessions_recycled = 0;  // idle one closed for a new one: cap or descriptors
@@ -133,6 +147,8 @@ public:
     // The agent and operator ids our envelopes carry from now on (a node may enroll while it
     // runs); each empty or a valid id, else std::invalid_argument.
     void set_identity(std::string agent_id, std::string operator_id);
+    // The certificates our handshakes present from now on (at most max_credentials are sent).
+    void set_credentials(std::vector<wire::Record> credentials);
 
     // Stops accepting and closes every session (WebSocket close frame, bounded by
     // handshake_timeout); queued outbound messages are dropped. Idempotent; afterwards send() is

@@ -30,9 +30,10 @@ struct SimConfig {
 struct NetStats {
     std::uint64_t sent = 0;
     std::uint64_t delivered = 0;
-    std::uint64_t lost = 0;                             // random loss
-    std::uint64_t to_dead = 0;                          // addressed to a killed node
-    std::uint64_t partitioned = 0;                      // crossed a partition
+    std::uint64_t lost = 0;           // random loss
+    std::uint64_t to_dead = 0;        // addressed to a killed node
+    std::uint64_t partitioned = 0;    // crossed a partition
+    std::uint64_t undeliverable = 0;  // dial-backs that found nobody, or another node
     std::map<std::string, std::uint64_t> sent_by_type;  // "FIND_NODE", "RESPONSE", ...
 };
 
@@ -110,7 +111,9 @@ private:
         Clock::time_point at;
         std::uint64_t seq;  // FIFO among equal times: keeps runs deterministic
         std::size_t to;
-        bool wake;  // true: tick the node; false: deliver message
+        // wake: tick the node; message: deliver it; failed: tell the node message.id cannot be
+        // delivered (a dial-back that found nobody, or somebody else).
+        enum class Kind { wake, message, failed } kind;
         dht::InboundMessage message;
         bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
     };
@@ -125,6 +128,7 @@ private:
     std::mt19937_64 rng_;
     std::vector<std::unique_ptr<SimNode>> nodes_;
     std::unordered_map<NodeId, std::size_t, NodeIdHash> by_id_;
+    std::unordered_map<std::string, std::size_t> by_address_;
     std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
     std::uint64_t seq_ = 0;
     NetStats stats_;

@@ -17,6 +17,9 @@ class MemoryStore final : public Store {
 public:
     result<void> put(const wire::Record& record) override;
     result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) override;
+    result<std::vector<wire::Record>> page(const NodeId& key, std::int64_t now, std::size_t offset,
+                                           std::size_t limit) override;
+    result<std::size_t> count(const NodeId& key, std::int64_t now) override;
     result<std::optional<wire::Record>> find(const RecordIdentity& id) override;
     result<std::size_t> erase(const NodeId& key) override;
     result<bool> erase(const RecordIdentity& id) override;

@@ -18,7 +18,7 @@ namespace nocturne::store {
 // Owned by the node's io_context thread; not thread-safe.
 class SqliteStore final : public Store {
 public:
-    static constexpr std::int64_t schema_version = 1;
+    static constexpr std::int64_t schema_version = 2;
 
     // Opens or creates the database, creating missing parent directories with mode 0700.
     // errc::io_error when a parent directory cannot be created, errc::store_schema_mismatch when
@@ -32,6 +32,9 @@ public:
 
     result<void> put(const wire::Record& record) override;
     result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) override;
+    result<std::vector<wire::Record>> page(const NodeId& key, std::int64_t now, std::size_t offset,
+                                           std::size_t limit) override;
+    result<std::size_t> count(const NodeId& key, std::int64_t now) override;
     result<std::optional<wire::Record>> find(const RecordIdentity& id) override;
     result<std::size_t> erase(const NodeId& key) override;
     result<bool> erase(const RecordIdentity& id) override;

@@ -26,7 +26,8 @@ struct RecordIdentity {
 
 // The records this node holds as one of the k responsible nodes. Records arriving here have been
 // verified (wire::decode_record) and checked by the caller; the store enforces only what must hold
-// across restarts and replicas: a record's seq never goes backwards.
+// across restarts and replicas: a record's seq never goes backwards. It does not verify them again
+// on reads: a persistent store guards its bytes' integrity itself.
 //
 // Implementations are not thread-safe: the io_context thread that owns the node owns its store.
 class Store {
@@ -40,6 +41,12 @@ public:
 
     // Unexpired records (expires > now) under key, ordered by (kind, author, slot). Empty if none.
     virtual result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) = 0;
+    // The unexpired records under key from number `offset` on, at most `limit`, in an order fixed
+    // per store (by kind, author, slot): what one FIND_VALUE answer reads, whatever the key holds.
+    virtual result<std::vector<wire::Record>> page(const NodeId& key, std::int64_t now,
+                                                   std::size_t offset, std::size_t limit) = 0;
+    // How many unexpired records are under key.
+    virtual result<std::size_t> count(const NodeId& key, std::int64_t now) = 0;
 
     // One record by identity, expired or not (for seq decisions and republishing).
     virtual result<std::optional<wire::Record>> find(const RecordIdentity& id) = 0;

@@ -34,6 +34,10 @@ struct Genesis {
 result<Genesis> parse_genesis(std::string_view text);
 std::string encode_genesis(const Genesis& genesis);
 
+// The mesh's identity: hex SHA-256 of the genesis as encode_genesis() writes it. Nodes compare it
+// at their handshake; two genesis files that differ in anything make two meshes.
+std::string network_id(const Genesis& genesis);
+
 // genesis.json from the repository root, compiled into the binary.
 std::string_view builtin_genesis_text() noexcept;
 

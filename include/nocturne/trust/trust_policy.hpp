@@ -14,7 +14,9 @@ namespace nocturne::trust {
 // - records read from FIND_VALUE answers are dropped when their author is known to be untrusted
 //   (revoked, superseded, expired); an author nobody has vouched for yet is let through, for the
 //   reader to show as unverified;
-// - outgoing STOREs and answers carry the certificates that prove their records' standing.
+// - outgoing STOREs and answers carry the certificates that prove their records' standing;
+// - only agents with standing hold records: they are the storers puts and reads count (the
+//   certificates a peer presents at its handshake say whether it is one).
 //
 // Owned by the thread that owns the node; not thread-safe.
 class TrustPolicy final : public dht::RecordPolicy {
@@ -27,6 +29,9 @@ public:
                           const NodeId& from, Use use) override;
     std::vector<wire::Record> credentials_for(const wire::Record& record,
                                               std::size_t limit) override;
+    void learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) override;
+    // An agent with standing now: enrolled, its operator trusted, not revoked or superseded.
+    bool storer(const NodeId& node) override;
 
 private:
     TrustState& state_;

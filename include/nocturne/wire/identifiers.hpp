@@ -34,5 +34,8 @@ bool is_valid_id(std::string_view id) noexcept;
 // 256 bytes, printable ASCII without spaces. Syntax only: net/ parses what it dials.
 inline constexpr std::size_t max_address_bytes = 256;
 bool is_valid_address(std::string_view address) noexcept;
+// What peers may pass each other: ws:// or wss://, then a dotted IPv4 address or a bracketed IPv6
+// address, then ":" and a port 1-65535, and nothing else.
+bool is_contact_address(std::string_view address) noexcept;
 
 }  // namespace nocturne::wire

@@ -51,6 +51,7 @@ public:
     std::optional<bool> optional_boolean(std::string_view name);
     // Returns nullptr (and records an error) when missing or not of that type.
     const nlohmann::json* object(std::string_view name);
+    const nlohmann::json* optional_object(std::string_view name);
     const nlohmann::json* array(std::string_view name, std::size_t max_items);
     const nlohmann::json* optional_array(std::string_view name, std::size_t max_items);
 

@@ -2,6 +2,7 @@
 
 #include <nocturne/core/error.hpp>
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/crypto/keys.hpp>
 #include <nocturne/wire/record.hpp>
 
 #include <cstdint>
@@ -12,7 +13,9 @@
 
 namespace nocturne::wire {
 
-// A peer as one node tells another about it (FIND_NODE / FIND_VALUE answers).
+// A peer as one node tells another about it (FIND_NODE / FIND_VALUE answers). Between peers the
+// address is ws://IP:port or wss://IP:port only (is_contact_address): no host names, no path, so
+// that a referral cannot point the mesh at anything but a peer's port.
 struct Contact {
     NodeId id;
     std::string address;
@@ -22,8 +25,11 @@ struct Contact {
 // ---- Requests -------------------------------------------------------------------------------
 struct Ping {};
 
+// storers: only contacts that can hold records (enrolled agents), for puts and reads; a plain
+// FIND_NODE (routing, bootstrap) gets any verified contact.
 struct FindNode {
     NodeId target;
+    bool storers = false;
 };
 
 // offset: continue a large record set (a domain index) from the responder's record number
@@ -78,13 +84,25 @@ struct ValueResult {
     // from the request's offset while they fit a byte budget, so total > offset + records.size()
     // means there is more to ask for.
     std::uint64_t total = 0;
+    // The responder's record number after this answer, where the next page starts (0: not said,
+    // offset + records.size()); it may skip records it no longer believes.
+    std::uint64_t next = 0;
+};
+
+// A responsible node's signed word that it stored one exact record: its key, and its signature
+// over "nocturne/store-ack/v1", the record's key and the record's signature (which names the one
+// version). A put counts only acknowledgements from enrolled agents that verify.
+struct StoreAck {
+    crypto::PublicKey key{};
+    crypto::Signature sig{};
 };
 
 // code: why a STORE was refused (on the wire its errc name; a name this version does not know
-// reads as errc::remote_error).
+// reads as errc::remote_error). ack: with stored.
 struct StoreResult {
     bool stored = false;
     errc code = errc::ok;
+    std::optional<StoreAck> ack = std::nullopt;
 };
 
 struct VoteResult {
@@ -112,5 +130,9 @@ struct ErrorReply {
 
 using Payload =
     std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, ErrorReply>;
+
+StoreAck sign_store_ack(const Record& record, const crypto::KeyPair& keys);
+// The ack is `by`'s (its key hashes to that node id) and signs exactly this record.
+bool verify_store_ack(const StoreAck& ack, const Record& record, const NodeId& by);
 
 }  // namespace nocturne::wire

@@ -34,5 +34,8 @@ nlohmann::json blob_to_json(const SignedBlob& blob);
 // unparsed; callers parse it with their own limits.
 result<SignedBlob> verify_blob(const nlohmann::json& object, std::string_view domain,
                                std::size_t max_body_bytes);
+// The same shape check without the signature check: for bytes this node verified before and kept
+// itself, whose integrity its store guards (see decode_stored_record).
+result<SignedBlob> read_verified_blob(const nlohmann::json& object, std::size_t max_body_bytes);
 
 }  // namespace nocturne::wire
