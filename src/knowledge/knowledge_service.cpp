@@ -33,14 +33,10 @@ struct KnowledgeService::Pair {
     }
 };
 
-// Pages of one entry key read to find the announced author's record among others' (same id).
-constexpr std::size_t max_entry_pages = 8;
-
 struct KnowledgeService::QueryJob {
     struct Slot {
         bool resolved = false;
         std::optional<FoundEntry> found;
-        std::size_t pages = 0;  // further pages of the entry key read for this candidate
     };
 
     Query query;
@@ -50,9 +46,6 @@ struct KnowledgeService::QueryJob {
 
     NodeId index_key;
     std::vector<wire::Record> index;
-    std::set<std::pair<crypto::PublicKey, std::string>> seen;  // (author, slot) already read
-    std::size_t read_to = 0;     // the holder's record number after the last page
-    std::size_t pages_read = 0;  // index pages fetched after the lookup's first
 
     std::vector<Announcement> candidates;  // sorted, after the cursor
     std::size_t end = 0;                   // candidates this page may fetch: [0, end)
@@ -125,6 +118,35 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
     // The seq is taken before anything goes out and never handed out twice, even when this
     // attempt fails: a STORE that timed out may still have landed somewhere.
     e.seq = index_.last_seq(e.domain, e.id) + 1;
+    put_entry(std::move(e), true, std::move(done));
+}
+
+// An author that lost its local state (knowledge/published.db) starts again at seq 1 and is
+// refused with stale_seq where a higher one is held: it reads its own current seq from the mesh
+// (a quorum read keeps the highest) and goes on from there, once.
+void KnowledgeService::recover_seq(KnowledgeEntry e, Callback<PublishOutcome> done) {
+    std::weak_ptr<char> alive = alive_;
+    const auto key = content_key(e.domain, e.id);  // before e moves into the callback
+    node_.find_value(key, [this, alive, e = std::move(e),
+                           done = std::move(done)](dht::LookupResult found) mutable {
+        if (alive.expired()) return;
+        std::uint64_t held = 0;
+        for (const auto& r : found.records) {
+            if (r.kind == wire::RecordKind::knowledge && author_id(r) == author_) {
+                held = std::max(held, r.seq);
+            }
+        }
+        if (held < e.seq) {
+            done(make_error_code(errc::stale_seq));  // refused for a seq nobody admits to
+            return;
+        }
+        e.seq = std::max(held, index_.last_seq(e.domain, e.id)) + 1;
+        put_entry(std::move(e), false, std::move(done));
+    });
+}
+
+void KnowledgeService::put_entry(KnowledgeEntry e, bool may_recover,
+                                 Callback<PublishOutcome> done) {
     auto entry = sign_entry(e, keys_);
     if (!entry) {
         done(entry.error());
@@ -140,8 +162,14 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
         return;
     }
     put_pair(*entry, *announcement,
-             [this, e = std::move(e), entry = *entry, announcement = *announcement,
-              done = std::move(done)](dht::PutResult a, dht::PutResult b) {
+             [this, e = std::move(e), entry = *entry, announcement = *announcement, may_recover,
+              done = std::move(done)](dht::PutResult a, dht::PutResult b) mutable {
+                 if (!a.ok() && may_recover && a.first_refusal == errc::stale_seq) {
+                     node_.withdraw(entry);
+                     node_.withdraw(announcement);
+                     recover_seq(std::move(e), std::move(done));
+                     return;
+                 }
                  if (!a.ok()) {
                      // Not stored anywhere: the caller hears why, and the node does not keep
                      // trying behind its back, now or after a restart. The index keeps a
@@ -201,33 +229,65 @@ void KnowledgeService::remove(std::optional<std::string> domain, std::string id,
         }
     }
     if (!owned) {
-        done(make_error_code(errc::not_found));
+        if (domain && !index_.find(*domain, id)) {
+            remove_unindexed(std::move(*domain), std::move(id), std::move(done));
+        } else {
+            done(make_error_code(errc::not_found));
+        }
         return;
     }
+    delete_entry(owned->domain, id, index_.last_seq(owned->domain, id), owned->entry.expires,
+                 &*owned, std::move(done));
+}
+
+// An entry of ours that the local index does not know (published.db lost): the mesh does.
+void KnowledgeService::remove_unindexed(std::string domain, std::string id,
+                                        Callback<RemoveOutcome> done) {
+    std::weak_ptr<char> alive = alive_;
+    node_.find_value(content_key(domain, id), [this, alive, domain, id, done = std::move(done)](
+                                                  dht::LookupResult found) mutable {
+        if (alive.expired()) return;
+        for (const auto& r : found.records) {
+            if (r.kind != wire::RecordKind::knowledge || author_id(r) != author_) continue;
+            auto parsed = entry_from_record(r);
+            if (!parsed || parsed->deleted) break;
+            delete_entry(domain, id, r.seq, r.expires, nullptr, std::move(done));
+            return;
+        }
+        done(make_error_code(errc::not_found));
+    });
+}
+
+void KnowledgeService::delete_entry(const std::string& domain, const std::string& id,
+                                    std::uint64_t seq, std::int64_t expires,
+                                    const PublishedIndex::Owned* owned,
+                                    Callback<RemoveOutcome> done) {
+    const auto now = clock_.unix_seconds();
     // The tombstones live as long as the entry would have: long enough to replace it on every
     // node that might still hold it, no longer.
-    const TombstoneTimes t{index_.last_seq(owned->domain, id) + 1, now,
-                           std::max(owned->entry.expires, now + 1)};
-    auto entry = sign_entry_tombstone(owned->domain, id, t, keys_);
+    const TombstoneTimes t{std::max(seq, index_.last_seq(domain, id)) + 1, now,
+                           std::max(expires, now + 1)};
+    auto entry = sign_entry_tombstone(domain, id, t, keys_);
     if (!entry) {
         done(entry.error());
         return;
     }
-    auto announcement = sign_announce_tombstone(owned->domain, id, t, keys_);
+    auto announcement = sign_announce_tombstone(domain, id, t, keys_);
     if (!announcement) {
         done(announcement.error());
         return;
     }
-    if (auto ec = index_.save(owned->domain, id, *entry, *announcement)) {
+    // The old records are not republished any more; the tombstones are, in their place.
+    if (owned != nullptr) {
+        node_.withdraw(owned->entry);
+        node_.withdraw(owned->announcement);
+    }
+    if (auto ec = index_.save(domain, id, *entry, *announcement)) {
         done(ec);
         return;
     }
-    // The old records are not republished any more; the tombstones are, in their place.
-    node_.withdraw(owned->entry);
-    node_.withdraw(owned->announcement);
     put_pair(*entry, *announcement,
-             [domain = owned->domain, id, seq = t.seq, done = std::move(done)](dht::PutResult a,
-                                                                               dht::PutResult b) {
+             [domain, id, seq = t.seq, done = std::move(done)](dht::PutResult a, dht::PutResult b) {
                  if (!a.ok()) {
                      done(put_failure(a));
                      return;
@@ -272,33 +332,16 @@ void KnowledgeService::read_index(const std::shared_ptr<QueryJob>& job) {
     });
 }
 
-// Appends one page of the domain index, then asks the same holder for the next one: a lookup
-// answer carries at most one FIND_VALUE page (64 records, 192 KiB).
+// The domain index as a read returns it: every holder's announcements, paged and merged by the
+// node (per author and entry the highest seq), within the node's read budget.
 void KnowledgeService::on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page) {
     for (auto& r : page.records) {
-        if (job->index.size() >= options_.max_index_records) break;
-        // Offsets shift when the holder's set changes between pages: read each record once.
-        if (!job->seen.emplace(r.author, r.slot).second) continue;
+        if (job->index.size() >= options_.max_index_records) {
+            job->page.index_truncated = true;
+            break;
+        }
         job->index.push_back(std::move(r));
     }
-    const bool more = page.holder && page.next_offset < page.total;
-    // Progress is the holder's record number, not what we kept: a page whose records the trust
-    // policy dropped entirely still moves on. No progress means the holder stopped answering.
-    const bool progressed = page.next_offset > job->read_to;
-    job->read_to = std::max(job->read_to, page.next_offset);
-    // A holder could claim a huge total and move on one record a page: cap the pages, at twice
-    // what max_index_records takes in full pages, so one query's traffic stays bounded.
-    const std::size_t max_pages = 2 * options_.max_index_records / 64 + 16;
-    if (more && progressed && job->index.size() < options_.max_index_records &&
-        ++job->pages_read < max_pages) {
-        std::weak_ptr<char> alive = alive_;
-        node_.fetch_page(*page.holder, job->index_key, page.next_offset,
-                         [this, job, alive](dht::LookupResult next) {
-                             if (!alive.expired()) on_index(job, std::move(next));
-                         });
-        return;
-    }
-    job->page.index_truncated = more;
     select_candidates(job);
 }
 
@@ -375,24 +418,8 @@ void KnowledgeService::on_entry(const std::shared_ptr<QueryJob>& job, std::size_
     if (job->finished) return;
     const auto& c = job->candidates[i];
     auto& slot = job->slots[i];
-    // Several authors may use one id in a domain (the key is the same for all): when the
-    // announced author's record is not in this answer, read on from the holder, a few pages at
-    // most, before giving the candidate up.
-    const bool has_author =
-        std::any_of(found.records.begin(), found.records.end(), [&](const wire::Record& r) {
-            return r.kind == wire::RecordKind::knowledge && author_id(r) == c.author;
-        });
-    if (!has_author && found.holder && found.next_offset < found.total &&
-        slot.pages < max_entry_pages) {
-        ++slot.pages;
-        ++job->in_flight;
-        std::weak_ptr<char> alive = alive_;
-        node_.fetch_page(*found.holder, content_key(c.domain, c.entry_id), found.next_offset,
-                         [this, job, i, alive](dht::LookupResult next) {
-                             if (!alive.expired()) on_entry(job, i, std::move(next));
-                         });
-        return;
-    }
+    // Several authors may use one id in a domain (the key is the same for all): the read
+    // returned every author's record, each at its highest seq.
     slot.resolved = true;
     for (const auto& r : found.records) {
         if (r.kind != wire::RecordKind::knowledge || author_id(r) != c.author) continue;

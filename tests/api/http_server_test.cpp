@@ -458,6 +458,36 @@ TEST_F(HttpServerTest, RefusesConnectionsOverTheCap) {
     EXPECT_EQ(r->status, 200);
 }
 
+TEST_F(HttpServerTest, StrangersWithoutTheTokenCannotStarveAnAuthenticatedClient) {
+    HttpServerConfig config;  // the daemon's caps: 64 authenticated, 16 waiting
+    config.unauthenticated_timeout = 500ms;
+    start(config);
+    HttpClient client(port_);
+    ASSERT_EQ(client.request("GET", "/local/health", authed())->status, 200);
+    // A local process without the token opens more connections than the server takes, and sends
+    // nothing on them.
+    std::vector<std::unique_ptr<HttpClient>> strangers;
+    for (int i = 0; i < 100; ++i) strangers.push_back(std::make_unique<HttpClient>(port_));
+    // They hold 16 slots at most, never the authenticated client's.
+    std::this_thread::sleep_for(100ms);
+    EXPECT_LE(connections(), 1u + config.max_unauthenticated);
+    // The authenticated keep-alive connection is never closed to make room...
+    const auto again = client.request("GET", "/local/health", authed());
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
+    // ...a new client is served too (each newcomer takes the oldest waiting slot)...
+    HttpClient newcomer(port_);
+    const auto r = newcomer.request("GET", "/local/health", authed());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    // ...and the strangers are gone: the older ones made room, the last ones timed out.
+    for (auto& s : strangers) EXPECT_TRUE(s->closed_by_peer(3s));
+    EXPECT_TRUE(wait_for_connections(2));
+    // A stranger that sends a request without the token is still answered 401.
+    HttpClient late(port_);
+    EXPECT_EQ(late.request("GET", "/local/health", {{"Host", host()}})->status, 401);
+}
+
 TEST_F(HttpServerTest, StopClosesConnectedClients) {
     start();
     HttpClient idle(port_);

@@ -369,5 +369,50 @@ TEST_F(KnowledgeOnDht, TheIndexOfOwnEntriesSurvivesARestart) {
     EXPECT_TRUE(ids(14, "persist").empty());
 }
 
+TEST_F(KnowledgeOnDht, AnAuthorThatLostItsPublishedIndexUpdatesAndDeletesFromTheMesh) {
+    const std::size_t a = 6;
+    must_publish(a, body("recovery", "r1", "first"));
+    must_publish(a, body("recovery", "r1", "second"));  // seq 2 on the mesh
+    // The node's knowledge/published.db is gone; its key is not.
+    store::MemoryStore empty;
+    KnowledgeService amnesiac(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state,
+                              peers_[a]->operator_id, empty);
+    std::optional<result<PublishOutcome>> out;
+    amnesiac.publish(draft(body("recovery", "r1", "third")), [&](auto r) { out = std::move(r); });
+    sim_->run_for(120s, [&] { return out.has_value(); });
+    ASSERT_TRUE(out.has_value());
+    ASSERT_TRUE(out->has_value()) << out->error().message();
+    EXPECT_EQ((*out)->entry.seq, 3u) << "read its seq from the mesh and went on from it";
+    auto page = query(outsider(content_key("recovery", "r1")), {"recovery", "", 0.0, 10, ""});
+    ASSERT_TRUE(page.has_value());
+    ASSERT_EQ(page->entries.size(), 1u);
+    EXPECT_EQ(page->entries[0].entry.title, "third");
+
+    // Deleting needs the domain then (the id alone names nothing it remembers).
+    store::MemoryStore empty_again;
+    KnowledgeService again(sim_->node(a), peers_[a]->keys, sim_->clock(), mesh_.peer(a).state,
+                           peers_[a]->operator_id, empty_again);
+    std::optional<result<RemoveOutcome>> removed;
+    again.remove(std::nullopt, "r1", [&](auto r) { removed = std::move(r); });
+    sim_->run_for(60s, [&] { return removed.has_value(); });
+    ASSERT_TRUE(removed.has_value());
+    EXPECT_EQ(removed->error(), errc::not_found);
+    removed.reset();
+    again.remove("recovery", "r1", [&](auto r) { removed = std::move(r); });
+    sim_->run_for(120s, [&] { return removed.has_value(); });
+    ASSERT_TRUE(removed && removed->has_value());
+    EXPECT_EQ((*removed)->seq, 4u);
+    EXPECT_TRUE(ids(14, "recovery").empty());
+    // Another author's key cannot do the same: the mesh holds nothing of it under that id.
+    store::MemoryStore other_store;
+    KnowledgeService other(sim_->node(7), peers_[7]->keys, sim_->clock(), mesh_.peer(7).state,
+                           peers_[7]->operator_id, other_store);
+    removed.reset();
+    other.remove("recovery", "r1", [&](auto r) { removed = std::move(r); });
+    sim_->run_for(120s, [&] { return removed.has_value(); });
+    ASSERT_TRUE(removed.has_value());
+    EXPECT_EQ(removed->error(), errc::not_found);
+}
+
 }  // namespace
 }  // namespace nocturne::knowledge

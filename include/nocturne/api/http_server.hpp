@@ -41,8 +41,15 @@ struct HttpServerConfig {
     std::chrono::milliseconds io_timeout{std::chrono::seconds(30)};
     // How long a kept-alive connection may wait for its next request.
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
-    // Connections beyond this are closed right after accept.
+    // Connections that presented the token, at most; beyond this, new ones are closed right after
+    // accept.
     std::size_t max_connections = 64;
+    // Connections that have not presented the token yet, at most: a newer one closes the oldest.
+    // Their requests must come within unauthenticated_timeout (from accept, or between requests
+    // on a kept-alive connection), so a local process without the token holds a slot briefly and
+    // never one of an authenticated client.
+    std::size_t max_unauthenticated = 16;
+    std::chrono::milliseconds unauthenticated_timeout{std::chrono::seconds(2)};
     // How long an AsyncHandler may take to answer; then the client gets 504 timeout.
     std::chrono::milliseconds handler_timeout{std::chrono::seconds(30)};
 };

@@ -85,7 +85,9 @@ public:
     // Deletes an entry this node published, by id (domain: when the id exists in several
     // domains; value_out_of_range if it is ambiguous). not_found for ids this node did not
     // publish, has deleted already or that expired. Fails like publish() when the tombstone was
-    // stored nowhere; the node keeps republishing it.
+    // stored nowhere; the node keeps republishing it. An id this node has no local record of
+    // (its published.db was lost) is looked up in the mesh when the domain is given: an entry
+    // signed by this node's key there is deleted all the same.
     void remove(std::optional<std::string> domain, std::string id, Callback<RemoveOutcome> done);
 
     // Hands every live record of the PublishedIndex to the node again, so that it republishes
@@ -104,6 +106,14 @@ private:
 
     void put_pair(const wire::Record& entry, const wire::Record& announcement,
                   std::function<void(dht::PutResult, dht::PutResult)> done);
+    // Signs e at e.seq, keeps it in the index and stores it; on stale_seq, once, recover_seq().
+    void put_entry(KnowledgeEntry e, bool may_recover, Callback<PublishOutcome> done);
+    void recover_seq(KnowledgeEntry e, Callback<PublishOutcome> done);
+    void remove_unindexed(std::string domain, std::string id, Callback<RemoveOutcome> done);
+    // Signs and stores the tombstones after `seq` (owned: what the index held, to withdraw).
+    void delete_entry(const std::string& domain, const std::string& id, std::uint64_t seq,
+                      std::int64_t expires, const PublishedIndex::Owned* owned,
+                      Callback<RemoveOutcome> done);
     void read_index(const std::shared_ptr<QueryJob>& job);
     void on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page);
     void select_candidates(const std::shared_ptr<QueryJob>& job);
