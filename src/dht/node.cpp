@@ -133,7 +133,7 @@ void Node::handle_request(const InboundMessage& msg) {
                        reply(msg, wire::Response{msg.id, std::move(out)});
                    },
                    [&](const wire::Store& p) {
-                       auto result = accept_store(p.record, p.credentials, msg.from.id);
+                       auto result = accept_store(p.record, p.credentials, msg.from.id, p.ack);
                        if (result.stored) {
                            ++stats_.stores_accepted;
                            maintenance_->note_stored(p.record.key);
@@ -263,8 +263,8 @@ bool Node::responsible_for(const NodeId& key) const {
 }
 
 wire::StoreResult Node::accept_store(const wire::Record& record,
-                                     std::span<const wire::Record> credentials,
-                                     const NodeId& from) {
+                                     std::span<const wire::Record> credentials, const NodeId& from,
+                                     bool ack) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
         return {false, code_of(ec)};
     }
@@ -277,7 +277,7 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
     }
     if (auto stored = store_.put(record); !stored) return {false, code_of(stored.error())};
     wire::StoreResult ok{true, errc::ok};
-    if (signer_ != nullptr) ok.ack = wire::sign_store_ack(record, *signer_);
+    if (ack && signer_ != nullptr) ok.ack = wire::sign_store_ack(record, *signer_);
     return ok;
 }
 
@@ -591,7 +591,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
     tally->done = std::move(done);
     tally->outstanding = nodes.size();
     if (include_self) {
-        auto local = accept_store(record, {}, self_);
+        auto local = accept_store(record, {}, self_, false);
         if (local.stored) {
             ++tally->result.stored;
         } else if (local.code != errc::not_responsible) {
@@ -606,7 +606,8 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
         if (tally->done) tally->done(tally->result);
         return;
     }
-    const auto message = store_message(record);
+    auto message = store_message(record);
+    message.ack = true;
     for (const auto& node : nodes) {
         request(node, message,
                 [this, tally, finish_one, record, id = node.id](const InboundMessage* m) {

@@ -29,6 +29,10 @@ struct Simulation::SimNode {
                "." + std::to_string(1 + index / 65536);
     }
     static std::string address_of(std::size_t index) { return "ws://" + ip_of(index) + ":9090"; }
+    const NodeId& id() const { return participant ? participant_id : dht().id(); }
+    const std::string& address() const {
+        return participant ? participant_address : dht().address();
+    }
     // The certificates the node presents to its peers (its session credentials).
     dht::PeerCredentials credentials() const {
         return agent ? agent->session_credentials() : nullptr;
@@ -36,27 +40,34 @@ struct Simulation::SimNode {
     dht::Node& dht() { return agent ? agent->node() : *node; }
     const dht::Node& dht() const { return agent ? agent->node() : *node; }
     void on_message(dht::InboundMessage msg) {
-        if (agent) {
+        if (participant) {
+            participant->on_message(std::move(msg));
+        } else if (agent) {
             agent->on_message(std::move(msg));
         } else {
             node->on_message(std::move(msg));
         }
     }
     void on_undeliverable(const std::string& id) {
-        if (agent) {
+        if (participant) {
+            participant->on_undeliverable(id);
+        } else if (agent) {
             agent->on_undeliverable(id);
         } else {
             node->on_undeliverable(id);
         }
     }
     void tick() {
-        if (agent) {
+        if (participant) {
+            participant->tick();
+        } else if (agent) {
             agent->tick();
         } else {
             node->tick();
         }
     }
     Clock::time_point next_wakeup() const {
+        if (participant) return participant->next_wakeup();
         return agent ? agent->next_wakeup() : node->next_wakeup();
     }
 
@@ -66,6 +77,9 @@ struct Simulation::SimNode {
     store::MemoryStore published;
     std::unique_ptr<dht::Node> node;
     std::unique_ptr<agent::Agent> agent;
+    std::unique_ptr<Participant> participant;
+    NodeId participant_id;
+    std::string participant_address;
     bool alive = true;
     int group = 0;
     Clock::time_point wake_at = Clock::time_point::max();
@@ -108,6 +122,19 @@ std::size_t Simulation::add_agent(const crypto::KeyPair& keys, trust::Genesis ge
                                        agent::AgentStores{n->store, n->trust_store, n->published},
                                        std::move(genesis), std::move(config));
     return place(std::move(n), keys.node_id());
+}
+
+std::string Simulation::address_of(std::size_t i) {
+    return SimNode::address_of(i);
+}
+
+std::size_t Simulation::add_participant(const NodeId& id, const ParticipantFactory& make) {
+    const std::size_t index = nodes_.size();
+    auto n = std::make_unique<SimNode>(*this, index);
+    n->participant_id = id;
+    n->participant_address = SimNode::address_of(index);
+    n->participant = make(n->transport, id, n->participant_address);
+    return place(std::move(n), id);
 }
 
 void Simulation::bootstrap(std::size_t index, std::size_t seed) {
@@ -161,7 +188,7 @@ void Simulation::heal() {
 }
 
 wire::Contact Simulation::contact(std::size_t i) const {
-    return {nodes_[i]->dht().id(), nodes_[i]->dht().address()};
+    return {nodes_[i]->id(), nodes_[i]->address()};
 }
 
 void Simulation::revive(std::size_t i) {
@@ -189,7 +216,7 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
         // A dial-back goes to exactly that address, and the handshake there must prove the id:
         // anything else fails at once, as a refused connection or a failed handshake does.
         const auto it = by_address_.find(to.address);
-        if (it == by_address_.end() || nodes_[it->second]->dht().id() != to.id ||
+        if (it == by_address_.end() || nodes_[it->second]->id() != to.id ||
             !nodes_[it->second]->alive) {
             ++stats_.undeliverable;
             events_.push(Event{clock_.now() + config_.latency_min, ++seq_, from,
@@ -216,7 +243,7 @@ void Simulation::deliver(std::size_t from, const wire::Contact& to, dht::Message
             span > 0 ? std::uniform_int_distribution<Clock::duration::rep>(0, span)(rng_) : 0);
     const auto& sender = *nodes_[from];
     events_.push(Event{clock_.now() + latency, ++seq_, target, Event::Kind::message,
-                       dht::InboundMessage{{sender.dht().id(), sender.dht().address()},
+                       dht::InboundMessage{{sender.id(), sender.address()},
                                            std::move(msg.id),
                                            std::move(msg.payload),
                                            SimNode::ip_of(from),
@@ -277,7 +304,7 @@ std::size_t Simulation::closest_live(const NodeId& target) const {
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
         if (!nodes_[i]->alive) continue;
         if (best == std::numeric_limits<std::size_t>::max() ||
-            distance_less(target, nodes_[i]->dht().id(), nodes_[best]->dht().id())) {
+            distance_less(target, nodes_[i]->id(), nodes_[best]->id())) {
             best = i;
         }
     }

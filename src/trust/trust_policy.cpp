@@ -55,7 +55,19 @@ void TrustPolicy::learn_peer(const NodeId& peer, std::span<const wire::Record> c
 }
 
 bool TrustPolicy::storer(const NodeId& node) {
-    return state_.agent_standing(node, clock_.unix_seconds()).has_value();
+    constexpr std::int64_t cache_seconds = 60;
+    constexpr std::size_t cache_entries = 100'000;
+    const auto now = clock_.unix_seconds();
+    const auto epoch = state_.standing_epoch();
+    if (epoch != cache_epoch_ || now >= cache_until_ || storer_cache_.size() >= cache_entries) {
+        storer_cache_.clear();
+        cache_epoch_ = epoch;
+        cache_until_ = now + cache_seconds;
+    }
+    if (storer_cache_.contains(node)) return true;
+    if (!state_.agent_standing(node, now)) return false;
+    storer_cache_.insert(node);
+    return true;
 }
 
 std::vector<wire::Record> TrustPolicy::credentials_for(const wire::Record& record,

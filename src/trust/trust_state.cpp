@@ -125,6 +125,7 @@ std::error_code TrustState::learn_certificate(const wire::Record& record, std::i
     auto cert = certificate_from_record(record);
     if (!cert) return cert.error();
     if (auto ec = validator_.add_certificate(*cert, now)) return ec;
+    ++standing_epoch_;
     auto [it, inserted] = cert_records_.try_emplace(cert->operator_id, record);
     if (inserted) new_operators_.push_back(cert->operator_id);
     if (!inserted && record.created >= it->second.created) it->second = record;
@@ -164,6 +165,10 @@ std::error_code TrustState::learn_agent(const wire::Record& record, std::int64_t
             slot_holders_.erase(h);
         }
     }
+    if (const auto holder = slot_holders_.find(slot);
+        holder != slot_holders_.end() && holder->second != agent) {
+        ++standing_epoch_;  // the slot's previous holder loses its standing
+    }
     slot_holders_[slot] = agent;
     remember(record, cert->operator_id, agent);
     agents_.insert_or_assign(agent, AgentEntry{std::move(*cert), record});
@@ -189,6 +194,7 @@ std::error_code TrustState::learn_revocation(const wire::Record& record, std::in
         }
     }
     if (auto ec = validator_.apply_revocation(*rev, now)) return ec;
+    ++standing_epoch_;
     revocation_records_.try_emplace(rev->operator_id, record);
     remember(record, rev->operator_id, {});
     return {};
@@ -262,9 +268,8 @@ std::vector<wire::Record> TrustState::credentials_for(const wire::Record& record
             }
             break;
         case wire::RecordKind::agent_cert:
-            if (auto cert = agent_certificate_from_record(record)) {
-                add_chains({cert->operator_id}, out, limit);
-            }
+            // Its author is its operator: no need to parse (and verify) the certificate again.
+            add_chains({operator_id_of(record.author)}, out, limit);
             break;
         case wire::RecordKind::revocation:
             if (auto rev = revocation_from_record(record)) {

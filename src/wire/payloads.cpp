@@ -239,6 +239,7 @@ nlohmann::json payload_to_json(const Payload& payload) {
                               if (!p.credentials.empty()) {
                                   j["credentials"] = records_to_json(p.credentials);
                               }
+                              if (p.ack) j["ack"] = true;
                               return j;
                           },
                           [](const Vote& p) { return vote_to_json(p); },
@@ -290,10 +291,12 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
         case MessageType::store: {
             const nlohmann::json* rec = r.object("record");
             const nlohmann::json* creds = r.optional_array("credentials", limits.max_credentials);
+            const bool ack = r.optional_boolean("ack").value_or(false);
             if (auto ec = r.finish()) return ec;
             auto record = record_from_json(*rec, limits);
             if (!record) return record.error();
             Store store{std::move(*record)};
+            store.ack = ack;
             if (auto ec = read_credentials(creds, limits, store.credentials)) return ec;
             return Payload{std::move(store)};
         }

@@ -221,6 +221,28 @@ TEST_F(TrustPolicyTest, ReadsDropKnownBadAuthorsAndLetUnknownOnesThrough) {
               errc::operator_revoked);
 }
 
+TEST_F(TrustPolicyTest, AStorerLosesItsStandingAtOnceWhenRevokedOrSuperseded) {
+    policy_.learn_credentials(creds_);
+    ASSERT_TRUE(policy_.storer(agent_.node_id()));
+    ASSERT_TRUE(policy_.storer(agent_.node_id()));  // the second answer comes from the cache
+    // A newer certificate for the same slot hands the slot to another agent.
+    const auto replacement = key(21);
+    ASSERT_FALSE(state_.learn(web_.agent_record(newcomer_, replacement, 0, 2), t0));
+    EXPECT_FALSE(policy_.storer(agent_.node_id()));
+    EXPECT_TRUE(policy_.storer(replacement.node_id()));
+    // A revocation of the operator takes every agent's standing.
+    ASSERT_FALSE(state_.learn(web_.revocation_record(newcomer_id_, web_.genesis_signers(3)), t0));
+    EXPECT_FALSE(policy_.storer(replacement.node_id()));
+}
+
+TEST_F(TrustPolicyTest, AStorerWhoseCertificateExpiredIsNoLongerOne) {
+    const auto g1_agent = key(23);
+    ASSERT_FALSE(state_.learn(web_.agent_record(web_.genesis_keys[0], g1_agent), t0));
+    ASSERT_TRUE(policy_.storer(g1_agent.node_id()));
+    clock_.advance(std::chrono::seconds(test::year + 1));
+    EXPECT_FALSE(policy_.storer(g1_agent.node_id()));
+}
+
 TEST_F(TrustPolicyTest, OutgoingCredentialsCarryTheAuthorsAndOurOwnChain) {
     ASSERT_EQ(state_.learn_all(creds_, t0), 2u);
     EXPECT_EQ(policy_.credentials_for(knowledge_by(agent_), 16).size(), 2u);

@@ -18,6 +18,8 @@
 #include <map>
 #include <numeric>
 
+#include "sybil_run.hpp"
+
 namespace {
 
 using namespace nocturne;
@@ -221,7 +223,24 @@ int main(int argc, char** argv) {
     cli.add_option("--latency-min-ms", opt.latency_min_ms)->check(CLI::Range(0, 10000));
     cli.add_option("--latency-max-ms", opt.latency_max_ms)->check(CLI::Range(0, 10000));
     cli.add_option("--rpc-timeout-ms", opt.rpc_timeout_ms)->check(CLI::Range(1, 600000));
+    // The Sybil scenario: --nodes enrolled agents (not bare nodes) and a crowd next to targets.
+    double sybils = 0.0;
+    nocturne::tools::SybilOptions sybil;
+    cli.add_option("--sybils", sybils,
+                   "Fraction of all nodes that are unenrolled ids ground next to target keys "
+                   "(runs the Sybil scenario with enrolled agents)")
+        ->check(CLI::Range(0.0, 0.9));
+    cli.add_option("--targets", sybil.targets, "Target keys of the Sybil scenario")
+        ->check(CLI::Range(1, 100000));
+    cli.add_option("--reads-per-target", sybil.reads_per_target)->check(CLI::Range(1, 10000));
     CLI11_PARSE(cli, argc, argv);
+    if (sybils > 0) {
+        sybil.honest = opt.nodes;
+        sybil.sybil_fraction = sybils;
+        sybil.seed = opt.seed;
+        sybil.rpc_timeout_ms = opt.rpc_timeout_ms;
+        return nocturne::tools::run_sybil(sybil);
+    }
     if (opt.latency_max_ms < opt.latency_min_ms) {
         std::fprintf(stderr, "nocturne-sim: --latency-max-ms must be >= --latency-min-ms\n");
         return 2;

@@ -216,7 +216,8 @@ private:
     void consider(const InboundMessage& msg);
     void note_credentials(const InboundMessage& msg);
     wire::StoreResult accept_store(const wire::Record& record,
-                                   std::span<const wire::Record> credentials, const NodeId& from);
+                                   std::span<const wire::Record> credentials, const NodeId& from,
+                                   bool ack);
     std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
     // One page of this node's records under key from `offset` (what a FIND_VALUE answers).
     wire::ValueResult value_page(const NodeId& key, std::size_t offset);

@@ -18,6 +18,14 @@
 
 namespace nocturne::sim {
 
+// Something the simulator hosts besides nodes and agents: an adversary that answers messages its
+// own way (see sybil.hpp). It sends through the transport it is given.
+class Participant : public dht::MessageSink {
+public:
+    virtual void tick() {}
+    virtual Clock::time_point next_wakeup() const { return Clock::time_point::max(); }
+};
+
 struct SimConfig {
     std::uint64_t seed = 1;
     // One-way latency of each message, uniform in [min, max].
@@ -61,6 +69,13 @@ public:
                           agent::AgentConfig config = {});
     // Bootstraps node or agent i from `seed` (an index) and runs until that completes.
     void bootstrap(std::size_t i, std::size_t seed);
+    // Adds a participant built by `make` (given its transport, id and address) and returns its
+    // index. node(i) and agent(i) are not for it.
+    using ParticipantFactory = std::function<std::unique_ptr<Participant>(
+        dht::Transport& transport, const NodeId& id, const std::string& address)>;
+    std::size_t add_participant(const NodeId& id, const ParticipantFactory& make);
+    // The address a node of index i has (ws://10.x.y.z:9090, its own /24).
+    static std::string address_of(std::size_t i);
     // add_agent, then bootstrap.
     std::size_t join_agent(std::size_t seed, const crypto::KeyPair& keys, trust::Genesis genesis,
                            agent::AgentConfig config = {});

@@ -5,6 +5,9 @@
 #include <nocturne/dht/node.hpp>
 #include <nocturne/trust/trust_state.hpp>
 
+#include <cstdint>
+#include <unordered_set>
+
 namespace nocturne::trust {
 
 // The Web of Trust as the DHT's record policy:
@@ -37,6 +40,13 @@ private:
     TrustState& state_;
     const Clock& clock_;
     NodeId self_;
+    // storer() is asked for every candidate of every lookup: a "yes" is kept until something
+    // could take standing away (TrustState::standing_epoch) or a minute passes (certificates
+    // expire). A "no" is not kept: the agent's certificate may come with its next message, and
+    // the check for an unknown agent is one map lookup.
+    std::unordered_set<NodeId, NodeIdHash> storer_cache_;
+    std::uint64_t cache_epoch_ = 0;
+    std::int64_t cache_until_ = 0;
 };
 
 }  // namespace nocturne::trust

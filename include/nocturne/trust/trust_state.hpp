@@ -48,6 +48,10 @@ public:
     const TrustValidator& validator() const noexcept { return validator_; }
     const Genesis& genesis() const noexcept { return validator_.genesis(); }
     const Stats& stats() const noexcept { return stats_; }
+    // Changes whenever something this node learns can take standing away from an agent that had
+    // it (an operator's certificate, a revocation, a slot taken over): positive verdicts cached
+    // elsewhere are stale then. A new agent's arrival does not change it.
+    std::uint64_t standing_epoch() const noexcept { return standing_epoch_; }
 
     // Learns one cert, agent_cert or revocation record if it is valid at `now` (and keeps it);
     // unknown_record_kind for other kinds, otherwise the reason it is not valid. A revocation is
@@ -113,6 +117,7 @@ private:
     std::vector<std::string> new_operators_;
     std::set<crypto::Signature> rejected_;  // records refused for a forged signature
     Stats stats_;
+    std::uint64_t standing_epoch_ = 0;
 };
 
 }  // namespace nocturne::trust

@@ -44,9 +44,12 @@ struct FindValue {
 // credentials: cert and agent_cert records that prove the standing of the record's author and of
 // the sender in the Web of Trust (like a TLS certificate chain), so that the receiver decides
 // without a lookup of its own. Only those two kinds are accepted here.
+// ack: the sender wants a signed StoreAck back (a put counts them); replication and hand-over
+// do not ask, and a signature per replicated record would be wasted.
 struct Store {
     Record record;
     std::vector<Record> credentials = {};
+    bool ack = false;
 };
 
 struct Vote {
