@@ -55,7 +55,8 @@ Node::Node(const NodeId& self, std::string address, const Clock& clock, Transpor
       config_(std::move(config)),
       table_(self, clock, config_.k, config_.table),
       rng_(config_.seed),
-      rpc_(clock, config_.rpc_timeout, config_.seed) {
+      rpc_(clock, config_.rpc_timeout, config_.seed),
+      verifier_({config_.max_verifications, config_.failed_address_backoff}) {
     if (config_.seed == 0) {
         std::uint64_t seed = 0;
         crypto::random_fill({reinterpret_cast<std::uint8_t*>(&seed), sizeof seed});
@@ -194,14 +195,15 @@ void Node::consider(const InboundMessage& msg) {
         table_.on_ping_succeeded(msg.from.id);  // heard from: refreshed
         if (!address || *address == known->address) return;
     }
-    if (!address || verifying_.size() >= config_.max_verifications) return;
-    if (!verifying_.insert(msg.from.id).second) return;
+    if (!address || !verifier_.begin(msg.from.id, *address, clock_.now())) return;
     const wire::Contact candidate{msg.from.id, *address};
     auto verify = rpc_.start(
         candidate, wire::Ping{},
         [this, candidate](const InboundMessage* answer) {
-            verifying_.erase(candidate.id);
-            if (answer == nullptr || !std::holds_alternative<wire::Pong>(answer->payload)) {
+            const bool answered =
+                answer != nullptr && std::holds_alternative<wire::Pong>(answer->payload);
+            verifier_.end(candidate.id, candidate.address, answered, clock_.now());
+            if (!answered) {
                 ++stats_.verifications_failed;
                 return;
             }

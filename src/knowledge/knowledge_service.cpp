@@ -122,7 +122,8 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
 }
 
 // An author that lost its local state (knowledge/published.db) starts again at seq 1 and is
-// refused with stale_seq where a higher one is held: it reads its own current seq from the mesh
+// refused where its seq is already held (seq_conflict: another record with that seq) or passed
+// (stale_seq): it reads its own current seq from the mesh
 // (a quorum read keeps the highest) and goes on from there, once.
 void KnowledgeService::recover_seq(KnowledgeEntry e, Callback<PublishOutcome> done) {
     std::weak_ptr<char> alive = alive_;
@@ -164,7 +165,9 @@ void KnowledgeService::put_entry(KnowledgeEntry e, bool may_recover,
     put_pair(*entry, *announcement,
              [this, e = std::move(e), entry = *entry, announcement = *announcement, may_recover,
               done = std::move(done)](dht::PutResult a, dht::PutResult b) mutable {
-                 if (!a.ok() && may_recover && a.first_refusal == errc::stale_seq) {
+                 const bool seq_taken =
+                     a.first_refusal == errc::stale_seq || a.first_refusal == errc::seq_conflict;
+                 if (!a.ok() && may_recover && seq_taken) {
                      node_.withdraw(entry);
                      node_.withdraw(announcement);
                      recover_seq(std::move(e), std::move(done));

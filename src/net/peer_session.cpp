@@ -103,8 +103,12 @@ public:
             ++t_->stats_.slow_readers;
             spdlog::warn("net: closing session {}: {} bytes queued and not read", label(),
                          queued_bytes_);
+            // It would not read a close frame either: the connection is cut at once.
             silenced_ = true;
-            close_gracefully(websocket::close_code::policy_error, true);
+            drop(take_unsent());
+            state_ = State::closing;
+            t_->on_closing(*this);
+            abort();
             return false;
         }
         queued_bytes_ += frame.frame.size();
@@ -466,7 +470,13 @@ private:
         if (drop_unsent) drop(take_unsent());
         state_ = State::closing;
         close_code_ = code;
-        retire_timer_.cancel();
+        // The queue and the closing handshake get handshake_timeout: a peer that reads neither
+        // does not keep the session (and what it holds) alive.
+        retire_timer_.expires_after(t_->config_.handshake_timeout);
+        retire_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto s = std::static_pointer_cast<WsPeerSession>(weak.lock())) s->abort();
+        });
         t_->on_closing(*this);
         start_writer();
     }

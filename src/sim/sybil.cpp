@@ -17,6 +17,11 @@ std::vector<wire::Contact> SybilCrowd::closest(const NodeId& target, std::size_t
     return out;
 }
 
+void SybilCrowd::stored(const wire::Record& record) {
+    ++stores_received_;
+    remember(record);
+}
+
 void SybilCrowd::remember(const wire::Record& record) {
     oldest_.try_emplace({record.key, record.kind, record.author, record.slot}, record);
 }
@@ -36,12 +41,14 @@ SybilNode::SybilNode(SybilCrowd& crowd, dht::Transport& transport, const NodeId&
       transport_(transport),
       id_(id),
       address_(std::move(address)),
-      keys_(crypto::KeyPair::from_seed([seed] {
-          crypto::Seed s{};
-          for (std::size_t i = 0; i < 8; ++i) s[i] = static_cast<std::uint8_t>(seed >> (8 * i));
-          return s;
-      }())),
+      keys_(keys_of(seed)),
       prefix_(seed) {}
+
+crypto::KeyPair SybilNode::keys_of(std::uint64_t seed) {
+    crypto::Seed s{};
+    for (std::size_t i = 0; i < 8; ++i) s[i] = static_cast<std::uint8_t>(seed >> (8 * i));
+    return crypto::KeyPair::from_seed(s);
+}
 
 std::string SybilNode::next_id() {
     std::array<std::uint8_t, 16> bytes{};
@@ -76,7 +83,7 @@ void SybilNode::on_message(dht::InboundMessage msg) {
         out.peers = crowd_.closest(value->key, 20);
         send(to, wire::Response{msg.id, std::move(out)});
     } else if (const auto* store = std::get_if<wire::Store>(&msg.payload)) {
-        crowd_.remember(store->record);
+        crowd_.stored(store->record);
         send(to,
              wire::Response{msg.id, wire::StoreResult{true, errc::ok,
                                                       wire::sign_store_ack(store->record, keys_)}});

@@ -11,8 +11,7 @@
 #include <thread>
 
 #include "support/agent_cli.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/daemon.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nocturne::test {
@@ -20,92 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-// One running daemon and a way to call its API.
-class Daemon {
-public:
-    Daemon(const std::filesystem::path& home, const std::filesystem::path& genesis,
-           const std::string& bootstrap = "")
-        : home_(home) {
-        std::vector<std::string> args = {
-            "start", "--foreground", "--home", home.string(), "--port",
-            "0",     "--api-port",   "0",      "--genesis",   genesis.string()};
-        if (!bootstrap.empty()) {
-            args.push_back("--bootstrap");
-            args.push_back(bootstrap);
-        }
-        process_ = std::make_unique<Process>(agent_binary(), args);
-        const auto ready = process_->read_line(20s);
-        if (!ready || ready->rfind("ready ", 0) != 0) {
-            ADD_FAILURE() << "no ready line: " << ready.value_or("") << process_->drain_stderr();
-            return;
-        }
-        const auto at = ready->find(" address=") + 9;
-        address_ = ready->substr(at, ready->find(' ', at) - at);
-        port_ = static_cast<std::uint16_t>(
-            std::stoi(ready->substr(ready->find(" api=http://127.0.0.1:") + 22)));
-        token_ = read_text_file(home / "api.token");
-        token_.erase(token_.find_last_not_of('\n') + 1);
-        EXPECT_TRUE(process_->read_line(30s).has_value());  // bootstrapped
-    }
-
-    std::optional<HttpResponse> call(const std::string& method, const std::string& target,
-                                     const std::string& body = "") const {
-        HeaderList headers = {{"Host", "127.0.0.1:" + std::to_string(port_)},
-                              {"Authorization", "Bearer " + token_}};
-        if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-        HttpClient client(port_);
-        return client.request(method, target, headers, body);
-    }
-
-    json publish(const json& entry, int expected_status = 201) const {
-        const auto r = call("POST", "/local/knowledge", entry.dump());
-        EXPECT_TRUE(r.has_value());
-        if (!r) return {};
-        EXPECT_EQ(r->status, expected_status) << r->body;
-        return json::parse(r->body, nullptr, false);
-    }
-
-    // The ids a query returns, and the whole answer.
-    std::pair<std::set<std::string>, json> query(const std::string& params) const {
-        const auto r = call("GET", "/local/knowledge?" + params);
-        EXPECT_TRUE(r.has_value());
-        if (!r) return {};
-        EXPECT_EQ(r->status, 200) << r->body;
-        auto body = json::parse(r->body, nullptr, false);
-        std::set<std::string> ids;
-        if (body.contains("entries")) {
-            for (const auto& e : body["entries"]) ids.insert(e["id"].get<std::string>());
-        }
-        return {ids, body};
-    }
-
-    void stop() {
-        process_->signal(SIGTERM);
-        EXPECT_EQ(process_->wait(5s), 0);
-    }
-    void kill9() {
-        process_->signal(SIGKILL);
-        process_->wait(5s);
-    }
-
-    const std::string& address() const { return address_; }
-    std::uint16_t port() const { return port_; }
-
-private:
-    std::filesystem::path home_;
-    std::unique_ptr<Process> process_;
-    std::string address_;
-    std::uint16_t port_ = 0;
-    std::string token_;
-};
-
-json entry(const std::string& domain, const std::string& id, const std::string& title,
-           double confidence = 0.8) {
-    return {{"domain", domain}, {"id", id},
-            {"title", title},   {"content", "Body of " + title},
-            {"tags", {"test"}}, {"confidence", confidence}};
-}
 
 class KnowledgeMesh : public ::testing::Test {
 protected:
@@ -115,6 +28,7 @@ protected:
         na_ = std::make_unique<Daemon>(a_.path(), genesis_);
         nb_ = std::make_unique<Daemon>(b_.path(), genesis_, na_->address());
         nc_ = std::make_unique<Daemon>(c_.path(), genesis_, na_->address());
+        for (auto* d : {na_.get(), nb_.get(), nc_.get()}) ASSERT_TRUE(d->await_peers(2));
     }
     void TearDown() override {
         for (auto* d : {na_.get(), nb_.get(), nc_.get()}) d->stop();

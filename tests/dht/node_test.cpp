@@ -2,6 +2,7 @@
 // exactly (libtorrent's test_dht.cpp drives one node through a mock socket the same way).
 
 #include <nocturne/crypto/keys.hpp>
+#include <nocturne/crypto/random.hpp>
 #include <nocturne/dht/node.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/wire/record.hpp>
@@ -145,6 +146,33 @@ TEST_F(NodeTest, AClaimedAddressIsDialedAtTheObservedIpAndAFailedDialBackTeaches
     node_.on_message(InboundMessage{
         {id_with_first_byte(0x12), ""}, std::string(32, '2'), wire::Ping{}, "10.0.18.0"});
     EXPECT_EQ(transport_.take().size(), 1u);
+}
+
+TEST_F(NodeTest, AnAddressIsDialedBackOnceAtATimeAndNotAgainSoonAfterItFailedWhoeverClaimsIt) {
+    // Fresh ids cost nothing: every claim of one address must not cost us a connection.
+    const auto claim = [&](std::uint8_t id_byte) {
+        const wire::Contact claimant{id_with_first_byte(id_byte), "ws://192.0.2.7:4444"};
+        node_.on_message(
+            InboundMessage{claimant, crypto::random_hex_id(), wire::Ping{}, "10.0.17.0"});
+        std::vector<Message> dials;
+        for (auto& s : transport_.take()) {
+            if (s.message.verify_address) dials.push_back(std::move(s.message));
+        }
+        return dials;
+    };
+    const auto first = claim(0x11);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_TRUE(claim(0x12).empty()) << "one dial-back in flight per address";
+    node_.on_undeliverable(first[0].id);
+    EXPECT_TRUE(claim(0x13).empty()) << "a failed address is not dialed again at once";
+    clock_.advance(4min);
+    EXPECT_TRUE(claim(0x14).empty());
+    clock_.advance(1min);
+    EXPECT_EQ(claim(0x15).size(), 1u) << "after the back-off it may be tried again";
+    // Another port at that IP is another address.
+    const wire::Contact other{id_with_first_byte(0x16), "ws://192.0.2.7:4445"};
+    node_.on_message(InboundMessage{other, crypto::random_hex_id(), wire::Ping{}, "10.0.17.0"});
+    EXPECT_EQ(transport_.take().size(), 2u);
 }
 
 TEST_F(NodeTest, AKnownPeerBackOnAnotherPortIsVerifiedThereBeforeItMoves) {

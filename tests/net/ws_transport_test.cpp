@@ -449,6 +449,65 @@ TEST_F(WsTransportTest, MaxSessionsRefusesTheSecondInboundConnection) {
     close_and_drain({&b});
 }
 
+TEST_F(WsTransportTest, OneAddressCannotHoldEveryPreHandshakeSlot) {
+    WsTransportConfig config;
+    config.max_handshakes_per_ip = 3;
+    config.handshake_timeout = 3s;
+    Node b(io_, clock_, config);
+    std::vector<RawWsClient*> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(&new_client());
+        ASSERT_FALSE(run(held.back()->connect(b.transport.port())));  // and never says HELLO
+    }
+    // A fourth connection from the same address is refused at once, however many slots are free.
+    EXPECT_TRUE(run(new_client().connect(b.transport.port())));
+    ASSERT_TRUE(run_until([&] { return b.stats().sessions_rejected == 1; }));
+    // A handshake that completes gives its slot back.
+    ASSERT_FALSE(run(held[0]->handshake(crypto::KeyPair::generate())));
+    RawWsClient& next = new_client();
+    EXPECT_FALSE(run(next.connect(b.transport.port())));
+    EXPECT_FALSE(run(next.handshake(crypto::KeyPair::generate())));
+    EXPECT_EQ(b.stats().sessions_rejected, 1u);
+    close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, APeerThatStopsReadingIsClosedAtTheByteCapNotAfterUnboundedGrowth) {
+    WsTransportConfig config;
+    config.max_queued_bytes = 256 * 1024;
+    Node b(io_, clock_, config);
+    const auto client_keys = crypto::KeyPair::generate();
+    RawWsClient& client = new_client();
+    {
+        // A tiny receive window: the kernel's buffers cannot absorb what the node sends.
+        auto& socket = test::beast::get_lowest_layer(client.stream()).socket();
+        socket.open(boost::asio::ip::tcp::v4());
+        socket.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    }
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    ASSERT_FALSE(run(client.handshake(client_keys)));
+    ASSERT_TRUE(run_until([&] { return b.stats().sessions_opened == 1; }));
+
+    const auto now = clock_.unix_seconds();
+    const std::string pad(16 * 1024, 'x');
+    const auto record = wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
+                                           R"({"domain":"d","id":"big","pad":")" + pad + "\"}"},
+                                          b.keys);
+    ASSERT_TRUE(record.has_value()) << record.error().message();
+    const wire::Contact reader{client_keys.node_id(), ""};
+    // 32 MiB in all, sent as fast as the session takes them; the client reads nothing.
+    for (int i = 0; i < 2048 && b.stats().slow_readers == 0; ++i) {
+        b.transport.send(reader, dht::Message{crypto::random_hex_id(), wire::Store{*record}});
+        io_.poll();
+    }
+    ASSERT_TRUE(run_until([&] { return b.stats().slow_readers == 1; }))
+        << "out " << b.stats().messages_out << " dropped " << b.stats().messages_dropped
+        << " undeliverable " << b.stats().undeliverable;
+    EXPECT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+    // What the node had written before it gave up is far below what it was asked to send.
+    EXPECT_LT(b.stats().messages_out, 1024u);
+    close_and_drain({&b});
+}
+
 TEST_F(WsTransportTest, CloseWithOpenSessionsLetsRunReturn) {
     Node a(io_, clock_);
     Node b(io_, clock_);

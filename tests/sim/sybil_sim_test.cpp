@@ -125,7 +125,9 @@ TEST_F(SybilSim, GroundIdsNextToAKeyNeitherHideNorRollBackItsRecords) {
 
     for (std::size_t t = 0; t < targets; ++t) {
         const std::size_t author = (t * 17) % honest;
-        const auto v1 = put(author, version(author, t, 1));
+        const auto first = version(author, t, 1);
+        const auto v1 = put(author, first);
+        crowd_.remember(first);  // read by the crowd now, served instead of v2 later
         // Only enrolled agents' signed acknowledgements count; the crowd's claims do not.
         EXPECT_GE(v1.stored, k - 1) << t;
         EXPECT_LE(v1.stored, k + 1) << t;
@@ -142,6 +144,7 @@ TEST_F(SybilSim, GroundIdsNextToAKeyNeitherHideNorRollBackItsRecords) {
         }
     }
     EXPECT_EQ(newest, reads);
+    EXPECT_EQ(crowd_.stores_received(), 0u) << "no STORE goes to an unenrolled node";
 }
 
 TEST_F(SybilSim, ADomainIndexNextToTheCrowdKeepsEveryAnnouncement) {
@@ -173,6 +176,7 @@ TEST_F(SybilSim, ADomainIndexNextToTheCrowdKeepsEveryAnnouncement) {
                 *keys_[a * 7]);
             ASSERT_TRUE(r.has_value());
             EXPECT_GE(put(a * 7, *r).stored, k - 1);
+            crowd_.remember(*r);  // keeps the seq 1 announcements
         }
     }
     for (std::size_t via = 1; via < honest; via += 23) {

@@ -99,7 +99,7 @@ TEST(SqliteStore, UsesWalJournalMode) {
     EXPECT_EQ(raw(file).execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
-TEST(SqliteStore, WritesSchemaVersionOne) {
+TEST(SqliteStore, WritesTheCurrentSchemaVersion) {
     test::TempDir home;
     const fs::path file = app::HomeLayout{home.path()}.records_db();
     open_ok(file);
@@ -149,6 +149,60 @@ TEST(SqliteStore, CorruptRowIsSkippedAndCounted) {
     EXPECT_EQ(store->put(knowledge(alice, 0)).error(), errc::stale_seq);
     EXPECT_TRUE(store->put(damaged));
     EXPECT_EQ(store->get(damaged.key, t0).value().size(), 2u);
+}
+
+TEST(SqliteStore, AVersionOneFileIsVerifiedOnceAndGetsDigests) {
+    test::TempDir home;
+    const fs::path file = app::HomeLayout{home.path()}.records_db();
+    const auto alice = key_pair(1);
+    const auto bob = key_pair(2);
+    {
+        auto store = open_ok(file);
+        ASSERT_TRUE(store->put(knowledge(alice)));
+        ASSERT_TRUE(store->put(knowledge(bob)));
+    }
+    {
+        // Back to version 1 (no digests), with bob's row no longer what bob signed.
+        auto db = raw(file);
+        db.exec("ALTER TABLE records DROP COLUMN digest");
+        db.exec("UPDATE schema_version SET version = 1");
+        SQLite::Statement tamper(
+            db,
+            "UPDATE records SET encoded = replace(encoded, 'entry-1', 'entry-2') "
+            "WHERE author = ?1");
+        tamper.bind(1, bob.public_key().data(), static_cast<int>(bob.public_key().size()));
+        ASSERT_EQ(tamper.exec(), 1);
+    }
+    auto store = open_ok(file);
+    EXPECT_EQ(raw(file).execAndGet("SELECT version FROM schema_version").getInt64(), 2);
+    const auto got = store->get(knowledge(alice).key, t0).value();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].author, alice.public_key());
+    EXPECT_EQ(raw(file).execAndGet("SELECT COUNT(*) FROM records").getInt64(), 1);
+    EXPECT_EQ(store->corrupt_rows_skipped(), 0u);
+}
+
+TEST(SqliteStore, PagesAreSlicesOfOneOrderAndCountWhatIsLive) {
+    test::TempDir home;
+    auto store = open_ok(app::HomeLayout{home.path()}.records_db());
+    std::vector<crypto::KeyPair> authors;
+    for (std::uint8_t i = 1; i <= 10; ++i) {
+        authors.push_back(key_pair(i));
+        ASSERT_TRUE(store->put(knowledge(authors.back())));
+    }
+    const auto key = knowledge(authors[0]).key;
+    EXPECT_EQ(store->count(key, t0).value(), 10u);
+    EXPECT_EQ(store->count(key, t0 + 3600).value(), 0u);  // all expired by then
+    const auto all = store->get(key, t0).value();
+    std::vector<wire::Record> paged;
+    for (std::size_t offset = 0; offset < 10; offset += 4) {
+        auto page = store->page(key, t0, offset, 4).value();
+        EXPECT_EQ(page.size(), std::min<std::size_t>(4, 10 - offset));
+        paged.insert(paged.end(), page.begin(), page.end());
+    }
+    ASSERT_EQ(paged.size(), all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(paged[i].author, all[i].author) << i;
+    EXPECT_TRUE(store->page(key, t0, 10, 4).value().empty());
 }
 
 TEST(SqliteStore, RowDisagreeingWithItsSignedRecordIsSkipped) {

@@ -107,8 +107,10 @@ public:
     }
 
     // HELLO, AUTH over the server's nonce, and a check that the server's AUTH signs ours.
-    // network: what the transports under test were configured with ("" by default).
-    asio::awaitable<error_code> handshake(const crypto::KeyPair& keys, std::string network = "") {
+    // network: what the transports under test were configured with ("" by default); address:
+    // where we claim to listen.
+    asio::awaitable<error_code> handshake(const crypto::KeyPair& keys, std::string network = "",
+                                          std::string address = "") {
         const crypto::Nonce nonce = crypto::random_nonce();
         const nlohmann::json hello = {
             {"type", "HELLO"}, {"v", 2}, {"nonce", to_hex(nonce)}, {"network", network}};
@@ -120,7 +122,7 @@ public:
         const nlohmann::json body = {{"nonce", server_nonce},
                                      {"node_id", keys.node_id().to_hex()},
                                      {"public_key", to_hex(keys.public_key())},
-                                     {"address", ""},
+                                     {"address", address},
                                      {"network", network},
                                      {"credentials", nlohmann::json::array()}};
         const auto auth = wire::sign_blob("nocturne/handshake/v1", body.dump(), keys);
@@ -136,13 +138,13 @@ public:
         co_return error_code{};
     }
 
-    // A valid PING envelope from `keys`, as the transport would send it.
+    // A valid envelope from `keys` (a PING unless told), as the transport would send it.
     static std::string envelope(const crypto::KeyPair& keys, std::int64_t timestamp,
-                                std::string id = {}) {
+                                std::string id = {}, wire::Payload payload = wire::Ping{}) {
         wire::EnvelopeDraft draft;
         draft.id = std::move(id);
         draft.timestamp = timestamp;
-        draft.payload = wire::Ping{};
+        draft.payload = std::move(payload);
         return wire::sign_envelope(draft, keys).value();
     }
 

@@ -2,6 +2,7 @@
 
 #include <nocturne/core/clock.hpp>
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/dht/address_verifier.hpp>
 #include <nocturne/dht/lookup.hpp>
 #include <nocturne/dht/record_policy.hpp>
 #include <nocturne/dht/routing_table.hpp>
@@ -51,8 +52,10 @@ struct NodeConfig {
     std::size_t keys_per_tick = 64;
     std::size_t max_newcomers_queued = 256;
     // Claimed addresses being verified by a dial-back at once, at most (further claims wait for
-    // the peer's next message).
+    // the peer's next message); an address whose dial-back failed is not tried again for
+    // failed_address_backoff, whoever claims it (see AddressVerifier).
     std::size_t max_verifications = 64;
+    Clock::duration failed_address_backoff = std::chrono::minutes(5);
     // A read (find_value) merges at most this many records from all holders together: bounds
     // what large or hostile holders can make one read fetch.
     std::size_t max_read_records = 10'000;
@@ -246,7 +249,7 @@ private:
     RpcManager rpc_;
     std::unordered_map<std::size_t, RequestHandler> services_;  // by payload alternative
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
-    std::set<NodeId> verifying_;       // peers whose claimed address a dial-back is checking
+    AddressVerifier verifier_;         // claimed addresses: which to dial back
     // The credentials each peer presented last (one object per session): judged once per session.
     std::unordered_map<NodeId, const void*, NodeIdHash> peer_credentials_;
     std::unique_ptr<Maintenance> maintenance_;

@@ -28,20 +28,31 @@ class SybilCrowd {
 public:
     void join(const wire::Contact& member) { members_.push_back(member); }
     std::vector<wire::Contact> closest(const NodeId& target, std::size_t n) const;
-    // Keeps the first version of each record identity it is sent.
+    // Keeps the first version of each record identity it is given (what the crowd read or was
+    // sent earlier: its rollback material).
     void remember(const wire::Record& record);
+    // A STORE to a member: counted, and remembered.
+    void stored(const wire::Record& record);
     std::vector<wire::Record> oldest_under(const NodeId& key) const;
     std::size_t size() const { return members_.size(); }
+    // STOREs the crowd was sent (each one a write an honest node wasted on it).
+    std::size_t stores_received() const { return stores_received_; }
 
 private:
     using Identity = std::tuple<NodeId, wire::RecordKind, crypto::PublicKey, std::string>;
     std::vector<wire::Contact> members_;
     std::map<Identity, wire::Record> oldest_;
+    std::size_t stores_received_ = 0;
 };
 
-// One member of a crowd, hosted by the simulation as a Participant.
+// One member of a crowd, hosted by the simulation as a Participant, or by a real transport
+// (it is a dht::MessageSink) in tests against real daemons.
 class SybilNode final : public Participant {
 public:
+    // The member's key: its store acknowledgements are signed with it, and over a real transport
+    // its node id is this key's (seeds are what an attacker grinds).
+    static crypto::KeyPair keys_of(std::uint64_t seed);
+
     SybilNode(SybilCrowd& crowd, dht::Transport& transport, const NodeId& id, std::string address,
               std::uint64_t seed);
 
