@@ -105,15 +105,7 @@ void Node::on_undeliverable(const std::string& message_id) {
 
 void Node::note_credentials(const InboundMessage& msg) {
     if (policy_ == nullptr || !msg.credentials) return;
-    auto [it, inserted] = peer_credentials_.try_emplace(msg.from.id, msg.credentials.get());
-    if (!inserted && it->second == msg.credentials.get()) return;  // judged for this session
-    it->second = msg.credentials.get();
-    // Bounded by the peers that talk to us: forget all at a generous cap and judge again.
-    if (peer_credentials_.size() > 4 * config_.max_newcomers_queued * config_.k) {
-        peer_credentials_.clear();
-        peer_credentials_.emplace(msg.from.id, msg.credentials.get());
-    }
-    policy_->learn_peer(msg.from.id, *msg.credentials);
+    policy_->learn_peer(msg.from.id, msg.credentials);
 }
 
 void Node::handle_request(const InboundMessage& msg) {
@@ -241,18 +233,13 @@ void Node::learn(const wire::Contact& contact) {
 
 std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::size_t n,
                                                   const NodeId& exclude, bool storers) const {
+    const auto peers = table_.closest_n(target, n, [&](const PeerInfo& p) {
+        return p.id != exclude && (!storers || is_storer(p.id));
+    });
     std::vector<wire::Contact> out;
-    // Storers are a subset: look further down the table until n are found.
-    for (std::size_t want = n + 1;; want *= 4) {
-        out.clear();
-        const auto peers = table_.closest_n(target, want);
-        for (const auto& p : peers) {
-            if (p.id == exclude || (storers && !is_storer(p.id))) continue;
-            if (out.size() == n) break;
-            out.push_back({p.id, p.address});
-        }
-        if (out.size() == n || peers.size() < want) return out;
-    }
+    out.reserve(peers.size());
+    for (const auto& p : peers) out.push_back({p.id, p.address});
+    return out;
 }
 
 bool Node::is_storer(const NodeId& node) const {

@@ -117,6 +117,11 @@ bool RoutingTable::remove(const NodeId& id) {
 }
 
 std::vector<PeerInfo> RoutingTable::closest_n(const NodeId& target, std::size_t n) const {
+    return closest_n(target, n, [](const PeerInfo&) { return true; });
+}
+
+std::vector<PeerInfo> RoutingTable::closest_n(
+    const NodeId& target, std::size_t n, const std::function<bool(const PeerInfo&)>& keep) const {
     n = std::min(n, size_);
     if (n == 0) return {};
     // Seen from the target, the buckets form groups in strict distance order. With f =
@@ -127,14 +132,16 @@ std::vector<PeerInfo> RoutingTable::closest_n(const NodeId& target, std::size_t 
     // are cheap to move and compute each distance once.
     std::vector<std::pair<NodeId, const PeerInfo*>> candidates;
     const auto gather = [&](const Bucket& bucket) {
-        for (const auto& e : bucket.peers)
-            candidates.emplace_back(xor_distance(target, e.info.id), &e.info);
+        for (const auto& e : bucket.peers) {
+            if (keep(e.info)) candidates.emplace_back(xor_distance(target, e.info.id), &e.info);
+        }
     };
     const std::size_t first = bucket_index(self_, target);
     gather(buckets_[first]);
     if (candidates.size() < n)
         for (std::size_t i = first + 1; i < buckets_.size(); ++i) gather(buckets_[i]);
     for (std::size_t i = first; i > 0 && candidates.size() < n; --i) gather(buckets_[i - 1]);
+    n = std::min(n, candidates.size());
     // Distances to one target are distinct for distinct ids, so the order is total.
     const auto by_distance = [](const auto& a, const auto& b) { return a.first < b.first; };
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),

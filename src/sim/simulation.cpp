@@ -138,15 +138,21 @@ std::size_t Simulation::add_participant(const NodeId& id, const ParticipantFacto
 }
 
 void Simulation::bootstrap(std::size_t index, std::size_t seed) {
-    bool done = false;
-    auto finished = [&done](std::size_t) { done = true; };
-    if (nodes_[index]->agent) {
-        nodes_[index]->agent->bootstrap({contact(seed)}, finished);
-    } else {
-        nodes_[index]->node->bootstrap({contact(seed)}, finished);
+    bootstrap_all({{index, seed}});
+}
+
+void Simulation::bootstrap_all(const std::vector<std::pair<std::size_t, std::size_t>>& joins) {
+    std::size_t done = 0;
+    auto finished = [&done](std::size_t) { ++done; };
+    for (const auto& [index, seed] : joins) {
+        if (nodes_[index]->agent) {
+            nodes_[index]->agent->bootstrap({contact(seed)}, finished);
+        } else {
+            nodes_[index]->node->bootstrap({contact(seed)}, finished);
+        }
+        schedule_wake(index);
     }
-    schedule_wake(index);
-    run_until(clock_.now() + std::chrono::hours(1), [&] { return done; });
+    run_until(clock_.now() + std::chrono::hours(1), [&] { return done == joins.size(); });
 }
 
 std::size_t Simulation::join(std::size_t seed, std::optional<NodeId> id) {

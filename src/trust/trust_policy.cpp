@@ -37,6 +37,7 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
     // A sender that is the author is judged below, with the precise reason.
     if (use == Use::store && from != self_ &&
         from != NodeId::from_public_key(record.author).value()) {
+        settle(from);
         if (!state_.agent_standing(from, now)) return make_error_code(errc::untrusted_peer);
     }
     auto ec = state_.check_record(record, now);
@@ -49,9 +50,24 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
     return ec;
 }
 
-void TrustPolicy::learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) {
-    (void)peer;  // the agent certificate among them names it
-    state_.learn_all(credentials, clock_.unix_seconds());
+void TrustPolicy::learn_peer(const NodeId& peer, const dht::PeerCredentials& credentials) {
+    auto [it, inserted] = presented_.try_emplace(peer, Presented{credentials});
+    if (inserted) {
+        presented_order_.push_back(peer);
+        while (presented_.size() > max_presented) {
+            presented_.erase(presented_order_.front());
+            presented_order_.pop_front();
+        }
+    } else if (it->second.credentials != credentials) {
+        it->second = Presented{credentials};  // a new session
+    }
+}
+
+void TrustPolicy::settle(const NodeId& node) {
+    const auto it = presented_.find(node);
+    if (it == presented_.end() || it->second.learned || !it->second.credentials) return;
+    it->second.learned = true;
+    state_.learn_all(*it->second.credentials, clock_.unix_seconds());
 }
 
 bool TrustPolicy::storer(const NodeId& node) {
@@ -65,6 +81,7 @@ bool TrustPolicy::storer(const NodeId& node) {
         cache_until_ = now + cache_seconds;
     }
     if (storer_cache_.contains(node)) return true;
+    settle(node);
     if (!state_.agent_standing(node, now)) return false;
     storer_cache_.insert(node);
     return true;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,6 +115,24 @@ TEST_F(RoutingTableTest, ClosestNOrdering) {
     NodeId near_mid = mid;
     near_mid[20] = 0xff;
     EXPECT_EQ(ids_of(table.closest_n(near_mid, 3)), (std::vector<NodeId>{mid, low, high}));
+}
+
+TEST_F(RoutingTableTest, ClosestNAmongKeptPeersLooksFurtherUntilNAreKeptAndAsksOnlyThoseNeeded) {
+    RoutingTable table(self_, clock_);
+    std::vector<NodeId> ids;
+    for (std::size_t b = 0; b < 8; ++b) {
+        ids.push_back(in_bucket(b));
+        ASSERT_EQ(table.add(peer(ids.back())).status, Status::added);
+    }
+    // Keep only even buckets; the target sits in bucket 7, so 7, then 6, 5, ... by distance.
+    std::set<NodeId> asked;
+    const auto kept = table.closest_n(ids[7], 2, [&](const PeerInfo& p) {
+        asked.insert(p.id);
+        return p.id == ids[0] || p.id == ids[2] || p.id == ids[4] || p.id == ids[6];
+    });
+    EXPECT_EQ(ids_of(kept), (std::vector<NodeId>{ids[6], ids[4]}));
+    EXPECT_FALSE(asked.contains(ids[0])) << "bucket 0 was not needed";
+    EXPECT_EQ(table.closest_n(ids[7], 10, [](const PeerInfo&) { return false; }).size(), 0u);
 }
 
 TEST_F(RoutingTableTest, ClosestNWithNLargerThanSizeAndZero) {

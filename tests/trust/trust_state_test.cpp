@@ -221,6 +221,22 @@ TEST_F(TrustPolicyTest, ReadsDropKnownBadAuthorsAndLetUnknownOnesThrough) {
               errc::operator_revoked);
 }
 
+TEST_F(TrustPolicyTest, SessionCertificatesAreVerifiedOnlyWhenThePeerIsFirstAskedAbout) {
+    policy_.learn_peer(agent_.node_id(), std::make_shared<const std::vector<wire::Record>>(creds_));
+    EXPECT_EQ(state_.agent_standing(agent_.node_id(), t0).error(), errc::unknown_agent)
+        << "nothing verified yet";
+    EXPECT_TRUE(policy_.storer(agent_.node_id()));
+    EXPECT_TRUE(state_.agent_standing(agent_.node_id(), t0).has_value());
+    // A STORE it sends is judged with them too.
+    const auto other = key(24);
+    policy_.learn_peer(other.node_id(),
+                       std::make_shared<const std::vector<wire::Record>>(
+                           std::vector<wire::Record>{web_.agent_record(newcomer_, other, 1)}));
+    EXPECT_FALSE(policy_.admit(knowledge_by(agent_), {}, other.node_id(), Use::store));
+    // Someone who presented nothing is no storer.
+    EXPECT_FALSE(policy_.storer(key(25).node_id()));
+}
+
 TEST_F(TrustPolicyTest, AStorerLosesItsStandingAtOnceWhenRevokedOrSuperseded) {
     policy_.learn_credentials(creds_);
     ASSERT_TRUE(policy_.storer(agent_.node_id()));

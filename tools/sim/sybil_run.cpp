@@ -53,6 +53,8 @@ int run_sybil(const SybilOptions& opt) {
     std::vector<crypto::KeyPair> agents;
     agents.reserve(opt.honest);
     const auto now = sim.clock().unix_seconds();
+    // Agents join in waves of 64, each one from a random agent of the earlier waves.
+    std::vector<std::pair<std::size_t, std::size_t>> wave;
     for (std::size_t i = 0; i < opt.honest; ++i) {
         agents.push_back(key_of(i, 2));
         const auto index = sim.add_agent(agents.back(), genesis);
@@ -60,7 +62,16 @@ int run_sybil(const SybilOptions& opt) {
             trust::sign_agent_certificate(genesis.network, ops[i / 64], agents.back(),
                                           static_cast<int>(i % 64), now, 365 * 24 * 3600, 1);
         sim.agent(index).use_credentials({cert.value()});
-        if (i > 0) sim.bootstrap(index, std::uniform_int_distribution<std::size_t>(0, i - 1)(rng));
+        const std::size_t wave_start = i / 64 * 64;
+        if (i > 0) {
+            const std::size_t joined = wave_start == 0 ? 1 : wave_start;
+            wave.emplace_back(index,
+                              std::uniform_int_distribution<std::size_t>(0, joined - 1)(rng));
+        }
+        if ((i + 1) % 64 == 0 || i + 1 == opt.honest) {
+            sim.bootstrap_all(wave);
+            wave.clear();
+        }
         if ((i + 1) % 1000 == 0) std::fprintf(stderr, "joined %zu agents\n", i + 1);
     }
     sim.run_for(2min);

@@ -251,7 +251,6 @@ private:
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
     AddressVerifier verifier_;         // claimed addresses: which to dial back
     // The credentials each peer presented last (one object per session): judged once per session.
-    std::unordered_map<NodeId, const void*, NodeIdHash> peer_credentials_;
     std::unique_ptr<Maintenance> maintenance_;
 };
 

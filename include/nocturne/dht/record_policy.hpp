@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/dht/transport.hpp>
 #include <nocturne/wire/payloads.hpp>
 #include <nocturne/wire/record.hpp>
 
@@ -35,8 +36,9 @@ public:
     virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
                                                       std::size_t limit) = 0;
 
-    // The certificates a peer presented for its session: learned once per session.
-    virtual void learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) = 0;
+    // The certificates a peer presented for its session (the same object for every message of
+    // one session). A policy may judge them only when it is asked about that peer.
+    virtual void learn_peer(const NodeId& peer, const PeerCredentials& credentials) = 0;
     // Whether a node may hold records and count in a put or a read: an enrolled agent (node ids
     // are free to mint; enrolment is not). Nodes that are not still route and read.
     virtual bool storer(const NodeId& node) = 0;

@@ -6,6 +6,7 @@
 #include <nocturne/dht/peer_info.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
@@ -91,6 +92,10 @@ public:
 
     // Up to n bucket peers (never cached ones), closest to target by XOR distance first.
     std::vector<PeerInfo> closest_n(const NodeId& target, std::size_t n) const;
+    // The same among the peers `keep` accepts; keep is asked only about peers near enough to
+    // matter (whole buckets in distance order, until n are kept).
+    std::vector<PeerInfo> closest_n(const NodeId& target, std::size_t n,
+                                    const std::function<bool(const PeerInfo&)>& keep) const;
 
     // Indices of non-empty buckets not refreshed for longer than max_age, ascending. A bucket is
     // refreshed by any add() into its range (added, updated or cached), by a ping success of one

@@ -69,6 +69,10 @@ public:
                           agent::AgentConfig config = {});
     // Bootstraps node or agent i from `seed` (an index) and runs until that completes.
     void bootstrap(std::size_t i, std::size_t seed);
+    // Bootstraps each (node, seed) pair at once and runs until all complete: nodes joining
+    // together, as they do in a real mesh (and in far less virtual time than one by one, during
+    // which every node already there keeps ticking).
+    void bootstrap_all(const std::vector<std::pair<std::size_t, std::size_t>>& joins);
     // Adds a participant built by `make` (given its transport, id and address) and returns its
     // index. node(i) and agent(i) are not for it.
     using ParticipantFactory = std::function<std::unique_ptr<Participant>(

@@ -6,6 +6,8 @@
 #include <nocturne/trust/trust_state.hpp>
 
 #include <cstdint>
+#include <deque>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace nocturne::trust {
@@ -32,14 +34,27 @@ public:
                           const NodeId& from, Use use) override;
     std::vector<wire::Record> credentials_for(const wire::Record& record,
                                               std::size_t limit) override;
-    void learn_peer(const NodeId& peer, std::span<const wire::Record> credentials) override;
+    // Kept, not verified: most peers a node hears from are never asked about (storer(), a STORE
+    // they send), and each new agent certificate costs a signature verification.
+    void learn_peer(const NodeId& peer, const dht::PeerCredentials& credentials) override;
     // An agent with standing now: enrolled, its operator trusted, not revoked or superseded.
     bool storer(const NodeId& node) override;
 
 private:
+    // Learns what `node` presented for its session, the first time it matters.
+    void settle(const NodeId& node);
+
+    struct Presented {
+        dht::PeerCredentials credentials;
+        bool learned = false;
+    };
+    static constexpr std::size_t max_presented = 65'536;
+
     TrustState& state_;
     const Clock& clock_;
     NodeId self_;
+    std::unordered_map<NodeId, Presented, NodeIdHash> presented_;
+    std::deque<NodeId> presented_order_;  // oldest first: the first forgotten at the cap
     // storer() is asked for every candidate of every lookup: a "yes" is kept until something
     // could take standing away (TrustState::standing_epoch) or a minute passes (certificates
     // expire). A "no" is not kept: the agent's certificate may come with its next message, and
