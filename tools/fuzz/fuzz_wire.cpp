@@ -8,6 +8,8 @@
 
 #include <nocturne/core/hex.hpp>
 #include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/ip_group.hpp>
+#include <nocturne/net/handshake.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/trust/certificate.hpp>
 #include <nocturne/trust/endorsement.hpp>
@@ -15,6 +17,7 @@
 #include <nocturne/trust/revocation.hpp>
 #include <nocturne/trust/trust_state.hpp>
 #include <nocturne/wire/envelope.hpp>
+#include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/record.hpp>
 #include <nocturne/wire/signed_blob.hpp>
@@ -56,7 +59,7 @@ void trust_paths(const nocturne::result<nocturne::wire::Record>& record) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-    switch (data[0] % 7) {
+    switch (data[0] % 9) {
         case 0:
             (void)nocturne::wire::decode_envelope(input);
             break;
@@ -79,6 +82,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 6:
             (void)nocturne::trust::parse_revocation_share(input);
+            break;
+        case 7:
+            // The handshake frames, an AUTH body signed or not, and every address parser a
+            // peer's claim goes through.
+            (void)nocturne::net::parse_hello(input);
+            (void)nocturne::net::verify_auth(input, nocturne::crypto::Nonce{}, "");
+            (void)nocturne::net::verify_auth(
+                signed_frame("nocturne/handshake/v1", std::string(input)),
+                nocturne::crypto::Nonce{}, "");
+            (void)nocturne::net::parse_ws_address(input);
+            (void)nocturne::dht::address_at(input, "10.1.2.3");
+            (void)nocturne::dht::address_at(input, "2001:db8::1");
+            (void)nocturne::dht::ip_group_of(input, false);
+            (void)nocturne::wire::is_contact_address(input);
+            break;
+        case 8:
+            // What a store reads back from its own file (verified when written).
+            (void)nocturne::wire::decode_stored_record(input);
             break;
     }
     return 0;
