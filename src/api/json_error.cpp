@@ -51,6 +51,7 @@ int http_status_of(std::error_code ec) {
             return 409;
         case errc::timeout:
         case errc::not_responsible:
+        case errc::rate_limited:
             return 503;
         default:
             return 500;
@@ -58,8 +59,11 @@ int http_status_of(std::error_code ec) {
 }
 
 Response error_response(const Error& error) {
-    return json_error(http_status_of(error.code()), errc_of(error.code(), errc::internal_error),
-                      error.message());
+    auto response = json_error(http_status_of(error.code()),
+                               errc_of(error.code(), errc::internal_error), error.message());
+    // "Slow down": a client that honours Retry-After is never refused twice in a row for it.
+    if (error.code() == errc::rate_limited) response.headers.emplace_back("Retry-After", "1");
+    return response;
 }
 
 }  // namespace nocturne::api

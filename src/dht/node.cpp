@@ -168,6 +168,10 @@ void Node::handle_answer(const InboundMessage& msg) {
             ++stats_.responses_in;
             ++stats_.unexpected;
             break;
+        case RpcManager::Verdict::deferred:  // "slow down": sent again after its retry-after
+            ++stats_.responses_in;
+            ++stats_.slowed_down;
+            break;
         case RpcManager::Verdict::unknown:
         case RpcManager::Verdict::wrong_peer:
             ++stats_.unexpected;
@@ -676,6 +680,10 @@ void Node::tick() {
         ++stats_.rpc_timeouts;
         if (!to.id.is_zero()) table_.on_request_failed(to.id);
     });
+    for (auto& [to, msg] : rpc_.due_resends()) {
+        ++stats_.messages_out;
+        transport_.send(to, std::move(msg));
+    }
     maintenance_->tick();
 }
 

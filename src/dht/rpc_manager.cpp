@@ -33,12 +33,27 @@ Message RpcManager::start(const wire::Contact& to, wire::Payload request, Handle
                           bool verify_address) {
     const auto shape = wire::reply_shape(request);
     assert(shape.has_value() && "start() takes requests, not answers");
-    Message msg{next_id(), std::move(request), verify_address};
+    Message msg{next_id(), request, verify_address};
     const auto deadline = clock_.now() + timeout_;
     deadlines_.emplace(deadline, msg.id);
-    pending_.emplace(msg.id,
-                     Pending{to, shape.value_or(wire::ReplyShape{}), std::move(handler), deadline});
+    pending_.emplace(msg.id, Pending{to, shape.value_or(wire::ReplyShape{}), std::move(handler),
+                                     deadline, std::move(request), verify_address});
     return msg;
+}
+
+std::vector<std::pair<wire::Contact, Message>> RpcManager::due_resends() {
+    std::vector<std::pair<wire::Contact, Message>> out;
+    const auto now = clock_.now();
+    while (!deferred_.empty() && deferred_.begin()->first <= now) {
+        auto p = std::move(deferred_.begin()->second);
+        deferred_.erase(deferred_.begin());
+        Message msg{next_id(), p.request, p.verify_address};
+        p.deadline = now + timeout_;
+        deadlines_.emplace(p.deadline, msg.id);
+        out.emplace_back(p.to, msg);
+        pending_.emplace(msg.id, std::move(p));
+    }
+    return out;
 }
 
 std::optional<wire::Contact> RpcManager::asked(const InboundMessage& answer) const {
@@ -62,6 +77,13 @@ RpcManager::Verdict RpcManager::on_answer(const InboundMessage& answer) {
     }
     auto pending = std::move(it->second);
     pending_.erase(it);
+    if (const auto* e = std::get_if<wire::ErrorReply>(&answer.payload);
+        e != nullptr && e->code == errc::rate_limited && pending.deferrals < max_deferrals) {
+        ++pending.deferrals;
+        const auto wait = std::chrono::milliseconds(std::max<std::uint32_t>(e->retry_after_ms, 1));
+        deferred_.emplace(clock_.now() + wait, std::move(pending));
+        return Verdict::deferred;
+    }
     if (!pending.shape.matches(answer.payload)) {
         if (pending.handler) pending.handler(nullptr);
         return Verdict::wrong_shape;
@@ -96,8 +118,12 @@ void RpcManager::expire(const std::function<void(const wire::Contact&)>& on_time
 }
 
 std::optional<Clock::time_point> RpcManager::next_deadline() const {
-    if (deadlines_.empty()) return std::nullopt;
-    return deadlines_.begin()->first;
+    std::optional<Clock::time_point> next;
+    if (!deadlines_.empty()) next = deadlines_.begin()->first;
+    if (!deferred_.empty() && (!next || deferred_.begin()->first < *next)) {
+        next = deferred_.begin()->first;
+    }
+    return next;
 }
 
 }  // namespace nocturne::dht

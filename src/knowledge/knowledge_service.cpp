@@ -103,6 +103,19 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
         done(valid.error());
         return;
     }
+    // Back-pressure to the caller: past this many publishes in flight, "slow down" at once
+    // instead of queueing without bound behind the peers' rates.
+    if (publishes_in_flight_ >= options_.max_publishes_in_flight) {
+        done(Error(errc::rate_limited, std::to_string(publishes_in_flight_) +
+                                           " publishes in flight; retry in a second"));
+        return;
+    }
+    ++publishes_in_flight_;
+    done = [this, alive = std::weak_ptr<char>(alive_),
+            done = std::move(done)](result<PublishOutcome> outcome) {
+        if (!alive.expired()) --publishes_in_flight_;
+        done(std::move(outcome));
+    };
     const auto now = clock_.unix_seconds();
     KnowledgeEntry e;
     e.id = std::move(valid->id);

@@ -46,4 +46,15 @@ bool TokenBucket::try_take(time_point now) {
     return true;
 }
 
+std::chrono::nanoseconds TokenBucket::wait(time_point now) const {
+    double tokens = tokens_;
+    if (now > last_) {
+        const std::chrono::duration<double> elapsed = now - last_;
+        tokens = std::min(burst_, tokens + elapsed.count() * rate_);
+    }
+    if (tokens >= 1.0) return std::chrono::nanoseconds{0};
+    if (rate_ <= 0.0) return std::chrono::hours(1);
+    return std::chrono::nanoseconds(static_cast<std::int64_t>((1.0 - tokens) / rate_ * 1e9) + 1);
+}
+
 }  // namespace nocturne::net

@@ -2,7 +2,9 @@
 
 #include "peer_session.hpp"
 
+#include <nocturne/crypto/random.hpp>
 #include <nocturne/net/admission.hpp>
+#include <nocturne/net/flow_control.hpp>
 #include <nocturne/wire/envelope.hpp>
 #include <nocturne/wire/reply_shape.hpp>
 
@@ -31,6 +33,14 @@ using Stats = WsTransport::Stats;
 using asio_support::LogExceptions;
 using asio_support::use_nothrow;
 
+FlowControl::Options flow_options(const WsTransportConfig& config) {
+    FlowControl::Options o;
+    o.rate_per_second = config.rate_per_second;
+    o.burst = config.rate_burst;
+    o.pace_fraction = config.pace_fraction;
+    return o;
+}
+
 std::string endpoint_text(const tcp::endpoint& endpoint) {
     return format_ws_address(endpoint.address().to_string(), endpoint.port()).substr(5);
 }
@@ -58,9 +68,9 @@ public:
           resolver_(ws_.get_executor()),
           handshake_timer_(ws_.get_executor()),
           retire_timer_(ws_.get_executor()),
+          pace_timer_(ws_.get_executor()),
           replay_(t_->config_.limits.max_clock_skew_seconds),
-          bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
-                  std::chrono::steady_clock::now()) {
+          flow_(flow_options(t_->config_), std::chrono::steady_clock::now()) {
         boost::system::error_code ec;
         const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
         remote_ = ec ? std::string("unknown") : endpoint_text(endpoint);
@@ -77,11 +87,11 @@ public:
           resolver_(ws_.get_executor()),
           handshake_timer_(ws_.get_executor()),
           retire_timer_(ws_.get_executor()),
+          pace_timer_(ws_.get_executor()),
           target_(std::move(target)),
           expected_(expected),
           replay_(t_->config_.limits.max_clock_skew_seconds),
-          bucket_(t_->config_.rate_per_second, t_->config_.rate_burst,
-                  std::chrono::steady_clock::now()) {
+          flow_(flow_options(t_->config_), std::chrono::steady_clock::now()) {
         remote_ = printable(format_ws_address(target_.host, target_.port).substr(5));
     }
 
@@ -97,6 +107,12 @@ public:
 
     bool enqueue(OutFrame frame) override {
         if (closing()) return false;
+        if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes && pacing_) {
+            // The backlog is ours: we hold frames back to stay within the peer's rate. Refuse
+            // this one (its request fails at once) rather than blame the peer.
+            ++t_->stats_.paced_refusals;
+            return false;
+        }
         if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes) {
             // The peer does not read what we send: it is a slow reader (or a hostile one), and
             // waiting on it would only grow our memory.
@@ -357,8 +373,20 @@ private:
     void handle_frame(std::string_view frame, bool text) {
         // The rate limit comes first: it is the cheap check, and it is what keeps a flooding peer
         // from making us verify a signature per frame.
-        if (!bucket_.try_take(std::chrono::steady_clock::now())) {
-            return violation(&Stats::rejected_rate, "over the rate limit");
+        const auto steady_now = std::chrono::steady_clock::now();
+        switch (flow_.on_inbound(steady_now)) {
+            case FlowControl::Inbound::accept:
+                break;
+            case FlowControl::Inbound::refuse_and_tell:
+                ++t_->stats_.rejected_rate;
+                tell_to_slow_down(frame, flow_.retry_after(steady_now));
+                return;
+            case FlowControl::Inbound::refuse:
+                ++t_->stats_.rejected_rate;
+                return;
+            case FlowControl::Inbound::violation:
+                return violation(&Stats::rejected_rate,
+                                 "over the rate limit after being told to slow down");
         }
         if (!text) return violation(&Stats::rejected_invalid, "binary frame");
         auto env = wire::decode_envelope(frame, t_->config_.limits);
@@ -379,12 +407,29 @@ private:
                 break;
         }
         if (wire::is_reply(env->payload)) t_->table_.note_reply(id_);
+        if (const auto* e = std::get_if<wire::ErrorReply>(&env->payload);
+            e != nullptr && e->code == errc::rate_limited) {
+            ++t_->stats_.slow_downs_received;
+            flow_.on_slow_down(steady_now, std::chrono::milliseconds(e->retry_after_ms));
+        }
         ++t_->stats_.messages_in;
         if (t_->sink_ == nullptr) return;
         // The sink may call send() or close(); this session stays alive (run() holds it).
         t_->sink_->on_message(dht::InboundMessage{
             wire::Contact{peer_, std::move(env->sender.address)}, std::move(env->id),
             std::move(env->payload), remote_ip_, peer_credentials_});
+    }
+
+    // Answers a request we refused over the rate limit, on this session, without verifying it
+    // (see wire::peek_request_id): the sender's request fails at once and it pauses.
+    void tell_to_slow_down(std::string_view frame, std::chrono::milliseconds retry_after) {
+        const auto id = wire::peek_request_id(frame, t_->config_.limits);
+        if (!id) return;
+        ++t_->stats_.slow_downs_sent;
+        wire::ErrorReply reply{*id, errc::rate_limited, "slow down",
+                               static_cast<std::uint32_t>(std::min<std::int64_t>(
+                                   retry_after.count(), wire::max_retry_after_ms))};
+        t_->send(wire::Contact{peer_, ""}, dht::Message{crypto::random_hex_id(), std::move(reply)});
     }
 
     void violation(std::uint64_t Stats::*counter, std::string_view what) {
@@ -432,6 +477,18 @@ private:
     // meanwhile go out in order. A requested close goes out after the queue is flushed.
     asio::awaitable<void> write_loop(std::shared_ptr<WsPeerSession> self) {
         while (!queue_.empty() && writable()) {
+            // Within the rate the peer grants (and after any "slow down" from it).
+            if (auto delay = flow_.outbound_delay(std::chrono::steady_clock::now());
+                delay.count() > 0 && state_ != State::closing) {
+                ++t_->stats_.frames_paced;
+                pacing_ = true;
+                pace_timer_.expires_after(delay);
+                auto [ec] = co_await pace_timer_.async_wait(use_nothrow);
+                pacing_ = false;
+                if (ec || !writable()) break;
+                continue;  // the delay may have grown meanwhile
+            }
+            flow_.on_sent(std::chrono::steady_clock::now());
             auto [ec, n] =
                 co_await ws_.async_write(asio::buffer(queue_.front().frame), use_nothrow);
             if (ec) {
@@ -467,7 +524,10 @@ private:
 
     void close_gracefully(websocket::close_code code, bool drop_unsent) {
         if (closing()) return;
-        if (drop_unsent) drop(take_unsent());
+        if (drop_unsent) {
+            drop(take_unsent());
+            pace_timer_.cancel();  // nothing left to pace: the close frame goes out now
+        }
         state_ = State::closing;
         close_code_ = code;
         // The queue and the closing handshake get handshake_timeout: a peer that reads neither
@@ -510,6 +570,7 @@ private:
         state_ = State::closed;
         handshake_timer_.cancel();
         retire_timer_.cancel();
+        pace_timer_.cancel();
         abort();
         if (counts_handshake_) {
             counts_handshake_ = false;
@@ -528,6 +589,7 @@ private:
     tcp::resolver resolver_;
     asio::steady_timer handshake_timer_;
     asio::steady_timer retire_timer_;
+    asio::steady_timer pace_timer_;
     beast::flat_buffer buffer_;
 
     WsAddress target_;       // outbound only
@@ -545,7 +607,8 @@ private:
     websocket::close_code close_code_ = websocket::close_code::normal;
 
     ReplayGuard replay_;
-    TokenBucket bucket_;
+    FlowControl flow_;
+    bool pacing_ = false;  // the writer waits for the peer's rate, not for the socket
     unsigned violations_ = 0;
 };
 

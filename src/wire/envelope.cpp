@@ -80,6 +80,29 @@ result<std::string> sign_envelope(const EnvelopeDraft& draft, const crypto::KeyP
     return frame;
 }
 
+std::optional<std::string> peek_request_id(std::string_view frame, const Limits& limits) {
+    auto outer = parse_json(frame, limits.max_frame_bytes, limits.max_json_depth);
+    if (!outer || !outer->is_object()) return std::nullopt;
+    const auto body_field = outer->find("body");
+    if (body_field == outer->end() || !body_field->is_string()) return std::nullopt;
+    auto body = parse_json(body_field->get_ref<const std::string&>(), limits.max_frame_bytes,
+                           limits.max_json_depth);
+    if (!body || !body->is_object()) return std::nullopt;
+    const auto type = body->find("type");
+    const auto id = body->find("id");
+    if (type == body->end() || id == body->end() || !type->is_string() || !id->is_string()) {
+        return std::nullopt;
+    }
+    const auto kind = message_type_from_string(type->get_ref<const std::string&>());
+    if (!kind || *kind == MessageType::pong || *kind == MessageType::response ||
+        *kind == MessageType::error) {
+        return std::nullopt;
+    }
+    std::string text = id->get<std::string>();
+    if (!detail::is_message_id(text)) return std::nullopt;
+    return text;
+}
+
 result<Envelope> decode_envelope(std::string_view frame, const Limits& limits) {
     auto outer = parse_json(frame, limits.max_frame_bytes, limits.max_json_depth);
     if (!outer) return outer.error();

@@ -251,9 +251,11 @@ nlohmann::json payload_to_json(const Payload& payload) {
                           },
                           [](const Response& p) { return response_to_json(p); },
                           [](const ErrorReply& p) {
-                              return nlohmann::json{{"in_reply_to", p.in_reply_to},
-                                                    {"code", errc_name(p.code)},
-                                                    {"message", p.message}};
+                              nlohmann::json j{{"in_reply_to", p.in_reply_to},
+                                               {"code", errc_name(p.code)},
+                                               {"message", p.message}};
+                              if (p.retry_after_ms != 0) j["retry_after_ms"] = p.retry_after_ms;
+                              return j;
                           },
                       },
                       payload);
@@ -324,6 +326,8 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
             e.in_reply_to = read_message_id(r, "in_reply_to");
             e.code = code_from_name(r.string("code", max_code_bytes));
             e.message = r.string("message", max_message_bytes);
+            e.retry_after_ms = static_cast<std::uint32_t>(
+                r.optional_int64("retry_after_ms", 0, max_retry_after_ms).value_or(0));
             if (auto ec = r.finish()) return ec;
             return Payload{std::move(e)};
         }

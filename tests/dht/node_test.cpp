@@ -287,6 +287,43 @@ TEST_F(NodeTest, RequestsNobodyServesAreRefusedAndServedOnesReachTheirService) {
     EXPECT_TRUE(result_of<wire::VoteResult>(reply).accepted);
 }
 
+TEST_F(NodeTest, ARequestAPeerRefusedWithSlowDownIsSentAgainAfterItsRetryAfter) {
+    const auto b = peer(0x52);
+    introduce(b);
+    std::optional<std::optional<NodeId>> result;
+    node_.ping(b, [&](std::optional<NodeId> id) { result = id; });
+    auto first = only_sent_to(b);
+    deliver(b, std::string(32, 'r'),
+            wire::ErrorReply{first.id, errc::rate_limited, "slow down", 250});
+    EXPECT_FALSE(result.has_value()) << "the caller does not see the refusal";
+    EXPECT_TRUE(transport_.take().empty()) << "nothing sent before the retry-after";
+    EXPECT_LE(node_.next_wakeup(), clock_.now() + 250ms);
+    clock_.advance(250ms);
+    node_.tick();
+    auto again = only_sent_to(b);
+    EXPECT_NE(again.id, first.id);
+    EXPECT_TRUE(std::holds_alternative<wire::Ping>(again.payload));
+    deliver(b, std::string(32, 's'), wire::Pong{again.id});
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(*result, b.id);
+    EXPECT_EQ(node_.stats().slowed_down, 1u);
+    EXPECT_EQ(node_.stats().rpc_timeouts, 0u);
+
+    // A peer that keeps refusing: after max_deferrals, the caller gets the refusal.
+    result.reset();
+    node_.ping(b, [&](std::optional<NodeId> id) { result = id; });
+    for (int i = 0; i <= RpcManager::max_deferrals; ++i) {
+        auto sent = only_sent_to(b);
+        deliver(b, std::string(31, 'x') + std::to_string(i),
+                wire::ErrorReply{sent.id, errc::rate_limited, "slow down", 10});
+        clock_.advance(10ms);
+        node_.tick();
+    }
+    ASSERT_TRUE(result.has_value());
+    EXPECT_FALSE(result->has_value());
+    EXPECT_EQ(node_.pending_rpcs(), 0u);
+}
+
 TEST_F(NodeTest, AnUnansweredRequestTimesOutAtItsDeadlineAndCountsAgainstThePeer) {
     const auto b = peer(0x51);
     introduce(b);
@@ -337,7 +374,7 @@ TEST_F(NodeTest, AnAnswerOfTheWrongShapeFailsTheRequest) {
     std::optional<LookupResult> second;
     node_.fetch_page(b, id_with_first_byte(0x72), 0, [&](LookupResult r) { second = r; });
     const auto second_id = only_sent_to(b).id;
-    deliver(b, std::string(32, 'y'), wire::ErrorReply{second_id, errc::rate_limited, "slow"});
+    deliver(b, std::string(32, 'y'), wire::ErrorReply{second_id, errc::not_responsible, "no"});
     ASSERT_TRUE(second.has_value());
     EXPECT_EQ(second->failed, 1u);
     EXPECT_EQ(node_.stats().unexpected, 1u);

@@ -414,5 +414,26 @@ TEST_F(KnowledgeOnDht, AnAuthorThatLostItsPublishedIndexUpdatesAndDeletesFromThe
     EXPECT_EQ(removed->error(), errc::not_found);
 }
 
+TEST_F(KnowledgeOnDht, PublishesBeyondTheInFlightCapAreToldToSlowDownAtOnce) {
+    const std::size_t cap = ServiceOptions{}.max_publishes_in_flight;
+    std::vector<std::optional<result<PublishOutcome>>> outs(cap + 1);
+    for (std::size_t i = 0; i <= cap; ++i) {
+        service(1).publish(draft(body("busy/domain", "p" + std::to_string(i), "t")),
+                           [&outs, i](result<PublishOutcome> r) { outs[i] = std::move(r); });
+    }
+    ASSERT_TRUE(outs[cap].has_value()) << "refused before any network";
+    ASSERT_FALSE(outs[cap]->has_value());
+    EXPECT_EQ(outs[cap]->error(), errc::rate_limited);
+    sim_->run_for(5min, [&] {
+        return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o.has_value(); });
+    });
+    for (std::size_t i = 0; i < cap; ++i) {
+        ASSERT_TRUE(outs[i].has_value()) << i;
+        EXPECT_TRUE(outs[i]->has_value()) << i;
+    }
+    // Once they are done, there is room again.
+    EXPECT_TRUE(publish(1, body("busy/domain", "again", "t")).has_value());
+}
+
 }  // namespace
 }  // namespace nocturne::knowledge

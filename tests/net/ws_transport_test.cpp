@@ -398,35 +398,77 @@ TEST_F(WsTransportTest, OversizeFrameClosesOnlyThatSession) {
     close_and_drain({&a, &b});
 }
 
-TEST_F(WsTransportTest, RateLimitDropsAFlood) {
+TEST_F(WsTransportTest, APeerOverTheRateIsToldToSlowDownAndOnlyOneThatIgnoresItIsCutOff) {
     WsTransportConfig config;
     config.rate_per_second = 50;
     config.rate_burst = 20;
-    config.max_violations = 100'000;  // count every drop instead of disconnecting
     Node b(io_, clock_, config);
     const auto client_keys = crypto::KeyPair::generate();
     RawWsClient& client = new_client();
     ASSERT_FALSE(run(client.connect(b.transport.port())));
     ASSERT_FALSE(run(client.handshake(client_keys)));
-
-    constexpr std::uint64_t count = 1000;
-    std::vector<std::string> frames;
-    for (std::uint64_t i = 0; i < count; ++i) {
-        frames.push_back(RawWsClient::envelope(client_keys, clock_.unix_seconds()));
-    }
-    const auto blast = [&]() -> boost::asio::awaitable<error_code> {
-        for (auto& frame : frames)
-            if (auto ec = co_await client.write(std::move(frame))) co_return ec;
-        co_return error_code{};
+    // n PINGs written back to back, in one go.
+    const auto send_pings = [&](int n) {
+        std::vector<std::string> ids, frames;
+        for (int i = 0; i < n; ++i) {
+            ids.push_back(crypto::random_hex_id());
+            frames.push_back(RawWsClient::envelope(client_keys, clock_.unix_seconds(), ids.back()));
+        }
+        const auto blast = [&]() -> boost::asio::awaitable<error_code> {
+            for (auto& frame : frames)
+                if (auto ec = co_await client.write(std::move(frame))) co_return ec;
+            co_return error_code{};
+        };
+        EXPECT_FALSE(run(blast()));
+        return ids;
     };
-    EXPECT_FALSE(run(blast()));
-    const auto& stats = b.stats();
-    ASSERT_TRUE(run_until([&] { return stats.messages_in + stats.rejected_rate == count; }));
-    EXPECT_GT(stats.rejected_rate, 0u);
-    EXPECT_GE(stats.messages_in, 20u);  // the burst
-    EXPECT_LT(stats.messages_in, count);
-    EXPECT_EQ(b.sink.messages.size(), stats.messages_in);
+    // 30 at once: about the burst of 20 passes, each of the others is answered "slow down".
+    const auto ids = send_pings(30);
+    const std::set<std::string> sent(ids.begin(), ids.end());
+    ASSERT_TRUE(run_until([&] { return b.stats().messages_in + b.stats().rejected_rate == 30; }));
+    const auto refused = b.stats().rejected_rate;
+    EXPECT_GE(refused, 5u);
+    EXPECT_EQ(b.stats().slow_downs_sent, refused);
+    std::uint32_t retry_after_ms = 0;
+    std::set<std::string> answered;
+    for (std::uint64_t i = 0; i < refused; ++i) {
+        auto [ec, text] = run(client.read());
+        ASSERT_FALSE(ec);
+        auto env = wire::decode_envelope(text);
+        ASSERT_TRUE(env.has_value());
+        const auto& e = std::get<wire::ErrorReply>(env->payload);
+        EXPECT_EQ(e.code, errc::rate_limited);
+        EXPECT_TRUE(sent.contains(e.in_reply_to));
+        answered.insert(e.in_reply_to);
+        EXPECT_GT(e.retry_after_ms, 0u);
+        retry_after_ms = std::max(retry_after_ms, e.retry_after_ms);
+    }
+    EXPECT_EQ(answered.size(), refused);
+    const auto served = b.stats().messages_in;
+    // Waiting as told, it is served again: nothing held against it.
+    run_until([] { return false; }, std::chrono::milliseconds(retry_after_ms));
+    send_pings(2);
+    ASSERT_TRUE(run_until([&] { return b.stats().messages_in == served + 2; }));
+    EXPECT_EQ(b.stats().disconnects_for_violations, 0u);
+    // One that goes on past a whole burst of refusals is cut off.
+    send_pings(200);
+    EXPECT_TRUE(run_until([&] { return b.stats().disconnects_for_violations == 1; }));
     close_and_drain({&b});
+}
+
+TEST_F(WsTransportTest, AnHonestSenderFasterThanThePeersRateIsPacedNeverRefused) {
+    WsTransportConfig config;
+    config.rate_per_second = 100;
+    config.rate_burst = 20;
+    Node a(io_, clock_, config);
+    Node b(io_, clock_, config);
+    constexpr std::size_t count = 250;  // 2.5 s worth at the peer's rate, asked for at once
+    for (std::size_t i = 0; i < count; ++i) a.transport.send(b.contact(), ping());
+    ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == count; }, 10s));
+    EXPECT_EQ(b.stats().rejected_rate, 0u);
+    EXPECT_EQ(a.stats().slow_downs_received, 0u);
+    EXPECT_GT(a.stats().frames_paced, 0u);
+    close_and_drain({&a, &b});
 }
 
 TEST_F(WsTransportTest, MaxSessionsRefusesTheSecondInboundConnection) {

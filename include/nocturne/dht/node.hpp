@@ -83,6 +83,7 @@ struct NodeStats {
     std::uint64_t responses_in = 0;
     std::uint64_t messages_out = 0;
     std::uint64_t rpc_timeouts = 0;
+    std::uint64_t slowed_down = 0;  // requests a peer refused with "slow down" (sent again)
     std::uint64_t stores_accepted = 0;
     std::uint64_t stores_refused = 0;
     std::uint64_t unexpected = 0;         // responses nobody waited for, or from the wrong peer

@@ -12,6 +12,8 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace nocturne::dht {
 
@@ -31,6 +33,8 @@ public:
         wrong_shape,  // from the right peer but not the expected answer: the request failed
         unknown,      // nobody waits for this id (late, duplicate, or invented)
         wrong_peer,   // somebody else's answer: ignored, the request still waits
+        deferred,     // the peer said "slow down": the request is sent again after its
+                      // retry-after (due_resends()), its handler still waits
     };
 
     // seed 0: ids from the system CSPRNG; otherwise a deterministic sequence (the simulator).
@@ -60,12 +64,18 @@ public:
     // its handler runs with nullptr at once. False if nobody waits for it.
     bool fail(const std::string& id);
 
+    // Requests deferred by a "slow down" whose retry-after has passed, registered again under
+    // new ids: send each to its contact. A request is deferred at most max_deferrals times; the
+    // next "slow down" reaches its handler like any error answer.
+    static constexpr int max_deferrals = 3;
+    std::vector<std::pair<wire::Contact, Message>> due_resends();
+
     // Fails every request whose deadline has passed: on_timeout(peer) first (the routing table
     // counts the failure), then its handler with nullptr.
     void expire(const std::function<void(const wire::Contact&)>& on_timeout);
 
     std::optional<Clock::time_point> next_deadline() const;
-    std::size_t pending() const { return pending_.size(); }
+    std::size_t pending() const { return pending_.size() + deferred_.size(); }
     std::uint64_t timeouts() const { return timeouts_; }
 
 private:
@@ -74,6 +84,9 @@ private:
         wire::ReplyShape shape;
         Handler handler;
         Clock::time_point deadline;
+        wire::Payload request;  // kept to send it again after a "slow down"
+        bool verify_address = false;
+        int deferrals = 0;
     };
 
     const Clock& clock_;
@@ -84,6 +97,7 @@ private:
     std::uint64_t timeouts_ = 0;
     std::unordered_map<std::string, Pending> pending_;
     std::multimap<Clock::time_point, std::string> deadlines_;
+    std::multimap<Clock::time_point, Pending> deferred_;  // by when to send again
 };
 
 }  // namespace nocturne::dht

@@ -28,6 +28,9 @@ struct ServiceOptions {
     // Entries one query page fetches at most. A selective text query may end a page with fewer
     // than `limit` entries and a next_cursor: the caller pages on.
     std::size_t max_fetches_per_page = 400;
+    // Publishes (and deletes) waiting for the mesh at once; more are refused with rate_limited
+    // (the API's 503 with Retry-After): an honest client slows down, nothing queues unbounded.
+    std::size_t max_publishes_in_flight = 64;
 };
 
 struct PublishOutcome {
@@ -130,6 +133,7 @@ private:
     std::string operator_id_;
     ServiceOptions options_;
     std::string author_;  // our node id hex
+    std::size_t publishes_in_flight_ = 0;
     PublishedIndex index_;
     // Callbacks hold a weak_ptr to this: once the service is gone they do nothing.
     std::shared_ptr<char> alive_ = std::make_shared<char>();

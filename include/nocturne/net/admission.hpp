@@ -51,6 +51,8 @@ public:
     TokenBucket(double rate_per_second, double burst, time_point now);
 
     bool try_take(time_point now);
+    // How long until a token is there (zero when one is now).
+    std::chrono::nanoseconds wait(time_point now) const;
 
 private:
     double rate_;

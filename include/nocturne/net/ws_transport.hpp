@@ -66,8 +66,12 @@ struct WsTransportConfig {
     // max_frame_bytes is the WebSocket read_message_max after the handshake; max_clock_skew_seconds
     // is the replay window (timestamps within +-5 min).
     wire::Limits limits;
-    double rate_per_second = 200;  // per-session token bucket for inbound messages
-    double rate_burst = 400;
+    // Per-session flow control (net::FlowControl): inbound frames over this token bucket are
+    // refused with a "slow down, retry after" answer; frames we send are paced to
+    // pace_fraction of it (every node is assumed to grant the defaults).
+    double rate_per_second = 1000;
+    double rate_burst = 2000;
+    double pace_fraction = 0.9;
     // Limit for connect + upgrade + HELLO/AUTH, and for the WebSocket closing handshake. Also
     // the grace period before a redundant duplicate session is closed.
     std::chrono::seconds handshake_timeout{5};
@@ -118,7 +122,11 @@ public:
         std::uint64_t rejected_invalid = 0;    // not an envelope, bad signature, wrong sender
         std::uint64_t rejected_replay = 0;     // timestamp outside the window, or duplicate id
         std::uint64_t rejected_rate = 0;       // over the per-session token bucket
-        std::uint64_t rejected_oversize = 0;   // frame over max_frame_bytes (closes the session)
+        std::uint64_t slow_downs_sent = 0;     // "slow down" answers to frames over it
+        std::uint64_t slow_downs_received = 0;  // peers that told us to slow down
+        std::uint64_t frames_paced = 0;         // frames we held back to stay within a peer's rate
+        std::uint64_t paced_refusals = 0;       // frames refused: the paced queue was full
+        std::uint64_t rejected_oversize = 0;    // frame over max_frame_bytes (closes the session)
         std::uint64_t disconnects_for_violations = 0;
         std::uint64_t sessions_closed_idle = 0;  // nothing sent or received for idle_timeout
         std::uint64_t sessions_recycled = 0;  // idle one closed for a new one: cap or descriptors

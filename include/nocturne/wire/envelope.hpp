@@ -7,6 +7,7 @@
 #include <nocturne/wire/payloads.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,5 +68,12 @@ result<std::string> sign_envelope(const EnvelopeDraft& draft, const crypto::KeyP
 // body and the payload of its type. Timestamps are NOT checked here (that needs a clock and a
 // replay cache; see the session layer).
 result<Envelope> decode_envelope(std::string_view frame, const Limits& limits = default_limits);
+
+// The message id of a request frame, read WITHOUT verifying anything: for answering a frame we
+// refuse before any signature work (a "slow down" reply on the same authenticated session, where a
+// forged id only fails to match anything). nullopt for replies and for anything that does not
+// parse.
+std::optional<std::string> peek_request_id(std::string_view frame,
+                                           const Limits& limits = default_limits);
 
 }  // namespace nocturne::wire

@@ -129,7 +129,10 @@ struct ErrorReply {
     std::string in_reply_to;
     errc code = errc::remote_error;
     std::string message;  // human-readable
+    // With rate_limited: how long the sender should wait before sending to us again (0: unsaid).
+    std::uint32_t retry_after_ms = 0;
 };
+inline constexpr std::uint32_t max_retry_after_ms = 600'000;
 
 using Payload =
     std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, ErrorReply>;
