@@ -1,5 +1,6 @@
 #include <nocturne/store/memory_store.hpp>
 
+#include <algorithm>
 #include <iterator>
 
 namespace nocturne::store {
@@ -111,6 +112,56 @@ result<std::vector<NodeId>> MemoryStore::keys_from(const NodeId& first, std::siz
 
 result<std::size_t> MemoryStore::size() {
     return size_;
+}
+
+result<std::vector<wire::Record>> MemoryStore::search(const NodeId& key, const TextSearch& search,
+                                                      std::int64_t now) {
+    std::vector<wire::Record> out;
+    const auto it = records_.find(key);
+    if (!indexer_ || it == records_.end()) return out;
+    struct Hit {
+        std::int64_t score;
+        const wire::Record* record;
+    };
+    std::vector<Hit> hits;
+    for (const auto& [slot, record] : it->second) {
+        if (record.expires <= now) continue;
+        const auto text = indexer_(record);
+        if (!text || text->rank < search.min_rank) continue;
+        const auto score = score_text(search.terms, *text);
+        if (!score) continue;
+        if (search.after &&
+            !comes_after(*search.after, *score, record.created, record.author, record.slot)) {
+            continue;
+        }
+        hits.push_back({*score, &record});
+    }
+    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+        const TextPosition pa{a.score, a.record->created, a.record->author, a.record->slot};
+        return comes_after(pa, b.score, b.record->created, b.record->author, b.record->slot);
+    });
+    for (std::size_t i = 0; i < hits.size() && i < search.limit; ++i)
+        out.push_back(*hits[i].record);
+    return out;
+}
+
+result<std::vector<ScopeCount>> MemoryStore::scopes(std::int64_t now, std::size_t limit) {
+    std::map<std::string, std::size_t> counts;
+    if (indexer_) {
+        for (const auto& [key, slots] : records_) {
+            for (const auto& [slot, record] : slots) {
+                if (record.expires <= now) continue;
+                if (auto text = indexer_(record)) ++counts[text->scope];
+            }
+        }
+    }
+    std::vector<ScopeCount> out;
+    for (auto& [scope, n] : counts) out.push_back({scope, n});
+    std::sort(out.begin(), out.end(), [](const ScopeCount& a, const ScopeCount& b) {
+        return a.records != b.records ? a.records > b.records : a.scope < b.scope;
+    });
+    if (out.size() > limit) out.resize(limit);
+    return out;
 }
 
 }  // namespace nocturne::store

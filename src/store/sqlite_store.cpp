@@ -20,8 +20,13 @@
 #include <tuple>
 #include <utility>
 
+#include "sqlite_support.hpp"
+#include "text_index.hpp"
+
 namespace nocturne::store {
 namespace {
+
+using namespace detail;
 
 namespace fs = std::filesystem;
 
@@ -44,20 +49,6 @@ CREATE INDEX records_by_expires ON records (expires);
 // Version 1 had no digest: every read verified the record's signature again.
 constexpr const char* migrate_v1_to_v2 = "ALTER TABLE records ADD COLUMN digest BLOB";
 
-// The columns every record SELECT returns, in the order decode_row() reads them.
-constexpr std::string_view record_columns =
-    "key, kind, author, slot, seq, created, expires, encoded, digest";
-constexpr int col_key = 0, col_kind = 1, col_author = 2, col_slot = 3, col_seq = 4, col_created = 5,
-              col_expires = 6, col_encoded = 7, col_digest = 8;
-// The order of records under one key, for get() and for pages.
-constexpr std::string_view record_order = " ORDER BY kind, author, slot";
-
-// What guards a stored row's bytes: records are verified once, when they are stored, and a read
-// checks this instead of the Ed25519 signature (a hash costs a few microseconds, a verification
-// some forty).
-std::array<std::uint8_t, 32> digest_of(std::string_view encoded) {
-    return sha256(as_bytes(encoded));
-}
 // Parameters ?1-?4 as bound by bind_identity().
 constexpr std::string_view identity_match = "key = ?1 AND kind = ?2 AND author = ?3 AND slot = ?4";
 
@@ -96,8 +87,24 @@ void configure(SQLite::Database& db) {
     db.exec("PRAGMA foreign_keys = ON");
 }
 
-// Creates the schema in a fresh file, or checks that an existing one is the version we speak.
-std::error_code migrate(SQLite::Database& db) {
+// Version 2 had no text index: every record goes through the indexer once.
+void migrate_v2_to_v3(SQLite::Database& db, const TextIndexer& indexer) {
+    TextIndex::create_tables(db);
+    if (!indexer) return;
+    TextIndex index(db);
+    SQLite::Statement all(db, sql({"SELECT ", record_columns, " FROM records"}));
+    std::vector<wire::Record> records;
+    while (all.executeStep()) {
+        if (auto r = decode_row(all)) records.push_back(std::move(*r));
+    }
+    for (const auto& r : records) {
+        index.replace(RecordIdentity::of(r), r.created, r.expires, indexer(r));
+    }
+}
+
+// Creates the schema in a fresh file, or checks that an existing one is the version we speak
+// (migrating older ones).
+std::error_code migrate(SQLite::Database& db, const TextIndexer& indexer) {
     // IMMEDIATE: two processes opening a fresh file at once must not both create the tables.
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
@@ -112,10 +119,17 @@ std::error_code migrate(SQLite::Database& db) {
     if (rows == 0) {
         // Plain CREATE TABLE: a foreign "records" table in the file is an error, not adopted.
         db.exec(create_schema);
+        TextIndex::create_tables(db);
         SQLite::Statement insert(db, "INSERT INTO schema_version (version) VALUES (?1)");
         insert.bind(1, SqliteStore::schema_version);
         insert.exec();
-    } else if (rows == 1 && version == 1) {
+        tx.commit();
+        return {};
+    }
+    if (rows != 1 || version < 1 || version > SqliteStore::schema_version) {
+        return make_error_code(errc::store_schema_mismatch);
+    }
+    if (version == 1) {
         // Every row is verified once more, here, and gets its digest; one that fails is dropped.
         db.exec(migrate_v1_to_v2);
         SQLite::Statement all(db, "SELECT key, kind, author, slot, encoded FROM records");
@@ -148,75 +162,14 @@ std::error_code migrate(SQLite::Database& db) {
             statement.exec();
         }
         db.exec("UPDATE schema_version SET version = 2");
-    } else if (rows != 1 || version != SqliteStore::schema_version) {
-        return make_error_code(errc::store_schema_mismatch);
+        version = 2;
+    }
+    if (version == 2) {
+        migrate_v2_to_v3(db, indexer);
+        db.exec("UPDATE schema_version SET version = 3");
     }
     tx.commit();
     return {};
-}
-
-// Resets a statement when a call begins and on every way out of it, so a throw in mid-step never
-// leaves it holding a read snapshot (which would stall WAL checkpoints) or pointers to bound
-// buffers that no longer exist.
-class StatementScope {
-public:
-    explicit StatementScope(SQLite::Statement& statement) : statement_(statement) {
-        statement_.tryReset();
-    }
-    ~StatementScope() {
-        statement_.tryReset();
-        try {
-            statement_.clearBindings();
-        } catch (const SQLite::Exception&) {  // cannot fail on a valid statement; never throw here
-        }
-    }
-    StatementScope(const StatementScope&) = delete;
-    StatementScope& operator=(const StatementScope&) = delete;
-
-    SQLite::Statement& operator*() const noexcept { return statement_; }
-    SQLite::Statement* operator->() const noexcept { return &statement_; }
-
-private:
-    SQLite::Statement& statement_;
-};
-
-// Parameters are bound as copies (a few dozen bytes): a no-copy binding would outlive a temporary
-// argument. Only the encoded record, the one large value, is bound without copying.
-void bind_blob(SQLite::Statement& statement, int index, std::span<const std::uint8_t> bytes) {
-    statement.bind(index, bytes.data(), static_cast<int>(bytes.size()));
-}
-
-void bind_identity(SQLite::Statement& statement, const RecordIdentity& id) {
-    bind_blob(statement, 1, id.key.bytes());
-    statement.bind(2, wire::to_string(id.kind));
-    bind_blob(statement, 3, id.author);
-    statement.bind(4, id.slot);
-}
-
-bool blob_equals(const SQLite::Column& column, std::span<const std::uint8_t> bytes) {
-    const void* data = column.getBlob();
-    return column.getBytes() == static_cast<int>(bytes.size()) && data != nullptr &&
-           std::memcmp(data, bytes.data(), bytes.size()) == 0;
-}
-
-// Decodes a row selected with record_columns. A row whose bytes do not match their digest, or
-// whose indexed columns disagree with what was signed, is corrupt: nullopt. The signature was
-// verified when the record was stored.
-std::optional<wire::Record> decode_row(SQLite::Statement& row) {
-    const std::string encoded = row.getColumn(col_encoded).getString();
-    if (!blob_equals(row.getColumn(col_digest), digest_of(encoded))) return std::nullopt;
-    auto record = wire::decode_stored_record(encoded);
-    if (!record) return std::nullopt;
-    const bool consistent =
-        blob_equals(row.getColumn(col_key), record->key.bytes()) &&
-        row.getColumn(col_kind).getString() == wire::to_string(record->kind) &&
-        blob_equals(row.getColumn(col_author), record->author) &&
-        row.getColumn(col_slot).getString() == record->slot &&
-        row.getColumn(col_seq).getInt64() == static_cast<std::int64_t>(record->seq) &&
-        row.getColumn(col_created).getInt64() == record->created &&
-        row.getColumn(col_expires).getInt64() == record->expires;
-    if (!consistent) return std::nullopt;
-    return std::move(*record);
 }
 
 }  // namespace
@@ -240,7 +193,8 @@ struct SqliteStore::Connection {
           select_keys(db, "SELECT DISTINCT key FROM records ORDER BY key"),
           select_keys_from(db,
                            "SELECT DISTINCT key FROM records WHERE key >= ? ORDER BY key LIMIT ?"),
-          count(db, "SELECT COUNT(*) FROM records") {}
+          count(db, "SELECT COUNT(*) FROM records"),
+          text(db) {}
 
     // Declared first so that it is destroyed last: statements must be finalized before closing.
     SQLite::Database db;
@@ -255,22 +209,26 @@ struct SqliteStore::Connection {
     SQLite::Statement select_keys;
     SQLite::Statement select_keys_from;
     SQLite::Statement count;
+    TextIndex text;
 };
 
-result<std::unique_ptr<SqliteStore>> SqliteStore::open(const fs::path& db_file) {
+result<std::unique_ptr<SqliteStore>> SqliteStore::open(const fs::path& db_file,
+                                                       TextIndexer indexer) {
     if (auto ec = make_private_dirs(db_file.parent_path())) return ec;
     try {
         SQLite::Database db(db_file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         configure(db);
-        if (auto ec = migrate(db)) return ec;
+        if (auto ec = migrate(db, indexer)) return ec;
         auto connection = std::make_unique<Connection>(std::move(db));
-        return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(connection)));
+        return std::unique_ptr<SqliteStore>(
+            new SqliteStore(std::move(connection), std::move(indexer)));
     } catch (const SQLite::Exception& e) {
         return fail(e);
     }
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<Connection> connection) : db_(std::move(connection)) {}
+SqliteStore::SqliteStore(std::unique_ptr<Connection> connection, TextIndexer indexer)
+    : db_(std::move(connection)), indexer_(std::move(indexer)) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -320,6 +278,10 @@ result<void> SqliteStore::put(const wire::Record& record) {
             const auto digest = digest_of(encoded);
             bind_blob(*u, 9, digest);
             u->exec();
+        }
+        if (indexer_) {
+            db_->text.replace(RecordIdentity::of(record), record.created, record.expires,
+                              indexer_(record));
         }
         tx.commit();
         return {};
@@ -401,9 +363,13 @@ result<std::optional<wire::Record>> SqliteStore::find(const RecordIdentity& id) 
 
 result<std::size_t> SqliteStore::erase(const NodeId& key) {
     try {
+        SQLite::Transaction tx(db_->db, SQLite::TransactionBehavior::IMMEDIATE);
+        db_->text.erase_key(key);
         StatementScope q(db_->delete_key);
         bind_blob(*q, 1, key.bytes());
-        return static_cast<std::size_t>(q->exec());
+        const auto n = static_cast<std::size_t>(q->exec());
+        tx.commit();
+        return n;
     } catch (const SQLite::Exception& e) {
         return fail(e);
     }
@@ -411,9 +377,13 @@ result<std::size_t> SqliteStore::erase(const NodeId& key) {
 
 result<bool> SqliteStore::erase(const RecordIdentity& id) {
     try {
+        SQLite::Transaction tx(db_->db, SQLite::TransactionBehavior::IMMEDIATE);
+        db_->text.erase(id);
         StatementScope q(db_->delete_identity);
         bind_identity(*q, id);
-        return q->exec() > 0;
+        const bool erased = q->exec() > 0;
+        tx.commit();
+        return erased;
     } catch (const SQLite::Exception& e) {
         // result<bool> has no implicit conversion from an error_code (which converts to bool).
         return {boost::system::in_place_error, fail(e)};
@@ -422,9 +392,13 @@ result<bool> SqliteStore::erase(const RecordIdentity& id) {
 
 result<std::size_t> SqliteStore::prune_expired(std::int64_t now) {
     try {
+        SQLite::Transaction tx(db_->db, SQLite::TransactionBehavior::IMMEDIATE);
+        db_->text.prune(now);
         StatementScope q(db_->delete_expired);
         q->bind(1, now);
-        return static_cast<std::size_t>(q->exec());
+        const auto n = static_cast<std::size_t>(q->exec());
+        tx.commit();
+        return n;
     } catch (const SQLite::Exception& e) {
         return fail(e);
     }
@@ -476,6 +450,24 @@ result<std::size_t> SqliteStore::size() {
         StatementScope q(db_->count);
         q->executeStep();
         return static_cast<std::size_t>(q->getColumn(0).getInt64());
+    } catch (const SQLite::Exception& e) {
+        return fail(e);
+    }
+}
+
+result<std::vector<wire::Record>> SqliteStore::search(const NodeId& key, const TextSearch& search,
+                                                      std::int64_t now) {
+    if (!indexer_) return std::vector<wire::Record>{};
+    try {
+        return db_->text.search(key, search, now, corrupt_rows_skipped_);
+    } catch (const SQLite::Exception& e) {
+        return fail(e);
+    }
+}
+
+result<std::vector<ScopeCount>> SqliteStore::scopes(std::int64_t now, std::size_t limit) {
+    try {
+        return db_->text.scopes(now, limit);
     } catch (const SQLite::Exception& e) {
         return fail(e);
     }

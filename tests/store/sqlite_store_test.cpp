@@ -174,7 +174,8 @@ TEST(SqliteStore, AVersionOneFileIsVerifiedOnceAndGetsDigests) {
         ASSERT_EQ(tamper.exec(), 1);
     }
     auto store = open_ok(file);
-    EXPECT_EQ(raw(file).execAndGet("SELECT version FROM schema_version").getInt64(), 2);
+    EXPECT_EQ(raw(file).execAndGet("SELECT version FROM schema_version").getInt64(),
+              SqliteStore::schema_version);
     const auto got = store->get(knowledge(alice).key, t0).value();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].author, alice.public_key());

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 
 namespace nocturne::store {
 
@@ -15,6 +16,8 @@ namespace nocturne::store {
 // Owned by the node's io_context thread (or the simulator's thread); not thread-safe.
 class MemoryStore final : public Store {
 public:
+    explicit MemoryStore(TextIndexer indexer = {}) : indexer_(std::move(indexer)) {}
+
     result<void> put(const wire::Record& record) override;
     result<std::vector<wire::Record>> get(const NodeId& key, std::int64_t now) override;
     result<std::vector<wire::Record>> page(const NodeId& key, std::int64_t now, std::size_t offset,
@@ -27,8 +30,13 @@ public:
     result<std::vector<NodeId>> list_keys() override;
     result<std::vector<NodeId>> keys_from(const NodeId& first, std::size_t limit) override;
     result<std::size_t> size() override;
+    // By scanning the key's records (tests and the simulator only).
+    result<std::vector<wire::Record>> search(const NodeId& key, const TextSearch& search,
+                                             std::int64_t now) override;
+    result<std::vector<ScopeCount>> scopes(std::int64_t now, std::size_t limit) override;
 
 private:
+    TextIndexer indexer_;
     // (kind, author, slot): the part of the identity below the key, in the order get() returns.
     using Slot = std::tuple<wire::RecordKind, crypto::PublicKey, std::string>;
     using Slots = std::map<Slot, wire::Record>;

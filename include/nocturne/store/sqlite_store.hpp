@@ -18,13 +18,16 @@ namespace nocturne::store {
 // Owned by the node's io_context thread; not thread-safe.
 class SqliteStore final : public Store {
 public:
-    static constexpr std::int64_t schema_version = 2;
+    static constexpr std::int64_t schema_version = 3;
 
     // Opens or creates the database, creating missing parent directories with mode 0700.
     // errc::io_error when a parent directory cannot be created, errc::store_schema_mismatch when
     // the file was written by another schema version, errc::store_error for any other SQLite
     // failure (including a file that is not a database, or WAL mode being unavailable).
-    static result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& db_file);
+    // indexer: which records go into the text index (SQLite FTS5), kept in the same transaction
+    // as the records themselves; none without one.
+    static result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& db_file,
+                                                     TextIndexer indexer = {});
 
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
@@ -42,6 +45,9 @@ public:
     result<std::vector<NodeId>> list_keys() override;
     result<std::vector<NodeId>> keys_from(const NodeId& first, std::size_t limit) override;
     result<std::size_t> size() override;
+    result<std::vector<wire::Record>> search(const NodeId& key, const TextSearch& search,
+                                             std::int64_t now) override;
+    result<std::vector<ScopeCount>> scopes(std::int64_t now, std::size_t limit) override;
 
     // Rows that get(), find() or list_keys() skipped because they failed to decode, failed
     // signature verification or disagreed with their indexed columns (disk corruption).
@@ -52,12 +58,13 @@ private:
     // stays a private dependency of the store layer.
     struct Connection;
 
-    explicit SqliteStore(std::unique_ptr<Connection> connection);
+    SqliteStore(std::unique_ptr<Connection> connection, TextIndexer indexer);
 
     // store_error with SQLite's message as the detail.
     static Error fail(const std::exception& e);
 
     std::unique_ptr<Connection> db_;
+    TextIndexer indexer_;
     std::uint64_t corrupt_rows_skipped_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <nocturne/core/error.hpp>
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/store/text_search.hpp>
 #include <nocturne/wire/record.hpp>
 
 #include <cstddef>
@@ -66,6 +67,14 @@ public:
     virtual result<std::vector<NodeId>> keys_from(const NodeId& first, std::size_t limit) = 0;
 
     virtual result<std::size_t> size() = 0;
+
+    // Records under key that the store's TextIndexer indexed, unexpired, matching `search`, in
+    // result order (see TextPosition) from search.after on, at most search.limit. Empty when the
+    // store has no indexer.
+    virtual result<std::vector<wire::Record>> search(const NodeId& key, const TextSearch& search,
+                                                     std::int64_t now) = 0;
+    // Indexed, unexpired records per scope, most first, at most `limit` scopes.
+    virtual result<std::vector<ScopeCount>> scopes(std::int64_t now, std::size_t limit) = 0;
 };
 
 }  // namespace nocturne::store
