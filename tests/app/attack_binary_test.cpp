@@ -357,7 +357,8 @@ TEST_F(DaemonsUnderAttack, ClaimedAddressesAreDialedOnlyAsIpAndPortOncePerClaim)
     EXPECT_EQ(pot.connections(), 1u) << "one dial-back per address, not again after it failed";
     for (const auto& line : pot.first_lines()) EXPECT_EQ(line, "GET / HTTP/1.1");
     // The honeypot is no nocturne node: it never becomes a contact.
-    for (const auto& p : na_->peers()["peers"]) {
+    const json peers = na_->peers();
+    for (const auto& p : peers["peers"]) {
         EXPECT_EQ(p["address"].get<std::string>().find(":" + port), std::string::npos) << p;
     }
     clients.clear();
