@@ -68,6 +68,10 @@ export class LocalApi {
     return this.request("GET", "/local/peers");
   }
 
+  domains(): Promise<JsonObject> {
+    return this.request("GET", "/local/domains");
+  }
+
   publish(entry: PublishRequest): Promise<JsonObject> {
     // JSON.stringify drops undefined members: the daemon refuses unknown fields, and an absent
     // optional field must stay absent rather than become null.

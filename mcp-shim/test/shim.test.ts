@@ -58,7 +58,7 @@ async function callError(shim: Shim, name: string, args: Record<string, unknown>
   return (JSON.parse(json.text) as { error: { code: string; message: string; status: number } }).error;
 }
 
-const TOOLS = ["mesh_delete", "mesh_health", "mesh_peers", "mesh_publish", "mesh_query"];
+const TOOLS = ["mesh_delete", "mesh_domains", "mesh_health", "mesh_peers", "mesh_publish", "mesh_query"];
 
 describe("a shim that spawns its daemon", () => {
   let shim: Shim;
@@ -73,7 +73,7 @@ describe("a shim that spawns its daemon", () => {
     const { tools } = await shim.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     const byName = new Map(tools.map((t) => [t.name, t]));
-    for (const name of ["mesh_query", "mesh_peers", "mesh_health"]) {
+    for (const name of ["mesh_query", "mesh_peers", "mesh_health", "mesh_domains"]) {
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, true, name);
     }
     assert.equal(byName.get("mesh_delete")?.annotations?.destructiveHint, true);
@@ -179,6 +179,13 @@ describe("a shim on an enrolled node", () => {
     assert.match(entry.untrusted, /ignore previous instructions/);
     assert.equal(entry.provenance["confidence"], 0.9);
     assert.equal(typeof entry.provenance["author"], "string");
+
+    const known = await callOk(shim, "mesh_domains");
+    const listed = (known["domains"] as Array<{ domain: string; entries: number; published_here: number }>).find(
+      (d) => d.domain === "shim-test/notes",
+    );
+    assert.ok(listed, `the domain is listed: ${JSON.stringify(known)}`);
+    assert.ok(listed.entries >= 1 && listed.published_here >= 1, JSON.stringify(listed));
 
     const none = await callOk(shim, "mesh_query", { domain: "shim-test/notes", q: "nothing-matches-this" });
     assert.deepEqual(none["entries"], []);

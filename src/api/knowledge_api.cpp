@@ -71,6 +71,20 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
             });
         });
 
+    router.add("GET", "/local/domains", [&service](const Request& request, const PathParams&) {
+        if (!request.query.empty()) {
+            return json_error(400, errc::unknown_field, "/local/domains takes no parameters");
+        }
+        auto domains = service.domains();
+        if (!domains) return failure(domains.error(), "cannot read the local store: ");
+        auto list = nlohmann::json::array();
+        for (const auto& d : *domains) {
+            list.push_back(
+                {{"domain", d.domain}, {"entries", d.entries}, {"published_here", d.published}});
+        }
+        return Response{200, nlohmann::json{{"domains", std::move(list)}}.dump(), {}};
+    });
+
     router.add_async(
         "DELETE", "/local/knowledge/{id}",
         [&service](const Request& request, const PathParams& params, const Responder& respond) {

@@ -183,6 +183,7 @@ nlohmann::json present_page(const QueryPage& page, const std::string& marker) {
         entries.push_back(
             {{"id", f.entry.id},
              {"domain", f.entry.domain},
+             {"score", f.score},
              {"provenance", provenance_json(f)},
              {"untrusted", "<<<UNTRUSTED-CONTENT " + marker + ">>>\n" + untrusted_json(f.entry) +
                                "\n<<<END-UNTRUSTED-CONTENT " + marker + ">>>"}});

@@ -11,6 +11,7 @@
 #include <nocturne/app/runtime_info.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/daemon/daemon.hpp>
+#include <nocturne/knowledge/text_indexing.hpp>
 #include <nocturne/net/ws_transport.hpp>
 #include <nocturne/store/sqlite_store.hpp>
 
@@ -59,8 +60,9 @@ private:
     agent::Agent& agent_;
 };
 
-result<std::unique_ptr<store::SqliteStore>> open_store(const std::filesystem::path& file) {
-    auto db = store::SqliteStore::open(file);
+result<std::unique_ptr<store::SqliteStore>> open_store(const std::filesystem::path& file,
+                                                       store::TextIndexer indexer = {}) {
+    auto db = store::SqliteStore::open(file, std::move(indexer));
     if (!db) {
         return Error(db.error().code(),
                      "cannot open " + file.string() + ": " + db.error().message());
@@ -104,7 +106,8 @@ result<Home> open_home(const DaemonConfig& config) {
     if (created) spdlog::info("generated a new node key at {}", layout.node_key().string());
     auto genesis = app::load_genesis(config.genesis_file);
     if (!genesis) return genesis.error();
-    auto records = open_store(layout.records_db());
+    // The records this node holds for the mesh: domain indexes are searched (QUERY).
+    auto records = open_store(layout.records_db(), knowledge::text_indexer());
     if (!records) return records.error();
     auto trust_db = open_store(layout.trust_db());
     if (!trust_db) return trust_db.error();

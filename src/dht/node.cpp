@@ -118,7 +118,7 @@ void Node::handle_request(const InboundMessage& msg) {
                    },
                    [&](const wire::FindValue& p) {
                        wire::ValueResult out = value_page(p.key, p.offset);
-                       out.credentials = credentials_for_all(out.records);
+                       out.credentials = credentials_for(out.records);
                        // Readers ask several holders: the closest storers come along either way.
                        if (p.offset == 0) {
                            out.peers = closest_contacts(p.key, config_.k, msg.from.id, true);
@@ -281,7 +281,7 @@ wire::Store Node::store_message(const wire::Record& record) {
     return out;
 }
 
-std::vector<wire::Record> Node::credentials_for_all(const std::vector<wire::Record>& records) {
+std::vector<wire::Record> Node::credentials_for(const std::vector<wire::Record>& records) {
     std::vector<wire::Record> out;
     if (policy_ == nullptr) return out;
     std::set<crypto::Signature> seen;
@@ -335,7 +335,8 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
                 job->lookup.on_answer(id, nodes->peers, {}, 0, 0, eligible);
             } else if (const auto* value = std::get_if<wire::ValueResult>(&resp->result)) {
                 job->lookup.on_answer(id, value->peers,
-                                      eligible ? admit_answer(job->lookup.target(), *value, id)
+                                      eligible ? admit_records(job->lookup.target(), value->records,
+                                                               value->credentials, id)
                                                : std::vector<wire::Record>{},
                                       static_cast<std::size_t>(value->total),
                                       std::max<std::size_t>(value->records.size(),
@@ -351,22 +352,27 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
 
 // Records were verified by the transport; keep those that belong to this key and are still
 // alive, and that the trust policy accepts.
-std::vector<wire::Record> Node::admit_answer(const NodeId& key, const wire::ValueResult& value,
-                                             const NodeId& from) {
-    std::vector<wire::Record> records;
+std::vector<wire::Record> Node::admit_records(const NodeId& key,
+                                              std::span<const wire::Record> records,
+                                              std::span<const wire::Record> credentials,
+                                              const NodeId& from) {
+    std::vector<wire::Record> out;
     const auto now_s = clock_.unix_seconds();
     // Once per answer, not per record: a certificate that fails costs its checks once.
-    if (policy_ != nullptr) policy_->learn_credentials(value.credentials);
-    for (const auto& r : value.records) {
+    if (policy_ != nullptr) policy_->learn_credentials(credentials);
+    for (const auto& r : records) {
         if (r.key != key) continue;
         if (wire::check_record_time(r, now_s, config_.limits)) continue;
-        if (policy_ != nullptr &&
-            policy_->admit(r, value.credentials, from, RecordPolicy::Use::read)) {
+        if (policy_ != nullptr && policy_->admit(r, credentials, from, RecordPolicy::Use::read)) {
             continue;
         }
-        records.push_back(r);
+        out.push_back(r);
     }
-    return records;
+    return out;
+}
+
+bool Node::believes(const wire::Record& record) {
+    return policy_ == nullptr || !policy_->admit(record, {}, self_, RecordPolicy::Use::read);
 }
 
 // The records from number `offset` on while they fit the answer's byte budget, read from the
@@ -392,7 +398,7 @@ wire::ValueResult Node::value_page(const NodeId& key, std::size_t offset) {
         ++position;
         // What this node no longer believes (say, by an author revoked since) it does not hand
         // out.
-        if (policy_ != nullptr && policy_->admit(r, {}, self_, RecordPolicy::Use::read)) continue;
+        if (!believes(r)) continue;
         bytes += size;
         out.records.push_back(std::move(r));
     }
@@ -425,7 +431,7 @@ void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_
                 } else {
                     r.answered = 1;
                     r.hops = 1;
-                    r.records = admit_answer(key, *value, holder.id);
+                    r.records = admit_records(key, value->records, value->credentials, holder.id);
                     // A holder may skip what it no longer believes: its `next` says where it
                     // stopped; never before what it sent.
                     r.next_offset = std::max<std::size_t>(offset + value->records.size(),

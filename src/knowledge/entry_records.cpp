@@ -84,9 +84,10 @@ result<wire::Record> sign_entry(const KnowledgeEntry& e, const crypto::KeyPair& 
 }
 
 result<wire::Record> sign_announcement(const KnowledgeEntry& e, const crypto::KeyPair& author) {
-    const nlohmann::json payload = {{"domain", e.domain},         {"entry_id", e.id},
-                                    {"title", e.title},           {"tags", tags_json(e.tags)},
-                                    {"confidence", e.confidence}, {"created", e.created}};
+    const nlohmann::json payload = {{"domain", e.domain},        {"entry_id", e.id},
+                                    {"title", e.title},          {"content", e.content},
+                                    {"tags", tags_json(e.tags)}, {"confidence", e.confidence},
+                                    {"created", e.created},      {"operator_id", e.operator_id}};
     return sign(wire::RecordKind::domain_announce, e.seq, e.created, e.expires, payload, author);
 }
 
@@ -151,9 +152,14 @@ result<Announcement> announcement_from_record(const wire::Record& record) {
         a.deleted = true;
     } else {
         a.title = read_text(r, "title", max_title_bytes);
+        a.content = read_text(r, "content", max_content_bytes);
         a.tags = read_tags(r, true);
         a.confidence = r.number("confidence", 0.0, 1.0);
         a.created = r.int64("created", 0, INT64_MAX);
+        a.operator_id = r.string("operator_id", wire::max_identifier_bytes);
+        if (!r.error() && !a.operator_id.empty() && !wire::is_valid_id(a.operator_id)) {
+            r.fail(errc::value_out_of_range);
+        }
         // The sort key must be the signed creation time, not a claim beside it.
         if (!r.error() && a.created != record.created) r.fail(errc::value_out_of_range);
     }
@@ -166,6 +172,22 @@ result<Announcement> announcement_from_record(const wire::Record& record) {
     a.author = author_id(record);
     a.seq = record.seq;
     return a;
+}
+
+KnowledgeEntry entry_of(const Announcement& a) {
+    KnowledgeEntry e;
+    e.id = a.entry_id;
+    e.domain = a.domain;
+    e.title = a.title;
+    e.content = a.content;
+    e.tags = a.tags;
+    e.confidence = a.confidence;
+    e.author = a.author;
+    e.operator_id = a.operator_id;
+    e.created = a.created;
+    e.expires = a.expires;
+    e.seq = a.seq;
+    return e;
 }
 
 }  // namespace nocturne::knowledge

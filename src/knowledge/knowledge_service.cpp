@@ -3,9 +3,12 @@
 #include <nocturne/wire/identifiers.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 #include <utility>
+
+#include "domain_query.hpp"
 
 namespace nocturne::knowledge {
 namespace {
@@ -14,12 +17,6 @@ namespace {
 std::error_code put_failure(const dht::PutResult& r) {
     return make_error_code(r.refused > 0 && r.first_refusal != errc::ok ? r.first_refusal
                                                                         : errc::timeout);
-}
-
-// Newest first, then entry id, then author: the order pages and cursors follow.
-bool sorts_before(const Announcement& a, const Announcement& b) {
-    return std::make_tuple(-a.created, std::string_view(a.entry_id), std::string_view(a.author)) <
-           std::make_tuple(-b.created, std::string_view(b.entry_id), std::string_view(b.author));
 }
 
 }  // namespace
@@ -33,33 +30,6 @@ struct KnowledgeService::Pair {
     }
 };
 
-struct KnowledgeService::QueryJob {
-    struct Slot {
-        bool resolved = false;
-        std::optional<FoundEntry> found;
-    };
-
-    Query query;
-    std::optional<Cursor> cursor;
-    std::vector<std::string> terms;
-    Callback<QueryPage> done;
-
-    NodeId index_key;
-    std::vector<wire::Record> index;
-
-    std::vector<Announcement> candidates;  // sorted, after the cursor
-    std::size_t end = 0;                   // candidates this page may fetch: [0, end)
-    std::vector<Slot> slots;
-    std::size_t next_launch = 0;
-    std::size_t frontier = 0;  // candidates before it are in the page or rejected
-    std::size_t in_flight = 0;
-
-    QueryPage page;
-    bool finished = false;
-    bool pumping = false;
-    bool again = false;
-};
-
 KnowledgeService::KnowledgeService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
                                    const trust::TrustState* trust, std::string operator_id,
                                    store::Store& published, ServiceOptions options)
@@ -70,11 +40,8 @@ KnowledgeService::KnowledgeService(dht::Node& node, const crypto::KeyPair& keys,
       operator_id_(std::move(operator_id)),
       options_(options),
       author_(keys.node_id().to_hex()),
-      index_(published, keys.public_key(), clock.unix_seconds()) {
-    options_.max_in_flight = std::max<std::size_t>(1, options_.max_in_flight);
-    options_.max_index_records = std::max<std::size_t>(1, options_.max_index_records);
-    options_.max_fetches_per_page = std::max<std::size_t>(1, options_.max_fetches_per_page);
-}
+      index_(published, keys.public_key(), clock.unix_seconds()),
+      server_(node) {}
 
 KnowledgeService::~KnowledgeService() = default;
 
@@ -102,6 +69,15 @@ void KnowledgeService::publish(EntryDraft draft, Callback<PublishOutcome> done) 
     if (!valid) {
         done(valid.error());
         return;
+    }
+    // A node that is not an enrolled agent is refused by every storer (and is none itself): say so
+    // at once instead of after a lookup that can only end in refusals or silence.
+    if (trust_ != nullptr) {
+        if (auto standing = trust_->agent_standing(keys_.node_id(), clock_.unix_seconds());
+            !standing) {
+            done(standing.error());
+            return;
+        }
     }
     // Back-pressure to the caller: past this many publishes in flight, "slow down" at once
     // instead of queueing without bound behind the peers' rates.
@@ -312,6 +288,31 @@ void KnowledgeService::delete_entry(const std::string& domain, const std::string
              });
 }
 
+result<std::vector<DomainInfo>> KnowledgeService::domains() const {
+    const auto now = clock_.unix_seconds();
+    auto held = node_.records().scopes(now, max_domains_listed);
+    if (!held) return held.error();
+    std::map<std::string, DomainInfo> by_name;
+    for (const auto& s : *held) by_name[s.scope] = DomainInfo{s.scope, s.records, 0};
+    for (const auto& owned : index_.all()) {
+        if (owned.announcement.expires <= now) continue;
+        auto a = announcement_from_record(owned.announcement);
+        if (!a || a->deleted) continue;
+        auto& info = by_name[a->domain];
+        info.domain = a->domain;
+        ++info.published;
+    }
+    std::vector<DomainInfo> out;
+    for (auto& [name, info] : by_name) out.push_back(std::move(info));
+    std::sort(out.begin(), out.end(), [](const DomainInfo& a, const DomainInfo& b) {
+        const auto na = std::max(a.entries, a.published);
+        const auto nb = std::max(b.entries, b.published);
+        return na != nb ? na > nb : a.domain < b.domain;
+    });
+    if (out.size() > max_domains_listed) out.resize(max_domains_listed);
+    return out;
+}
+
 std::size_t KnowledgeService::resume_publishing() {
     const auto now = clock_.unix_seconds();
     std::size_t n = 0;
@@ -332,133 +333,9 @@ void KnowledgeService::query(Query q, Callback<QueryPage> done) {
         done(valid.error());
         return;
     }
-    auto job = std::make_shared<QueryJob>();
-    if (!q.cursor.empty()) job->cursor = decode_cursor(q.cursor).value();
-    job->terms = query_terms(q.text);
-    job->index_key = domain_index_key(q.domain);
-    job->query = std::move(q);
-    job->done = std::move(done);
-    read_index(job);
-}
-
-void KnowledgeService::read_index(const std::shared_ptr<QueryJob>& job) {
-    std::weak_ptr<char> alive = alive_;
-    node_.find_value(job->index_key, [this, job, alive](dht::LookupResult r) {
-        if (!alive.expired()) on_index(job, std::move(r));
-    });
-}
-
-// The domain index as a read returns it: every holder's announcements, paged and merged by the
-// node (per author and entry the highest seq), within the node's read budget.
-void KnowledgeService::on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page) {
-    for (auto& r : page.records) {
-        if (job->index.size() >= options_.max_index_records) {
-            job->page.index_truncated = true;
-            break;
-        }
-        job->index.push_back(std::move(r));
-    }
-    select_candidates(job);
-}
-
-void KnowledgeService::select_candidates(const std::shared_ptr<QueryJob>& job) {
-    for (const auto& r : job->index) {
-        auto a = announcement_from_record(r);
-        if (!a || a->deleted || a->domain != job->query.domain) continue;
-        ++job->page.announcements;
-        // Cheap pre-filter on what the announcement says; the entry is checked again. Terms are
-        // not pre-filtered: they may occur in the content only.
-        if (a->confidence < job->query.min_confidence) continue;
-        if (job->cursor && !after_cursor(*job->cursor, a->created, a->entry_id, a->author)) {
-            continue;
-        }
-        job->candidates.push_back(std::move(*a));
-    }
-    job->index.clear();
-    std::sort(job->candidates.begin(), job->candidates.end(), sorts_before);
-    job->end = std::min(job->candidates.size(), options_.max_fetches_per_page);
-    job->slots.resize(job->end);
-    pump(job);
-}
-
-// Fills the page in candidate order, whatever order the lookups answer in, so that pages and
-// cursors are deterministic. Lookups may answer before find_value() returns (local records):
-// the guard turns that re-entry into another round of the loop.
-void KnowledgeService::pump(const std::shared_ptr<QueryJob>& job) {
-    if (job->pumping) {
-        job->again = true;
-        return;
-    }
-    job->pumping = true;
-    std::weak_ptr<char> alive = alive_;
-    do {
-        job->again = false;
-        while (!job->finished && job->frontier < job->end && job->slots[job->frontier].resolved) {
-            auto& slot = job->slots[job->frontier];
-            if (slot.found) {
-                job->page.entries.push_back(std::move(*slot.found));
-                if (job->page.entries.size() == static_cast<std::size_t>(job->query.limit)) {
-                    const bool last = job->frontier + 1 == job->candidates.size();
-                    const auto& c = job->candidates[job->frontier];
-                    finish(job, last ? "" : encode_cursor({c.created, c.entry_id, c.author}));
-                }
-            }
-            ++job->frontier;
-        }
-        if (job->finished) break;
-        if (job->frontier == job->end) {
-            std::string cursor;
-            if (job->end < job->candidates.size()) {
-                const auto& c = job->candidates[job->end - 1];
-                cursor = encode_cursor({c.created, c.entry_id, c.author});
-            }
-            finish(job, std::move(cursor));
-            break;
-        }
-        while (job->in_flight < options_.max_in_flight && job->next_launch < job->end) {
-            const auto i = job->next_launch++;
-            ++job->in_flight;
-            const auto& c = job->candidates[i];
-            node_.find_value(content_key(c.domain, c.entry_id),
-                             [this, job, i, alive](dht::LookupResult r) {
-                                 if (!alive.expired()) on_entry(job, i, std::move(r));
-                             });
-        }
-    } while (job->again);
-    job->pumping = false;
-}
-
-void KnowledgeService::on_entry(const std::shared_ptr<QueryJob>& job, std::size_t i,
-                                dht::LookupResult found) {
-    --job->in_flight;
-    if (job->finished) return;
-    const auto& c = job->candidates[i];
-    auto& slot = job->slots[i];
-    // Several authors may use one id in a domain (the key is the same for all): the read
-    // returned every author's record, each at its highest seq.
-    slot.resolved = true;
-    for (const auto& r : found.records) {
-        if (r.kind != wire::RecordKind::knowledge || author_id(r) != c.author) continue;
-        auto parsed = entry_from_record(r);
-        if (!parsed || parsed->deleted) break;
-        auto& e = parsed->entry;
-        if (e.domain != c.domain || e.id != c.entry_id) break;
-        if (e.confidence < job->query.min_confidence || !matches_terms(e, job->terms)) break;
-        auto provenance = provenance_of(e);
-        if (!provenance) break;  // an author this node knows to be untrusted
-        slot.found = FoundEntry{std::move(e), std::move(*provenance)};
-        break;
-    }
-    pump(job);
-}
-
-void KnowledgeService::finish(const std::shared_ptr<QueryJob>& job, std::string next_cursor) {
-    job->finished = true;
-    job->page.next_cursor = std::move(next_cursor);
-    job->candidates.clear();
-    job->slots.clear();
-    auto done = std::move(job->done);
-    done(std::move(job->page));
+    query_domain(
+        node_, server_, q, [this](const KnowledgeEntry& e) { return provenance_of(e); }, alive_,
+        std::move(done));
 }
 
 std::optional<Provenance> KnowledgeService::provenance_of(const KnowledgeEntry& e) const {

@@ -1,3 +1,4 @@
+#include <nocturne/knowledge/text_indexing.hpp>
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/wire/envelope.hpp>
 
@@ -72,7 +73,7 @@ struct Simulation::SimNode {
     }
 
     SimTransport transport;
-    store::MemoryStore store;
+    store::MemoryStore store{knowledge::text_indexer()};
     store::MemoryStore trust_store;
     store::MemoryStore published;
     std::unique_ptr<dht::Node> node;

@@ -114,6 +114,42 @@ result<Vote> vote_from_json(ObjectReader& r) {
     return v;
 }
 
+nlohmann::json query_to_json(const Query& q) {
+    nlohmann::json j{{"domain", q.domain},
+                     {"text", q.text},
+                     {"min_confidence", q.min_confidence},
+                     {"limit", q.limit}};
+    if (q.after) {
+        j["after"] = {{"score", q.after->score},
+                      {"created", q.after->created},
+                      {"author", to_hex(q.after->author)},
+                      {"slot", q.after->slot}};
+    }
+    return j;
+}
+
+result<Query> query_from_json(ObjectReader& r) {
+    Query q;
+    q.domain = r.string("domain", max_identifier_bytes);
+    q.text = r.optional_string("text", max_query_text_bytes).value_or("");
+    q.min_confidence = r.optional_number("min_confidence", 0.0, 1.0).value_or(0.0);
+    q.limit = static_cast<int>(r.optional_int64("limit", 1, 100).value_or(10));
+    const nlohmann::json* after = r.optional_object("after");
+    if (auto ec = r.finish()) return ec;
+    if (!is_valid_domain(q.domain)) return make_error_code(errc::value_out_of_range);
+    if (after != nullptr) {
+        ObjectReader a(*after);
+        QueryPosition p;
+        p.score = a.int64("score", INT64_MIN, INT64_MAX);
+        p.created = a.int64("created", 0, INT64_MAX);
+        p.author = a.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("author");
+        p.slot = a.string("slot", max_identifier_bytes);
+        if (auto ec = a.finish()) return ec;
+        q.after = std::move(p);
+    }
+    return q;
+}
+
 const char* response_tag(const ResponseBody& body) {
     return std::visit(overloaded{
                           [](const NodesResult&) { return "FIND_NODE"; },
@@ -149,7 +185,13 @@ nlohmann::json response_to_json(const Response& resp) {
                        j["accepted"] = r.accepted;
                        if (r.code != errc::ok) j["code"] = errc_name(r.code);
                    },
-                   [&](const QueryResult& r) { j["records"] = records_to_json(r.records); },
+                   [&](const QueryResult& r) {
+                       j["records"] = records_to_json(r.records);
+                       if (!r.credentials.empty()) {
+                           j["credentials"] = records_to_json(r.credentials);
+                       }
+                       if (r.more) j["more"] = true;
+                   },
                },
                resp.result);
     return j;
@@ -200,6 +242,11 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
     } else if (tag == "QUERY") {
         QueryResult out;
         ec = read_records(r.array("records", limits.max_records_per_response), limits, out.records);
+        if (!ec) {
+            ec = read_credentials(r.optional_array("credentials", limits.max_credentials), limits,
+                                  out.credentials);
+        }
+        out.more = r.optional_boolean("more").value_or(false);
         resp.result = std::move(out);
     } else {
         return make_error_code(errc::unknown_message_type);
@@ -243,12 +290,7 @@ nlohmann::json payload_to_json(const Payload& payload) {
                               return j;
                           },
                           [](const Vote& p) { return vote_to_json(p); },
-                          [](const Query& p) {
-                              return nlohmann::json{{"domain", p.domain},
-                                                    {"text", p.text},
-                                                    {"min_confidence", p.min_confidence},
-                                                    {"limit", p.limit}};
-                          },
+                          [](const Query& p) { return query_to_json(p); },
                           [](const Response& p) { return response_to_json(p); },
                           [](const ErrorReply& p) {
                               nlohmann::json j{{"in_reply_to", p.in_reply_to},
@@ -308,16 +350,9 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
             return Payload{std::move(*vote)};
         }
         case MessageType::query: {
-            Query q;
-            q.domain = r.optional_string("domain", max_identifier_bytes).value_or("");
-            q.text = r.optional_string("text", max_query_text_bytes).value_or("");
-            q.min_confidence = r.optional_number("min_confidence", 0.0, 1.0).value_or(0.0);
-            q.limit = static_cast<int>(r.optional_int64("limit", 1, 100).value_or(10));
-            if (auto ec = r.finish()) return ec;
-            if (!q.domain.empty() && !is_valid_domain(q.domain)) {
-                return make_error_code(errc::value_out_of_range);
-            }
-            return Payload{std::move(q)};
+            auto q = query_from_json(r);
+            if (!q) return q.error();
+            return Payload{std::move(*q)};
         }
         case MessageType::response:
             return response_from_json(r, limits);

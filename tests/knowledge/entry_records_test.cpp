@@ -3,6 +3,7 @@
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/knowledge/entry_records.hpp>
 #include <nocturne/knowledge/query.hpp>
+#include <nocturne/knowledge/text_indexing.hpp>
 #include <nocturne/wire/json_reader.hpp>
 
 #include <gtest/gtest.h>
@@ -75,6 +76,8 @@ TEST_F(EntryRecords, AnnouncementRoundTrips) {
     EXPECT_EQ(a->entry_id, "e1");
     EXPECT_EQ(a->domain, "go/concurrency");
     EXPECT_EQ(a->title, "Select with default");
+    EXPECT_EQ(a->content, entry().content);
+    EXPECT_EQ(a->operator_id, entry().operator_id);
     EXPECT_EQ(a->tags, entry().tags);
     EXPECT_EQ(a->confidence, 0.75);
     EXPECT_EQ(a->created, t0);
@@ -139,57 +142,66 @@ TEST_F(EntryRecords, ReadingIsStrict) {
     EXPECT_EQ(dirty->entry.title, "ab");
     EXPECT_EQ(dirty->entry.tags, std::vector<std::string>{"x"});
 
-    const nlohmann::json announce = {{"domain", "d"},   {"entry_id", "i"},
-                                     {"title", "t"},    {"tags", nlohmann::json::array()},
-                                     {"confidence", 1}, {"created", t0}};
+    const nlohmann::json announce = {{"domain", "d"},
+                                     {"entry_id", "i"},
+                                     {"title", "t"},
+                                     {"content", "c"},
+                                     {"tags", nlohmann::json::array()},
+                                     {"confidence", 1},
+                                     {"created", t0},
+                                     {"operator_id", ""}};
     EXPECT_TRUE(announcement_from_record(raw(K::domain_announce, announce)).has_value());
     auto lying = announce;
     lying["created"] = t0 + 999;  // a sort key that is not the signed creation time
     EXPECT_EQ(announcement_from_record(raw(K::domain_announce, lying)).error(),
               errc::value_out_of_range);
     auto extra = announce;
-    extra["content"] = "x";
+    extra["body"] = "x";
     EXPECT_EQ(announcement_from_record(raw(K::domain_announce, extra)).error(),
               errc::unknown_field);
 }
 
 TEST(Cursor, RoundTripsAndRejectsAnythingElse) {
-    const Cursor c{t0, "entry.1-x", std::string(64, 'b')};
-    auto back = decode_cursor(encode_cursor(c));
-    ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(back->created, c.created);
-    EXPECT_EQ(back->entry_id, c.entry_id);
-    EXPECT_EQ(back->author, c.author);
+    crypto::PublicKey key{};
+    key.fill(0xbb);
+    const Cursor c{1'500'000, t0, key, "entry.1-x"};
+    const auto text = encode_cursor(c);
+    auto back = decode_cursor(text);
+    ASSERT_TRUE(back.has_value()) << text;
+    EXPECT_EQ(*back, c);
     const std::string a(64, 'b');
     for (const std::string& bad :
-         {std::string(""), std::string("garbage"), "c2.1." + a + ".e", "c1.x." + a + ".e",
-          "c1.-1." + a + ".e", "c1.01." + a + ".e", "c1.1." + a, "c1.1." + a + ".",
-          "c1.1." + std::string(64, 'B') + ".e", "c1.1." + std::string(63, 'b') + ".e",
-          "c1.1." + a + ".e/x", "c1.1." + a + "." + std::string(600, 'e')}) {
+         {std::string(""), std::string("garbage"), "c1.1." + a + ".e", "c2.1.x." + a + ".e",
+          "c2.1.-1." + a + ".e", "c2.1.01." + a + ".e", "c2.-5.1." + a + ".e", "c2.1.1." + a,
+          "c2.1.1." + a + ".", "c2.1.1." + std::string(64, 'B') + ".e",
+          "c2.1.1." + std::string(63, 'b') + ".e", "c2.1.1." + a + ".e/x",
+          "c2.1.1." + a + "." + std::string(600, 'e')}) {
         EXPECT_EQ(decode_cursor(bad).error(), errc::value_out_of_range) << bad;
     }
 }
 
-TEST(Cursor, OrderIsNewestFirstThenIdThenAuthor) {
-    const Cursor c{100, "m", "5"};
-    EXPECT_TRUE(after_cursor(c, 99, "a", "0"));
-    EXPECT_FALSE(after_cursor(c, 101, "z", "9"));
-    EXPECT_TRUE(after_cursor(c, 100, "n", "0"));
-    EXPECT_FALSE(after_cursor(c, 100, "l", "9"));
-    EXPECT_TRUE(after_cursor(c, 100, "m", "6"));
-    EXPECT_FALSE(after_cursor(c, 100, "m", "5"));  // the cursor's own entry is not repeated
-}
-
-TEST(QueryText, AllTermsCaseInsensitiveInTitleContentOrTags) {
-    KnowledgeEntry e;
-    e.title = "Goroutine leaks";
-    e.content = "Always CLOSE the channel.";
-    e.tags = {"Concurrency"};
-    EXPECT_EQ(query_terms("  Goroutine\tclose \n"),
-              (std::vector<std::string>{"goroutine", "close"}));
-    EXPECT_TRUE(matches_terms(e, query_terms("")));
-    EXPECT_TRUE(matches_terms(e, query_terms("GOROUTINE close concurrency")));
-    EXPECT_FALSE(matches_terms(e, query_terms("goroutine mutex")));
+TEST_F(EntryRecords, TheIndexHoldsLiveAnnouncementsWithTheirWholeText) {
+    auto text = indexed_text(*sign_announcement(entry(), keys_));
+    ASSERT_TRUE(text.has_value());
+    EXPECT_EQ(text->scope, "go/concurrency");
+    EXPECT_EQ(text->title, "Select with default");
+    EXPECT_EQ(text->tags, "go select");
+    EXPECT_EQ(text->body, entry().content);
+    EXPECT_EQ(text->rank, 0.75);
+    // Entry records and tombstones are not indexed: one copy of each entry per domain index.
+    EXPECT_FALSE(indexed_text(*sign_entry(entry(), keys_)));
+    EXPECT_FALSE(indexed_text(
+        *sign_announce_tombstone("go/concurrency", "e1", {4, t0 + 1, t0 + 60}, keys_)));
+    // Terms begin words, case-insensitively, anywhere in title, tags or content.
+    const auto score = [&](std::string_view q) {
+        return store::score_text(store::tokenize(q), *text);
+    };
+    EXPECT_TRUE(score("SELECT"));
+    EXPECT_TRUE(score("defa bloc"));
+    EXPECT_TRUE(score("go example"));
+    EXPECT_FALSE(score("efault"));
+    EXPECT_FALSE(score("select mutex"));
+    EXPECT_GT(*score("select"), *score("blocks")) << "a title word weighs more than a body word";
 }
 
 TEST(QueryValidation, LimitsAndCursorAreCheckedWithADetailNamingTheField) {
@@ -205,6 +217,9 @@ TEST(QueryValidation, LimitsAndCursorAreCheckedWithADetailNamingTheField) {
     EXPECT_EQ(validate_query(q).error(), errc::value_out_of_range);
     EXPECT_NE(validate_query(q).error().message().find("cursor"), std::string::npos);
     q.cursor.clear();
+    q.text = "a b c d e f g h i j k l m n o p q";  // 17 words
+    EXPECT_NE(validate_query(q).error().message().find("16 words"), std::string::npos);
+    q.text.clear();
     q.domain = "";
     EXPECT_NE(validate_query(q).error().message().find("domain"), std::string::npos);
 }

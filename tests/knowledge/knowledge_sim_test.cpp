@@ -218,7 +218,7 @@ TEST_F(KnowledgeOnDht, PagesWithACursorOver150EntriesOfOneDomain) {
         sim_->run_for(1s);  // distinct creation times
     }
     const auto index_key = domain_index_key("bulk");
-    // A reader that holds no part of the index reads it from a holder in pages (64 + 64 + 22).
+    // A reader that holds no part of the index asks its holders for one page at a time.
     const auto c = outsider(index_key);
     std::size_t pages = 0;
     const auto got = ids(c, "bulk", 40, &pages);
@@ -230,11 +230,11 @@ TEST_F(KnowledgeOnDht, PagesWithACursorOver150EntriesOfOneDomain) {
         std::snprintf(id, sizeof id, "b%03d", 149 - i);
         EXPECT_EQ(got[static_cast<std::size_t>(i)], id);
     }
-    // One page of 100 needs more than one FIND_VALUE answer of the index.
+    // A page of 100, and the rest.
     auto page = query(c, {"bulk", "", 0.0, 100, ""});
     ASSERT_TRUE(page.has_value());
     EXPECT_EQ(page->entries.size(), 100u);
-    EXPECT_EQ(page->announcements, 150u);
+    EXPECT_EQ(page->announcements, 100u);  // the matches the holders sent for this page
     EXPECT_FALSE(page->index_truncated);
     EXPECT_FALSE(page->next_cursor.empty());
     auto rest = query(c, {"bulk", "", 0.0, 100, page->next_cursor});
@@ -323,20 +323,27 @@ TEST_F(KnowledgeOnDht, AuthorsSharingAnIdAreAllFoundPastTheFirstAnswer) {
     }
     std::set<std::string> authors;
     for (const auto& id : ids(20, "crowd")) EXPECT_EQ(id, "same-id");
-    auto page = query(20, Query{"crowd", "", 0.0, 100, ""});
-    ASSERT_TRUE(page.has_value());
-    for (const auto& f : page->entries) authors.insert(f.entry.author);
+    // A QUERY answer is cut at 192 KiB too: the page ends there with a cursor, the next goes on.
+    Query q{"crowd", "", 0.0, 100, ""};
+    std::size_t pages = 0;
+    do {
+        auto page = query(20, q);
+        ASSERT_TRUE(page.has_value());
+        for (const auto& f : page->entries) EXPECT_TRUE(authors.insert(f.entry.author).second);
+        q.cursor = page->next_cursor;
+        ++pages;
+    } while (!q.cursor.empty() && pages < 10);
     EXPECT_EQ(authors.size(), 7u);
+    EXPECT_EQ(pages, 2u);
 }
 
 TEST_F(KnowledgeOnDht, AnUnenrolledPublisherIsRefused) {
     auto r = publish(stranger, body("spam", "s1", "buy now"));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), errc::unknown_agent);
-    // The failed entry is not kept for republishing after a restart: a tombstone holds its seq.
-    const auto kept = service(stranger).published().find("spam", "s1");
-    ASSERT_TRUE(kept.has_value());
-    EXPECT_TRUE(entry_from_record(kept->entry)->deleted);
+    // Refused before anything was signed or sent: nothing is kept for republishing, no message
+    // went out for it.
+    EXPECT_FALSE(service(stranger).published().find("spam", "s1").has_value());
     EXPECT_EQ(remove(stranger, std::nullopt, "s1").error(), errc::not_found);
     EXPECT_TRUE(ids(3, "spam").empty());
 }
@@ -433,6 +440,90 @@ TEST_F(KnowledgeOnDht, PublishesBeyondTheInFlightCapAreToldToSlowDownAtOnce) {
     }
     // Once they are done, there is room again.
     EXPECT_TRUE(publish(1, body("busy/domain", "again", "t")).has_value());
+}
+
+TEST_F(KnowledgeOnDht, ASelectiveQueryFindsItsMatchAmongHundredsInOneCallBestFirst) {
+    for (int i = 0; i < 300; ++i) {
+        must_publish(1 + static_cast<std::size_t>(i) % 5,
+                     body("big", "n" + std::to_string(i), "note " + std::to_string(i),
+                          "filler text number " + std::to_string(i)));
+    }
+    must_publish(3, body("big", "needle-body", "Other", "the zebra hides in the body"));
+    must_publish(2, body("big", "needle-title", "Zebra crossing", "about roads"));
+    const auto key = domain_index_key("big");
+    const auto reader = outsider(key);
+    auto& node = sim_->node(reader);
+    // What the query costs: a storer lookup of the index key and one QUERY per holder asked.
+    auto before = node.stats().messages_out;
+    auto page = query(reader, {"big", "ZEBRA", 0.0, 10, ""});
+    const auto sent = node.stats().messages_out - before;
+    before = node.stats().messages_out;
+    wait<dht::LookupResult>([&](auto cb) {
+        node.find_node(
+            key, [cb](dht::LookupResult r) { cb(std::move(r)); }, true);
+    });
+    const auto lookup = node.stats().messages_out - before;
+    ASSERT_TRUE(page.has_value()) << page.error().message();
+    ASSERT_EQ(page->entries.size(), 2u);
+    EXPECT_EQ(page->entries[0].entry.id, "needle-title") << "a title word weighs more";
+    EXPECT_EQ(page->entries[1].entry.id, "needle-body");
+    EXPECT_GT(page->entries[0].score, page->entries[1].score);
+    EXPECT_EQ(page->entries[1].entry.content, "the zebra hides in the body");
+    EXPECT_EQ(page->next_cursor, "");
+    EXPECT_FALSE(page->index_truncated);
+    EXPECT_LE(sent, lookup + k / 2 + 1);
+    // Prefixes of words match; the middle of a word does not.
+    auto prefix = query(reader, {"big", "zeb cross", 0.0, 10, ""});
+    ASSERT_TRUE(prefix.has_value());
+    ASSERT_EQ(prefix->entries.size(), 1u);
+    EXPECT_EQ(prefix->entries[0].entry.id, "needle-title");
+    EXPECT_TRUE(query(reader, {"big", "ebra", 0.0, 10, ""})->entries.empty());
+    // Without words, every entry in pages, best (highest confidence) first.
+    auto top = must_publish(4, body("big", "confident", "sure", "very", 0.99));
+    auto first = query(reader, {"big", "", 0.0, 5, ""});
+    ASSERT_TRUE(first.has_value());
+    ASSERT_EQ(first->entries.size(), 5u);
+    EXPECT_EQ(first->entries[0].entry.id, "confident");
+    EXPECT_EQ(ids(reader, "big", 100).size(), 303u);
+}
+
+TEST_F(KnowledgeOnDht, AStaleOrWithholdingMinorityOfHoldersIsOutvoted) {
+    const std::size_t author = 4;
+    must_publish(author, body("ops/minority", "keep", "kept entry", "words"));
+    must_publish(author, body("ops/minority", "drop", "dropped entry", "words"));
+    const auto key = domain_index_key("ops/minority");
+    const auto now = [&] { return sim_->clock().unix_seconds(); };
+    // The holders closest to the key: the ones a reader asks first.
+    std::vector<std::size_t> holders;
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        if (!sim_->store(i).get(key, now())->empty()) holders.push_back(i);
+    }
+    ASSERT_GE(holders.size(), k - 1);
+    std::sort(holders.begin(), holders.end(), [&](std::size_t a, std::size_t b) {
+        return distance_less(key, sim_->node(a).id(), sim_->node(b).id());
+    });
+    const auto stale = holders[0];
+    const auto withholding = holders[1];
+    wire::Record old_drop;
+    for (const auto& r : *sim_->store(stale).get(key, now())) {
+        if (r.slot == "drop") old_drop = r;
+    }
+    ASSERT_EQ(old_drop.slot, "drop");
+    ASSERT_TRUE(remove(author, std::nullopt, "drop").has_value());
+    // One holder missed the deletion (it has the old announcement back), another answers with
+    // nothing at all.
+    ASSERT_TRUE(sim_->store(stale).erase(store::RecordIdentity::of(old_drop)).value());
+    ASSERT_TRUE(sim_->store(stale).put(old_drop).has_value());
+    ASSERT_TRUE(sim_->store(withholding).erase(key).has_value());
+    for (std::size_t via = 0; via < mesh_size; ++via) {
+        if (via == stale || via == withholding || via == stranger) continue;
+        EXPECT_EQ(ids(via, "ops/minority"), std::vector<std::string>{"keep"}) << "via " << via;
+    }
+    // A page that the stale holder alone would fill is not shown either.
+    auto page = query(holders.back() == stale ? 0 : holders.back(),
+                      {"ops/minority", "dropped", 0.0, 10, ""});
+    ASSERT_TRUE(page.has_value());
+    EXPECT_TRUE(page->entries.empty());
 }
 
 }  // namespace

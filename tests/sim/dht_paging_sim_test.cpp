@@ -101,24 +101,24 @@ protected:
 };
 
 TEST_F(DhtPaging, AHolderAnswersPageByPageAndAReadMergesEveryHolderInFull) {
-    put_all(150, 10);
+    put_all(250, 10);
     const auto key = domain_index_key("paging");
     const auto via = outsider(key);
     const auto holder = holder_of(key);
     auto first = wait([&](auto cb) { sim_->node(via).fetch_page(holder, key, 0, cb); });
     EXPECT_EQ(first.records.size(), wire::default_limits.max_records_per_response);
-    EXPECT_EQ(first.total, 150u);
+    EXPECT_EQ(first.total, 250u);
     std::size_t pages = 0;
     const auto all = read_holder(via, holder, key, pages);
-    EXPECT_EQ(pages, 3u);  // 64 + 64 + 22
-    EXPECT_EQ(all.size(), 150u);
+    EXPECT_EQ(pages, 3u);  // 100 + 100 + 50
+    EXPECT_EQ(all.size(), 250u);
 
     // The read: every holder heard, each paged to its end, merged to one record per identity.
     auto read = wait([&](auto cb) { sim_->node(via).find_value(key, cb); });
     std::set<std::string> slots;
     for (const auto& r : read.records) slots.insert(r.slot);
-    EXPECT_EQ(slots.size(), 150u);
-    EXPECT_EQ(read.records.size(), 150u);
+    EXPECT_EQ(slots.size(), 250u);
+    EXPECT_EQ(read.records.size(), 250u);
     EXPECT_GE(read.holders, 3u);  // k = 4 hold it
 }
 

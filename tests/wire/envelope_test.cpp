@@ -103,6 +103,8 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         commit,
         reveal,
         Query{"go/concurrency", "channels select", 0.5, 20},
+        Query{"go/concurrency", "", 0, 5,
+              QueryPosition{1'250'000, 1'700'000'000, record.author, "e.1"}},
         Response{rid, NodesResult{{{key, "ws://10.0.0.1:9090"}}}},
         Response{rid, ValueResult{{record}, {}}},
         Response{rid, ValueResult{{record}, {}, {cert}}},
@@ -111,6 +113,7 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         Response{rid, StoreResult{false, errc::stale_seq}},
         Response{rid, VoteResult{true, errc::ok}},
         Response{rid, QueryResult{{record, record}}},
+        Response{rid, QueryResult{{record}, {cert}, true}},
         ErrorReply{rid, errc::bad_signature, "signature verification failed"},
     };
     for (const auto& p : payloads) {
@@ -275,10 +278,14 @@ TEST_F(EnvelopeTest, PayloadValidation) {
               errc::value_out_of_range);
     EXPECT_EQ(send("VOTE", {{"entry_key", key}, {"phase", "maybe"}, {"operator_id", "op"}}).error(),
               errc::value_out_of_range);
-    EXPECT_EQ(send("QUERY", {{"limit", 0}}).error(), errc::value_out_of_range);
-    EXPECT_EQ(send("QUERY", {{"min_confidence", 1.5}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("QUERY", {{"domain", "d"}, {"limit", 0}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("QUERY", {{"domain", "d"}, {"min_confidence", 1.5}}).error(),
+              errc::value_out_of_range);
     EXPECT_EQ(send("QUERY", {{"domain", "a:b"}}).error(), errc::value_out_of_range);
-    EXPECT_TRUE(send("QUERY", nlohmann::json::object()).has_value());
+    EXPECT_EQ(send("QUERY", nlohmann::json::object()).error(), errc::missing_field);
+    EXPECT_EQ(send("QUERY", {{"domain", "d"}, {"after", {{"score", 1}}}}).error(),
+              errc::missing_field);
+    EXPECT_TRUE(send("QUERY", {{"domain", "d"}}).has_value());
     EXPECT_EQ(send("RESPONSE", {{"in_reply_to", rid}, {"for", "DANCE"}}).error(),
               errc::unknown_message_type);
     nlohmann::json many = nlohmann::json::array();

@@ -188,6 +188,18 @@ public:
     // nodes that can hold records.
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
                                                 const NodeId& exclude, bool storers = false) const;
+    // The certificates that prove the standing of these records' authors, as a FIND_VALUE answer
+    // carries them (at most limits.max_credentials).
+    std::vector<wire::Record> credentials_for(const std::vector<wire::Record>& records);
+    // Of records a peer sent for key (verified on decode), those that belong to the key, are
+    // alive and that the policy believes (Use::read), the peer's credentials learned first.
+    std::vector<wire::Record> admit_records(const NodeId& key,
+                                            std::span<const wire::Record> records,
+                                            std::span<const wire::Record> credentials,
+                                            const NodeId& from);
+    // Whether a record this node holds is one it still believes and hands out (an author revoked
+    // since it was stored is not).
+    bool believes(const wire::Record& record);
     // Whether this node can hold records and is among the k closest storers to key it knows of.
     bool responsible_for(const NodeId& key) const;
     // Whether a node can hold records (an enrolled agent, per the policy; any node without one).
@@ -222,11 +234,8 @@ private:
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
                                    bool ack);
-    std::vector<wire::Record> credentials_for_all(const std::vector<wire::Record>& records);
     // One page of this node's records under key from `offset` (what a FIND_VALUE answers).
     wire::ValueResult value_page(const NodeId& key, std::size_t offset);
-    std::vector<wire::Record> admit_answer(const NodeId& key, const wire::ValueResult& value,
-                                           const NodeId& from);
 
     void start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);

@@ -14,8 +14,9 @@ namespace nocturne::knowledge {
 // An entry as it travels: a `knowledge` record at content_key(domain, id) with payload
 // {"domain","id","title","content","tags","confidence","operator_id"}, announced in its domain's
 // index by a `domain_announce` record at domain_index_key(domain), slot = id, with payload
-// {"domain","entry_id","title","tags","confidence","created"} so that a query can pre-filter
-// without fetching every entry.
+// {"domain","entry_id","title","content","tags","confidence","created","operator_id"}: the whole
+// entry, so that the nodes holding a domain's index can search it (text_indexing.hpp) and answer
+// a QUERY with complete, signed results, and a reader needs no second lookup per result.
 //
 // Deletion is by tombstone: the same two identities with a higher seq and payloads
 // {"domain","id","deleted":true} / {"domain","entry_id","deleted":true}. Every responsible node
@@ -45,11 +46,13 @@ struct EntryRecord {
     bool deleted = false;
 };
 
-// An announcement read back (the fields a query pre-filters and sorts on).
+// An announcement read back: the entry as its domain index holds it.
 struct Announcement {
     std::string domain;
     std::string entry_id;
     std::string title;
+    std::string content;
+    std::string operator_id;
     std::vector<std::string> tags;
     double confidence = 0.0;
     std::int64_t created = 0;
@@ -65,6 +68,8 @@ struct Announcement {
 // wrong_type / missing_field / unknown_field / value_out_of_range / unknown_record_kind.
 result<EntryRecord> entry_from_record(const wire::Record& record);
 result<Announcement> announcement_from_record(const wire::Record& record);
+// The entry a live announcement carries.
+KnowledgeEntry entry_of(const Announcement& announcement);
 
 // The hex node id of a record's author (SHA-256 of its public key).
 std::string author_id(const wire::Record& record);

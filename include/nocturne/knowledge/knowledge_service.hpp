@@ -7,6 +7,7 @@
 #include <nocturne/knowledge/entry.hpp>
 #include <nocturne/knowledge/published_index.hpp>
 #include <nocturne/knowledge/query.hpp>
+#include <nocturne/knowledge/query_server.hpp>
 #include <nocturne/store/store.hpp>
 #include <nocturne/trust/trust_state.hpp>
 
@@ -19,15 +20,6 @@
 namespace nocturne::knowledge {
 
 struct ServiceOptions {
-    // Entry lookups in flight at once during a query.
-    std::size_t max_in_flight = 8;
-    // Announcements read from one domain index. Past this the newest ones in the holder's order
-    // are kept and QueryPage::index_truncated is set: it bounds the memory and the traffic one
-    // query may cost (10,000 announcements are about 5 MB over ~160 FIND_VALUE pages).
-    std::size_t max_index_records = 10'000;
-    // Entries one query page fetches at most. A selective text query may end a page with fewer
-    // than `limit` entries and a next_cursor: the caller pages on.
-    std::size_t max_fetches_per_page = 400;
     // Publishes (and deletes) waiting for the mesh at once; more are refused with rate_limited
     // (the API's 503 with Retry-After): an honest client slows down, nothing queues unbounded.
     std::size_t max_publishes_in_flight = 64;
@@ -39,6 +31,14 @@ struct PublishOutcome {
     std::size_t announced = 0;      // responsible nodes that accepted the announcement
     errc first_refusal = errc::ok;  // the first refusal, if any
 };
+
+// A domain this node knows of.
+struct DomainInfo {
+    std::string domain;
+    std::size_t entries = 0;    // live entries in the part of its index this node holds
+    std::size_t published = 0;  // live entries this node published there
+};
+inline constexpr std::size_t max_domains_listed = 1000;
 
 struct RemoveOutcome {
     std::string domain;
@@ -81,8 +81,10 @@ public:
     // answered, if the entry was stored nowhere; the node then does not republish it.
     void publish(EntryDraft draft, Callback<PublishOutcome> done);
 
-    // One page of a domain's live entries, newest first, filtered by text and confidence. Invalid
-    // queries (including a malformed cursor) fail with value_out_of_range before any lookup.
+    // One page of a domain's live entries matching the text and confidence, best first, asked of
+    // the holders of the domain's index (see query_domain in domain_query.hpp). Invalid queries
+    // (including a malformed cursor) fail with value_out_of_range before any lookup; timeout when
+    // no holder answered.
     void query(Query query, Callback<QueryPage> done);
 
     // Deletes an entry this node published, by id (domain: when the id exists in several
@@ -92,6 +94,11 @@ public:
     // (its published.db was lost) is looked up in the mesh when the domain is given: an entry
     // signed by this node's key there is deleted all the same.
     void remove(std::optional<std::string> domain, std::string id, Callback<RemoveOutcome> done);
+
+    // The domains whose index this node holds (a node holds those whose index key is near its
+    // id) and those it published in, most entries first, at most max_domains_listed. Local: no
+    // network. A store failure is the store's error.
+    result<std::vector<DomainInfo>> domains() const;
 
     // Hands every live record of the PublishedIndex to the node again, so that it republishes
     // them after a restart. Returns how many records.
@@ -104,7 +111,6 @@ public:
     const std::string& author() const { return author_; }
 
 private:
-    struct QueryJob;
     struct Pair;
 
     void put_pair(const wire::Record& entry, const wire::Record& announcement,
@@ -117,12 +123,6 @@ private:
     void delete_entry(const std::string& domain, const std::string& id, std::uint64_t seq,
                       std::int64_t expires, const PublishedIndex::Owned* owned,
                       Callback<RemoveOutcome> done);
-    void read_index(const std::shared_ptr<QueryJob>& job);
-    void on_index(const std::shared_ptr<QueryJob>& job, dht::LookupResult page);
-    void select_candidates(const std::shared_ptr<QueryJob>& job);
-    void pump(const std::shared_ptr<QueryJob>& job);
-    void on_entry(const std::shared_ptr<QueryJob>& job, std::size_t i, dht::LookupResult found);
-    void finish(const std::shared_ptr<QueryJob>& job, std::string next_cursor);
     std::optional<Provenance> provenance_of(const KnowledgeEntry& entry) const;
     void forget_failed(const KnowledgeEntry& entry);
 
@@ -135,6 +135,7 @@ private:
     std::string author_;  // our node id hex
     std::size_t publishes_in_flight_ = 0;
     PublishedIndex index_;
+    QueryServer server_;  // answers peers' QUERYs for the domain indexes this node holds
     // Callbacks hold a weak_ptr to this: once the service is gone they do nothing.
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

@@ -2,6 +2,7 @@
 
 #include <nocturne/core/error.hpp>
 #include <nocturne/knowledge/entry.hpp>
+#include <nocturne/wire/payloads.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +16,13 @@ inline constexpr int default_query_limit = 10;
 inline constexpr int max_query_limit = 100;
 inline constexpr std::size_t max_query_text_bytes = 1024;
 inline constexpr std::size_t max_cursor_bytes = 512;
+inline constexpr std::size_t max_query_terms = 16;
 
 struct Query {
     std::string domain;  // required
-    std::string text;    // whitespace-separated terms, all of which must match; "" matches all
+    // Terms (store::tokenize: runs of letters and digits, case-insensitive), each of which must
+    // begin a word of the title, tags or content; "" matches every entry.
+    std::string text;
     double min_confidence = 0.0;
     int limit = default_query_limit;  // 1..100
     std::string cursor;               // "" for the first page, else a page's next_cursor
@@ -44,34 +48,25 @@ struct Provenance {
 struct FoundEntry {
     KnowledgeEntry entry;
     Provenance provenance;
+    // Relevance (store::text_score in units): the terms' weighted frequency in title, tags and
+    // content, times 0.5 + 0.5 confidence; with no terms, 0.5 + 0.5 confidence.
+    double score = 0;
 };
 
 struct QueryPage {
-    std::vector<FoundEntry> entries;
-    std::string next_cursor;        // "" when there is nothing more
-    std::size_t announcements = 0;  // live announcements read from the domain index
-    // Not every announcement was read: the index holds more than the service reads (see
-    // ServiceOptions::max_index_records) or its holder stopped answering between pages.
+    std::vector<FoundEntry> entries;  // best first: score, then newest, then author and id
+    std::string next_cursor;          // "" when there is nothing more
+    // Distinct matching announcements the holders of the domain's index sent for this page.
+    std::size_t announcements = 0;
+    // Fewer holders of the domain's index answered than were asked: a holder that did not may
+    // have had more.
     bool index_truncated = false;
 };
 
-// The position after which the next page starts: entries are ordered by created (newest first),
-// then entry id, then author.
-struct Cursor {
-    std::int64_t created = 0;
-    std::string entry_id;
-    std::string author;  // node id hex
-};
+// Where the next page starts: after this position in result order (see wire::QueryPosition).
+using Cursor = wire::QueryPosition;
 std::string encode_cursor(const Cursor& cursor);
 // errc::value_out_of_range for anything encode_cursor() would not produce.
 result<Cursor> decode_cursor(std::string_view text);
-// Whether (created, entry_id, author) sorts strictly after the cursor position.
-bool after_cursor(const Cursor& cursor, std::int64_t created, std::string_view entry_id,
-                  std::string_view author);
-
-// Lower-cased (ASCII) whitespace-separated terms of a query text.
-std::vector<std::string> query_terms(std::string_view text);
-// Every term occurs, ASCII case-insensitively, in the title, the content or a tag.
-bool matches_terms(const KnowledgeEntry& entry, const std::vector<std::string>& terms);
 
 }  // namespace nocturne::knowledge

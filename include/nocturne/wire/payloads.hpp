@@ -62,11 +62,24 @@ struct Vote {
     std::string operator_id;
 };
 
+// Where a QUERY page starts: results come by score (descending), then created (descending),
+// author key and slot (ascending); a page starts after this position.
+struct QueryPosition {
+    std::int64_t score = 0;  // millionths (store::text_score)
+    std::int64_t created = 0;
+    crypto::PublicKey author{};
+    std::string slot;
+    friend bool operator==(const QueryPosition&, const QueryPosition&) = default;
+};
+
+// A full-text search of a domain's index, asked of the nodes that hold it: every term must begin
+// a token of an announcement's title, tags or content.
 struct Query {
     std::string domain;
     std::string text;
     double min_confidence = 0.0;
-    int limit = 10;
+    int limit = 10;  // 1..100; an answer carries fewer when they do not fit a frame
+    std::optional<QueryPosition> after = {};
 };
 
 // ---- Replies --------------------------------------------------------------------------------
@@ -113,8 +126,12 @@ struct VoteResult {
     errc code = errc::ok;
 };
 
+// records: the best matches in result order, from the request's position on. more: the holder
+// has further matches after the last record sent (the limit or the frame cut the answer).
 struct QueryResult {
     std::vector<Record> records;
+    std::vector<Record> credentials = {};  // as in ValueResult
+    bool more = false;
 };
 
 using ResponseBody = std::variant<NodesResult, ValueResult, StoreResult, VoteResult, QueryResult>;

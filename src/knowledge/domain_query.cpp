@@ -1,0 +1,216 @@
+#include "domain_query.hpp"
+
+#include <nocturne/core/hex.hpp>
+#include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/knowledge/text_indexing.hpp>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace nocturne::knowledge {
+namespace {
+
+using store::TextPosition;
+
+// Whether b comes after a in result order.
+bool before(const TextPosition& a, const TextPosition& b) {
+    return store::comes_after(a, b.score, b.created, b.author, b.slot);
+}
+
+struct Item {
+    TextPosition position;
+    Announcement announcement;
+};
+
+struct HolderAnswer {
+    std::vector<Item> items;
+    std::optional<TextPosition> cut;  // covers the order up to here; nullopt: to the end
+};
+
+struct Job {
+    dht::Node& node;
+    Query query;
+    std::optional<Cursor> cursor;
+    std::vector<std::string> terms;
+    NodeId key;
+    ProvenanceOf provenance;
+    std::weak_ptr<char> alive;
+    std::function<void(result<QueryPage>)> done;
+    std::size_t asked = 0;
+    std::size_t pending = 0;
+    std::vector<HolderAnswer> answers;
+
+    // The records one holder sent (already admitted), reduced to the matches this reader can
+    // check itself.
+    void take(const std::vector<wire::Record>& records, bool more) {
+        HolderAnswer answer;
+        std::map<std::pair<crypto::PublicKey, std::string>, std::size_t> seen;
+        for (const auto& r : records) {
+            auto a = announcement_from_record(r);
+            if (!a || a->deleted || a->domain != query.domain) continue;
+            if (a->confidence < query.min_confidence) continue;
+            const auto text = indexed_text(r);
+            if (!text) continue;
+            const auto score = store::score_text(terms, *text);
+            if (!score) continue;  // the holder says it matches; it does not
+            TextPosition p{*score, r.created, r.author, r.slot};
+            if (cursor &&
+                !store::comes_after(text_position(*cursor), p.score, p.created, p.author, p.slot)) {
+                continue;
+            }
+            const auto [it, fresh] = seen.emplace(std::pair{r.author, r.slot}, answer.items.size());
+            if (!fresh) {
+                if (answer.items[it->second].announcement.seq >= a->seq) continue;
+                answer.items[it->second] = Item{std::move(p), std::move(*a)};
+                continue;
+            }
+            answer.items.push_back(Item{std::move(p), std::move(*a)});
+        }
+        if (more) {
+            // An answer that says "more" but gives nothing this reader can use covers nothing:
+            // it does not count (else it could hold every page at the cursor).
+            if (answer.items.empty()) return;
+            answer.cut = answer.items.front().position;
+            for (const auto& i : answer.items) {
+                if (before(*answer.cut, i.position)) answer.cut = i.position;
+            }
+        }
+        answers.push_back(std::move(answer));
+    }
+
+    void settle() {
+        if (--pending == 0) finish();
+    }
+
+    void finish() {
+        if (asked > 0 && answers.empty()) {
+            done(Error(errc::timeout, "no holder of the domain's index answered"));
+            return;
+        }
+        QueryPage page;
+        page.index_truncated = answers.size() < asked;
+        // P: the quorum-th furthest cut, so that a majority covered everything up to it.
+        std::vector<std::optional<TextPosition>> cuts;
+        for (const auto& a : answers) cuts.push_back(a.cut);
+        std::sort(cuts.begin(), cuts.end(), [](const auto& a, const auto& b) {
+            if (!a || !b) return !a && b;  // "to the end" first
+            return before(*b, *a);
+        });
+        const std::optional<TextPosition> end = cuts.empty() ? std::nullopt : cuts[cuts.size() / 2];
+        const auto covers = [](const std::optional<TextPosition>& cut, const TextPosition& x) {
+            return !cut || !before(*cut, x);
+        };
+
+        struct Merged {
+            const Item* best = nullptr;
+            std::size_t support = 0;
+        };
+        std::map<std::pair<crypto::PublicKey, std::string>, Merged> merged;
+        for (const auto& a : answers) {
+            for (const auto& i : a.items) {
+                auto& m = merged[{i.position.author, i.position.slot}];
+                ++m.support;
+                if (m.best == nullptr || m.best->announcement.seq < i.announcement.seq) {
+                    m.best = &i;
+                }
+            }
+        }
+        page.announcements = merged.size();
+        std::vector<const Item*> kept;
+        for (const auto& [identity, m] : merged) {
+            const auto& x = m.best->position;
+            if (!covers(end, x)) continue;  // the next page's
+            std::size_t covering = 0;
+            for (const auto& a : answers) covering += covers(a.cut, x) ? 1 : 0;
+            if (2 * m.support <= covering) continue;
+            kept.push_back(m.best);
+        }
+        std::sort(kept.begin(), kept.end(),
+                  [](const Item* a, const Item* b) { return before(a->position, b->position); });
+        const auto limit = static_cast<std::size_t>(query.limit);
+        std::optional<TextPosition> last;
+        for (const auto* item : kept) {
+            if (page.entries.size() == limit) break;
+            last = item->position;
+            auto entry = entry_of(item->announcement);
+            auto p = provenance(entry);
+            if (!p) continue;
+            page.entries.push_back(FoundEntry{std::move(entry), std::move(*p),
+                                              static_cast<double>(item->position.score) / 1e6});
+        }
+        if (kept.size() > limit) {
+            page.next_cursor = encode_cursor(query_position(*last));
+        } else if (end) {
+            page.next_cursor = encode_cursor(query_position(*end));
+        }
+        done(std::move(page));
+    }
+};
+
+}  // namespace
+
+void query_domain(dht::Node& node, QueryServer& local, const Query& query, ProvenanceOf provenance,
+                  std::weak_ptr<char> alive, std::function<void(result<QueryPage>)> done) {
+    auto job = std::make_shared<Job>(Job{node,
+                                         query,
+                                         std::nullopt,
+                                         store::tokenize(query.text),
+                                         domain_index_key(query.domain),
+                                         std::move(provenance),
+                                         alive,
+                                         std::move(done),
+                                         0,
+                                         0,
+                                         {}});
+    if (!query.cursor.empty()) job->cursor = decode_cursor(query.cursor).value();
+    node.find_node(
+        job->key,
+        [job, &local](dht::LookupResult found) {
+            if (job->alive.expired()) return;
+            auto& n = job->node;
+            auto holders = std::move(found.closest);
+            if (n.is_storer(n.id())) holders.push_back({n.id(), n.address()});
+            std::sort(holders.begin(), holders.end(), [&](const auto& a, const auto& b) {
+                return distance_less(job->key, a.id, b.id);
+            });
+            holders.erase(std::unique(holders.begin(), holders.end(),
+                                      [](const auto& a, const auto& b) { return a.id == b.id; }),
+                          holders.end());
+            holders.resize(std::min(holders.size(), n.config().k / 2 + 1));
+            job->asked = holders.size();
+            job->pending = 1;  // until every request is out
+            wire::Query request{job->query.domain, job->query.text, job->query.min_confidence,
+                                job->query.limit, job->cursor};
+            bool self = false;
+            for (const auto& h : holders) {
+                if (h.id == n.id()) {
+                    self = true;
+                    continue;
+                }
+                ++job->pending;
+                n.request(h, request, [job, from = h.id](const dht::InboundMessage* answer) {
+                    if (job->alive.expired()) return;
+                    if (answer != nullptr) {
+                        const auto* response = std::get_if<wire::Response>(&answer->payload);
+                        const auto* result = response != nullptr
+                                                 ? std::get_if<wire::QueryResult>(&response->result)
+                                                 : nullptr;
+                        if (result != nullptr) {
+                            job->take(job->node.admit_records(job->key, result->records,
+                                                              result->credentials, from),
+                                      result->more);
+                        }
+                    }
+                    job->settle();
+                });
+            }
+            if (self) {
+                if (auto mine = local.answer(request)) job->take(mine->records, mine->more);
+            }
+            job->settle();
+        },
+        true);
+}
+
+}  // namespace nocturne::knowledge
