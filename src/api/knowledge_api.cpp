@@ -71,6 +71,32 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
             });
         });
 
+    router.add_async(
+        "GET", "/local/knowledge/{id}",
+        [&service](const Request& request, const PathParams& params, const Responder& respond) {
+            std::optional<std::string> domain;
+            for (const auto& [name, value] : request.query) {
+                if (name != "domain") {
+                    respond(json_error(400, errc::unknown_field,
+                                       "unknown query parameter " + name + " (expected domain)"));
+                    return;
+                }
+                domain = value;
+            }
+            if (!domain) {
+                respond(json_error(400, errc::missing_field,
+                                   "domain is required: an entry's key is its domain and id"));
+                return;
+            }
+            service.get(*domain, params.at("id"), [respond](result<knowledge::QueryPage> page) {
+                if (!page) {
+                    respond(failure(page.error(), "the read failed: "));
+                    return;
+                }
+                respond(Response{200, present_page(*page).dump(), {}});
+            });
+        });
+
     router.add("GET", "/local/domains", [&service](const Request& request, const PathParams&) {
         if (!request.query.empty()) {
             return json_error(400, errc::unknown_field, "/local/domains takes no parameters");

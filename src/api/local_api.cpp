@@ -41,8 +41,14 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
              {{"requests_in", stats.requests_in},
               {"stores_accepted", stats.stores_accepted},
               {"stores_refused", stats.stores_refused},
-              {"rpc_timeouts", stats.rpc_timeouts}}},
+              {"rpc_timeouts", stats.rpc_timeouts},
+              {"slowed_down", stats.slowed_down}}},
         };
+        auto transport = nlohmann::json::object();
+        if (facts.transport_counters) {
+            for (const auto& [name, value] : facts.transport_counters()) transport[name] = value;
+        }
+        body["transport"] = std::move(transport);
         return ok(body);
     });
     router.add("GET", "/local/peers", [&agent](const Request&, const PathParams&) {

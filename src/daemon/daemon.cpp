@@ -193,7 +193,20 @@ int run_daemon(const DaemonConfig& config) {
                     token.error().message());
     }
     api::Router router;
-    api::add_node_routes(router, agent, api::DaemonFacts{config.version, clock.now()});
+    api::add_node_routes(
+        router, agent,
+        api::DaemonFacts{config.version, clock.now(), [&transport] {
+                             const auto& s = transport.stats();
+                             return std::vector<std::pair<std::string, std::uint64_t>>{
+                                 {"sessions_opened", s.sessions_opened},
+                                 {"rejected_rate", s.rejected_rate},
+                                 {"slow_downs_sent", s.slow_downs_sent},
+                                 {"slow_downs_received", s.slow_downs_received},
+                                 {"frames_paced", s.frames_paced},
+                                 {"paced_refusals", s.paced_refusals},
+                                 {"disconnects_for_violations", s.disconnects_for_violations},
+                                 {"slow_readers", s.slow_readers}};
+                         }});
     api::add_knowledge_routes(router, agent.knowledge());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;

@@ -108,24 +108,60 @@ std::vector<NodeId> Node::Maintenance::next_keys(Sweep& sweep, std::size_t budge
     return out;
 }
 
+std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, std::size_t offset,
+                                                           const std::vector<wire::Contact>& to,
+                                                           std::size_t& budget) {
+    if (to.empty()) return std::nullopt;
+    const auto now_s = node_.clock_.unix_seconds();
+    const auto per_page = node_.config_.limits.max_records_per_response;
+    for (;;) {
+        auto page = node_.store_.page(key, now_s, offset, per_page);
+        if (!page || page->empty()) return std::nullopt;
+        for (const auto& r : *page) {
+            const auto message = node_.store_message(r);
+            for (const auto& peer : to) {
+                ++node_.stats_.replicated;
+                node_.request(peer, message, nullptr);
+            }
+            ++offset;
+            const auto cost = (r.body.size() + 200) * to.size();
+            budget = cost >= budget ? 0 : budget - cost;
+            if (budget == 0) return offset;
+        }
+        if (page->size() < per_page) return std::nullopt;
+    }
+}
+
+void Node::Maintenance::rewind(Sweep& sweep, const NodeId& key) {
+    bool wrapped = false;
+    sweep.next = successor(key, wrapped);
+    sweep.done = wrapped || key >= sweep.last;
+}
+
 void Node::Maintenance::replicate_step() {
     if (!replication_) return;
     const auto now = node_.clock_.now();
-    const auto now_s = node_.clock_.unix_seconds();
+    std::size_t budget = node_.config_.maintenance_bytes_per_tick;
+    const auto peers_of = [&](const NodeId& key) {
+        return node_.closest_contacts(key, node_.config_.k, node_.self_, true);
+    };
+    if (replication_resume_) {
+        const auto key = replication_resume_->key;
+        if (auto next = send_records(key, replication_resume_->offset, peers_of(key), budget)) {
+            replication_resume_->offset = *next;
+            return;
+        }
+        replication_resume_.reset();
+    }
     for (const auto& key : next_keys(*replication_, node_.config_.keys_per_tick)) {
         if (auto it = stored_recently_.find(key);
             it != stored_recently_.end() && now - it->second < node_.config_.replicate_interval) {
             continue;
         }
-        auto records = node_.store_.get(key, now_s);
-        if (!records || records->empty()) continue;
-        std::vector<wire::Store> messages;
-        for (const auto& r : *records) messages.push_back(node_.store_message(r));
-        for (const auto& peer : node_.closest_contacts(key, node_.config_.k, node_.self_, true)) {
-            for (const auto& m : messages) {
-                ++node_.stats_.replicated;
-                node_.request(peer, m, nullptr);
-            }
+        if (auto next = send_records(key, 0, peers_of(key), budget)) {
+            replication_resume_ = Resume{key, *next};
+            rewind(*replication_, key);
+            return;
         }
     }
     if (replication_->done) replication_.reset();
@@ -144,13 +180,20 @@ void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
         if (++others == node_.config_.k) bits = bucket_index(newcomer.id, p.id);
     }
     const auto [lo, hi] = prefix_range(newcomer.id, bits);
-    handovers_.push_back(Handover{newcomer, Sweep{lo, hi}});
+    handovers_.push_back(Handover{newcomer, Sweep{lo, hi}, std::nullopt});
 }
 
 void Node::Maintenance::handover_step() {
     if (handovers_.empty()) return;
     auto& h = handovers_.front();
-    const auto now_s = node_.clock_.unix_seconds();
+    std::size_t budget = node_.config_.maintenance_bytes_per_tick;
+    if (h.resume) {
+        if (auto next = send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget)) {
+            h.resume->offset = *next;
+            return;
+        }
+        h.resume.reset();
+    }
     for (const auto& key : next_keys(h.range, node_.config_.keys_per_tick)) {
         // Hand over what the newcomer is now responsible for: it is among the k closest storers
         // we know.
@@ -159,11 +202,10 @@ void Node::Maintenance::handover_step() {
             return p.id == h.newcomer.id;
         });
         if (!among) continue;
-        auto records = node_.store_.get(key, now_s);
-        if (!records) continue;
-        for (const auto& r : *records) {
-            ++node_.stats_.replicated;
-            node_.request(h.newcomer, node_.store_message(r), nullptr);
+        if (auto next = send_records(key, 0, {h.newcomer}, budget)) {
+            h.resume = Resume{key, *next};
+            rewind(h.range, key);
+            return;
         }
     }
     if (h.range.done) handovers_.pop_front();

@@ -41,14 +41,29 @@ private:
         NodeId last;
         bool done = false;
     };
+    // A key whose records are being sent, and the record number to go on from next tick.
+    struct Resume {
+        NodeId key;
+        std::size_t offset = 0;
+    };
     struct Handover {
         wire::Contact newcomer;
         Sweep range;
+        std::optional<Resume> resume;
     };
 
     bool busy() const { return replication_.has_value() || !handovers_.empty(); }
     // Up to `budget` keys of the sweep (fewer at its end); advances it.
     std::vector<NodeId> next_keys(Sweep& sweep, std::size_t budget);
+    // Sends the records under key from record number `offset` on to each of `to`, a store page
+    // at a time, while `budget` (bytes) lasts: one key may hold thousands of records (a domain
+    // index), and sending them all at once would swamp a peer's session (its byte cap). Returns
+    // where to go on next tick, or nullopt when the key is done.
+    std::optional<std::size_t> send_records(const NodeId& key, std::size_t offset,
+                                            const std::vector<wire::Contact>& to,
+                                            std::size_t& budget);
+    // A sweep interrupted at `key` (budget spent): the keys after it come again.
+    static void rewind(Sweep& sweep, const NodeId& key);
     void replicate_step();
     void handover_step();
     void refresh_buckets();
@@ -59,6 +74,7 @@ private:
     std::map<NodeId, std::vector<wire::Record>> published_;  // what put() republishes
     std::map<NodeId, Clock::time_point> stored_recently_;    // keys that arrived by STORE
     std::optional<Sweep> replication_;                       // in progress
+    std::optional<Resume> replication_resume_;
     std::deque<Handover> handovers_;
     Clock::time_point next_refresh_;
     Clock::time_point next_replicate_;

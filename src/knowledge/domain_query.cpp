@@ -40,6 +40,25 @@ struct Job {
     std::size_t asked = 0;
     std::size_t pending = 0;
     std::vector<HolderAnswer> answers;
+    std::map<crypto::Signature, std::optional<Item>> checked;
+
+    // A record as this reader checks it, once per distinct record (holders send the same ones).
+    const std::optional<Item>& check(const wire::Record& r) {
+        const auto [it, fresh] = checked.try_emplace(r.sig);
+        if (!fresh) return it->second;
+        auto a = announcement_from_record(r);
+        if (!a || a->deleted || a->domain != query.domain) return it->second;
+        if (a->confidence < query.min_confidence) return it->second;
+        const auto score = store::score_text(terms, indexed_text(*a));
+        if (!score) return it->second;  // the holder says it matches; it does not
+        TextPosition p{*score, r.created, r.author, r.slot};
+        if (cursor &&
+            !store::comes_after(text_position(*cursor), p.score, p.created, p.author, p.slot)) {
+            return it->second;
+        }
+        it->second = Item{std::move(p), std::move(*a)};
+        return it->second;
+    }
 
     // The records one holder sent (already admitted), reduced to the matches this reader can
     // check itself.
@@ -47,25 +66,15 @@ struct Job {
         HolderAnswer answer;
         std::map<std::pair<crypto::PublicKey, std::string>, std::size_t> seen;
         for (const auto& r : records) {
-            auto a = announcement_from_record(r);
-            if (!a || a->deleted || a->domain != query.domain) continue;
-            if (a->confidence < query.min_confidence) continue;
-            const auto text = indexed_text(r);
-            if (!text) continue;
-            const auto score = store::score_text(terms, *text);
-            if (!score) continue;  // the holder says it matches; it does not
-            TextPosition p{*score, r.created, r.author, r.slot};
-            if (cursor &&
-                !store::comes_after(text_position(*cursor), p.score, p.created, p.author, p.slot)) {
-                continue;
-            }
+            const auto& item = check(r);
+            if (!item) continue;
             const auto [it, fresh] = seen.emplace(std::pair{r.author, r.slot}, answer.items.size());
             if (!fresh) {
-                if (answer.items[it->second].announcement.seq >= a->seq) continue;
-                answer.items[it->second] = Item{std::move(p), std::move(*a)};
+                if (answer.items[it->second].announcement.seq >= item->announcement.seq) continue;
+                answer.items[it->second] = *item;
                 continue;
             }
-            answer.items.push_back(Item{std::move(p), std::move(*a)});
+            answer.items.push_back(*item);
         }
         if (more) {
             // An answer that says "more" but gives nothing this reader can use covers nothing:
@@ -162,6 +171,7 @@ void query_domain(dht::Node& node, QueryServer& local, const Query& query, Prove
                                          std::move(done),
                                          0,
                                          0,
+                                         {},
                                          {}});
     if (!query.cursor.empty()) job->cursor = decode_cursor(query.cursor).value();
     node.find_node(

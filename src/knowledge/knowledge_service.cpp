@@ -328,6 +328,32 @@ std::size_t KnowledgeService::resume_publishing() {
 
 // ---- query -------------------------------------------------------------------------------------
 
+void KnowledgeService::get(const std::string& domain, const std::string& id,
+                           Callback<QueryPage> done) {
+    if (!wire::is_valid_domain(domain) || !wire::is_valid_id(id)) {
+        done(Error(errc::value_out_of_range, "domain and id: see POST /local/knowledge"));
+        return;
+    }
+    std::weak_ptr<char> alive = alive_;
+    node_.find_value(content_key(domain, id),
+                     [this, alive, domain, id, done = std::move(done)](dht::LookupResult found) {
+                         if (alive.expired()) return;
+                         QueryPage page;
+                         for (const auto& r : found.records) {
+                             auto parsed = entry_from_record(r);
+                             if (!parsed || parsed->deleted) continue;
+                             auto& e = parsed->entry;
+                             if (e.domain != domain || e.id != id) continue;
+                             auto p = provenance_of(e);
+                             if (!p) continue;
+                             const double score = 0.5 + 0.5 * e.confidence;
+                             page.entries.push_back(FoundEntry{std::move(e), std::move(*p), score});
+                         }
+                         page.announcements = page.entries.size();
+                         done(std::move(page));
+                     });
+}
+
 void KnowledgeService::query(Query q, Callback<QueryPage> done) {
     if (auto valid = validate_query(q); !valid) {
         done(valid.error());

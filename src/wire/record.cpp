@@ -1,10 +1,14 @@
 #include <nocturne/core/hex.hpp>
+#include <nocturne/core/sha256.hpp>
+#include <nocturne/crypto/keys.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 #include <nocturne/wire/record.hpp>
 #include <nocturne/wire/signed_blob.hpp>
 
 #include <array>
+#include <deque>
+#include <unordered_set>
 #include <utility>
 
 #include "codec.hpp"
@@ -227,6 +231,53 @@ result<Record> decode_stored_record(std::string_view text, const Limits& limits)
     return detail::record_from_json(*outer, limits, false);
 }
 
+namespace {
+
+// Records whose signature this thread verified lately, by a digest of everything the signature
+// covers and the signature itself. A reader hears the same record from several holders (a read
+// asks the k closest, a QUERY a majority of them): the first copy pays the Ed25519 verification,
+// identical copies cost a SHA-256. Only exact bytes that verified hit it, so it cannot be made to
+// accept anything; it holds at most `capacity` digests (about 1 MiB).
+class VerifiedRecords {
+public:
+    bool verify(const SignedBlob& blob) {
+        std::string all;
+        all.reserve(blob.public_key.size() + blob.sig.size() + blob.body.size());
+        all.append(reinterpret_cast<const char*>(blob.public_key.data()), blob.public_key.size());
+        all.append(reinterpret_cast<const char*>(blob.sig.data()), blob.sig.size());
+        all.append(blob.body);
+        const auto digest = sha256(as_bytes(all));
+        const std::string key(digest.begin(), digest.end());
+        if (seen_.contains(key)) return true;
+        if (!crypto::verify(blob.public_key, as_bytes(signing_bytes(record_domain, blob.body)),
+                            blob.sig)) {
+            return false;
+        }
+        if (order_.size() == capacity) {
+            seen_.erase(order_.front());
+            order_.pop_front();
+        }
+        seen_.insert(key);
+        order_.push_back(key);
+        return true;
+    }
+
+private:
+    static constexpr std::size_t capacity = 8192;
+    std::unordered_set<std::string> seen_;
+    std::deque<std::string> order_;
+};
+
+result<SignedBlob> verify_record_blob(const nlohmann::json& object, std::size_t max_body_bytes) {
+    auto blob = read_verified_blob(object, max_body_bytes);
+    if (!blob) return blob;
+    thread_local VerifiedRecords verified;
+    if (!verified.verify(*blob)) return make_error_code(errc::bad_signature);
+    return blob;
+}
+
+}  // namespace
+
 namespace detail {
 
 nlohmann::json record_to_json(const Record& record) {
@@ -234,7 +285,7 @@ nlohmann::json record_to_json(const Record& record) {
 }
 
 result<Record> record_from_json(const nlohmann::json& object, const Limits& limits, bool verify) {
-    auto blob = verify ? verify_blob(object, record_domain, limits.max_record_bytes)
+    auto blob = verify ? verify_record_blob(object, limits.max_record_bytes)
                        : read_verified_blob(object, limits.max_record_bytes);
     if (!blob) return blob.error();
     auto body = parse_json(blob->body, limits.max_record_bytes, limits.max_json_depth);

@@ -56,6 +56,7 @@ protected:
         c.table.max_per_bucket_per_group = 0;  // test addresses share /24s
         c.table.max_per_table_per_group = 0;
         c.keys_per_tick = 8;
+        c.maintenance_bytes_per_tick = 128 * 1024;
         return c;
     }
 
@@ -378,6 +379,42 @@ TEST_F(NodeTest, AnAnswerOfTheWrongShapeFailsTheRequest) {
     ASSERT_TRUE(second.has_value());
     EXPECT_EQ(second->failed, 1u);
     EXPECT_EQ(node_.stats().unexpected, 1u);
+}
+
+TEST_F(NodeTest, AKeyWithThousandsOfRecordsIsHandedOverAFewHundredKiBATick) {
+    // One key, 300 authors' records of ~3 KiB (a busy domain index): ~900 KiB to hand over.
+    const auto now = clock_.unix_seconds();
+    const std::string pad(3000, 'x');
+    for (int i = 0; i < 300; ++i) {
+        const auto author = crypto::KeyPair::generate();
+        ASSERT_TRUE(
+            store_.put(wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
+                                          R"({"domain":"node","id":"big","pad":")" + pad + R"("})"},
+                                         author)
+                           .value()));
+    }
+    const auto newcomer = peer(0x05);
+    deliver(newcomer, std::string(32, 'p'), wire::Ping{});
+    auto first = transport_.take();
+    ASSERT_EQ(first.size(), 2u);
+    deliver(newcomer, std::string(32, 'q'), wire::Pong{first[1].message.id});
+    ASSERT_TRUE(node_.table().contains(newcomer.id));
+    std::size_t stores = 0, ticks = 0;
+    while (ticks < 100 && stores < 300) {
+        clock_.advance(100ms);
+        node_.tick();
+        ++ticks;
+        std::size_t bytes = 0;
+        for (const auto& s : transport_.take()) {
+            const auto* store = std::get_if<wire::Store>(&s.message.payload);
+            if (store == nullptr) continue;
+            bytes += store->record.body.size();
+            ++stores;
+        }
+        EXPECT_LE(bytes, config().maintenance_bytes_per_tick + 4096) << "tick " << ticks;
+    }
+    EXPECT_EQ(stores, 300u) << "every record, none twice";
+    EXPECT_GE(ticks, 900u * 1024 / config().maintenance_bytes_per_tick);
 }
 
 TEST_F(NodeTest, ANewcomerGetsItsRecordsFromTicksNotFromTheMessageThatIntroducedIt) {

@@ -4,7 +4,11 @@
 #include <nocturne/api/router.hpp>
 #include <nocturne/core/clock.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nocturne::api {
 
@@ -12,6 +16,9 @@ namespace nocturne::api {
 struct DaemonFacts {
     std::string version;
     Clock::time_point started;
+    // The transport's back-pressure and session counters by name (health's "transport"), read
+    // when asked: the api layer does not see the transport.
+    std::function<std::vector<std::pair<std::string, std::uint64_t>>()> transport_counters = {};
 };
 
 // Adds GET /local/health and GET /local/peers to `router` (docs/api.md has the bodies). The agent

@@ -87,6 +87,11 @@ public:
     // no holder answered.
     void query(Query query, Callback<QueryPage> done);
 
+    // One entry by domain and id, read from the k closest storers of its key (a DHT get): every
+    // author's live version at its highest seq (several authors may use one id), as a page
+    // without cursor. An empty page when there is none; value_out_of_range for a bad domain/id.
+    void get(const std::string& domain, const std::string& id, Callback<QueryPage> done);
+
     // Deletes an entry this node published, by id (domain: when the id exists in several
     // domains; value_out_of_range if it is ambiguous). not_found for ids this node did not
     // publish, has deleted already or that expired. Fails like publish() when the tombstone was

@@ -13,6 +13,10 @@ namespace nocturne::knowledge {
 // what a QUERY searches. The record was verified before it was stored; this only reads it.
 std::optional<store::IndexedText> indexed_text(const wire::Record& record);
 
+struct Announcement;
+// The same, of an announcement already read (live, not deleted).
+store::IndexedText indexed_text(const Announcement& announcement);
+
 // indexed_text() as the TextIndexer every record store of an agent is opened with.
 store::TextIndexer text_indexer();
 
