@@ -110,7 +110,8 @@ std::vector<NodeId> Node::Maintenance::next_keys(Sweep& sweep, std::size_t budge
 
 std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, std::size_t offset,
                                                            const std::vector<wire::Contact>& to,
-                                                           std::size_t& budget) {
+                                                           std::size_t& budget,
+                                                           std::size_t& frames) {
     if (to.empty()) return std::nullopt;
     const auto now_s = node_.clock_.unix_seconds();
     const auto per_page = node_.config_.limits.max_records_per_response;
@@ -126,7 +127,8 @@ std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, st
             ++offset;
             const auto cost = (r.body.size() + 200) * to.size();
             budget = cost >= budget ? 0 : budget - cost;
-            if (budget == 0) return offset;
+            frames = to.size() >= frames ? 0 : frames - to.size();
+            if (budget == 0 || frames == 0) return offset;
         }
         if (page->size() < per_page) return std::nullopt;
     }
@@ -142,12 +144,14 @@ void Node::Maintenance::replicate_step() {
     if (!replication_) return;
     const auto now = node_.clock_.now();
     std::size_t budget = node_.config_.maintenance_bytes_per_tick;
+    std::size_t frames = node_.config_.maintenance_frames_per_tick;
     const auto peers_of = [&](const NodeId& key) {
         return node_.closest_contacts(key, node_.config_.k, node_.self_, true);
     };
     if (replication_resume_) {
         const auto key = replication_resume_->key;
-        if (auto next = send_records(key, replication_resume_->offset, peers_of(key), budget)) {
+        if (auto next =
+                send_records(key, replication_resume_->offset, peers_of(key), budget, frames)) {
             replication_resume_->offset = *next;
             return;
         }
@@ -158,7 +162,7 @@ void Node::Maintenance::replicate_step() {
             it != stored_recently_.end() && now - it->second < node_.config_.replicate_interval) {
             continue;
         }
-        if (auto next = send_records(key, 0, peers_of(key), budget)) {
+        if (auto next = send_records(key, 0, peers_of(key), budget, frames)) {
             replication_resume_ = Resume{key, *next};
             rewind(*replication_, key);
             return;
@@ -187,8 +191,10 @@ void Node::Maintenance::handover_step() {
     if (handovers_.empty()) return;
     auto& h = handovers_.front();
     std::size_t budget = node_.config_.maintenance_bytes_per_tick;
+    std::size_t frames = node_.config_.maintenance_frames_per_tick;
     if (h.resume) {
-        if (auto next = send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget)) {
+        if (auto next =
+                send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget, frames)) {
             h.resume->offset = *next;
             return;
         }
@@ -202,7 +208,7 @@ void Node::Maintenance::handover_step() {
             return p.id == h.newcomer.id;
         });
         if (!among) continue;
-        if (auto next = send_records(key, 0, {h.newcomer}, budget)) {
+        if (auto next = send_records(key, 0, {h.newcomer}, budget, frames)) {
             h.resume = Resume{key, *next};
             rewind(h.range, key);
             return;

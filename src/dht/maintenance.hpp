@@ -56,12 +56,12 @@ private:
     // Up to `budget` keys of the sweep (fewer at its end); advances it.
     std::vector<NodeId> next_keys(Sweep& sweep, std::size_t budget);
     // Sends the records under key from record number `offset` on to each of `to`, a store page
-    // at a time, while `budget` (bytes) lasts: one key may hold thousands of records (a domain
-    // index), and sending them all at once would swamp a peer's session (its byte cap). Returns
-    // where to go on next tick, or nullopt when the key is done.
+    // at a time, while `budget` (bytes) and `frames` (STOREs) last: one key may hold thousands of
+    // records (a domain index), and sending them all at once would swamp a peer's session (its byte
+    // cap). Returns where to go on next tick, or nullopt when the key is done.
     std::optional<std::size_t> send_records(const NodeId& key, std::size_t offset,
                                             const std::vector<wire::Contact>& to,
-                                            std::size_t& budget);
+                                            std::size_t& budget, std::size_t& frames);
     // A sweep interrupted at `key` (budget spent): the keys after it come again.
     static void rewind(Sweep& sweep, const NodeId& key);
     void replicate_step();

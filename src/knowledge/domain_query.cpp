@@ -159,8 +159,75 @@ struct Job {
 
 }  // namespace
 
-void query_domain(dht::Node& node, QueryServer& local, const Query& query, ProvenanceOf provenance,
-                  std::weak_ptr<char> alive, std::function<void(result<QueryPage>)> done) {
+std::optional<std::vector<wire::Contact>> HolderCache::find(const NodeId& key,
+                                                            Clock::time_point now) const {
+    const auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
+    return it->second.holders;
+}
+
+void HolderCache::put(const NodeId& key, std::vector<wire::Contact> holders,
+                      Clock::time_point now) {
+    if (entries_.size() >= capacity && !entries_.contains(key)) {
+        // Full: drop what has expired, else the entry that expires first.
+        std::erase_if(entries_, [&](const auto& kv) { return kv.second.expires <= now; });
+        if (entries_.size() >= capacity) {
+            entries_.erase(std::min_element(
+                entries_.begin(), entries_.end(),
+                [](const auto& x, const auto& y) { return x.second.expires < y.second.expires; }));
+        }
+    }
+    entries_[key] = Entry{std::move(holders), now + ttl};
+}
+
+void HolderCache::forget(const NodeId& key) {
+    entries_.erase(key);
+}
+
+namespace {
+
+// Sends the QUERY to the holders (this node answers its own part) and merges what comes back.
+void ask(const std::shared_ptr<Job>& job, QueryServer& local, HolderCache& cache,
+         const std::vector<wire::Contact>& holders) {
+    auto& n = job->node;
+    job->asked = holders.size();
+    job->pending = 1;  // until every request is out
+    wire::Query request{job->query.domain, job->query.text, job->query.min_confidence,
+                        job->query.limit, job->cursor};
+    bool self = false;
+    for (const auto& h : holders) {
+        if (h.id == n.id()) {
+            self = true;
+            continue;
+        }
+        ++job->pending;
+        n.request(h, request, [job, &cache, from = h.id](const dht::InboundMessage* answer) {
+            if (job->alive.expired()) return;
+            const auto* response =
+                answer != nullptr ? std::get_if<wire::Response>(&answer->payload) : nullptr;
+            const auto* result =
+                response != nullptr ? std::get_if<wire::QueryResult>(&response->result) : nullptr;
+            if (result != nullptr) {
+                job->take(
+                    job->node.admit_records(job->key, result->records, result->credentials, from),
+                    result->more);
+            } else {
+                cache.forget(job->key);  // a holder that fails: look them up again next time
+            }
+            job->settle();
+        });
+    }
+    if (self) {
+        if (auto mine = local.answer(request)) job->take(mine->records, mine->more);
+    }
+    job->settle();
+}
+
+}  // namespace
+
+void query_domain(dht::Node& node, QueryServer& local, HolderCache& cache, const Query& query,
+                  ProvenanceOf provenance, std::weak_ptr<char> alive,
+                  std::function<void(result<QueryPage>)> done) {
     auto job = std::make_shared<Job>(Job{node,
                                          query,
                                          std::nullopt,
@@ -174,9 +241,13 @@ void query_domain(dht::Node& node, QueryServer& local, const Query& query, Prove
                                          {},
                                          {}});
     if (!query.cursor.empty()) job->cursor = decode_cursor(query.cursor).value();
+    if (auto holders = cache.find(job->key, node.clock().now())) {
+        ask(job, local, cache, *holders);
+        return;
+    }
     node.find_node(
         job->key,
-        [job, &local](dht::LookupResult found) {
+        [job, &local, &cache](dht::LookupResult found) {
             if (job->alive.expired()) return;
             auto& n = job->node;
             auto holders = std::move(found.closest);
@@ -188,37 +259,8 @@ void query_domain(dht::Node& node, QueryServer& local, const Query& query, Prove
                                       [](const auto& a, const auto& b) { return a.id == b.id; }),
                           holders.end());
             holders.resize(std::min(holders.size(), n.config().k / 2 + 1));
-            job->asked = holders.size();
-            job->pending = 1;  // until every request is out
-            wire::Query request{job->query.domain, job->query.text, job->query.min_confidence,
-                                job->query.limit, job->cursor};
-            bool self = false;
-            for (const auto& h : holders) {
-                if (h.id == n.id()) {
-                    self = true;
-                    continue;
-                }
-                ++job->pending;
-                n.request(h, request, [job, from = h.id](const dht::InboundMessage* answer) {
-                    if (job->alive.expired()) return;
-                    if (answer != nullptr) {
-                        const auto* response = std::get_if<wire::Response>(&answer->payload);
-                        const auto* result = response != nullptr
-                                                 ? std::get_if<wire::QueryResult>(&response->result)
-                                                 : nullptr;
-                        if (result != nullptr) {
-                            job->take(job->node.admit_records(job->key, result->records,
-                                                              result->credentials, from),
-                                      result->more);
-                        }
-                    }
-                    job->settle();
-                });
-            }
-            if (self) {
-                if (auto mine = local.answer(request)) job->take(mine->records, mine->more);
-            }
-            job->settle();
+            if (!holders.empty()) cache.put(job->key, holders, n.clock().now());
+            ask(job, local, cache, holders);
         },
         true);
 }

@@ -41,7 +41,8 @@ KnowledgeService::KnowledgeService(dht::Node& node, const crypto::KeyPair& keys,
       options_(options),
       author_(keys.node_id().to_hex()),
       index_(published, keys.public_key(), clock.unix_seconds()),
-      server_(node) {}
+      server_(node),
+      holders_(std::make_unique<HolderCache>()) {}
 
 KnowledgeService::~KnowledgeService() = default;
 
@@ -360,8 +361,8 @@ void KnowledgeService::query(Query q, Callback<QueryPage> done) {
         return;
     }
     query_domain(
-        node_, server_, q, [this](const KnowledgeEntry& e) { return provenance_of(e); }, alive_,
-        std::move(done));
+        node_, server_, *holders_, q, [this](const KnowledgeEntry& e) { return provenance_of(e); },
+        alive_, std::move(done));
 }
 
 std::optional<Provenance> KnowledgeService::provenance_of(const KnowledgeEntry& e) const {

@@ -69,6 +69,7 @@ public:
           handshake_timer_(ws_.get_executor()),
           retire_timer_(ws_.get_executor()),
           pace_timer_(ws_.get_executor()),
+          stall_timer_(ws_.get_executor()),
           replay_(t_->config_.limits.max_clock_skew_seconds),
           flow_(flow_options(t_->config_), std::chrono::steady_clock::now()) {
         boost::system::error_code ec;
@@ -88,6 +89,7 @@ public:
           handshake_timer_(ws_.get_executor()),
           retire_timer_(ws_.get_executor()),
           pace_timer_(ws_.get_executor()),
+          stall_timer_(ws_.get_executor()),
           target_(std::move(target)),
           expected_(expected),
           replay_(t_->config_.limits.max_clock_skew_seconds),
@@ -107,24 +109,17 @@ public:
 
     bool enqueue(OutFrame frame) override {
         if (closing()) return false;
-        if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes && pacing_) {
-            // The backlog is ours: we hold frames back to stay within the peer's rate. Refuse
-            // this one (its request fails at once) rather than blame the peer.
-            ++t_->stats_.paced_refusals;
-            return false;
-        }
         if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes) {
-            // The peer does not read what we send: it is a slow reader (or a hostile one), and
-            // waiting on it would only grow our memory.
-            ++t_->stats_.slow_readers;
-            spdlog::warn("net: closing session {}: {} bytes queued and not read", label(),
-                         queued_bytes_);
-            // It would not read a close frame either: the connection is cut at once.
-            silenced_ = true;
-            drop(take_unsent());
-            state_ = State::closing;
-            t_->on_closing(*this);
-            abort();
+            const auto stalled = std::chrono::steady_clock::now() - last_progress_ >= stall_limit();
+            if (pacing_ || !stalled) {
+                // The backlog is ours: we sent faster than the peer reads or grants, and it is
+                // reading. Refuse this frame (its request fails at once) rather than blame the
+                // peer; if the peer stops reading, the stall check cuts it.
+                ++t_->stats_.paced_refusals;
+                arm_stall_check();
+                return false;
+            }
+            cut_slow_reader();
             return false;
         }
         queued_bytes_ += frame.frame.size();
@@ -464,6 +459,42 @@ private:
         return state_ == State::open || state_ == State::retiring || state_ == State::closing;
     }
 
+    // The peer does not read what we send: it is a slow reader (or a hostile one), and waiting on
+    // it would only grow our memory.
+    void cut_slow_reader() {
+        ++t_->stats_.slow_readers;
+        spdlog::warn("net: closing session {}: {} bytes queued and not read", label(),
+                     queued_bytes_);
+        // It would not read a close frame either: the connection is cut at once.
+        silenced_ = true;
+        drop(take_unsent());
+        state_ = State::closing;
+        t_->on_closing(*this);
+        abort();
+    }
+
+    // How long a full queue may go without a completed write before the peer counts as not
+    // reading: a frame (at most 256 KiB) takes far less on any link a peer can serve from.
+    std::chrono::steady_clock::duration stall_limit() const {
+        return std::min<std::chrono::steady_clock::duration>(t_->config_.handshake_timeout,
+                                                             std::chrono::seconds(2));
+    }
+
+    void arm_stall_check() {
+        if (stall_armed_) return;
+        stall_armed_ = true;
+        stall_timer_.expires_after(stall_limit());
+        stall_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            auto s = std::static_pointer_cast<WsPeerSession>(weak.lock());
+            if (!s) return;
+            s->stall_armed_ = false;
+            if (ec || s->closing() || s->queue_.empty() || s->pacing_) return;
+            if (std::chrono::steady_clock::now() - s->last_progress_ >= s->stall_limit()) {
+                s->cut_slow_reader();
+            }
+        });
+    }
+
     void start_writer() {
         if (writing_ || !writable()) return;
         if (queue_.empty() && state_ != State::closing) return;
@@ -499,6 +530,7 @@ private:
             }
             queued_bytes_ -= queue_.front().frame.size();
             queue_.pop_front();
+            last_progress_ = std::chrono::steady_clock::now();
             ++t_->stats_.messages_out;
             t_->touch(*this);
         }
@@ -571,6 +603,7 @@ private:
         handshake_timer_.cancel();
         retire_timer_.cancel();
         pace_timer_.cancel();
+        stall_timer_.cancel();
         abort();
         if (counts_handshake_) {
             counts_handshake_ = false;
@@ -590,6 +623,11 @@ private:
     asio::steady_timer handshake_timer_;
     asio::steady_timer retire_timer_;
     asio::steady_timer pace_timer_;
+    // Armed while our queue to the peer is full: if no write completes before it fires, the peer
+    // does not read (a slow or hostile reader) and the session is cut.
+    asio::steady_timer stall_timer_;
+    bool stall_armed_ = false;
+    std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
     beast::flat_buffer buffer_;
 
     WsAddress target_;       // outbound only

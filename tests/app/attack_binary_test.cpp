@@ -398,6 +398,18 @@ TEST_F(DaemonsUnderAttack, PeersThatNeverReadAreCutOffAndMemoryStaysBounded) {
             ASSERT_FALSE(net::test::run_task(io, c.write(frame)).value());
         }
     }
+    // A peer that reads is never cut for what we queued (its frames are refused locally); one
+    // whose queue stays full with no write completing for 2 s is: wait for the daemon to say so,
+    // without reading anything meanwhile.
+    const auto cut = [&] {
+        const auto r = na_->call("GET", "/local/health");
+        const auto h = r ? json::parse(r->body, nullptr, false) : json();
+        return h.is_object() ? h["transport"].value("slow_readers", 0) : 0;
+    };
+    for (int i = 0; i < 1200 && cut() < sessions; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(cut(), sessions);
     // Each one is closed by the daemon: reading what the kernel buffered ends in an error.
     for (auto& c : readers) {
         bool ended = false;

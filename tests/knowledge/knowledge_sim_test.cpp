@@ -472,6 +472,33 @@ TEST_F(KnowledgeOnDht, ASelectiveQueryFindsItsMatchAmongHundredsInOneCallBestFir
     EXPECT_EQ(page->next_cursor, "");
     EXPECT_FALSE(page->index_truncated);
     EXPECT_LE(sent, lookup + k / 2 + 1);
+    // The holders are remembered for a while: the next query of the domain is one round.
+    before = node.stats().messages_out;
+    ASSERT_TRUE(query(reader, {"big", "zebra", 0.0, 10, ""}).has_value());
+    const auto again = node.stats().messages_out - before;
+    EXPECT_LE(again + 3, sent) << "no lookup (of at least 3 requests) this time";
+    // A holder that died is noticed (its request times out: the answer comes from the others)
+    // and the query after that looks the holders up again.
+    std::vector<std::size_t> holders;
+    for (std::size_t i = 0; i < mesh_size; ++i) {
+        if (i != reader && !sim_->store(i).get(key, sim_->clock().unix_seconds())->empty()) {
+            holders.push_back(i);
+        }
+    }
+    std::sort(holders.begin(), holders.end(), [&](std::size_t a, std::size_t b) {
+        return distance_less(key, sim_->node(a).id(), sim_->node(b).id());
+    });
+    sim_->kill(holders.front());
+    auto survived = query(reader, {"big", "zebra", 0.0, 10, ""});
+    ASSERT_TRUE(survived.has_value());
+    EXPECT_EQ(survived->entries.size(), 2u);
+    EXPECT_TRUE(survived->index_truncated) << "one holder did not answer";
+    before = node.stats().messages_out;
+    auto relooked = query(reader, {"big", "zebra", 0.0, 10, ""});
+    ASSERT_TRUE(relooked.has_value());
+    EXPECT_EQ(relooked->entries.size(), 2u);
+    EXPECT_GE(node.stats().messages_out - before, again + 3) << "a lookup again";
+    sim_->revive(holders.front());
     // Prefixes of words match; the middle of a word does not.
     auto prefix = query(reader, {"big", "zeb cross", 0.0, 10, ""});
     ASSERT_TRUE(prefix.has_value());

@@ -50,8 +50,11 @@ struct NodeConfig {
     // the store: keys examined when handing records to newcomers and when replicating, and the
     // newcomers waiting for their records (further ones are served by the next replication).
     std::size_t keys_per_tick = 64;
-    // Bytes of records replication and hand-over send per tick (all peers together); the rest
-    // goes on at the next tick, 100 ms later.
+    // Records (STOREs, all peers together) and their bytes that replication and hand-over send
+    // per tick; the rest goes on at the next tick, 100 ms later. 50 a tick is 500 frames/s, half
+    // of what one peer grants by default (net::FlowControl), so that maintenance never crowds
+    // out a peer's session, even when it all goes to one newcomer.
+    std::size_t maintenance_frames_per_tick = 50;
     std::size_t maintenance_bytes_per_tick = 1024 * 1024;
     std::size_t max_newcomers_queued = 256;
     // Claimed addresses being verified by a dial-back at once, at most (further claims wait for

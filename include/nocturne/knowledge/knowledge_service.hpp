@@ -25,6 +25,8 @@ struct ServiceOptions {
     std::size_t max_publishes_in_flight = 64;
 };
 
+class HolderCache;
+
 struct PublishOutcome {
     KnowledgeEntry entry;           // as signed (id, seq, created, expires, author, operator_id)
     std::size_t stored = 0;         // responsible nodes that accepted the entry record
@@ -141,6 +143,7 @@ private:
     std::size_t publishes_in_flight_ = 0;
     PublishedIndex index_;
     QueryServer server_;  // answers peers' QUERYs for the domain indexes this node holds
+    std::unique_ptr<HolderCache> holders_;  // who holds the domains queried lately
     // Callbacks hold a weak_ptr to this: once the service is gone they do nothing.
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
