@@ -42,7 +42,8 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
               {"stores_accepted", stats.stores_accepted},
               {"stores_refused", stats.stores_refused},
               {"rpc_timeouts", stats.rpc_timeouts},
-              {"slowed_down", stats.slowed_down}}},
+              {"slowed_down", stats.slowed_down},
+              {"replicated", stats.replicated}}},
         };
         auto transport = nlohmann::json::object();
         if (facts.transport_counters) {

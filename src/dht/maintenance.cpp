@@ -110,8 +110,8 @@ std::vector<NodeId> Node::Maintenance::next_keys(Sweep& sweep, std::size_t budge
 
 std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, std::size_t offset,
                                                            const std::vector<wire::Contact>& to,
-                                                           std::size_t& budget,
-                                                           std::size_t& frames) {
+                                                           std::size_t& budget, std::size_t& frames,
+                                                           std::int64_t created_before) {
     if (to.empty()) return std::nullopt;
     const auto now_s = node_.clock_.unix_seconds();
     const auto per_page = node_.config_.limits.max_records_per_response;
@@ -119,6 +119,10 @@ std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, st
         auto page = node_.store_.page(key, now_s, offset, per_page);
         if (!page || page->empty()) return std::nullopt;
         for (const auto& r : *page) {
+            if (r.created >= created_before) {
+                ++offset;
+                continue;
+            }
             const auto message = node_.store_message(r);
             for (const auto& peer : to) {
                 ++node_.stats_.replicated;
@@ -184,7 +188,10 @@ void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
         if (++others == node_.config_.k) bits = bucket_index(newcomer.id, p.id);
     }
     const auto [lo, hi] = prefix_range(newcomer.id, bits);
-    handovers_.push_back(Handover{newcomer, Sweep{lo, hi}, std::nullopt});
+    // Five seconds of slack: puts in flight while the newcomer was learned may have missed it.
+    // (An author's clock may be off; what this skips, hourly replication still sends.)
+    handovers_.push_back(
+        Handover{newcomer, Sweep{lo, hi}, std::nullopt, node_.clock_.unix_seconds() + 5});
 }
 
 void Node::Maintenance::handover_step() {
@@ -193,8 +200,8 @@ void Node::Maintenance::handover_step() {
     std::size_t budget = node_.config_.maintenance_bytes_per_tick;
     std::size_t frames = node_.config_.maintenance_frames_per_tick;
     if (h.resume) {
-        if (auto next =
-                send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget, frames)) {
+        if (auto next = send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget, frames,
+                                     h.since)) {
             h.resume->offset = *next;
             return;
         }
@@ -208,7 +215,7 @@ void Node::Maintenance::handover_step() {
             return p.id == h.newcomer.id;
         });
         if (!among) continue;
-        if (auto next = send_records(key, 0, {h.newcomer}, budget, frames)) {
+        if (auto next = send_records(key, 0, {h.newcomer}, budget, frames, h.since)) {
             h.resume = Resume{key, *next};
             rewind(h.range, key);
             return;

@@ -50,6 +50,11 @@ private:
         wire::Contact newcomer;
         Sweep range;
         std::optional<Resume> resume;
+        // Records created from this time on (unix seconds) are not handed over: they were put
+        // while the newcomer was already known, so their publisher stored them on it too. Without
+        // this, a hand-over sweep walking a store that grows under a busy publisher re-sends it
+        // everything it already has.
+        std::int64_t since = 0;
     };
 
     bool busy() const { return replication_.has_value() || !handovers_.empty(); }
@@ -61,7 +66,8 @@ private:
     // cap). Returns where to go on next tick, or nullopt when the key is done.
     std::optional<std::size_t> send_records(const NodeId& key, std::size_t offset,
                                             const std::vector<wire::Contact>& to,
-                                            std::size_t& budget, std::size_t& frames);
+                                            std::size_t& budget, std::size_t& frames,
+                                            std::int64_t created_before = INT64_MAX);
     // A sweep interrupted at `key` (budget spent): the keys after it come again.
     static void rewind(Sweep& sweep, const NodeId& key);
     void replicate_step();

@@ -417,6 +417,32 @@ TEST_F(NodeTest, AKeyWithThousandsOfRecordsIsHandedOverAFewHundredKiBATick) {
     EXPECT_GE(ticks, 900u * 1024 / config().maintenance_bytes_per_tick);
 }
 
+TEST_F(NodeTest, RecordsPutAfterANewcomerJoinedAreNotHandedOverToIt) {
+    ASSERT_TRUE(store_.put(record("before")));
+    const auto newcomer = peer(0x05);
+    deliver(newcomer, std::string(32, 'p'), wire::Ping{});
+    auto first = transport_.take();
+    ASSERT_EQ(first.size(), 2u);
+    deliver(newcomer, std::string(32, 'q'), wire::Pong{first[1].message.id});
+    ASSERT_TRUE(node_.table().contains(newcomer.id));
+    // A busy publisher goes on while the hand-over walks the store: what it puts from now on it
+    // stores on the newcomer itself.
+    clock_.advance(10s);
+    ASSERT_TRUE(store_.put(record("after")));
+    std::vector<std::string> handed;
+    for (int tick = 0; tick < 20; ++tick) {
+        clock_.advance(100ms);
+        node_.tick();
+        for (const auto& s : transport_.take()) {
+            if (const auto* st = std::get_if<wire::Store>(&s.message.payload)) {
+                handed.push_back(st->record.body);
+            }
+        }
+    }
+    ASSERT_EQ(handed.size(), 1u);
+    EXPECT_NE(handed[0].find("before"), std::string::npos);
+}
+
 TEST_F(NodeTest, ANewcomerGetsItsRecordsFromTicksNotFromTheMessageThatIntroducedIt) {
     // 40 keys held; a newcomer next to all of them (an empty table: it is among the k closest).
     std::vector<wire::Record> held;
