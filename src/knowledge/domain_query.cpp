@@ -21,6 +21,7 @@ bool before(const TextPosition& a, const TextPosition& b) {
 struct Item {
     TextPosition position;
     Announcement announcement;
+    crypto::Signature signature{};
 };
 
 struct HolderAnswer {
@@ -56,7 +57,7 @@ struct Job {
             !store::comes_after(text_position(*cursor), p.score, p.created, p.author, p.slot)) {
             return it->second;
         }
-        it->second = Item{std::move(p), std::move(*a)};
+        it->second = Item{std::move(p), std::move(*a), r.sig};
         return it->second;
     }
 
@@ -120,7 +121,11 @@ struct Job {
             for (const auto& i : a.items) {
                 auto& m = merged[{i.position.author, i.position.slot}];
                 ++m.support;
-                if (m.best == nullptr || m.best->announcement.seq < i.announcement.seq) {
+                // The highest seq; an author that signed two records with one seq gets the same
+                // pick from every reader (the lower signature).
+                if (m.best == nullptr || m.best->announcement.seq < i.announcement.seq ||
+                    (m.best->announcement.seq == i.announcement.seq &&
+                     i.signature < m.best->signature)) {
                     m.best = &i;
                 }
             }

@@ -3,6 +3,9 @@
 #include <nocturne/knowledge/query_server.hpp>
 #include <nocturne/wire/identifiers.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 namespace nocturne::knowledge {
 
 store::TextPosition text_position(const wire::QueryPosition& p) {
@@ -14,23 +17,50 @@ wire::QueryPosition query_position(const store::TextPosition& p) {
 }
 
 QueryServer::QueryServer(dht::Node& node) : node_(node) {
-    node_.serve(wire::MessageType::query, [this, alive = std::weak_ptr<char>(alive_)](
-                                              const dht::InboundMessage& msg) {
-        if (alive.expired()) return;
-        const auto& q = std::get<wire::Query>(msg.payload);
-        auto result = answer(q);
-        if (!result) {
-            const bool theirs = result.error().code() == errc::value_out_of_range;
-            node_.reply(msg, wire::ErrorReply{
-                                 msg.id, theirs ? errc::value_out_of_range : errc::internal_error,
-                                 result.error().message()});
-            return;
-        }
-        node_.reply(msg, wire::Response{msg.id, std::move(*result)});
-    });
+    node_.serve(wire::MessageType::query,
+                [this, alive = std::weak_ptr<char>(alive_)](const dht::InboundMessage& msg) {
+                    if (alive.expired()) return;
+                    const auto& q = std::get<wire::Query>(msg.payload);
+                    std::uint32_t retry_after_ms = 0;
+                    auto result = serve(msg.from.id, q, retry_after_ms);
+                    if (!result) {
+                        errc code = errc::internal_error;
+                        if (result.error() == errc::value_out_of_range)
+                            code = errc::value_out_of_range;
+                        if (result.error() == errc::rate_limited) code = errc::rate_limited;
+                        node_.reply(msg, wire::ErrorReply{msg.id, code, result.error().message(),
+                                                          retry_after_ms});
+                        return;
+                    }
+                    node_.reply(msg, wire::Response{msg.id, std::move(*result)});
+                });
 }
 
 QueryServer::~QueryServer() = default;
+
+result<wire::QueryResult> QueryServer::serve(const NodeId& peer, const wire::Query& q,
+                                             std::uint32_t& retry_after_ms) {
+    const auto now = node_.clock().now();
+    const auto refilled = [&](const Budget& b) {
+        return std::min(burst,
+                        b.tokens + rate * std::chrono::duration<double>(now - b.last).count());
+    };
+    if (budgets_.size() >= max_budgets && !budgets_.contains(peer)) {
+        // Forget peers whose budget has refilled: they owe nothing.
+        std::erase_if(budgets_, [&](const auto& kv) { return refilled(kv.second) >= burst; });
+        if (budgets_.size() >= max_budgets) budgets_.erase(budgets_.begin());
+    }
+    auto& b = budgets_.try_emplace(peer, Budget{burst, now}).first->second;
+    b.tokens = refilled(b);
+    b.last = now;
+    if (b.tokens < 1) {
+        retry_after_ms = static_cast<std::uint32_t>(std::ceil((1 - b.tokens) / rate * 1000));
+        return Error(errc::rate_limited, "over " + std::to_string(static_cast<int>(rate)) +
+                                             " QUERYs a second; retry later");
+    }
+    b.tokens -= 1;
+    return answer(q);
+}
 
 result<wire::QueryResult> QueryServer::answer(const wire::Query& q) {
     wire::QueryResult out;
@@ -53,6 +83,9 @@ result<wire::QueryResult> QueryServer::answer(const wire::Query& q) {
         node_.records().search(domain_index_key(q.domain), search, node_.clock().unix_seconds());
     if (!found) return found.error();
     std::size_t bytes = 0;
+    // A row skipped (no longer believed) still means "more may follow": the reader must not take
+    // this page for the end.
+    out.more = found->size() > limit;
     for (auto& r : *found) {
         if (out.records.size() == limit) {
             out.more = true;
@@ -65,7 +98,10 @@ result<wire::QueryResult> QueryServer::answer(const wire::Query& q) {
         }
         // What this node no longer believes (an author revoked since) it does not hand out; the
         // page goes on past it.
-        if (!node_.believes(r)) continue;
+        if (!node_.believes(r)) {
+            out.more = true;
+            continue;
+        }
         bytes += size;
         out.records.push_back(std::move(r));
     }

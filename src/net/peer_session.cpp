@@ -110,7 +110,8 @@ public:
     bool enqueue(OutFrame frame) override {
         if (closing()) return false;
         if (queued_bytes_ + frame.frame.size() > t_->config_.max_queued_bytes) {
-            const auto stalled = std::chrono::steady_clock::now() - last_progress_ >= stall_limit();
+            const auto stalled =
+                writing_ && std::chrono::steady_clock::now() - last_progress_ >= stall_limit();
             if (pacing_ || !stalled) {
                 // The backlog is ours: we sent faster than the peer reads or grants, and it is
                 // reading. Refuse this frame (its request fails at once) rather than blame the
@@ -122,6 +123,8 @@ public:
             cut_slow_reader();
             return false;
         }
+        // The stall clock starts when there is something to write, not at the last write long ago.
+        if (queue_.empty()) last_progress_ = std::chrono::steady_clock::now();
         queued_bytes_ += frame.frame.size();
         queue_.push_back(std::move(frame));
         t_->set_busy(*this, true);
@@ -473,11 +476,11 @@ private:
         abort();
     }
 
-    // How long a full queue may go without a completed write before the peer counts as not
-    // reading: a frame (at most 256 KiB) takes far less on any link a peer can serve from.
+    // How long a full queue may go with a write in flight that does not complete before the peer
+    // counts as not reading: as long as we wait for a handshake (5 s by default); one frame is at
+    // most 256 KiB. Frames beyond the cap are refused meanwhile, so waiting costs no memory.
     std::chrono::steady_clock::duration stall_limit() const {
-        return std::min<std::chrono::steady_clock::duration>(t_->config_.handshake_timeout,
-                                                             std::chrono::seconds(2));
+        return t_->config_.handshake_timeout;
     }
 
     void arm_stall_check() {
@@ -489,7 +492,8 @@ private:
             if (!s) return;
             s->stall_armed_ = false;
             if (ec || s->closing() || s->queue_.empty() || s->pacing_) return;
-            if (std::chrono::steady_clock::now() - s->last_progress_ >= s->stall_limit()) {
+            if (s->writing_ &&
+                std::chrono::steady_clock::now() - s->last_progress_ >= s->stall_limit()) {
                 s->cut_slow_reader();
             }
         });
@@ -516,6 +520,7 @@ private:
                 pace_timer_.expires_after(delay);
                 auto [ec] = co_await pace_timer_.async_wait(use_nothrow);
                 pacing_ = false;
+                last_progress_ = std::chrono::steady_clock::now();  // the wait was ours
                 if (ec || !writable()) break;
                 continue;  // the delay may have grown meanwhile
             }

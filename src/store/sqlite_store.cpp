@@ -167,6 +167,16 @@ std::error_code migrate(SQLite::Database& db, const TextIndexer& indexer) {
     if (version == 2) {
         migrate_v2_to_v3(db, indexer);
         db.exec("UPDATE schema_version SET version = 3");
+        version = 3;
+    }
+    if (version == 3) {
+        // Version 3 split words with FTS5's unicode61 tokenizer, which readers (store::tokenize)
+        // do not: a holder's order could differ from the order a reader checks. Rebuilt with the
+        // `ascii` tokenizer, which splits exactly like store::tokenize.
+        db.exec("DROP TABLE IF EXISTS text_fts");
+        db.exec("DROP TABLE IF EXISTS text_meta");
+        migrate_v2_to_v3(db, indexer);
+        db.exec("UPDATE schema_version SET version = 4");
     }
     tx.commit();
     return {};

@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS text_meta_order ON text_meta (key, base_score DESC, c
 CREATE INDEX IF NOT EXISTS text_meta_scope ON text_meta (scope);
 CREATE INDEX IF NOT EXISTS text_meta_expires ON text_meta (expires);
 CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5(
-    scope_key, title, tags, body, tokenize = 'unicode61 remove_diacritics 0');
+    scope_key, title, tags, body, tokenize = 'ascii');
 )sql";
 
 // FTS5 columns; phrase 0 of every query is the scope token (column 0), phrases 1.. the terms.

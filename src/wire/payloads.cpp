@@ -140,7 +140,7 @@ result<Query> query_from_json(ObjectReader& r) {
     if (after != nullptr) {
         ObjectReader a(*after);
         QueryPosition p;
-        p.score = a.int64("score", INT64_MIN, INT64_MAX);
+        p.score = a.int64("score", 0, INT64_MAX);
         p.created = a.int64("created", 0, INT64_MAX);
         p.author = a.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("author");
         p.slot = a.string("slot", max_identifier_bytes);

@@ -5,6 +5,7 @@
 #include <nocturne/app/home.hpp>
 #include <nocturne/knowledge/entry_records.hpp>
 #include <nocturne/knowledge/knowledge_service.hpp>
+#include <nocturne/knowledge/query_server.hpp>
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/store/sqlite_store.hpp>
@@ -551,6 +552,26 @@ TEST_F(KnowledgeOnDht, AStaleOrWithholdingMinorityOfHoldersIsOutvoted) {
                       {"ops/minority", "dropped", 0.0, 10, ""});
     ASSERT_TRUE(page.has_value());
     EXPECT_TRUE(page->entries.empty());
+}
+
+TEST_F(KnowledgeOnDht, APeerAskingTooManyQueriesIsToldToSlowDownNotServed) {
+    must_publish(1, body("budget", "b1", "one"));
+    QueryServer server(sim_->node(3));
+    const auto peer = sim_->node(7).id();
+    const wire::Query q{"budget", "one", 0.0, 10};
+    std::uint32_t retry = 0;
+    for (int i = 0; i < static_cast<int>(QueryServer::burst); ++i) {
+        ASSERT_TRUE(server.serve(peer, q, retry).has_value()) << i;
+    }
+    auto refused = server.serve(peer, q, retry);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error(), errc::rate_limited);
+    EXPECT_GE(retry, 1u);
+    EXPECT_LE(retry, 1000u / static_cast<std::uint32_t>(QueryServer::rate) + 1);
+    // Another peer has its own budget; this one's refills with time.
+    EXPECT_TRUE(server.serve(sim_->node(8).id(), q, retry).has_value());
+    sim_->run_for(std::chrono::milliseconds(retry));
+    EXPECT_TRUE(server.serve(peer, q, retry).has_value());
 }
 
 }  // namespace

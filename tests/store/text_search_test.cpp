@@ -96,6 +96,22 @@ TEST_P(TextSearchTest, EveryTermMustBeginATokenAndTheBestScoreComesFirst) {
     EXPECT_EQ(authors(terms({}, 0.6)), (std::vector<std::uint8_t>{4}));
 }
 
+TEST_P(TextSearchTest, NonAsciiTextSplitsIntoWordsExactlyAsReadersSplitIt) {
+    // A reader checks a holder's order with tokenize(): non-ASCII bytes are word characters, so
+    // "x—foo" is one word and "École" another than "école". The index must split the same way,
+    // or a holder could rank first what a reader places last (and the page cut would skip).
+    ASSERT_TRUE(store_->put(doc(1, "x\u2014foo foo\u2014foo\u2014foo\u2014foo", "", 0.0)));
+    ASSERT_TRUE(store_->put(doc(2, "foo bar", "foo", 0.5)));
+    ASSERT_TRUE(store_->put(doc(3, "\u00c9cole", "", 0.5)));
+    for (const auto& r : store_->search(key_, terms({"foo"}), t0).value()) {
+        const auto text = index_payload(r).value();
+        EXPECT_TRUE(score_text({"foo"}, text).has_value());
+    }
+    EXPECT_EQ(authors(terms({"foo"})), (std::vector<std::uint8_t>{2, 1}));
+    EXPECT_TRUE(authors(terms({"\u00e9cole"})).empty()) << "only ASCII is case-folded";
+    EXPECT_EQ(authors(terms({tokenize("\u00c9cole")[0]})), (std::vector<std::uint8_t>{3}));
+}
+
 TEST_P(TextSearchTest, PagesFollowOneAnotherWithoutGapsOrRepeats) {
     for (std::uint8_t a = 1; a <= 30; ++a) {
         ASSERT_TRUE(store_->put(

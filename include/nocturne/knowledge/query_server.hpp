@@ -5,6 +5,8 @@
 #include <nocturne/store/text_search.hpp>
 #include <nocturne/wire/payloads.hpp>
 
+#include <cstdint>
+#include <map>
 #include <memory>
 
 namespace nocturne::knowledge {
@@ -25,13 +27,30 @@ public:
     QueryServer(const QueryServer&) = delete;
     QueryServer& operator=(const QueryServer&) = delete;
 
+    // Searches cost more than lookups: each peer may ask `rate` QUERYs a second (burst `burst`);
+    // beyond that it is told to slow down (rate_limited with a retry-after), which an honest
+    // reader's RpcManager honours by sending the request again later.
+    static constexpr double rate = 20;
+    static constexpr double burst = 40;
+
     // This node's answer to a QUERY: nothing when it holds no records (not a storer), else its
     // best matches after q.after. value_out_of_range for more than max_query_terms terms; a store
     // failure is the store's error.
     result<wire::QueryResult> answer(const wire::Query& q);
+    // A peer's QUERY as the handler serves it: within the peer's budget, answer(); else
+    // rate_limited, with the wait until the budget allows one more in `retry_after_ms`.
+    result<wire::QueryResult> serve(const NodeId& peer, const wire::Query& q,
+                                    std::uint32_t& retry_after_ms);
 
 private:
+    struct Budget {
+        double tokens = burst;
+        Clock::time_point last;
+    };
+
     dht::Node& node_;
+    std::map<NodeId, Budget> budgets_;  // peers that asked lately (at most max_budgets)
+    static constexpr std::size_t max_budgets = 4096;
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
