@@ -27,11 +27,12 @@ public:
     QueryServer(const QueryServer&) = delete;
     QueryServer& operator=(const QueryServer&) = delete;
 
-    // Searches cost more than lookups: each peer may ask `rate` QUERYs a second (burst `burst`);
+    // Searches cost more than lookups: each peer may ask `rate` QUERYs a second (burst `burst`:
+    // a busy honest reader stays below it, see docs/performance.md);
     // beyond that it is told to slow down (rate_limited with a retry-after), which an honest
     // reader's RpcManager honours by sending the request again later.
-    static constexpr double rate = 20;
-    static constexpr double burst = 40;
+    static constexpr double rate = 100;
+    static constexpr double burst = 200;
 
     // This node's answer to a QUERY: nothing when it holds no records (not a storer), else its
     // best matches after q.after. value_out_of_range for more than max_query_terms terms; a store
