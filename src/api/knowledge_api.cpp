@@ -19,6 +19,18 @@ Response failure(const Error& e, const std::string& fallback) {
     return error_response(Error(e.code(), fallback + e.name()));
 }
 
+// The one query parameter an entry's routes take, `domain`: anything else is refused.
+std::optional<Response> domain_param(const Request& request, std::optional<std::string>& domain) {
+    for (const auto& [name, value] : request.query) {
+        if (name != "domain") {
+            return json_error(400, errc::unknown_field,
+                              "unknown query parameter " + name + " (expected domain)");
+        }
+        domain = value;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) {
@@ -75,13 +87,9 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
         "GET", "/local/knowledge/{id}",
         [&service](const Request& request, const PathParams& params, const Responder& respond) {
             std::optional<std::string> domain;
-            for (const auto& [name, value] : request.query) {
-                if (name != "domain") {
-                    respond(json_error(400, errc::unknown_field,
-                                       "unknown query parameter " + name + " (expected domain)"));
-                    return;
-                }
-                domain = value;
+            if (auto refused = domain_param(request, domain)) {
+                respond(std::move(*refused));
+                return;
             }
             if (!domain) {
                 respond(json_error(400, errc::missing_field,
@@ -115,13 +123,9 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
         "DELETE", "/local/knowledge/{id}",
         [&service](const Request& request, const PathParams& params, const Responder& respond) {
             std::optional<std::string> domain;
-            for (const auto& [name, value] : request.query) {
-                if (name != "domain") {
-                    respond(json_error(400, errc::unknown_field,
-                                       "unknown query parameter " + name + " (expected domain)"));
-                    return;
-                }
-                domain = value;
+            if (auto refused = domain_param(request, domain)) {
+                respond(std::move(*refused));
+                return;
             }
             const auto& id = params.at("id");
             if (!wire::is_valid_id(id)) {

@@ -394,10 +394,7 @@ TEST_F(NodeTest, AKeyWithThousandsOfRecordsIsHandedOverAFewHundredKiBATick) {
                            .value()));
     }
     const auto newcomer = peer(0x05);
-    deliver(newcomer, std::string(32, 'p'), wire::Ping{});
-    auto first = transport_.take();
-    ASSERT_EQ(first.size(), 2u);
-    deliver(newcomer, std::string(32, 'q'), wire::Pong{first[1].message.id});
+    introduce(newcomer);
     ASSERT_TRUE(node_.table().contains(newcomer.id));
     std::size_t stores = 0, ticks = 0;
     while (ticks < 100 && stores < 300) {
@@ -420,10 +417,7 @@ TEST_F(NodeTest, AKeyWithThousandsOfRecordsIsHandedOverAFewHundredKiBATick) {
 TEST_F(NodeTest, RecordsPutAfterANewcomerJoinedAreNotHandedOverToIt) {
     ASSERT_TRUE(store_.put(record("before")));
     const auto newcomer = peer(0x05);
-    deliver(newcomer, std::string(32, 'p'), wire::Ping{});
-    auto first = transport_.take();
-    ASSERT_EQ(first.size(), 2u);
-    deliver(newcomer, std::string(32, 'q'), wire::Pong{first[1].message.id});
+    introduce(newcomer);
     ASSERT_TRUE(node_.table().contains(newcomer.id));
     // A busy publisher goes on while the hand-over walks the store: what it puts from now on it
     // stores on the newcomer itself.
