@@ -491,11 +491,15 @@ private:
             auto s = std::static_pointer_cast<WsPeerSession>(weak.lock());
             if (!s) return;
             s->stall_armed_ = false;
-            if (ec || s->closing() || s->queue_.empty() || s->pacing_) return;
-            if (s->writing_ &&
+            if (ec || s->closing() || s->queue_.empty()) return;
+            if (!s->pacing_ && s->writing_ &&
                 std::chrono::steady_clock::now() - s->last_progress_ >= s->stall_limit()) {
                 s->cut_slow_reader();
+                return;
             }
+            // Not stalled yet (a write completed lately, or we are the ones waiting): look again
+            // while the backlog is large; a peer that reads drains it and the checks stop.
+            if (s->queued_bytes_ * 2 >= s->t_->config_.max_queued_bytes) s->arm_stall_check();
         });
     }
 
