@@ -263,7 +263,7 @@ void query_domain(dht::Node& node, QueryServer& local, HolderCache& cache, const
             holders.erase(std::unique(holders.begin(), holders.end(),
                                       [](const auto& a, const auto& b) { return a.id == b.id; }),
                           holders.end());
-            holders.resize(std::min(holders.size(), n.config().k / 2 + 1));
+            holders.resize(std::min(holders.size(), n.config().k) / 2 + 1);
             if (!holders.empty()) cache.put(job->key, holders, n.clock().now());
             ask(job, local, cache, holders);
         },

@@ -169,14 +169,17 @@ std::error_code migrate(SQLite::Database& db, const TextIndexer& indexer) {
         db.exec("UPDATE schema_version SET version = 3");
         version = 3;
     }
-    if (version == 3) {
+    if (version == 3 || version == 4) {
         // Version 3 split words with FTS5's unicode61 tokenizer, which readers (store::tokenize)
-        // do not: a holder's order could differ from the order a reader checks. Rebuilt with the
-        // `ascii` tokenizer, which splits exactly like store::tokenize.
+        // do not: a holder's order could differ from the order a reader checks; version 5 uses
+        // the `ascii` tokenizer, which splits exactly like store::tokenize. Version 5 adds
+        // text_terms (per-token maxima that bound a row's score) and the rank index. All are
+        // filled by indexing every record again.
+        db.exec("DROP TABLE IF EXISTS text_terms");
         db.exec("DROP TABLE IF EXISTS text_fts");
         db.exec("DROP TABLE IF EXISTS text_meta");
         migrate_v2_to_v3(db, indexer);
-        db.exec("UPDATE schema_version SET version = 4");
+        db.exec("UPDATE schema_version SET version = 5");
     }
     tx.commit();
     return {};

@@ -10,15 +10,21 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace nocturne::store::detail {
 
-// Two tables beside `records`: text_meta (one row per indexed record: identity, scope, rank,
-// created, expires) and text_fts (FTS5, rowid = text_meta.id: scope key, title, tags, body). A
-// search is one FTS5 query ranked in SQLite by the same score readers compute (text_score(): the
-// function nocturne_score, registered on the connection), so a page costs the matches' ranking
-// in C and a keyset step, never decoding what is not returned.
+// Three tables beside `records`: text_meta (one row per indexed record: identity, scope, rank,
+// created, expires), text_fts (FTS5, rowid = text_meta.id: scope key, title, tags, body) and
+// text_terms (per key and token, the most times it occurs in one row's title, tags and body).
+// A search that matches few rows is one FTS5 query ranked in SQLite by the same score readers
+// compute (text_score(): the function nocturne_score, registered on the connection). One that
+// matches many (a word most entries have) would rank them all; instead it walks the key's rows
+// by rank and stops when the page is full and no row left can score above its last: a row's
+// score is at most text_score(the terms' text_terms maxima, its rank). Either way a page never
+// decodes what is not returned.
 //
 // Owned by the SqliteStore that owns the connection; not thread-safe.
 class TextIndex {
@@ -41,7 +47,17 @@ public:
     std::vector<ScopeCount> scopes(std::int64_t now, std::size_t limit);
 
 private:
-    void delete_rows(SQLite::Statement& select_ids);
+    // Deletes the rows whose (id, key) `select_ids` returns; count_terms: and takes them out of
+    // text_terms' row counts.
+    void delete_rows(SQLite::Statement& select_ids, bool count_terms);
+    std::set<std::string> tokens_of(std::int64_t id);
+    // A page of a search with terms (text_meta ids, in result order) from a walk of the key's
+    // rows by rank that stops once no row left can enter the page, or nullopt when the walk would
+    // cost more than ranking every match.
+    std::optional<std::vector<std::int64_t>> walk_by_rank(const NodeId& key,
+                                                          const TextSearch& search,
+                                                          std::int64_t now,
+                                                          const TermCounts& bounds);
 
     SQLite::Database& db_;
     SQLite::Statement find_identity_;
@@ -52,6 +68,14 @@ private:
     SQLite::Statement insert_meta_;
     SQLite::Statement insert_fts_;
     SQLite::Statement scopes_;
+    SQLite::Statement raise_term_;
+    SQLite::Statement lower_term_;
+    SQLite::Statement drop_term_;
+    SQLite::Statement delete_terms_;
+    SQLite::Statement term_range_;
+    SQLite::Statement by_rank_;
+    SQLite::Statement text_of_;
+    SQLite::Statement record_of_;
 };
 
 }  // namespace nocturne::store::detail

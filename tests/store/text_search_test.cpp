@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <random>
 #include <set>
 
 #include "support/temp_dir.hpp"
@@ -171,6 +172,130 @@ TEST(TextScore, WeighsTitleTagsBodyAndRank) {
     EXPECT_EQ(tokenize("Go/Concurrency: don't-panic! Ünïcode"),
               (std::vector<std::string>{"go", "concurrency", "don", "t", "panic", "Ünïcode"}));
     EXPECT_FALSE(score_text({"go", "rust"}, {"d", "Go", "", "", 1.0}).has_value());
+}
+
+TEST(SqliteTextIndex, ABroadWordPagesExactlyAsRankingEveryMatchWould) {
+    // Words most rows have make the SQLite index walk rows by rank and stop early (text_terms'
+    // bounds); the memory store ranks every match. Both must give the same pages, ties included
+    // (few distinct ranks and times), after replacements, erasures and expiry, and for words
+    // whose bounds are too loose to walk (prefixes of many words).
+    test::TempDir home;
+    auto sqlite =
+        SqliteStore::open(app::HomeLayout{home.path()}.records_db(), index_payload).value();
+    MemoryStore memory(index_payload);
+    std::mt19937_64 rng(7);
+    const std::vector<std::string> words = {"common", "common", "common", "often", "often",
+                                            "rare",   "alpha",  "alpine", "beta"};
+    const auto text = [&](int n) {
+        std::string out;
+        for (int i = 0; i < n; ++i)
+            out += words[rng() % words.size()] + " w" + std::to_string(rng() % 200) + " ";
+        return out;
+    };
+    // One key, one identity per author.
+    std::vector<crypto::KeyPair> authors;
+    for (int i = 0; i < 600; ++i) {
+        crypto::Seed seed{};
+        seed[0] = static_cast<std::uint8_t>(i);
+        seed[1] = static_cast<std::uint8_t>(i >> 8);
+        seed[2] = 0xA5;
+        authors.push_back(crypto::KeyPair::from_seed(seed));
+    }
+    const auto put = [&](int author, std::uint64_t seq, std::int64_t expires_in) {
+        nlohmann::json p = {{"domain", "d"},
+                            {"id", "entry"},
+                            {"title", text(1 + static_cast<int>(rng() % 2))},
+                            {"tags", text(static_cast<int>(rng() % 2))},
+                            {"body", text(2 + static_cast<int>(rng() % 6))},
+                            {"rank", static_cast<double>(rng() % 4) / 4}};
+        const auto created = t0 - static_cast<std::int64_t>(rng() % 3);
+        const auto r = wire::sign_record({wire::RecordKind::knowledge, seq, created,
+                                          created + expires_in, p.dump()},
+                                         authors[static_cast<std::size_t>(author)])
+                           .value();
+        EXPECT_TRUE(sqlite->put(r));
+        EXPECT_TRUE(memory.put(r));
+        return r;
+    };
+    std::vector<wire::Record> all;
+    for (int i = 0; i < 600; ++i) {
+        all.push_back(put(i, 1, i % 10 == 0 ? 100 : 3600));
+    }
+    for (int i = 0; i < 60; ++i) put(i, 2, 3600);
+    for (int i = 60; i < 90; ++i) {
+        ASSERT_TRUE(sqlite->erase(RecordIdentity::of(all[static_cast<std::size_t>(i)])).value());
+        ASSERT_TRUE(memory.erase(RecordIdentity::of(all[static_cast<std::size_t>(i)])).value());
+    }
+    const auto key = all[0].key;
+    const auto now = t0 + 200;  // some have expired
+    ASSERT_TRUE(sqlite->prune_expired(now));
+    const std::vector<std::vector<std::string>> queries = {
+        {"common"}, {"com"}, {"often"}, {"common", "often"}, {"alp"},
+        {"w"},      {"w1"},  {"rare"},  {"beta", "common"}};
+    for (const auto& q : queries) {
+        for (const std::size_t limit : {3u, 25u}) {
+            for (const double min_rank : {0.0, 0.5}) {
+                TextSearch s = terms(q, min_rank);
+                s.limit = limit;
+                std::size_t pages = 0, results = 0;
+                for (;;) {
+                    const auto a = sqlite->search(key, s, now).value();
+                    const auto b = memory.search(key, s, now).value();
+                    ASSERT_EQ(a.size(), b.size())
+                        << q[0] << " limit " << limit << " page " << pages;
+                    for (std::size_t i = 0; i < a.size(); ++i) {
+                        ASSERT_EQ(a[i].sig, b[i].sig)
+                            << q[0] << " limit " << limit << " page " << pages << " row " << i;
+                    }
+                    if (a.empty() || ++pages == 8) break;
+                    results += a.size();
+                    const auto& last = a.back();
+                    s.after = TextPosition{score_text(s.terms, index_payload(last).value()).value(),
+                                           last.created, last.author, last.slot};
+                }
+                if (q[0] == "common" && limit == 25 && min_rank == 0.0) {
+                    EXPECT_GE(results, 150u);  // many pages walked, not just the first
+                }
+            }
+        }
+    }
+}
+
+TEST_P(TextSearchTest, AnEqualScoreFromALowerRankStillGoesByTime) {
+    // 300 rows with "common" once in the title make the SQLite index walk by rank. K (rank 1,
+    // "common" once: 3 x 1) and R (rank 0, three times: 6 x 0.5) score the same, and R is newer,
+    // so R comes first although the walk meets K first; R's bound (6 x 0.5) equals K's score.
+    std::vector<crypto::KeyPair> keys;
+    const auto put = [&](const std::string& title, double rank, std::int64_t created) {
+        crypto::Seed seed{};
+        seed[0] = static_cast<std::uint8_t>(keys.size());
+        seed[1] = static_cast<std::uint8_t>(keys.size() >> 8);
+        seed[2] = 0x5A;
+        keys.push_back(crypto::KeyPair::from_seed(seed));
+        nlohmann::json p = {{"domain", "d"}, {"id", "entry"}, {"title", title},
+                            {"tags", ""},    {"body", ""},    {"rank", rank}};
+        auto r =
+            wire::sign_record({wire::RecordKind::knowledge, 1, created, created + 3600, p.dump()},
+                              keys.back())
+                .value();
+        EXPECT_TRUE(store_->put(r));
+        return r.author;
+    };
+    for (int i = 0; i < 300; ++i) put("common filler", 0.0, t0 - 100);
+    const auto m = put("common common common", 0.0, t0 - 10);
+    const auto k = put("common", 1.0, t0 - 5);
+    const auto r = put("common common common", 0.0, t0);
+    TextSearch s = terms({"common"});
+    s.limit = 1;
+    std::vector<crypto::PublicKey> order;
+    for (int page = 0; page < 3; ++page) {
+        const auto found = store_->search(key_, s, t0).value();
+        ASSERT_EQ(found.size(), 1u);
+        order.push_back(found[0].author);
+        s.after = TextPosition{score_text(s.terms, index_payload(found[0]).value()).value(),
+                               found[0].created, found[0].author, found[0].slot};
+    }
+    EXPECT_EQ(order, (std::vector<crypto::PublicKey>{r, k, m}));
 }
 
 TEST(SqliteTextIndex, AVersionTwoFileIsIndexedWhenOpenedWithAnIndexer) {

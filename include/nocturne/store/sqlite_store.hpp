@@ -18,7 +18,7 @@ namespace nocturne::store {
 // Owned by the node's io_context thread; not thread-safe.
 class SqliteStore final : public Store {
 public:
-    static constexpr std::int64_t schema_version = 4;
+    static constexpr std::int64_t schema_version = 5;
 
     // Opens or creates the database, creating missing parent directories with mode 0700.
     // errc::io_error when a parent directory cannot be created, errc::store_schema_mismatch when
