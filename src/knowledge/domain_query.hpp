@@ -40,8 +40,9 @@ private:
 using ProvenanceOf = std::function<std::optional<Provenance>(const KnowledgeEntry&)>;
 
 // The reader's side of QUERY, one page: a storer lookup of the domain's index key (unless `cache`
-// has its holders), then the same QUERY to the ⌊k/2⌋+1 closest enrolled holders (this node
-// answers its own part locally). Every
+// has its holders), then the same QUERY to a majority of the responsible holders found (the
+// ⌊n/2⌋+1 closest of the n = min(k, found) closest enrolled ones; this node answers its own part
+// locally). Every
 // record is verified (signature on decode, trust by the node's policy, key, time, and that it
 // really matches: the score is computed again from the record), and the answers are merged so
 // that a minority of holders can neither hide a result nor show one the others dropped:

@@ -172,6 +172,7 @@ void BM_SqliteStoreSearch(benchmark::State& state) {
         benchmark::DoNotOptimize(found);
     }
     store.reset();
+    // BENCH_KEEP=1 leaves the database for a look with the sqlite3 shell.
     if (std::getenv("BENCH_KEEP") == nullptr) std::filesystem::remove_all(path.parent_path());
 }
 BENCHMARK(BM_SqliteStoreSearch)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);

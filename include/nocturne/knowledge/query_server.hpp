@@ -14,9 +14,10 @@ namespace nocturne::knowledge {
 // The holder's side of QUERY: a node that holds domain indexes answers a search of one of them
 // from its store's text index (text_indexing.hpp), one page in result order, with the
 // certificates of the records' authors. What a peer can make it do per QUERY: one indexed search
-// under one key (at most max_query_terms terms, O(matches) for a text search, O(page) without)
-// and an answer of at most limits.max_records_per_response records and
-// limits.max_value_bytes_per_response bytes. Peers are held to their rate by the transport.
+// under one key (at most max_query_terms terms; O(page) without terms; with terms O(matches)
+// for a rare word, a bounded walk by confidence for a common one) and an answer of at most
+// limits.max_records_per_response records and limits.max_value_bytes_per_response bytes. Peers are
+// held to their rate by the transport.
 //
 // Owned by the thread that owns the node; not thread-safe.
 class QueryServer {
