@@ -17,7 +17,10 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
       trust_(std::move(genesis), stores_.trust, clock.unix_seconds()),
       policy_(trust_, clock, keys_.node_id()),
       node_(keys_.node_id(), std::move(address), clock, transport, stores_.records, config_.node),
-      knowledge_(node_, keys_, clock, &trust_, "", stores_.published, config_.knowledge) {
+      knowledge_(node_, keys_, clock, &trust_, "", stores_.published, config_.knowledge),
+      votes_(node_, keys_, clock, trust_, stores_.published,
+             vote::Windows{trust_.genesis().vote_commit_seconds,
+                           trust_.genesis().vote_reveal_seconds}) {
     node_.set_policy(&policy_);
     node_.set_signer(&keys_);
     const auto now = clock_.now();
@@ -42,7 +45,8 @@ void Agent::on_undeliverable(const std::string& message_id) {
 }
 
 Clock::time_point Agent::next_wakeup() const {
-    auto t = std::min({node_.next_wakeup(), next_revocation_watch_, next_bootstrap_});
+    auto t = std::min(
+        {node_.next_wakeup(), next_revocation_watch_, next_bootstrap_, votes_.next_wakeup()});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;
@@ -53,6 +57,7 @@ void Agent::tick() {
     // A revocation of an operator we just met is looked up at once, so that its agent gets at
     // most the STOREs already in flight (see trust/revocation_watch.hpp).
     trust::watch_new_operators(node_, trust_);
+    votes_.tick();
     const auto now = clock_.now();
     if (now >= next_credentials_) {
         next_credentials_ = now + config_.credentials_period;
@@ -117,6 +122,7 @@ void Agent::on_bootstrapped() {
     // run are republished from then on.
     publish_own_certificates();
     (void)knowledge_.resume_publishing();
+    votes_.resume();
 }
 
 void Agent::stop() {
@@ -159,6 +165,7 @@ void Agent::use_credentials(const std::vector<wire::Record>& records) {
     }
     const std::string key = s ? s->operator_id + "/" + std::to_string(s->agent_index) : "";
     knowledge_.set_operator_id(s ? s->operator_id : "");
+    votes_.set_operator_id(s ? s->operator_id : "");
     session_credentials_ = std::make_shared<const std::vector<wire::Record>>(
         s ? trust_.agent_credentials(node_.id(), wire::default_limits.max_credentials)
           : std::vector<wire::Record>{});

@@ -48,7 +48,15 @@ int http_status_of(std::error_code ec) {
             return 403;
         case errc::stale_seq:
         case errc::seq_conflict:
+        case errc::vote_window_closed:
+        case errc::no_commitment:
+        case errc::reveal_mismatch:
+        case errc::equivocation:
+        case errc::duplicate_vote:
             return 409;
+        case errc::wrong_subject:
+        case errc::operator_quarantined:
+            return 403;
         case errc::timeout:
         case errc::not_responsible:
         case errc::rate_limited:

@@ -3,6 +3,7 @@
 #include <nocturne/api/http_server.hpp>
 #include <nocturne/api/knowledge_api.hpp>
 #include <nocturne/api/local_api.hpp>
+#include <nocturne/api/vote_api.hpp>
 #include <nocturne/app/credentials_file.hpp>
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
@@ -208,6 +209,7 @@ int run_daemon(const DaemonConfig& config) {
                                  {"slow_readers", s.slow_readers}};
                          }});
     api::add_knowledge_routes(router, agent.knowledge());
+    api::add_vote_routes(router, agent.votes());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;

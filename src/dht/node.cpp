@@ -82,6 +82,10 @@ void Node::reply(const InboundMessage& request, wire::Payload answer) {
     send(request.from, std::move(answer));
 }
 
+void Node::check_stores(wire::RecordKind kind, StoreCheck check) {
+    store_checks_[kind] = std::move(check);
+}
+
 void Node::serve(wire::MessageType type, RequestHandler handler) {
     services_[static_cast<std::size_t>(type)] = std::move(handler);
 }
@@ -267,6 +271,9 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
         if (auto ec = policy_->admit(record, credentials, from, RecordPolicy::Use::store)) {
             return {false, code_of(ec)};
         }
+    }
+    if (const auto check = store_checks_.find(record.kind); check != store_checks_.end()) {
+        if (auto ec = check->second(record, from)) return {false, code_of(ec)};
     }
     if (auto stored = store_.put(record); !stored) return {false, code_of(stored.error())};
     wire::StoreResult ok{true, errc::ok};

@@ -54,11 +54,18 @@ result<Genesis> parse_genesis(std::string_view text) {
     g.min_endorsements = static_cast<int>(r.int64("min_endorsements", 1, max_rule_value));
     g.revocation_threshold = static_cast<int>(r.int64("revocation_threshold", 1, max_rule_value));
     g.max_depth = static_cast<int>(r.optional_int64("max_depth", 1, 8).value_or(3));
+    g.vote_commit_seconds =
+        r.optional_int64("vote_commit_seconds", 1, Genesis::max_vote_window_seconds)
+            .value_or(Genesis::default_vote_commit_seconds);
+    g.vote_reveal_seconds =
+        r.optional_int64("vote_reveal_seconds", 1, Genesis::max_vote_window_seconds)
+            .value_or(Genesis::default_vote_reveal_seconds);
     const auto* ops = r.array("operators", max_operators);
     if (auto ec = r.finish()) {
         return fail(std::string("bad top-level field (") + error_name(ec) +
                     "): expected version, network, min_endorsements, "
-                    "revocation_threshold, operators and optionally max_depth");
+                    "revocation_threshold, operators and optionally max_depth, "
+                    "vote_commit_seconds and vote_reveal_seconds (1-604800)");
     }
     if (g.version != 1) return fail("unsupported version " + std::to_string(g.version));
     if (!wire::is_valid_id(g.network)) return fail("network must be 1-128 of [A-Za-z0-9._-]");
@@ -105,6 +112,12 @@ std::string encode_genesis(const Genesis& genesis) {
                         {"revocation_threshold", genesis.revocation_threshold},
                         {"max_depth", genesis.max_depth},
                         {"operators", ops}};
+    if (genesis.vote_commit_seconds != Genesis::default_vote_commit_seconds) {
+        j["vote_commit_seconds"] = genesis.vote_commit_seconds;
+    }
+    if (genesis.vote_reveal_seconds != Genesis::default_vote_reveal_seconds) {
+        j["vote_reveal_seconds"] = genesis.vote_reveal_seconds;
+    }
     return j.dump(2) + "\n";
 }
 

@@ -21,7 +21,9 @@ struct TrustedSimOptions {
     std::size_t size = 40;
     std::size_t k = 8;
     std::uint64_t seed = 11;
-    std::size_t stranger = 39;  // the node no operator vouches for
+    std::size_t stranger = 39;             // the node no operator vouches for
+    std::int64_t vote_commit_seconds = 0;  // 0: the genesis default
+    std::int64_t vote_reveal_seconds = 0;
 };
 
 // Owned by the test's thread, like the simulator.
@@ -42,6 +44,12 @@ public:
         config.node.rpc_timeout = 2s;
         sim_ = std::make_unique<sim::Simulation>(config);
         for (auto& op : web_.genesis.operators) op.max_agents = 64;
+        if (options.vote_commit_seconds > 0) {
+            web_.genesis.vote_commit_seconds = options.vote_commit_seconds;
+        }
+        if (options.vote_reveal_seconds > 0) {
+            web_.genesis.vote_reveal_seconds = options.vote_reveal_seconds;
+        }
         const auto now = sim_->clock().unix_seconds();
         for (std::size_t i = 0; i < options.size; ++i) {
             auto peer =

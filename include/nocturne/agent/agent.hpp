@@ -9,6 +9,7 @@
 #include <nocturne/trust/genesis.hpp>
 #include <nocturne/trust/trust_policy.hpp>
 #include <nocturne/trust/trust_state.hpp>
+#include <nocturne/vote/vote_service.hpp>
 
 #include <chrono>
 #include <functional>
@@ -113,6 +114,7 @@ public:
     trust::TrustState& trust() { return trust_; }
     store::Store& records() { return stores_.records; }
     knowledge::KnowledgeService& knowledge() { return knowledge_; }
+    vote::VoteService& votes() { return votes_; }
 
 private:
     void on_bootstrapped();
@@ -130,6 +132,7 @@ private:
     trust::TrustPolicy policy_;
     dht::Node node_;
     knowledge::KnowledgeService knowledge_;
+    vote::VoteService votes_;
 
     std::vector<wire::Record> own_certificates_;
     dht::PeerCredentials session_credentials_ = std::make_shared<const std::vector<wire::Record>>();

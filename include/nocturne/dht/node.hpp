@@ -122,6 +122,9 @@ public:
     using ResponseHandler = RpcManager::Handler;
     // Serves one request; answers with reply() (at once, or later: after a lookup, say).
     using RequestHandler = std::function<void(const InboundMessage& request)>;
+    // A service's own rules for records of its kind (vote windows, say): `from` is the node that
+    // sent the record (its author, or a replica passing it on; this node for its own puts).
+    using StoreCheck = std::function<std::error_code(const wire::Record&, const NodeId& from)>;
 
     Node(const NodeId& self, std::string address, const Clock& clock, Transport& transport,
          store::Store& store, NodeConfig config = {});
@@ -139,6 +142,9 @@ public:
     // Routes requests of `type` to `handler`. PING, FIND_NODE, FIND_VALUE and STORE are the
     // node's own; a request of a type nobody serves is answered with unexpected_message.
     void serve(wire::MessageType type, RequestHandler handler);
+    // Every record of `kind` this node is asked to hold (a STORE, replication, hand-over or its
+    // own put) must also pass `check`, after the trust policy; its error is the refusal's code.
+    void check_stores(wire::RecordKind kind, StoreCheck check);
     // Sends a request and calls `handler` with the answer or, on timeout, nullptr (see
     // RpcManager). Only `to` may answer it.
     void request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler);
@@ -264,6 +270,7 @@ private:
     std::mt19937_64 rng_;
     RpcManager rpc_;
     std::unordered_map<std::size_t, RequestHandler> services_;  // by payload alternative
+    std::map<wire::RecordKind, StoreCheck> store_checks_;
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
     AddressVerifier verifier_;         // claimed addresses: which to dial back
     // The credentials each peer presented last (one object per session): judged once per session.

@@ -3,6 +3,7 @@
 #include <nocturne/core/error.hpp>
 #include <nocturne/crypto/keys.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,16 @@ struct Genesis {
     int min_endorsements = 3;
     int revocation_threshold = 3;
     int max_depth = 3;  // longest endorsement chain from a genesis operator
+    // Commit-reveal voting (vote/): every vote_commit_seconds a round's commit window opens; its
+    // reveal window follows it for vote_reveal_seconds. Written into the file (and so into the
+    // network id) only when they differ from these defaults.
+    std::int64_t vote_commit_seconds = default_vote_commit_seconds;
+    std::int64_t vote_reveal_seconds = default_vote_reveal_seconds;
     std::vector<GenesisOperator> operators;
+
+    static constexpr std::int64_t default_vote_commit_seconds = 3600;
+    static constexpr std::int64_t default_vote_reveal_seconds = 3600;
+    static constexpr std::int64_t max_vote_window_seconds = 7 * 86400;
 
     const GenesisOperator* find(const crypto::PublicKey& key) const noexcept;
 };

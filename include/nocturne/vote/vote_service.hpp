@@ -1,0 +1,108 @@
+#pragma once
+
+// Commit-reveal voting on knowledge entries (ballot.hpp says what a vote is). The user votes
+// once: cast() signs the commitment and, at the same time, the reveal (dated at its window's
+// start), keeps both in the node's own store and stores the commitment at the entry's vote key;
+// tick() stores the reveal when its window opens, also after a restart. votes() reads the vote
+// key from the responsible storers (the union of what they hold: a replica can withhold a vote,
+// not forge one) and counts it (tally.hpp). As a storer the service holds votes to the rules of
+// check_vote(), and keeps the two commitments of an operator that equivocates as evidence.
+//
+// Owned by the thread that owns the node; not thread-safe.
+
+#include <nocturne/core/clock.hpp>
+#include <nocturne/crypto/keys.hpp>
+#include <nocturne/dht/node.hpp>
+#include <nocturne/store/store.hpp>
+#include <nocturne/trust/trust_state.hpp>
+#include <nocturne/vote/tally.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace nocturne::vote {
+
+class VoteService {
+public:
+    template <class T>
+    using Callback = std::function<void(result<T>)>;
+
+    // own: the store of this node's own signed records (shared with the knowledge service).
+    VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
+                const trust::TrustState& trust, store::Store& own, Windows windows);
+    ~VoteService();
+    VoteService(const VoteService&) = delete;
+    VoteService& operator=(const VoteService&) = delete;
+
+    // This node's operator ("" while it is not enrolled: casting is refused with unknown_agent).
+    void set_operator_id(std::string operator_id) { operator_id_ = std::move(operator_id); }
+    const Windows& windows() const { return windows_; }
+
+    struct Cast {
+        NodeId entry_key;
+        std::uint64_t round = 0;
+        std::string commitment;
+        std::int64_t reveal_at = 0;   // unix seconds: the reveal window opens
+        std::int64_t counted_by = 0;  // unix seconds: the reveal window ends
+        std::size_t stored = 0;       // storers that acknowledged the commitment
+    };
+    // choice: 1 or -1. Errors: unknown_agent (not enrolled), not_found (no such live entry),
+    // duplicate_vote (this node voted on it in this round already), the storers' refusal
+    // (vote_window_closed, equivocation, ...) or timeout.
+    void cast(const std::string& domain, const std::string& id, int choice, std::string reason,
+              Callback<Cast> done);
+
+    struct Votes {
+        NodeId entry_key;
+        Tally tally;
+        std::size_t replicas = 0;                 // responsible storers found
+        std::size_t answered = 0;                 // of which answered
+        std::size_t quorum = 0;                   // ceil((n + f + 1) / 2), f = floor((n - 1) / 3)
+        std::vector<Equivocation> equivocations;  // this node saw, as a storer, on this entry
+    };
+    // Errors: not_found (no such live entry), timeout.
+    void votes(const std::string& domain, const std::string& id, Callback<Votes> done);
+
+    // Stores the reveals whose window has opened; forgets those whose window has ended.
+    void tick();
+    Clock::time_point next_wakeup() const;
+    // After the first bootstrap: stores this node's live votes again (a restart, or storers that
+    // changed), each reveal once its window is open.
+    void resume();
+
+    std::size_t pending_reveals() const { return pending_.size(); }
+
+private:
+    struct Pending {
+        wire::Record reveal;
+        std::uint64_t round = 0;
+        bool in_flight = false;
+        Clock::time_point next_try{};
+    };
+
+    std::error_code check(const wire::Record& record, const NodeId& from);
+    void commit(const NodeId& entry_key, int choice, std::string reason, Callback<Cast> done);
+    Clock::time_point at(std::int64_t unix_seconds) const;
+
+    dht::Node& node_;
+    const crypto::KeyPair& keys_;
+    const Clock& clock_;
+    const trust::TrustState& trust_;
+    store::Store& own_;
+    Windows windows_;
+    std::string operator_id_;
+    std::map<NodeId, Pending> pending_;                     // by entry key
+    std::deque<std::pair<NodeId, Equivocation>> evidence_;  // by entry key, oldest first
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
+
+    static constexpr std::size_t max_evidence = 256;
+};
+
+// The responsible storers a tally must hear from: q = ceil((n + f + 1) / 2) with
+// f = floor((n - 1) / 3) of n (20 -> 14, 5 -> 4, 1 -> 1).
+std::size_t quorum_of(std::size_t n);
+
+}  // namespace nocturne::vote

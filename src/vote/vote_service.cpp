@@ -1,0 +1,267 @@
+#include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/vote/vote_service.hpp>
+#include <nocturne/wire/identifiers.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace nocturne::vote {
+namespace {
+
+NodeId vote_key(const NodeId& entry_key) {
+    return prefix_key(wire::key_prefix::vote, entry_key.to_hex());
+}
+
+// The live entry a lookup of its content key found (the newest version), if any.
+std::optional<knowledge::EntryRecord> live_entry(const dht::LookupResult& found) {
+    std::optional<knowledge::EntryRecord> best;
+    for (const auto& r : found.records) {
+        if (r.kind != wire::RecordKind::knowledge) continue;
+        auto e = knowledge::entry_from_record(r);
+        if (!e) continue;
+        if (!best || best->entry.seq < e->entry.seq) best = std::move(*e);
+    }
+    if (best && best->deleted) return std::nullopt;
+    return best;
+}
+
+}  // namespace
+
+std::size_t quorum_of(std::size_t n) {
+    if (n == 0) return 0;
+    const std::size_t f = (n - 1) / 3;
+    return (n + f + 1 + 1) / 2;
+}
+
+VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
+                         const trust::TrustState& trust, store::Store& own, Windows windows)
+    : node_(node), keys_(keys), clock_(clock), trust_(trust), own_(own), windows_(windows) {
+    node_.check_stores(wire::RecordKind::vote, [this, alive = std::weak_ptr<char>(alive_)](
+                                                   const wire::Record& r, const NodeId& from) {
+        if (alive.expired()) return make_error_code(errc::internal_error);
+        return check(r, from);
+    });
+    // Reveals this node signed and has not seen through: after a restart they still go out.
+    const auto now = clock_.unix_seconds();
+    if (auto keys_held = own_.list_keys()) {
+        for (const auto& key : *keys_held) {
+            auto records = own_.get(key, now);
+            if (!records) continue;
+            for (auto& r : *records) {
+                if (r.kind != wire::RecordKind::vote || r.author != keys_.public_key()) continue;
+                auto v = reveal_from_record(r);
+                if (!v || now >= windows_.reveal_end(v->round)) continue;
+                const auto round = v->round;
+                pending_[v->entry_key] = Pending{std::move(r), round, false, {}};
+            }
+        }
+    }
+}
+
+VoteService::~VoteService() {
+    node_.check_stores(wire::RecordKind::vote, nullptr);
+}
+
+Clock::time_point VoteService::at(std::int64_t unix_seconds) const {
+    return Clock::time_point(std::chrono::seconds(unix_seconds));
+}
+
+std::error_code VoteService::check(const wire::Record& record, const NodeId& from) {
+    const auto now = clock_.unix_seconds();
+    std::optional<std::string> op;
+    const auto author = NodeId::from_public_key(record.author);
+    if (author) {
+        if (auto s = trust_.agent_standing(*author, now)) op = s->operator_id;
+    }
+    std::vector<wire::Record> held;
+    if (auto records = node_.records().get(record.key, now)) held = std::move(*records);
+    std::optional<Equivocation> evidence;
+    const bool first_hand = author && *author == from;
+    auto ec = check_vote(record, first_hand, now, windows_, held, op, evidence);
+    if (evidence) {
+        NodeId entry_key;
+        if (auto c = commit_from_record(record)) entry_key = c->entry_key;
+        if (evidence_.size() == max_evidence) evidence_.pop_front();
+        evidence_.emplace_back(entry_key, std::move(*evidence));
+    }
+    return ec;
+}
+
+void VoteService::cast(const std::string& domain, const std::string& id, int choice,
+                       std::string reason, Callback<Cast> done) {
+    if (operator_id_.empty()) {
+        done(Error(errc::unknown_agent,
+                   "this node is not enrolled: only an operator's agent votes"));
+        return;
+    }
+    if (choice != 1 && choice != -1) {
+        done(Error(errc::value_out_of_range, "vote: 1 (up) or -1 (down)"));
+        return;
+    }
+    if (reason.size() > max_reason_bytes) {
+        done(Error(errc::value_out_of_range,
+                   "reason: at most " + std::to_string(max_reason_bytes) + " bytes"));
+        return;
+    }
+    const auto entry_key = content_key(domain, id);
+    node_.find_value(entry_key, [this, alive = std::weak_ptr<char>(alive_), entry_key, choice,
+                                 reason = std::move(reason),
+                                 done = std::move(done)](dht::LookupResult found) mutable {
+        if (alive.expired()) return;
+        if (!live_entry(found)) {
+            done(Error(errc::not_found, "no live entry with this id in this domain"));
+            return;
+        }
+        commit(entry_key, choice, std::move(reason), std::move(done));
+    });
+}
+
+void VoteService::commit(const NodeId& entry_key, int choice, std::string reason,
+                         Callback<Cast> done) {
+    const auto now = clock_.unix_seconds();
+    const auto round = windows_.round_at(now);
+    if (const auto it = pending_.find(entry_key);
+        it != pending_.end() && it->second.round == round) {
+        done(Error(errc::duplicate_vote,
+                   "this node voted on this entry in this round; a new vote goes in the next one, "
+                   "from " +
+                       std::to_string(windows_.reveal_start(round))));
+        return;
+    }
+    Reveal v{entry_key,        round, operator_id_, choice, derive_salt(keys_, entry_key, round),
+             std::move(reason)};
+    Commit c{entry_key, round, operator_id_,
+             commitment_of(entry_key, round, operator_id_, choice, v.salt)};
+    auto commit_record = sign_commit(c, now, keys_);
+    auto reveal_record = sign_reveal(v, windows_.reveal_start(round), keys_);
+    if (!commit_record || !reveal_record) {
+        done(Error(errc::internal_error, "cannot sign the vote"));
+        return;
+    }
+    // Kept before it leaves: a crash after the commitment is out must not lose the reveal.
+    if (!own_.put(*commit_record) || !own_.put(*reveal_record)) {
+        done(Error(errc::store_error, "cannot keep the vote in this node's store"));
+        return;
+    }
+    auto previous = pending_.find(entry_key);
+    std::optional<Pending> replaced;
+    if (previous != pending_.end()) replaced = previous->second;
+    pending_[entry_key] = Pending{*reveal_record, round, false, {}};
+    node_.put(*commit_record, [this, alive = std::weak_ptr<char>(alive_), entry_key, c,
+                               commit_record = *commit_record, reveal_record = *reveal_record,
+                               replaced = std::move(replaced),
+                               done = std::move(done)](dht::PutResult r) mutable {
+        if (alive.expired()) return;
+        if (!r.ok()) {
+            node_.withdraw(commit_record);
+            (void)own_.erase(store::RecordIdentity::of(commit_record));
+            (void)own_.erase(store::RecordIdentity::of(reveal_record));
+            if (replaced) {
+                pending_[entry_key] = std::move(*replaced);
+            } else {
+                pending_.erase(entry_key);
+            }
+            const auto code = r.first_refusal != errc::ok ? r.first_refusal : errc::timeout;
+            done(Error(code, code == errc::timeout ? "no responsible storer acknowledged the vote"
+                                                   : std::string("the storers refused the vote: ") +
+                                                         errc_name(code)));
+            return;
+        }
+        done(Cast{entry_key, c.round, c.commitment, windows_.reveal_start(c.round),
+                  windows_.reveal_end(c.round), r.stored});
+    });
+}
+
+void VoteService::votes(const std::string& domain, const std::string& id, Callback<Votes> done) {
+    const auto entry_key = content_key(domain, id);
+    node_.find_value(entry_key, [this, alive = std::weak_ptr<char>(alive_), entry_key,
+                                 done = std::move(done)](dht::LookupResult found) mutable {
+        if (alive.expired()) return;
+        const auto entry = live_entry(found);
+        if (!entry) {
+            done(Error(errc::not_found, "no live entry with this id in this domain"));
+            return;
+        }
+        const double prior = entry->entry.confidence;
+        node_.find_value(vote_key(entry_key), [this, alive, entry_key, prior,
+                                               done = std::move(done)](dht::LookupResult votes) {
+            if (alive.expired()) return;
+            const auto now = clock_.unix_seconds();
+            Votes out;
+            out.entry_key = entry_key;
+            out.tally =
+                count_votes(votes.records, entry_key, prior, windows_, now,
+                            [&](const crypto::PublicKey& author) -> std::optional<Standing> {
+                                const auto agent = NodeId::from_public_key(author);
+                                if (!agent) return std::nullopt;
+                                auto s = trust_.agent_standing(*agent, now);
+                                if (!s) return std::nullopt;
+                                return Standing{s->operator_id, s->operator_depth};
+                            });
+            out.replicas = votes.closest.size();
+            out.answered = votes.storers_answered;
+            out.quorum = quorum_of(out.replicas);
+            for (const auto& [key, e] : evidence_) {
+                if (key == entry_key) out.equivocations.push_back(e);
+            }
+            done(std::move(out));
+        });
+    });
+}
+
+void VoteService::tick() {
+    const auto now_s = clock_.unix_seconds();
+    const auto now = clock_.now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& p = it->second;
+        if (now_s >= windows_.reveal_end(p.round)) {
+            it = pending_.erase(it);  // revealed, or an abstention now
+            continue;
+        }
+        if (now_s >= windows_.reveal_start(p.round) && !p.in_flight && now >= p.next_try) {
+            p.in_flight = true;
+            node_.put(p.reveal, [this, alive = std::weak_ptr<char>(alive_), key = it->first,
+                                 sig = p.reveal.sig](dht::PutResult r) {
+                if (alive.expired()) return;
+                const auto found = pending_.find(key);
+                if (found == pending_.end() || found->second.reveal.sig != sig) return;
+                if (r.ok()) {
+                    pending_.erase(found);
+                    return;
+                }
+                found->second.in_flight = false;
+                found->second.next_try = clock_.now() + std::chrono::seconds(1);
+            });
+        }
+        ++it;
+    }
+}
+
+Clock::time_point VoteService::next_wakeup() const {
+    auto t = Clock::time_point::max();
+    for (const auto& [key, p] : pending_) {
+        if (p.in_flight) continue;
+        t = std::min(t, std::max(at(windows_.reveal_start(p.round)), p.next_try));
+    }
+    return t;
+}
+
+void VoteService::resume() {
+    const auto now = clock_.unix_seconds();
+    auto keys_held = own_.list_keys();
+    if (!keys_held) return;
+    for (const auto& key : *keys_held) {
+        auto records = own_.get(key, now);
+        if (!records) continue;
+        for (const auto& r : *records) {
+            if (r.kind != wire::RecordKind::vote || r.author != keys_.public_key()) continue;
+            if (is_commit(r)) {
+                node_.put(r, nullptr);
+            } else if (auto v = reveal_from_record(r); v && now >= windows_.reveal_end(v->round)) {
+                node_.put(r, nullptr);  // pending ones go out from tick()
+            }
+        }
+    }
+}
+
+}  // namespace nocturne::vote

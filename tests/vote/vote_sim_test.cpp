@@ -1,0 +1,161 @@
+// Voting through the agent that the daemon runs, on the simulated mesh: agents of three
+// operators commit and reveal, every node counts the same, the refusals reach the voter with
+// their codes, and replicas that withhold votes do not change the tally.
+
+#include <nocturne/api/knowledge_json.hpp>
+#include <nocturne/vote/vote_service.hpp>
+#include <nocturne/wire/identifiers.hpp>
+
+#include <gtest/gtest.h>
+
+#include "support/trusted_sim_mesh.hpp"
+
+namespace nocturne::vote {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t mesh_size = 30;
+constexpr std::size_t k = 6;
+constexpr std::size_t stranger = 29;
+constexpr std::int64_t commit_seconds = 60;
+constexpr std::int64_t reveal_seconds = 30;
+
+class VotingOnDht : public ::testing::Test {
+protected:
+    VotingOnDht()
+        : mesh_({mesh_size, k, 23, stranger, commit_seconds, reveal_seconds}), sim_(&mesh_.sim()) {}
+
+    VoteService& votes_of(std::size_t i) { return mesh_.agent(i).votes(); }
+
+    template <class T, class Start>
+    result<T> wait(Start start) {
+        std::optional<result<T>> out;
+        start([&](result<T> r) { out = std::move(r); });
+        sim_->run_for(120s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value()) << "no answer";
+        if (!out) return make_error_code(errc::timeout);
+        return std::move(*out);
+    }
+
+    void publish(const std::string& id) {
+        auto draft = api::draft_from_json(
+            {{"domain", "go"}, {"id", id}, {"title", "t"}, {"content", "c"}, {"confidence", 0.6}});
+        ASSERT_TRUE(draft.has_value());
+        auto r = wait<knowledge::PublishOutcome>(
+            [&](auto cb) { mesh_.agent(1).knowledge().publish(std::move(*draft), cb); });
+        ASSERT_TRUE(r.has_value()) << r.error().message();
+    }
+
+    result<VoteService::Cast> cast(std::size_t via, int choice, const std::string& id = "e1") {
+        return wait<VoteService::Cast>(
+            [&](auto cb) { votes_of(via).cast("go", id, choice, "seen it", cb); });
+    }
+
+    VoteService::Votes votes(std::size_t via, const std::string& id = "e1") {
+        auto r = wait<VoteService::Votes>([&](auto cb) { votes_of(via).votes("go", id, cb); });
+        EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+        return r ? *r : VoteService::Votes{};
+    }
+
+    // Runs the mesh past the end of the reveal window of the round that is open now.
+    void past_the_windows() {
+        const Windows w{commit_seconds, reveal_seconds};
+        const auto end = w.reveal_end(w.round_at(sim_->clock().unix_seconds()));
+        sim_->run_until(Clock::time_point(std::chrono::seconds(end + 1)));
+    }
+
+    // Nodes that hold records under the entry's vote key.
+    std::vector<std::size_t> replicas(const std::string& id = "e1") {
+        const auto key = prefix_key(wire::key_prefix::vote, content_key("go", id).to_hex());
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < mesh_size; ++i) {
+            auto held = sim_->store(i).get(key, sim_->clock().unix_seconds());
+            if (held && !held->empty()) out.push_back(i);
+        }
+        return out;
+    }
+
+    test::TrustedSimMesh mesh_;
+    sim::Simulation* sim_;
+};
+
+TEST_F(VotingOnDht, ThreeOperatorsCommitRevealAndEveryNodeCountsTheSame) {
+    publish("e1");
+    // Agents 3, 4 and 5 belong to operators 0, 1 and 2 (agent i to operator i % 3).
+    for (const auto& [via, choice] : {std::pair{3, 1}, {4, 1}, {5, -1}}) {
+        auto c = cast(static_cast<std::size_t>(via), choice);
+        ASSERT_TRUE(c.has_value()) << via << ": " << c.error().message();
+        EXPECT_GT(c->stored, 0u);
+        EXPECT_EQ(c->counted_by - c->reveal_at, reveal_seconds);
+    }
+    auto before = votes(10);
+    EXPECT_EQ(before.tally.pending, 3);
+    EXPECT_EQ(before.tally.up + before.tally.down, 0) << "sealed until the reveal window";
+    EXPECT_DOUBLE_EQ(before.tally.confidence, 0.6);
+
+    past_the_windows();
+    for (const std::size_t via : {0u, 10u, 20u, 28u}) {
+        const auto v = votes(via);
+        EXPECT_EQ(v.tally.up, 2) << via;
+        EXPECT_EQ(v.tally.down, 1) << via;
+        EXPECT_EQ(v.tally.abstain, 0) << via;
+        EXPECT_EQ(v.tally.pending, 0) << via;
+        EXPECT_DOUBLE_EQ(v.tally.confidence, (2 * 0.6 + 2) / (2 + 3)) << via;
+        EXPECT_GE(v.answered, v.quorum) << via;
+        ASSERT_EQ(v.tally.voters.size(), 3u);
+        EXPECT_EQ(v.tally.voters[0].reason, "seen it");
+    }
+    EXPECT_EQ(votes_of(3).pending_reveals(), 0u);
+}
+
+TEST_F(VotingOnDht, RefusalsReachTheVoterWithTheirCodes) {
+    publish("e1");
+    ASSERT_TRUE(cast(3, 1).has_value());
+    EXPECT_EQ(cast(3, -1).error().code(), make_error_code(errc::duplicate_vote));
+    // Agent 6 is operator 0's too: a different commitment in the same round is equivocation,
+    // and the storers keep both signed commitments.
+    EXPECT_EQ(cast(6, -1).error().code(), make_error_code(errc::equivocation));
+    std::size_t evidence = 0;
+    for (const auto r : replicas()) evidence += votes(r).equivocations.size();
+    EXPECT_GT(evidence, 0u);
+    EXPECT_EQ(cast(stranger, 1).error().code(), make_error_code(errc::unknown_agent));
+    EXPECT_EQ(cast(4, 1, "missing").error().code(), make_error_code(errc::not_found));
+    past_the_windows();
+    const auto v = votes(12);
+    EXPECT_EQ(v.tally.up, 1);
+    EXPECT_EQ(v.tally.voters.size(), 1u) << "operator 0 counted once";
+}
+
+TEST_F(VotingOnDht, ReplicasThatWithholdVotesDoNotChangeTheTally) {
+    publish("e1");
+    for (const auto& [via, choice] : {std::pair{3, 1}, {4, -1}, {5, -1}}) {
+        ASSERT_TRUE(cast(static_cast<std::size_t>(via), choice).has_value());
+    }
+    past_the_windows();
+    const auto holders = replicas();
+    ASSERT_GE(holders.size(), 3u);
+    // f = 1 of 6; withhold everything at two of them.
+    const auto key = prefix_key(wire::key_prefix::vote, content_key("go", "e1").to_hex());
+    for (std::size_t i = 0; i < 2; ++i) ASSERT_TRUE(sim_->store(holders[i]).erase(key));
+    std::size_t reader = 0;
+    while (std::find(holders.begin(), holders.end(), reader) != holders.end()) ++reader;
+    const auto v = votes(reader);
+    EXPECT_EQ(v.tally.up, 1);
+    EXPECT_EQ(v.tally.down, 2);
+}
+
+TEST_F(VotingOnDht, ACommitmentNeverRevealedIsAnAbstention) {
+    publish("e1");
+    ASSERT_TRUE(cast(3, 1).has_value());
+    ASSERT_TRUE(cast(4, 1).has_value());
+    // Agent 4's node goes away before its reveal window and never comes back.
+    sim_->kill(4);
+    past_the_windows();
+    const auto v = votes(9);
+    EXPECT_EQ(v.tally.up, 1);
+    EXPECT_EQ(v.tally.abstain, 1);
+}
+
+}  // namespace
+}  // namespace nocturne::vote
