@@ -34,7 +34,8 @@ std::filesystem::path enroll_single_operator(const std::filesystem::path& home,
 
 std::filesystem::path enroll_genesis_operators(const std::vector<std::filesystem::path>& homes,
                                                const std::filesystem::path& dir,
-                                               const std::string& network) {
+                                               const std::string& network,
+                                               const std::map<std::string, int>& rules) {
     nlohmann::json operators = nlohmann::json::array();
     for (std::size_t i = 0; i < homes.size(); ++i) {
         const auto label = "tester-" + std::to_string(i);
@@ -44,12 +45,13 @@ std::filesystem::path enroll_genesis_operators(const std::vector<std::filesystem
             {{"public_key", setup.values["operator_public_key"]}, {"label", label}});
     }
     const auto genesis = dir / (network + "-genesis.json");
-    std::ofstream(genesis) << nlohmann::json{
-        {"version", 1},
-        {"network", network},
-        {"min_endorsements", 1},
-        {"revocation_threshold", 1},
-        {"operators", operators}}.dump();
+    nlohmann::json doc = {{"version", 1},
+                          {"network", network},
+                          {"min_endorsements", 1},
+                          {"revocation_threshold", 1},
+                          {"operators", operators}};
+    for (const auto& [name, value] : rules) doc[name] = value;
+    std::ofstream(genesis) << doc.dump();
     for (const auto& home : homes) {
         auto enroll = run_agent({"enroll", "--home", home.string(), "--genesis", genesis.string()});
         EXPECT_EQ(enroll.code, 0) << enroll.err;

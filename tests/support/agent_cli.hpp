@@ -26,9 +26,11 @@ std::filesystem::path enroll_single_operator(const std::filesystem::path& home,
                                              const std::filesystem::path& dir,
                                              const std::string& network = "test-net");
 // The same for several homes: each one's operator is a genesis operator of the mesh.
+// `rules`: further genesis fields (say vote_commit_seconds).
 std::filesystem::path enroll_genesis_operators(const std::vector<std::filesystem::path>& homes,
                                                const std::filesystem::path& dir,
-                                               const std::string& network = "test-net");
+                                               const std::string& network = "test-net",
+                                               const std::map<std::string, int>& rules = {});
 
 std::string read_text_file(const std::filesystem::path& file);
 
