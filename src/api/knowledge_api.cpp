@@ -31,9 +31,80 @@ std::optional<Response> domain_param(const Request& request, std::optional<std::
     return std::nullopt;
 }
 
+// Takes `votes=true|false` out of a query's parameters (default: true).
+std::optional<Error> votes_param(QueryParams& params, bool& on) {
+    on = true;
+    for (auto it = params.begin(); it != params.end();) {
+        if (it->first != "votes") {
+            ++it;
+            continue;
+        }
+        if (it->second != "true" && it->second != "false") {
+            return Error(errc::wrong_type, "votes must be true or false");
+        }
+        on = it->second == "true";
+        it = params.erase(it);
+    }
+    return std::nullopt;
+}
+
+nlohmann::json tally_json(const vote::VoteService::Votes& v) {
+    return {{"up", v.tally.up},
+            {"down", v.tally.down},
+            {"abstain", v.tally.abstain},
+            {"pending", v.tally.pending},
+            {"voted_confidence", v.tally.confidence},
+            {"complete", v.quorum > 0 && v.answered >= v.quorum}};
+}
+
+// Answers a page with each entry's tally, keeping those whose voted confidence reaches
+// min_confidence (the holders were asked without it: votes can raise an entry).
+void respond_with_votes(vote::VoteService& votes, knowledge::QueryPage page, double min_confidence,
+                        const Responder& respond) {
+    struct Join {
+        knowledge::QueryPage page;
+        std::vector<vote::VoteService::Votes> tallies;
+        std::size_t pending = 0;
+        double min_confidence = 0;
+        Responder respond;
+    };
+    auto join = std::make_shared<Join>();
+    join->tallies.resize(page.entries.size());
+    join->pending = page.entries.size() + 1;  // + 1 until every read is out
+    join->min_confidence = min_confidence;
+    join->respond = respond;
+    join->page = std::move(page);
+    const auto finish = [](const std::shared_ptr<Join>& j) {
+        if (--j->pending != 0) return;
+        knowledge::QueryPage kept = j->page;
+        kept.entries.clear();
+        std::vector<const vote::VoteService::Votes*> tallies;
+        for (std::size_t i = 0; i < j->page.entries.size(); ++i) {
+            if (j->tallies[i].tally.confidence + 1e-12 < j->min_confidence) continue;
+            kept.entries.push_back(j->page.entries[i]);
+            tallies.push_back(&j->tallies[i]);
+        }
+        auto body = present_page(kept);
+        for (std::size_t i = 0; i < tallies.size(); ++i) {
+            body["entries"][i]["votes"] = tally_json(*tallies[i]);
+        }
+        j->respond(Response{200, body.dump(), {}});
+    };
+    for (std::size_t i = 0; i < join->page.entries.size(); ++i) {
+        const auto& e = join->page.entries[i].entry;
+        votes.tally(content_key(e.domain, e.id), e.confidence,
+                    [join, i, finish](vote::VoteService::Votes v) {
+                        join->tallies[i] = std::move(v);
+                        finish(join);
+                    });
+    }
+    finish(join);
+}
+
 }  // namespace
 
-void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) {
+void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service,
+                          vote::VoteService* votes) {
     router.add_async(
         "POST", "/local/knowledge",
         [&service](const Request& request, const PathParams&, const Responder& respond) {
@@ -68,15 +139,29 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
 
     router.add_async(
         "GET", "/local/knowledge",
-        [&service](const Request& request, const PathParams&, const Responder& respond) {
-            auto query = query_from_params(request.query);
+        [&service, votes](const Request& request, const PathParams&, const Responder& respond) {
+            auto params = request.query;
+            bool with_votes = true;
+            if (auto refused = votes_param(params, with_votes)) {
+                respond(error_response(*refused));
+                return;
+            }
+            auto query = query_from_params(params);
             if (!query) {
                 respond(error_response(query.error()));
                 return;
             }
-            service.query(std::move(*query), [respond](result<knowledge::QueryPage> page) {
+            const bool tallies = votes != nullptr && with_votes;
+            const double min_confidence = query->min_confidence;
+            if (tallies) query->min_confidence = 0;
+            service.query(std::move(*query), [respond, tallies, votes,
+                                              min_confidence](result<knowledge::QueryPage> page) {
                 if (!page) {
                     respond(failure(page.error(), "the query failed: "));
+                    return;
+                }
+                if (tallies) {
+                    respond_with_votes(*votes, std::move(*page), min_confidence, respond);
                     return;
                 }
                 respond(Response{200, present_page(*page).dump(), {}});
@@ -85,7 +170,8 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
 
     router.add_async(
         "GET", "/local/knowledge/{id}",
-        [&service](const Request& request, const PathParams& params, const Responder& respond) {
+        [&service, votes](const Request& request, const PathParams& params,
+                          const Responder& respond) {
             std::optional<std::string> domain;
             if (auto refused = domain_param(request, domain)) {
                 respond(std::move(*refused));
@@ -96,13 +182,18 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service) 
                                    "domain is required: an entry's key is its domain and id"));
                 return;
             }
-            service.get(*domain, params.at("id"), [respond](result<knowledge::QueryPage> page) {
-                if (!page) {
-                    respond(failure(page.error(), "the read failed: "));
-                    return;
-                }
-                respond(Response{200, present_page(*page).dump(), {}});
-            });
+            service.get(*domain, params.at("id"),
+                        [respond, votes](result<knowledge::QueryPage> page) {
+                            if (!page) {
+                                respond(failure(page.error(), "the read failed: "));
+                                return;
+                            }
+                            if (votes != nullptr) {
+                                respond_with_votes(*votes, std::move(*page), 0.0, respond);
+                                return;
+                            }
+                            respond(Response{200, present_page(*page).dump(), {}});
+                        });
         });
 
     router.add("GET", "/local/domains", [&service](const Request& request, const PathParams&) {

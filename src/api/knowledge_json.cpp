@@ -133,7 +133,7 @@ result<knowledge::Query> query_from_params(const QueryParams& params) {
         } else {
             return Error(errc::unknown_field,
                          "unknown query parameter " + shown(name) +
-                             " (expected domain, q, min_confidence, limit, cursor)");
+                             " (expected domain, q, min_confidence, limit, cursor, votes)");
         }
     }
     if (q.domain.empty()) {

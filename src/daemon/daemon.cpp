@@ -208,7 +208,7 @@ int run_daemon(const DaemonConfig& config) {
                                  {"disconnects_for_violations", s.disconnects_for_violations},
                                  {"slow_readers", s.slow_readers}};
                          }});
-    api::add_knowledge_routes(router, agent.knowledge());
+    api::add_knowledge_routes(router, agent.knowledge(), &agent.votes());
     api::add_vote_routes(router, agent.votes());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;

@@ -182,30 +182,58 @@ void VoteService::votes(const std::string& domain, const std::string& id, Callba
             done(Error(errc::not_found, "no live entry with this id in this domain"));
             return;
         }
-        const double prior = entry->entry.confidence;
-        node_.find_value(vote_key(entry_key), [this, alive, entry_key, prior,
-                                               done = std::move(done)](dht::LookupResult votes) {
-            if (alive.expired()) return;
-            const auto now = clock_.unix_seconds();
-            Votes out;
-            out.entry_key = entry_key;
-            out.tally =
-                count_votes(votes.records, entry_key, prior, windows_, now,
-                            [&](const crypto::PublicKey& author) -> std::optional<Standing> {
-                                const auto agent = NodeId::from_public_key(author);
-                                if (!agent) return std::nullopt;
-                                auto s = trust_.agent_standing(*agent, now);
-                                if (!s) return std::nullopt;
-                                return Standing{s->operator_id, s->operator_depth};
-                            });
-            out.replicas = votes.closest.size();
-            out.answered = votes.storers_answered;
-            out.quorum = quorum_of(out.replicas);
-            for (const auto& [key, e] : evidence_) {
-                if (key == entry_key) out.equivocations.push_back(e);
-            }
-            done(std::move(out));
-        });
+        read(entry_key, entry->entry.confidence,
+             [done = std::move(done)](Votes v) { done(std::move(v)); });
+    });
+}
+
+void VoteService::tally(const NodeId& entry_key, double prior, std::function<void(Votes)> done) {
+    const auto now = clock_.now();
+    if (const auto it = cache_.find(entry_key);
+        it != cache_.end() && it->second.until > now && it->second.votes.tally.prior == prior) {
+        done(it->second.votes);
+        return;
+    }
+    read(entry_key, prior, [this, entry_key, done = std::move(done)](Votes v) {
+        const auto later = clock_.now();
+        if (cache_.size() >= max_cached && !cache_.contains(entry_key)) {
+            std::erase_if(cache_, [&](const auto& kv) { return kv.second.until <= later; });
+            if (cache_.size() >= max_cached) cache_.erase(cache_.begin());
+        }
+        // Not past the moment a pending vote becomes countable.
+        auto until = later + cache_ttl;
+        for (const auto& voter : v.tally.voters) {
+            if (voter.state == VoterState::pending) until = std::min(until, at(voter.counted_at));
+        }
+        cache_[entry_key] = Cached{v, until};
+        done(std::move(v));
+    });
+}
+
+void VoteService::read(const NodeId& entry_key, double prior, std::function<void(Votes)> done) {
+    node_.find_value(vote_key(entry_key), [this, alive = std::weak_ptr<char>(alive_), entry_key,
+                                           prior, done = std::move(done)](dht::LookupResult votes) {
+        if (alive.expired()) return;
+        const auto now = clock_.unix_seconds();
+        Votes out;
+        out.entry_key = entry_key;
+        out.tally = count_votes(votes.records, entry_key, prior, windows_, now,
+                                [&](const crypto::PublicKey& author) -> std::optional<Standing> {
+                                    const auto agent = NodeId::from_public_key(author);
+                                    if (!agent) return std::nullopt;
+                                    auto s = trust_.agent_standing(*agent, now);
+                                    if (!s) return std::nullopt;
+                                    return Standing{s->operator_id, s->operator_depth};
+                                });
+        // This node is one of the replicas when it is responsible (its records joined).
+        const std::size_t self = node_.responsible_for(vote_key(entry_key)) ? 1 : 0;
+        out.replicas = std::min(votes.closest.size() + self, node_.config().k);
+        out.answered = votes.storers_answered + self;
+        out.quorum = quorum_of(out.replicas);
+        for (const auto& [key, e] : evidence_) {
+            if (key == entry_key) out.equivocations.push_back(e);
+        }
+        done(std::move(out));
     });
 }
 

@@ -95,6 +95,17 @@ TEST(VotingDaemons, AVoteCastOnOneNodeIsCountedOnAnotherAfterTheWindowsAlsoAcros
         EXPECT_EQ(t["complete"], true) << t.dump();
         EXPECT_DOUBLE_EQ(t["voted_confidence"].get<double>(), (2 * 0.5 + 2) / 5.0);
     }
+    // ... and in a query's results, where min_confidence filters on the voted confidence
+    // (0.6 now; the author stated 0.5).
+    const auto [ids, page] = d[2]->query("domain=go&min_confidence=0.55");
+    EXPECT_EQ(ids, std::set<std::string>{"chan-1"}) << page.dump();
+    if (!page["entries"].empty()) {
+        EXPECT_EQ(page["entries"][0]["votes"]["up"], 2);
+        EXPECT_EQ(page["entries"][0]["votes"]["down"], 1);
+    }
+    EXPECT_TRUE(d[2]->query("domain=go&min_confidence=0.65").first.empty());
+    EXPECT_TRUE(d[2]->query("domain=go&min_confidence=0.55&votes=false").first.empty())
+        << "without votes, the stated confidence";
     for (auto& n : d) n->stop();
 }
 

@@ -65,6 +65,9 @@ public:
     };
     // Errors: not_found (no such live entry), timeout.
     void votes(const std::string& domain, const std::string& id, Callback<Votes> done);
+    // The tally of an entry the caller has already read (its stated confidence is the prior),
+    // for query results: kept for cache_ttl, so that a page shown again costs no lookups.
+    void tally(const NodeId& entry_key, double prior, std::function<void(Votes)> done);
 
     // Stores the reveals whose window has opened; forgets those whose window has ended.
     void tick();
@@ -84,6 +87,7 @@ private:
     };
 
     std::error_code check(const wire::Record& record, const NodeId& from);
+    void read(const NodeId& entry_key, double prior, std::function<void(Votes)> done);
     void commit(const NodeId& entry_key, int choice, std::string reason, Callback<Cast> done);
     Clock::time_point at(std::int64_t unix_seconds) const;
 
@@ -96,9 +100,16 @@ private:
     std::string operator_id_;
     std::map<NodeId, Pending> pending_;                     // by entry key
     std::deque<std::pair<NodeId, Equivocation>> evidence_;  // by entry key, oldest first
+    struct Cached {
+        Votes votes;
+        Clock::time_point until{};
+    };
+    std::map<NodeId, Cached> cache_;  // by entry key
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     static constexpr std::size_t max_evidence = 256;
+    static constexpr std::size_t max_cached = 1024;
+    static constexpr std::chrono::seconds cache_ttl{5};
 };
 
 // The responsible storers a tally must hear from: q = ceil((n + f + 1) / 2) with
