@@ -32,6 +32,13 @@ export interface PublishRequest {
   ttl_seconds?: number | undefined;
 }
 
+export interface VoteRequest {
+  id: string;
+  domain: string;
+  vote: 1 | -1;
+  reason?: string | undefined;
+}
+
 export interface QueryRequest {
   domain: string;
   q?: string | undefined;
@@ -88,6 +95,12 @@ export class LocalApi {
     if (query.limit !== undefined) params.set("limit", String(query.limit));
     if (query.cursor !== undefined && query.cursor !== "") params.set("cursor", query.cursor);
     return this.request("GET", `/local/knowledge?${params.toString()}`);
+  }
+
+  vote(request: VoteRequest): Promise<JsonObject> {
+    const body: Record<string, unknown> = { domain: request.domain, vote: request.vote };
+    if (request.reason !== undefined && request.reason !== "") body["reason"] = request.reason;
+    return this.request("POST", `/local/knowledge/${encodeURIComponent(request.id)}/vote`, body);
   }
 
   delete(id: string, domain?: string): Promise<JsonObject> {

@@ -58,7 +58,7 @@ async function callError(shim: Shim, name: string, args: Record<string, unknown>
   return (JSON.parse(json.text) as { error: { code: string; message: string; status: number } }).error;
 }
 
-const TOOLS = ["mesh_delete", "mesh_domains", "mesh_health", "mesh_peers", "mesh_publish", "mesh_query"];
+const TOOLS = ["mesh_delete", "mesh_domains", "mesh_health", "mesh_peers", "mesh_publish", "mesh_query", "mesh_vote"];
 
 describe("a shim that spawns its daemon", () => {
   let shim: Shim;
@@ -78,7 +78,9 @@ describe("a shim that spawns its daemon", () => {
     }
     assert.equal(byName.get("mesh_delete")?.annotations?.destructiveHint, true);
     assert.equal(byName.get("mesh_publish")?.annotations?.readOnlyHint, false);
-    for (const name of ["mesh_publish", "mesh_query", "mesh_delete", "mesh_peers"]) {
+    assert.equal(byName.get("mesh_vote")?.annotations?.readOnlyHint, false);
+    assert.deepEqual(byName.get("mesh_vote")?.inputSchema.required?.slice().sort(), ["domain", "id", "vote"]);
+    for (const name of ["mesh_publish", "mesh_query", "mesh_delete", "mesh_peers", "mesh_vote"]) {
       assert.equal(byName.get(name)?.annotations?.openWorldHint, true, name);
     }
     for (const tool of tools) {
@@ -96,7 +98,7 @@ describe("a shim that spawns its daemon", () => {
     assert.match(query, /untrusted/i);
     assert.match(query, /UNTRUSTED-CONTENT/);
     // Tools whose endpoints do not exist yet are not offered.
-    for (const later of ["mesh_vote", "mesh_compute_claim", "mesh_compute_submit", "mesh_awareness", "mesh_reflect"]) {
+    for (const later of ["mesh_compute_claim", "mesh_compute_submit", "mesh_awareness", "mesh_reflect"]) {
       assert.equal(byName.has(later), false, later);
     }
   });
@@ -194,6 +196,24 @@ describe("a shim on an enrolled node", () => {
     assert.equal(deleted["deleted"], true);
     const after = await callOk(shim, "mesh_query", { domain: "shim-test/notes" });
     assert.equal((after["entries"] as Array<{ id: string }>).some((e) => e.id === id), false);
+  });
+
+  it("votes once on an entry and the query shows the sealed vote", async () => {
+    const published = await callOk(shim, "mesh_publish", { domain: "shim-test/votes", title: "Vote me", content: "c" });
+    const id = String(published["id"]);
+    const cast = await callOk(shim, "mesh_vote", { id, domain: "shim-test/votes", vote: 1, reason: "checked" });
+    assert.equal(cast["state"], "committed");
+    assert.ok(Number(cast["counted_by"]) > Number(cast["reveal_at"]), JSON.stringify(cast));
+    const again = await callError(shim, "mesh_vote", { id, domain: "shim-test/votes", vote: -1 });
+    assert.equal(again.code, "duplicate_vote");
+    assert.equal(again.status, 409);
+    const page = await callOk(shim, "mesh_query", { domain: "shim-test/votes" });
+    const entry = (page["entries"] as Array<{ id: string; votes: Record<string, unknown> }>).find((e) => e.id === id);
+    assert.ok(entry, JSON.stringify(page));
+    assert.equal(entry.votes["pending"], 1, JSON.stringify(entry.votes));
+    assert.equal(entry.votes["up"], 0);
+    const missing = await callError(shim, "mesh_vote", { id: "no-such-entry", domain: "shim-test/votes", vote: 1 });
+    assert.equal(missing.code, "not_found");
   });
 
   it("pages query results with limit and cursor", async () => {
