@@ -73,8 +73,18 @@ std::error_code VoteService::check(const wire::Record& record, const NodeId& fro
     if (author) {
         if (auto s = trust_.agent_standing(*author, now)) op = s->operator_id;
     }
+    // A reveal needs its author's commitment only; a commitment is compared with every other
+    // one under the key (equivocation), O(votes on the entry).
     std::vector<wire::Record> held;
-    if (auto records = node_.records().get(record.key, now)) held = std::move(*records);
+    if (is_commit(record)) {
+        if (auto records = node_.records().get(record.key, now)) held = std::move(*records);
+    } else {
+        for (const auto* slot : {"commit", "reveal"}) {
+            auto r =
+                node_.records().find({record.key, wire::RecordKind::vote, record.author, slot});
+            if (r && r->has_value()) held.push_back(std::move(**r));
+        }
+    }
     std::optional<Equivocation> evidence;
     const bool first_hand = author && *author == from;
     auto ec = check_vote(record, first_hand, now, windows_, held, op, evidence);
