@@ -34,7 +34,7 @@ std::size_t quorum_of(std::size_t n) {
 }
 
 VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
-                         const trust::TrustState& trust, store::Store& own, Windows windows)
+                         trust::TrustState& trust, store::Store& own, Windows windows)
     : node_(node), keys_(keys), clock_(clock), trust_(trust), own_(own), windows_(windows) {
     node_.check_stores(wire::RecordKind::vote, [this, alive = std::weak_ptr<char>(alive_)](
                                                    const wire::Record& r, const NodeId& from) {
@@ -224,27 +224,63 @@ void VoteService::read(const NodeId& entry_key, double prior, std::function<void
     node_.find_value(vote_key(entry_key), [this, alive = std::weak_ptr<char>(alive_), entry_key,
                                            prior, done = std::move(done)](dht::LookupResult votes) {
         if (alive.expired()) return;
+        // Voters this node has not met yet: their certificates did not all fit in the answers'
+        // credentials. Their operators' agent and operator certificates are read first (bounded),
+        // else their votes would not count here.
         const auto now = clock_.unix_seconds();
-        Votes out;
-        out.entry_key = entry_key;
-        out.tally = count_votes(votes.records, entry_key, prior, windows_, now,
-                                [&](const crypto::PublicKey& author) -> std::optional<Standing> {
-                                    const auto agent = NodeId::from_public_key(author);
-                                    if (!agent) return std::nullopt;
-                                    auto s = trust_.agent_standing(*agent, now);
-                                    if (!s) return std::nullopt;
-                                    return Standing{s->operator_id, s->operator_depth};
-                                });
-        // This node is one of the replicas when it is responsible (its records joined).
-        const std::size_t self = node_.responsible_for(vote_key(entry_key)) ? 1 : 0;
-        out.replicas = std::min(votes.closest.size() + self, node_.config().k);
-        out.answered = votes.storers_answered + self;
-        out.quorum = quorum_of(out.replicas);
-        for (const auto& [key, e] : evidence_) {
-            if (key == entry_key) out.equivocations.push_back(e);
+        std::set<std::string> unknown;
+        for (const auto& r : votes.records) {
+            if (r.kind != wire::RecordKind::vote || !is_commit(r)) continue;
+            const auto agent = NodeId::from_public_key(r.author);
+            if (!agent || trust_.agent_standing(*agent, now).error() != errc::unknown_agent) {
+                continue;
+            }
+            if (auto c = commit_from_record(r); c && unknown.size() < max_certificate_reads) {
+                unknown.insert(c->operator_id);
+            }
         }
-        done(std::move(out));
+        auto job = std::make_shared<std::pair<dht::LookupResult, std::size_t>>(
+            std::move(votes), 2 * unknown.size() + 1);
+        auto finish = [this, alive, job, entry_key, prior, done = std::move(done)] {
+            if (alive.expired() || --job->second != 0) return;
+            done(count(entry_key, prior, job->first));
+        };
+        for (const auto& op : unknown) {
+            for (const auto prefix : {wire::key_prefix::agent, wire::key_prefix::cert}) {
+                node_.find_value(prefix_key(prefix, op),
+                                 [this, alive, finish](dht::LookupResult certificates) {
+                                     if (alive.expired()) return;
+                                     trust_.learn_all(certificates.records, clock_.unix_seconds());
+                                     finish();
+                                 });
+            }
+        }
+        finish();
     });
+}
+
+VoteService::Votes VoteService::count(const NodeId& entry_key, double prior,
+                                      const dht::LookupResult& votes) const {
+    const auto now = clock_.unix_seconds();
+    Votes out;
+    out.entry_key = entry_key;
+    out.tally = count_votes(votes.records, entry_key, prior, windows_, now,
+                            [&](const crypto::PublicKey& author) -> std::optional<Standing> {
+                                const auto agent = NodeId::from_public_key(author);
+                                if (!agent) return std::nullopt;
+                                auto s = trust_.agent_standing(*agent, now);
+                                if (!s) return std::nullopt;
+                                return Standing{s->operator_id, s->operator_depth};
+                            });
+    // This node is one of the replicas when it is responsible (its records joined).
+    const std::size_t self = node_.responsible_for(vote_key(entry_key)) ? 1 : 0;
+    out.replicas = std::min(votes.closest.size() + self, node_.config().k);
+    out.answered = votes.storers_answered + self;
+    out.quorum = quorum_of(out.replicas);
+    for (const auto& [key, e] : evidence_) {
+        if (key == entry_key) out.equivocations.push_back(e);
+    }
+    return out;
 }
 
 void VoteService::tick() {

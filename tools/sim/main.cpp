@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "sybil_run.hpp"
+#include "vote_run.hpp"
 
 namespace {
 
@@ -233,7 +234,24 @@ int main(int argc, char** argv) {
     cli.add_option("--targets", sybil.targets, "Target keys of the Sybil scenario")
         ->check(CLI::Range(1, 100000));
     cli.add_option("--reads-per-target", sybil.reads_per_target)->check(CLI::Range(1, 10000));
+    bool votes = false;
+    nocturne::tools::VoteRunOptions vote_run;
+    cli.add_flag("--votes", votes,
+                 "Run the voting scenario: --nodes enrolled agents vote on entries, some storers "
+                 "withhold, readers count");
+    cli.add_option("--entries", vote_run.entries, "Entries voted on (--votes)")
+        ->check(CLI::Range(1, 100000));
+    cli.add_option("--voters", vote_run.voters, "Voters per entry, each of another operator")
+        ->check(CLI::Range(1, 1000));
+    cli.add_option("--withhold", vote_run.withhold, "Storers per vote key that drop its votes")
+        ->check(CLI::Range(0, 20));
     CLI11_PARSE(cli, argc, argv);
+    if (votes) {
+        vote_run.agents = opt.nodes;
+        vote_run.seed = opt.seed;
+        vote_run.rpc_timeout_ms = opt.rpc_timeout_ms;
+        return nocturne::tools::run_votes(vote_run);
+    }
     if (sybils > 0) {
         sybil.honest = opt.nodes;
         sybil.sybil_fraction = sybils;

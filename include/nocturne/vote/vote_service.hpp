@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace nocturne::vote {
@@ -32,7 +33,7 @@ public:
 
     // own: the store of this node's own signed records (shared with the knowledge service).
     VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
-                const trust::TrustState& trust, store::Store& own, Windows windows);
+                trust::TrustState& trust, store::Store& own, Windows windows);
     ~VoteService();
     VoteService(const VoteService&) = delete;
     VoteService& operator=(const VoteService&) = delete;
@@ -88,13 +89,14 @@ private:
 
     std::error_code check(const wire::Record& record, const NodeId& from);
     void read(const NodeId& entry_key, double prior, std::function<void(Votes)> done);
+    Votes count(const NodeId& entry_key, double prior, const dht::LookupResult& votes) const;
     void commit(const NodeId& entry_key, int choice, std::string reason, Callback<Cast> done);
     Clock::time_point at(std::int64_t unix_seconds) const;
 
     dht::Node& node_;
     const crypto::KeyPair& keys_;
     const Clock& clock_;
-    const trust::TrustState& trust_;
+    trust::TrustState& trust_;
     store::Store& own_;
     Windows windows_;
     std::string operator_id_;
@@ -108,6 +110,8 @@ private:
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     static constexpr std::size_t max_evidence = 256;
+    // Operators whose certificates one tally reads at most (two lookups each).
+    static constexpr std::size_t max_certificate_reads = 32;
     static constexpr std::size_t max_cached = 1024;
     static constexpr std::chrono::seconds cache_ttl{5};
 };
