@@ -83,6 +83,10 @@ void Node::reply(const InboundMessage& request, wire::Payload answer) {
 }
 
 void Node::check_stores(wire::RecordKind kind, StoreCheck check) {
+    if (!check) {
+        store_checks_.erase(kind);
+        return;
+    }
     store_checks_[kind] = std::move(check);
 }
 

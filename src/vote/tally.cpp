@@ -26,10 +26,16 @@ double voted_confidence(double prior, double weight_up, double weight_down) {
 }
 
 std::int64_t grace_seconds(const Windows& windows) {
-    return std::min<std::int64_t>(30, windows.commit_seconds / 4);
+    return std::min<std::int64_t>({30, windows.commit_seconds / 4, windows.reveal_seconds / 4});
 }
 
 namespace {
+
+// A round no later than the next one: the window arithmetic cannot overflow, and nobody votes in
+// a far future round (whose seq would then shadow every honest vote of the agent).
+bool plausible(std::uint64_t round, std::int64_t now, const Windows& w) {
+    return round <= w.round_at(now) + 1;
+}
 
 bool commit_in_window(const wire::Record& record, const Commit& c, const Windows& w) {
     return record.created >= w.commit_start(c.round) && record.created < w.reveal_start(c.round);
@@ -55,14 +61,18 @@ Tally count_votes(const std::vector<wire::Record>& records, const NodeId& entry_
         if (r.kind != wire::RecordKind::vote) continue;
         if (is_commit(r)) {
             auto c = commit_from_record(r);
-            if (!c || c->entry_key != entry_key || !commit_in_window(r, *c, windows)) continue;
+            if (!c || c->entry_key != entry_key || !plausible(c->round, now, windows) ||
+                !commit_in_window(r, *c, windows)) {
+                continue;
+            }
             auto s = standing(r.author);
             if (!s || s->operator_id != c->operator_id) continue;
             auto& cast = by_author[r.author];
             if (cast.commit_record == nullptr || cast.commit.round < c->round) {
                 cast = Cast{&r, std::move(*c), std::nullopt, std::move(*s)};
             }
-        } else if (auto v = reveal_from_record(r); v && reveal_in_window(r, *v, windows)) {
+        } else if (auto v = reveal_from_record(r);
+                   v && plausible(v->round, now, windows) && reveal_in_window(r, *v, windows)) {
             auto& slot = reveals[r.author];
             if (slot.first == nullptr || slot.second.round < v->round) slot = {&r, std::move(*v)};
         }
@@ -131,6 +141,7 @@ std::error_code check_vote(const wire::Record& record, bool first_hand, std::int
     if (is_commit(record)) {
         auto c = commit_from_record(record);
         if (!c) return c.error();
+        if (!plausible(c->round, now, windows)) return make_error_code(errc::vote_window_closed);
         if (c->operator_id != *author_operator) return make_error_code(errc::wrong_subject);
         if (!commit_in_window(record, *c, windows) ||
             (first_hand && now >= windows.reveal_start(c->round) + grace)) {
@@ -149,9 +160,12 @@ std::error_code check_vote(const wire::Record& record, bool first_hand, std::int
     }
     auto v = reveal_from_record(record);
     if (!v) return v.error();
+    if (!plausible(v->round, now, windows)) return make_error_code(errc::vote_window_closed);
     if (v->operator_id != *author_operator) return make_error_code(errc::wrong_subject);
+    // First-hand reveals only once this storer takes no more commitments of the round (its
+    // grace over): no commitment can be made after a reveal is out.
     if (!reveal_in_window(record, *v, windows) ||
-        (first_hand && (now < windows.reveal_start(v->round) - grace ||
+        (first_hand && (now < windows.reveal_start(v->round) + grace ||
                         now >= windows.reveal_end(v->round) + grace))) {
         return make_error_code(errc::vote_window_closed);
     }

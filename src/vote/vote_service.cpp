@@ -12,16 +12,16 @@ NodeId vote_key(const NodeId& entry_key) {
     return prefix_key(wire::key_prefix::vote, entry_key.to_hex());
 }
 
-// The live entry a lookup of its content key found (the newest version), if any.
+// A live entry a lookup of its content key found, if any. The lookup merged each author's
+// records at their highest seq; another author's tombstone under the same id deletes nothing.
 std::optional<knowledge::EntryRecord> live_entry(const dht::LookupResult& found) {
     std::optional<knowledge::EntryRecord> best;
     for (const auto& r : found.records) {
         if (r.kind != wire::RecordKind::knowledge) continue;
         auto e = knowledge::entry_from_record(r);
-        if (!e) continue;
+        if (!e || e->deleted) continue;
         if (!best || best->entry.seq < e->entry.seq) best = std::move(*e);
     }
-    if (best && best->deleted) return std::nullopt;
     return best;
 }
 
@@ -59,7 +59,7 @@ VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clo
 }
 
 VoteService::~VoteService() {
-    node_.check_stores(wire::RecordKind::vote, nullptr);
+    node_.check_stores(wire::RecordKind::vote, nullptr);  // removes the check
 }
 
 Clock::time_point VoteService::at(std::int64_t unix_seconds) const {
@@ -76,6 +76,10 @@ std::error_code VoteService::check(const wire::Record& record, const NodeId& fro
     // A reveal needs its author's commitment only; a commitment is compared with every other
     // one under the key (equivocation), O(votes on the entry).
     std::vector<wire::Record> held;
+    if (auto same = node_.records().find(store::RecordIdentity::of(record));
+        same && same->has_value() && (*same)->sig == record.sig) {
+        return {};  // held already (replication, republishing): no scan
+    }
     if (is_commit(record)) {
         if (auto records = node_.records().get(record.key, now)) held = std::move(*records);
     } else {
@@ -91,8 +95,14 @@ std::error_code VoteService::check(const wire::Record& record, const NodeId& fro
     if (evidence) {
         NodeId entry_key;
         if (auto c = commit_from_record(record)) entry_key = c->entry_key;
-        if (evidence_.size() == max_evidence) evidence_.pop_front();
-        evidence_.emplace_back(entry_key, std::move(*evidence));
+        const bool known = std::any_of(evidence_.begin(), evidence_.end(), [&](const auto& e) {
+            return e.second.held.sig == evidence->held.sig &&
+                   e.second.offered.sig == evidence->offered.sig;
+        });
+        if (!known) {
+            if (evidence_.size() == max_evidence) evidence_.pop_front();
+            evidence_.emplace_back(entry_key, std::move(*evidence));
+        }
     }
     return ec;
 }
@@ -148,6 +158,14 @@ void VoteService::commit(const NodeId& entry_key, int choice, std::string reason
         done(Error(errc::internal_error, "cannot sign the vote"));
         return;
     }
+    // What the new vote replaces in the own store (a vote of an earlier round), to put back if
+    // the new one goes nowhere.
+    std::vector<wire::Record> earlier;
+    for (const auto* r : {&*commit_record, &*reveal_record}) {
+        if (auto old = own_.find(store::RecordIdentity::of(*r)); old && old->has_value()) {
+            earlier.push_back(std::move(**old));
+        }
+    }
     // Kept before it leaves: a crash after the commitment is out must not lose the reveal.
     if (!own_.put(*commit_record) || !own_.put(*reveal_record)) {
         done(Error(errc::store_error, "cannot keep the vote in this node's store"));
@@ -159,25 +177,31 @@ void VoteService::commit(const NodeId& entry_key, int choice, std::string reason
     pending_[entry_key] = Pending{*reveal_record, round, false, {}};
     node_.put(*commit_record, [this, alive = std::weak_ptr<char>(alive_), entry_key, c,
                                commit_record = *commit_record, reveal_record = *reveal_record,
-                               replaced = std::move(replaced),
+                               replaced = std::move(replaced), earlier = std::move(earlier),
                                done = std::move(done)](dht::PutResult r) mutable {
         if (alive.expired()) return;
-        if (!r.ok()) {
+        // Storers that answered without a valid acknowledgement may hold the commitment: its
+        // reveal stays due then (a storer without it refuses it, which costs nothing).
+        if (!r.ok() && r.unacknowledged == 0) {
             node_.withdraw(commit_record);
             (void)own_.erase(store::RecordIdentity::of(commit_record));
             (void)own_.erase(store::RecordIdentity::of(reveal_record));
+            for (const auto& old : earlier) (void)own_.put(old);
             if (replaced) {
                 pending_[entry_key] = std::move(*replaced);
             } else {
                 pending_.erase(entry_key);
             }
+        }
+        if (!r.ok()) {
             const auto code = r.first_refusal != errc::ok ? r.first_refusal : errc::timeout;
             done(Error(code, code == errc::timeout ? "no responsible storer acknowledged the vote"
                                                    : std::string("the storers refused the vote: ") +
                                                          errc_name(code)));
             return;
         }
-        done(Cast{entry_key, c.round, c.commitment, windows_.reveal_start(c.round),
+        done(Cast{entry_key, c.round, c.commitment,
+                  windows_.reveal_start(c.round) + 2 * grace_seconds(windows_),
                   windows_.reveal_end(c.round), r.stored});
     });
 }
@@ -235,9 +259,13 @@ void VoteService::read(const NodeId& entry_key, double prior, std::function<void
             if (!agent || trust_.agent_standing(*agent, now).error() != errc::unknown_agent) {
                 continue;
             }
-            if (auto c = commit_from_record(r); c && unknown.size() < max_certificate_reads) {
-                unknown.insert(c->operator_id);
-            }
+            auto c = commit_from_record(r);
+            if (!c || unknown.size() >= max_certificate_reads) continue;
+            // An operator whose certificates were not found lately is not looked up again: a
+            // holder serving votes of made-up operators costs each reader one round of lookups.
+            const auto missed = missing_certificates_.find(c->operator_id);
+            if (missed != missing_certificates_.end() && missed->second > clock_.now()) continue;
+            unknown.insert(c->operator_id);
         }
         auto job = std::make_shared<std::pair<dht::LookupResult, std::size_t>>(
             std::move(votes), 2 * unknown.size() + 1);
@@ -247,12 +275,21 @@ void VoteService::read(const NodeId& entry_key, double prior, std::function<void
         };
         for (const auto& op : unknown) {
             for (const auto prefix : {wire::key_prefix::agent, wire::key_prefix::cert}) {
-                node_.find_value(prefix_key(prefix, op),
-                                 [this, alive, finish](dht::LookupResult certificates) {
-                                     if (alive.expired()) return;
-                                     trust_.learn_all(certificates.records, clock_.unix_seconds());
-                                     finish();
-                                 });
+                node_.find_value(
+                    prefix_key(prefix, op),
+                    [this, alive, finish, op,
+                     agents = prefix == wire::key_prefix::agent](dht::LookupResult certificates) {
+                        if (alive.expired()) return;
+                        const auto learned =
+                            trust_.learn_all(certificates.records, clock_.unix_seconds());
+                        if (agents && learned == 0) {
+                            if (missing_certificates_.size() >= max_missing_certificates) {
+                                missing_certificates_.clear();
+                            }
+                            missing_certificates_[op] = clock_.now() + std::chrono::minutes(10);
+                        }
+                        finish();
+                    });
             }
         }
         finish();
@@ -272,10 +309,12 @@ VoteService::Votes VoteService::count(const NodeId& entry_key, double prior,
                                 if (!s) return std::nullopt;
                                 return Standing{s->operator_id, s->operator_depth};
                             });
-    // This node is one of the replicas when it is responsible (its records joined).
+    // `closest`: the storers that answered, up to k; those that did not are among `failed`
+    // (counted whoever they were: the quorum errs on the strict side). This node is one of the
+    // replicas when it is responsible (its records joined).
     const std::size_t self = node_.responsible_for(vote_key(entry_key)) ? 1 : 0;
-    out.replicas = std::min(votes.closest.size() + self, node_.config().k);
-    out.answered = votes.storers_answered + self;
+    out.answered = std::min(votes.closest.size() + self, node_.config().k);
+    out.replicas = std::min(votes.closest.size() + votes.failed + self, node_.config().k);
     out.quorum = quorum_of(out.replicas);
     for (const auto& [key, e] : evidence_) {
         if (key == entry_key) out.equivocations.push_back(e);
@@ -283,31 +322,49 @@ VoteService::Votes VoteService::count(const NodeId& entry_key, double prior,
     return out;
 }
 
+Clock::time_point VoteService::reveal_time(const Pending& p) const {
+    // After every storer has stopped taking commitments of the round (their grace included), so
+    // that no commitment can still be made once a reveal is public.
+    return at(windows_.reveal_start(p.round) + 2 * grace_seconds(windows_));
+}
+
 void VoteService::tick() {
     const auto now_s = clock_.unix_seconds();
     const auto now = clock_.now();
+    std::vector<NodeId> due;
     for (auto it = pending_.begin(); it != pending_.end();) {
-        auto& p = it->second;
+        const auto& p = it->second;
         if (now_s >= windows_.reveal_end(p.round)) {
             it = pending_.erase(it);  // revealed, or an abstention now
             continue;
         }
-        if (now_s >= windows_.reveal_start(p.round) && !p.in_flight && now >= p.next_try) {
-            p.in_flight = true;
-            node_.put(p.reveal, [this, alive = std::weak_ptr<char>(alive_), key = it->first,
-                                 sig = p.reveal.sig](dht::PutResult r) {
-                if (alive.expired()) return;
-                const auto found = pending_.find(key);
-                if (found == pending_.end() || found->second.reveal.sig != sig) return;
-                if (r.ok()) {
-                    pending_.erase(found);
-                    return;
-                }
-                found->second.in_flight = false;
-                found->second.next_try = clock_.now() + std::chrono::seconds(1);
-            });
-        }
+        if (now >= reveal_time(p) && !p.in_flight && now >= p.next_try) due.push_back(it->first);
         ++it;
+    }
+    // Sent after the walk: a put can call back at once (no peers) and change pending_.
+    for (const auto& key : due) {
+        auto& p = pending_.at(key);
+        p.in_flight = true;
+        node_.put(p.reveal, [this, alive = std::weak_ptr<char>(alive_), key,
+                             sig = p.reveal.sig](dht::PutResult r) {
+            if (alive.expired()) return;
+            const auto found = pending_.find(key);
+            if (found == pending_.end() || found->second.reveal.sig != sig) return;
+            const auto code = r.first_refusal;
+            // Done when stored; given up when every storer's answer can only be the same again.
+            if (r.ok() ||
+                (r.failed == 0 && (code == errc::reveal_mismatch || code == errc::wrong_subject ||
+                                   code == errc::unknown_agent))) {
+                pending_.erase(found);
+                return;
+            }
+            auto& q = found->second;
+            q.in_flight = false;
+            q.backoff = std::min<Clock::duration>(
+                q.backoff == Clock::duration::zero() ? std::chrono::seconds(1) : 2 * q.backoff,
+                std::chrono::minutes(1));
+            q.next_try = clock_.now() + q.backoff;
+        });
     }
 }
 
@@ -315,12 +372,15 @@ Clock::time_point VoteService::next_wakeup() const {
     auto t = Clock::time_point::max();
     for (const auto& [key, p] : pending_) {
         if (p.in_flight) continue;
-        t = std::min(t, std::max(at(windows_.reveal_start(p.round)), p.next_try));
+        t = std::min(t, std::max(reveal_time(p), p.next_try));
     }
     return t;
 }
 
 void VoteService::resume() {
+    // A commitment of the round still open goes out again: the node may have stopped after it
+    // kept the vote and before the storers acknowledged it. Older ones are the storers' to keep
+    // (they replicate them); pending reveals go out from tick().
     const auto now = clock_.unix_seconds();
     auto keys_held = own_.list_keys();
     if (!keys_held) return;
@@ -329,11 +389,7 @@ void VoteService::resume() {
         if (!records) continue;
         for (const auto& r : *records) {
             if (r.kind != wire::RecordKind::vote || r.author != keys_.public_key()) continue;
-            if (is_commit(r)) {
-                node_.put(r, nullptr);
-            } else if (auto v = reveal_from_record(r); v && now >= windows_.reveal_end(v->round)) {
-                node_.put(r, nullptr);  // pending ones go out from tick()
-            }
+            if (is_commit(r) && r.seq == windows_.round_at(now)) node_.put(r, nullptr);
         }
     }
 }

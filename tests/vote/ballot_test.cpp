@@ -133,16 +133,23 @@ TEST(StorerRules, EveryRefusalHasItsCode) {
     const auto one = cast(1, 1, 1);
     EXPECT_FALSE(s.offer(one.commit, commit_at));
     EXPECT_FALSE(s.offer(one.commit, commit_at + 1)) << "the same record again is no new vote";
-    // Reveal without commitment; reveal that does not match; too early; too late.
+    // Reveal without commitment; reveal that does not match; too early; too late. A reveal is
+    // taken only once this storer takes no more commitments of the round (after its grace).
+    const auto grace = grace_seconds(windows);
     const auto two = cast(2, 2, -1);
-    EXPECT_EQ(s.offer(two.reveal, reveal_at), make_error_code(errc::no_commitment));
+    EXPECT_EQ(s.offer(two.reveal, reveal_at + grace), make_error_code(errc::no_commitment));
     EXPECT_EQ(s.offer(one.reveal, commit_at), make_error_code(errc::vote_window_closed))
         << "before its window";
+    EXPECT_EQ(s.offer(one.reveal, reveal_at + grace - 1), make_error_code(errc::vote_window_closed))
+        << "while commitments are still taken";
     auto forged = cast(1, 1, -1);  // the same agent and round, the other choice: does not open
-    EXPECT_EQ(s.offer(forged.reveal, reveal_at), make_error_code(errc::reveal_mismatch));
-    EXPECT_EQ(s.offer(one.reveal, windows.reveal_end(round) + grace_seconds(windows)),
+    EXPECT_EQ(s.offer(forged.reveal, reveal_at + grace), make_error_code(errc::reveal_mismatch));
+    EXPECT_EQ(s.offer(one.reveal, windows.reveal_end(round) + grace),
               make_error_code(errc::vote_window_closed));
-    EXPECT_FALSE(s.offer(one.reveal, reveal_at + 1));
+    EXPECT_FALSE(s.offer(one.reveal, reveal_at + grace));
+    // A round beyond the next one (its seq would shadow every vote of the agent) is refused.
+    const auto far = cast(4, 4, 1, round + 1000);
+    EXPECT_EQ(s.offer(far.commit, commit_at), make_error_code(errc::vote_window_closed));
     // A commitment after its window (by this storer's clock), or dated outside it.
     const auto late = cast(3, 3, 1);
     EXPECT_EQ(s.offer(late.commit, reveal_at + grace_seconds(windows)),

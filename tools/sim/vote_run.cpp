@@ -18,6 +18,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <string>
 
 namespace nocturne::tools {
@@ -81,6 +82,7 @@ int run_votes(const VoteRunOptions& opt) {
     }
     std::vector<crypto::KeyPair> agents;
     std::vector<std::vector<std::size_t>> agents_of(operators);
+    std::map<std::size_t, std::size_t> operator_of;  // agent index -> operator
     const auto now = sim.clock().unix_seconds();
     std::vector<std::pair<std::size_t, std::size_t>> wave;
     for (std::size_t i = 0; i < opt.agents; ++i) {
@@ -91,6 +93,7 @@ int run_votes(const VoteRunOptions& opt) {
                                                   static_cast<int>(agents_of[op].size()), now,
                                                   365 * 24 * 3600, 1);
         agents_of[op].push_back(index);
+        operator_of[index] = op;
         sim.agent(index).use_credentials({cert.value()});
         if (i > 0) {
             const std::size_t joined = i / 64 * 64 == 0 ? 1 : i / 64 * 64;
@@ -102,6 +105,9 @@ int run_votes(const VoteRunOptions& opt) {
             wave.clear();
         }
     }
+    // The first agent joined nobody: it bootstraps now, through the second, as a daemon restarted
+    // with a peer would (its certificates then reach the mesh like everyone's).
+    if (opt.agents > 1) sim.bootstrap(0, 1);
     sim.run_for(2min);
     std::printf("mesh: %zu enrolled agents of %zu operators, k = %zu, windows %lld s + %lld s\n",
                 opt.agents, operators, config.node.k,
@@ -140,8 +146,9 @@ int run_votes(const VoteRunOptions& opt) {
         static_cast<double>(windows.commit_seconds + windows.reveal_seconds);
     sim.run_until(Clock::time_point(std::chrono::seconds(
         windows.commit_start(windows.round_at(sim.clock().unix_seconds()) + 1))));
-    std::vector<std::pair<int, int>> expected(opt.entries);  // up, down
-    std::vector<double> cast_to_counted;
+    std::vector<std::pair<int, int>> expected(opt.entries);        // up, down
+    std::vector<std::vector<std::size_t>> voters_of(opt.entries);  // agent indexes
+    std::vector<double> cast_to_counted, stored_on;
     std::size_t cast_ok = 0, cast_failed = 0, outstanding = 0;
     const auto before_cast = sim.net_stats().sent;
     const auto cast_types = sim.net_stats().sent_by_type;
@@ -158,7 +165,7 @@ int run_votes(const VoteRunOptions& opt) {
             const auto cast_at = sim.clock().unix_seconds();
             sim.agent(via).votes().cast(
                 "votes", "e" + std::to_string(e), choice, "",
-                [&, e, choice, cast_at](result<vote::VoteService::Cast> r) {
+                [&, e, via, choice, cast_at](result<vote::VoteService::Cast> r) {
                     --outstanding;
                     if (!r) {
                         ++cast_failed;
@@ -166,8 +173,10 @@ int run_votes(const VoteRunOptions& opt) {
                         return;
                     }
                     ++cast_ok;
+                    voters_of[e].push_back(via);
                     (choice > 0 ? expected[e].first : expected[e].second) += 1;
                     cast_to_counted.push_back(static_cast<double>(r->counted_by - cast_at));
+                    stored_on.push_back(static_cast<double>(r->stored));
                 });
         }
     }
@@ -196,6 +205,9 @@ int run_votes(const VoteRunOptions& opt) {
             ? 0.0
             : *std::max_element(cast_to_counted.begin(), cast_to_counted.end()));
 
+    std::printf("  commitments acknowledged by a median of %.0f storers (min %.0f)\n",
+                median(stored_on),
+                stored_on.empty() ? 0.0 : *std::min_element(stored_on.begin(), stored_on.end()));
     std::printf("  per vote while committing, by type: %s\n", cast_by_type.c_str());
     std::printf("  per vote until the reveal window closed, by type (with the idle mesh's): %s\n",
                 per_vote(types_before, sim.net_stats().sent_by_type, cast_ok).c_str());
@@ -233,6 +245,35 @@ int run_votes(const VoteRunOptions& opt) {
                 tally.pending == 0 && tally.abstain == 0) {
                 ++exact;
             } else {
+                for (const auto voter : voters_of[e]) {
+                    const auto op = trust::operator_id_of(ops[operator_of.at(voter)].public_key());
+                    const bool seen =
+                        std::any_of(tally.voters.begin(), tally.voters.end(),
+                                    [&](const vote::Voter& v) { return v.operator_id == op; });
+                    if (seen) continue;
+                    std::size_t commits = 0, reveals = 0;
+                    for (std::size_t i = 0; i < opt.agents; ++i) {
+                        auto held = sim.store(i).get(key, t);
+                        if (!held) continue;
+                        for (const auto& rec : *held) {
+                            if (rec.author != sim.agent(voter).keys().public_key()) continue;
+                            (rec.slot == "commit" ? commits : reveals) += 1;
+                        }
+                    }
+                    auto standing = sim.agent(via).trust().agent_standing(
+                        sim.agent(voter).id(), sim.clock().unix_seconds());
+                    std::fprintf(stderr,
+                                 "  missing voter agent %zu: commits held %zu, reveals %zu, "
+                                 "standing at reader: %s\n",
+                                 voter, commits, reveals,
+                                 standing ? "ok" : standing.error().message().c_str());
+                }
+                std::set<std::string> distinct;
+                for (const auto voter : voters_of[e]) {
+                    distinct.insert(trust::operator_id_of(ops[operator_of.at(voter)].public_key()));
+                }
+                std::fprintf(stderr, "  voters counted %zu, cast by %zu agents of %zu operators\n",
+                             tally.voters.size(), voters_of[e].size(), distinct.size());
                 std::fprintf(
                     stderr,
                     "e%zu: counted %d up %d down %d abstain %d pending, cast %d up %d down\n", e,

@@ -144,6 +144,7 @@ public:
     void serve(wire::MessageType type, RequestHandler handler);
     // Every record of `kind` this node is asked to hold (a STORE, replication, hand-over or its
     // own put) must also pass `check`, after the trust policy; its error is the refusal's code.
+    // An empty check removes the kind's.
     void check_stores(wire::RecordKind kind, StoreCheck check);
     // Sends a request and calls `handler` with the answer or, on timeout, nullptr (see
     // RpcManager). Only `to` may answer it.

@@ -46,7 +46,7 @@ public:
         NodeId entry_key;
         std::uint64_t round = 0;
         std::string commitment;
-        std::int64_t reveal_at = 0;   // unix seconds: the reveal window opens
+        std::int64_t reveal_at = 0;   // unix seconds: this node reveals the vote
         std::int64_t counted_by = 0;  // unix seconds: the reveal window ends
         std::size_t stored = 0;       // storers that acknowledged the commitment
     };
@@ -73,8 +73,8 @@ public:
     // Stores the reveals whose window has opened; forgets those whose window has ended.
     void tick();
     Clock::time_point next_wakeup() const;
-    // After the first bootstrap: stores this node's live votes again (a restart, or storers that
-    // changed), each reveal once its window is open.
+    // After the first bootstrap: stores this node's commitment of the round still open again
+    // (it may have stopped before the storers acknowledged it).
     void resume();
 
     std::size_t pending_reveals() const { return pending_.size(); }
@@ -85,7 +85,9 @@ private:
         std::uint64_t round = 0;
         bool in_flight = false;
         Clock::time_point next_try{};
+        Clock::duration backoff{};
     };
+    Clock::time_point reveal_time(const Pending& p) const;
 
     std::error_code check(const wire::Record& record, const NodeId& from);
     void read(const NodeId& entry_key, double prior, std::function<void(Votes)> done);
@@ -106,12 +108,14 @@ private:
         Votes votes;
         Clock::time_point until{};
     };
-    std::map<NodeId, Cached> cache_;  // by entry key
+    std::map<NodeId, Cached> cache_;                                 // by entry key
+    std::map<std::string, Clock::time_point> missing_certificates_;  // operator -> until
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     static constexpr std::size_t max_evidence = 256;
     // Operators whose certificates one tally reads at most (two lookups each).
     static constexpr std::size_t max_certificate_reads = 32;
+    static constexpr std::size_t max_missing_certificates = 4096;
     static constexpr std::size_t max_cached = 1024;
     static constexpr std::chrono::seconds cache_ttl{5};
 };
