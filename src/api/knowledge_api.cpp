@@ -19,18 +19,6 @@ Response failure(const Error& e, const std::string& fallback) {
     return error_response(Error(e.code(), fallback + e.name()));
 }
 
-// The one query parameter an entry's routes take, `domain`: anything else is refused.
-std::optional<Response> domain_param(const Request& request, std::optional<std::string>& domain) {
-    for (const auto& [name, value] : request.query) {
-        if (name != "domain") {
-            return json_error(400, errc::unknown_field,
-                              "unknown query parameter " + name + " (expected domain)");
-        }
-        domain = value;
-    }
-    return std::nullopt;
-}
-
 // Takes `votes=true|false` out of a query's parameters (default: true).
 std::optional<Error> votes_param(QueryParams& params, bool& on) {
     on = true;
@@ -168,33 +156,28 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service,
             });
         });
 
-    router.add_async(
-        "GET", "/local/knowledge/{id}",
-        [&service, votes](const Request& request, const PathParams& params,
-                          const Responder& respond) {
-            std::optional<std::string> domain;
-            if (auto refused = domain_param(request, domain)) {
-                respond(std::move(*refused));
-                return;
-            }
-            if (!domain) {
-                respond(json_error(400, errc::missing_field,
-                                   "domain is required: an entry's key is its domain and id"));
-                return;
-            }
-            service.get(*domain, params.at("id"),
-                        [respond, votes](result<knowledge::QueryPage> page) {
-                            if (!page) {
-                                respond(failure(page.error(), "the read failed: "));
-                                return;
-                            }
-                            if (votes != nullptr) {
-                                respond_with_votes(*votes, std::move(*page), 0.0, respond);
-                                return;
-                            }
-                            respond(Response{200, present_page(*page).dump(), {}});
-                        });
-        });
+    router.add_async("GET", "/local/knowledge/{id}",
+                     [&service, votes](const Request& request, const PathParams& params,
+                                       const Responder& respond) {
+                         const auto domain = required_entry_domain(request.query);
+                         if (!domain) {
+                             respond(error_response(domain.error()));
+                             return;
+                         }
+                         service.get(*domain, params.at("id"),
+                                     [respond, votes](result<knowledge::QueryPage> page) {
+                                         if (!page) {
+                                             respond(failure(page.error(), "the read failed: "));
+                                             return;
+                                         }
+                                         if (votes != nullptr) {
+                                             respond_with_votes(*votes, std::move(*page), 0.0,
+                                                                respond);
+                                             return;
+                                         }
+                                         respond(Response{200, present_page(*page).dump(), {}});
+                                     });
+                     });
 
     router.add("GET", "/local/domains", [&service](const Request& request, const PathParams&) {
         if (!request.query.empty()) {
@@ -213,9 +196,9 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service,
     router.add_async(
         "DELETE", "/local/knowledge/{id}",
         [&service](const Request& request, const PathParams& params, const Responder& respond) {
-            std::optional<std::string> domain;
-            if (auto refused = domain_param(request, domain)) {
-                respond(std::move(*refused));
+            const auto domain = entry_domain_param(request.query);
+            if (!domain) {
+                respond(error_response(domain.error()));
                 return;
             }
             const auto& id = params.at("id");
@@ -224,7 +207,7 @@ void add_knowledge_routes(Router& router, knowledge::KnowledgeService& service,
                                    "id must be 1-128 of [A-Za-z0-9._-]"));
                 return;
             }
-            service.remove(domain, id, [respond, id](result<knowledge::RemoveOutcome> outcome) {
+            service.remove(*domain, id, [respond, id](result<knowledge::RemoveOutcome> outcome) {
                 if (!outcome) {
                     const auto& e = outcome.error();
                     if (e == errc::not_found) {

@@ -113,6 +113,28 @@ result<knowledge::EntryDraft> draft_from_json(const nlohmann::json& body) {
     return d;
 }
 
+result<std::optional<std::string>> entry_domain_param(const QueryParams& params) {
+    std::optional<std::string> domain;
+    for (const auto& [name, value] : params) {
+        if (name != "domain") {
+            return Error(errc::unknown_field,
+                         "unknown query parameter " + name + " (expected domain)");
+        }
+        domain = value;
+    }
+    return domain;
+}
+
+result<std::string> required_entry_domain(const QueryParams& params) {
+    auto domain = entry_domain_param(params);
+    if (!domain) return domain.error();
+    if (!*domain) {
+        return Error(errc::missing_field,
+                     "domain is required: an entry's key is its domain and id");
+    }
+    return std::move(**domain);
+}
+
 result<knowledge::Query> query_from_params(const QueryParams& params) {
     knowledge::Query q;
     for (const auto& [name, value] : params) {

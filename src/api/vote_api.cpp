@@ -1,4 +1,5 @@
 #include <nocturne/api/json_error.hpp>
+#include <nocturne/api/knowledge_json.hpp>
 #include <nocturne/api/vote_api.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/wire/identifiers.hpp>
@@ -104,18 +105,9 @@ void add_vote_routes(Router& router, vote::VoteService& service) {
     router.add_async(
         "GET", "/local/knowledge/{id}/votes",
         [&service](const Request& request, const PathParams& params, const Responder& respond) {
-            std::optional<std::string> domain;
-            for (const auto& [name, value] : request.query) {
-                if (name != "domain") {
-                    respond(json_error(400, errc::unknown_field,
-                                       "unknown query parameter " + name + " (expected domain)"));
-                    return;
-                }
-                domain = value;
-            }
+            const auto domain = required_entry_domain(request.query);
             if (!domain) {
-                respond(json_error(400, errc::missing_field,
-                                   "domain is required: an entry's key is its domain and id"));
+                respond(error_response(domain.error()));
                 return;
             }
             if (!wire::is_valid_domain(*domain) || !wire::is_valid_id(params.at("id"))) {

@@ -43,19 +43,28 @@ VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clo
     });
     // Reveals this node signed and has not seen through: after a restart they still go out.
     const auto now = clock_.unix_seconds();
-    if (auto keys_held = own_.list_keys()) {
-        for (const auto& key : *keys_held) {
-            auto records = own_.get(key, now);
-            if (!records) continue;
-            for (auto& r : *records) {
-                if (r.kind != wire::RecordKind::vote || r.author != keys_.public_key()) continue;
-                auto v = reveal_from_record(r);
-                if (!v || now >= windows_.reveal_end(v->round)) continue;
-                const auto round = v->round;
-                pending_[v->entry_key] = Pending{std::move(r), round, false, {}};
+    for (auto& r : own_votes(now)) {
+        auto v = reveal_from_record(r);
+        if (!v || now >= windows_.reveal_end(v->round)) continue;
+        const auto round = v->round;
+        pending_[v->entry_key] = Pending{std::move(r), round, false, {}};
+    }
+}
+
+std::vector<wire::Record> VoteService::own_votes(std::int64_t now) const {
+    std::vector<wire::Record> out;
+    auto keys_held = own_.list_keys();
+    if (!keys_held) return out;
+    for (const auto& key : *keys_held) {
+        auto records = own_.get(key, now);
+        if (!records) continue;
+        for (auto& r : *records) {
+            if (r.kind == wire::RecordKind::vote && r.author == keys_.public_key()) {
+                out.push_back(std::move(r));
             }
         }
     }
+    return out;
 }
 
 VoteService::~VoteService() {
@@ -382,15 +391,8 @@ void VoteService::resume() {
     // kept the vote and before the storers acknowledged it. Older ones are the storers' to keep
     // (they replicate them); pending reveals go out from tick().
     const auto now = clock_.unix_seconds();
-    auto keys_held = own_.list_keys();
-    if (!keys_held) return;
-    for (const auto& key : *keys_held) {
-        auto records = own_.get(key, now);
-        if (!records) continue;
-        for (const auto& r : *records) {
-            if (r.kind != wire::RecordKind::vote || r.author != keys_.public_key()) continue;
-            if (is_commit(r) && r.seq == windows_.round_at(now)) node_.put(r, nullptr);
-        }
+    for (const auto& r : own_votes(now)) {
+        if (is_commit(r) && r.seq == windows_.round_at(now)) node_.put(r, nullptr);
     }
 }
 

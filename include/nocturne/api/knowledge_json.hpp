@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 namespace nocturne::api {
@@ -18,6 +19,12 @@ namespace nocturne::api {
 // A publish body {"domain", "title", "content", "tags"?: [..], "confidence"?, "id"? (32 random
 // hex when absent), "ttl_seconds"?} as a draft.
 result<knowledge::EntryDraft> draft_from_json(const nlohmann::json& body);
+
+// The one query parameter the routes of one entry take (GET and DELETE /local/knowledge/{id},
+// GET .../votes): `domain`; any other is refused with unknown_field.
+result<std::optional<std::string>> entry_domain_param(const QueryParams& params);
+// The same where the domain is required (missing_field without it).
+result<std::string> required_entry_domain(const QueryParams& params);
 
 // GET /local/knowledge parameters (domain, q, min_confidence, limit, cursor) as a query.
 result<knowledge::Query> query_from_params(const QueryParams& params);

@@ -94,6 +94,8 @@ private:
     Votes count(const NodeId& entry_key, double prior, const dht::LookupResult& votes) const;
     void commit(const NodeId& entry_key, int choice, std::string reason, Callback<Cast> done);
     Clock::time_point at(std::int64_t unix_seconds) const;
+    // This node's live vote records in its own store.
+    std::vector<wire::Record> own_votes(std::int64_t now) const;
 
     dht::Node& node_;
     const crypto::KeyPair& keys_;
