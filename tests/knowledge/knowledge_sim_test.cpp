@@ -46,18 +46,8 @@ protected:
         return d ? *d : EntryDraft{};
     }
 
-    template <class T, class Start>
-    result<T> wait(Start start) {
-        std::optional<result<T>> out;
-        start([&](result<T> r) { out = std::move(r); });
-        sim_->run_for(120s, [&] { return out.has_value(); });
-        EXPECT_TRUE(out.has_value()) << "no answer";
-        if (!out) return make_error_code(errc::timeout);
-        return std::move(*out);
-    }
-
     result<PublishOutcome> publish(std::size_t via, const nlohmann::json& body) {
-        return wait<PublishOutcome>([&](auto cb) { service(via).publish(draft(body), cb); });
+        return mesh_.wait<PublishOutcome>([&](auto cb) { service(via).publish(draft(body), cb); });
     }
 
     PublishOutcome must_publish(std::size_t via, const nlohmann::json& body) {
@@ -67,7 +57,7 @@ protected:
     }
 
     result<QueryPage> query(std::size_t via, Query q) {
-        return wait<QueryPage>([&](auto cb) { service(via).query(std::move(q), cb); });
+        return mesh_.wait<QueryPage>([&](auto cb) { service(via).query(std::move(q), cb); });
     }
 
     // Every entry id of a domain (as seen from `via`), following cursors.
@@ -91,7 +81,7 @@ protected:
 
     result<RemoveOutcome> remove(std::size_t via, std::optional<std::string> domain,
                                  const std::string& id) {
-        return wait<RemoveOutcome>([&](auto cb) { service(via).remove(domain, id, cb); });
+        return mesh_.wait<RemoveOutcome>([&](auto cb) { service(via).remove(domain, id, cb); });
     }
 
     // A node that holds nothing under key, so that its reads go over the network.
@@ -459,7 +449,7 @@ TEST_F(KnowledgeOnDht, ASelectiveQueryFindsItsMatchAmongHundredsInOneCallBestFir
     auto page = query(reader, {"big", "ZEBRA", 0.0, 10, ""});
     const auto sent = node.stats().messages_out - before;
     before = node.stats().messages_out;
-    wait<dht::LookupResult>([&](auto cb) {
+    mesh_.wait<dht::LookupResult>([&](auto cb) {
         node.find_node(
             key, [cb](dht::LookupResult r) { cb(std::move(r)); }, true);
     });

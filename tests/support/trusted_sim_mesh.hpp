@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,19 @@ public:
     }
 
     sim::Simulation& sim() { return *sim_; }
+
+    // Starts an asynchronous call with a callback taking result<T> and runs the mesh until it
+    // answers (two virtual minutes at most: then the test fails and the answer is a timeout).
+    template <class T, class Start>
+    result<T> wait(Start start) {
+        using namespace std::chrono_literals;
+        std::optional<result<T>> out;
+        start([&](result<T> r) { out = std::move(r); });
+        sim_->run_for(120s, [&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value()) << "no answer";
+        if (!out) return make_error_code(errc::timeout);
+        return std::move(*out);
+    }
     agent::Agent& agent(std::size_t i) { return sim_->agent(i); }
     trust::test::TestWeb& web() { return web_; }
     Peer& peer(std::size_t i) { return *peers_[i]; }

@@ -28,32 +28,23 @@ protected:
 
     VoteService& votes_of(std::size_t i) { return mesh_.agent(i).votes(); }
 
-    template <class T, class Start>
-    result<T> wait(Start start) {
-        std::optional<result<T>> out;
-        start([&](result<T> r) { out = std::move(r); });
-        sim_->run_for(120s, [&] { return out.has_value(); });
-        EXPECT_TRUE(out.has_value()) << "no answer";
-        if (!out) return make_error_code(errc::timeout);
-        return std::move(*out);
-    }
-
     void publish(const std::string& id) {
         auto draft = api::draft_from_json(
             {{"domain", "go"}, {"id", id}, {"title", "t"}, {"content", "c"}, {"confidence", 0.6}});
         ASSERT_TRUE(draft.has_value());
-        auto r = wait<knowledge::PublishOutcome>(
+        auto r = mesh_.wait<knowledge::PublishOutcome>(
             [&](auto cb) { mesh_.agent(1).knowledge().publish(std::move(*draft), cb); });
         ASSERT_TRUE(r.has_value()) << r.error().message();
     }
 
     result<VoteService::Cast> cast(std::size_t via, int choice, const std::string& id = "e1") {
-        return wait<VoteService::Cast>(
+        return mesh_.wait<VoteService::Cast>(
             [&](auto cb) { votes_of(via).cast("go", id, choice, "seen it", cb); });
     }
 
     VoteService::Votes votes(std::size_t via, const std::string& id = "e1") {
-        auto r = wait<VoteService::Votes>([&](auto cb) { votes_of(via).votes("go", id, cb); });
+        auto r =
+            mesh_.wait<VoteService::Votes>([&](auto cb) { votes_of(via).votes("go", id, cb); });
         EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
         return r ? *r : VoteService::Votes{};
     }

@@ -7,7 +7,6 @@
 #include <nocturne/agent/agent.hpp>
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/sim/sybil.hpp>
-#include <nocturne/trust/certificate.hpp>
 #include <nocturne/trust/genesis.hpp>
 
 #include <chrono>
@@ -15,17 +14,12 @@
 #include <memory>
 #include <random>
 
+#include "enrolled_agents.hpp"
+
 namespace nocturne::tools {
 namespace {
 
 using namespace std::chrono_literals;
-
-crypto::KeyPair key_of(std::uint64_t n, std::uint8_t kind) {
-    crypto::Seed seed{};
-    for (std::size_t i = 0; i < 8; ++i) seed[i] = static_cast<std::uint8_t>(n >> (8 * i));
-    seed[31] = kind;
-    return crypto::KeyPair::from_seed(seed);
-}
 
 }  // namespace
 
@@ -52,28 +46,9 @@ int run_sybil(const SybilOptions& opt) {
     }
     std::vector<crypto::KeyPair> agents;
     agents.reserve(opt.honest);
-    const auto now = sim.clock().unix_seconds();
-    // Agents join in waves of 64, each one from a random agent of the earlier waves.
-    std::vector<std::pair<std::size_t, std::size_t>> wave;
-    for (std::size_t i = 0; i < opt.honest; ++i) {
-        agents.push_back(key_of(i, 2));
-        const auto index = sim.add_agent(agents.back(), genesis);
-        auto cert =
-            trust::sign_agent_certificate(genesis.network, ops[i / 64], agents.back(),
-                                          static_cast<int>(i % 64), now, 365 * 24 * 3600, 1);
-        sim.agent(index).use_credentials({cert.value()});
-        const std::size_t wave_start = i / 64 * 64;
-        if (i > 0) {
-            const std::size_t joined = wave_start == 0 ? 1 : wave_start;
-            wave.emplace_back(index,
-                              std::uniform_int_distribution<std::size_t>(0, joined - 1)(rng));
-        }
-        if ((i + 1) % 64 == 0 || i + 1 == opt.honest) {
-            sim.bootstrap_all(wave);
-            wave.clear();
-        }
-        if ((i + 1) % 1000 == 0) std::fprintf(stderr, "joined %zu agents\n", i + 1);
-    }
+    // 64 agents per operator, in order.
+    add_enrolled_agents(
+        sim, genesis, ops, [](std::size_t i) { return i / 64; }, opt.honest, 2, rng, agents);
     sim.run_for(2min);
 
     // The crowd: unenrolled ids next to each target key, a fifth of the mesh (by default).

@@ -8,7 +8,6 @@
 #include <nocturne/agent/agent.hpp>
 #include <nocturne/knowledge/entry_records.hpp>
 #include <nocturne/sim/simulation.hpp>
-#include <nocturne/trust/certificate.hpp>
 #include <nocturne/trust/genesis.hpp>
 #include <nocturne/wire/identifiers.hpp>
 
@@ -21,17 +20,12 @@
 #include <set>
 #include <string>
 
+#include "enrolled_agents.hpp"
+
 namespace nocturne::tools {
 namespace {
 
 using namespace std::chrono_literals;
-
-crypto::KeyPair key_of(std::uint64_t n, std::uint8_t kind) {
-    crypto::Seed seed{};
-    for (std::size_t i = 0; i < 8; ++i) seed[i] = static_cast<std::uint8_t>(n >> (8 * i));
-    seed[31] = kind;
-    return crypto::KeyPair::from_seed(seed);
-}
 
 // "TYPE n.n, ..." of the messages sent between two snapshots, per vote.
 std::string per_vote(const std::map<std::string, std::uint64_t>& before,
@@ -83,27 +77,13 @@ int run_votes(const VoteRunOptions& opt) {
     std::vector<crypto::KeyPair> agents;
     std::vector<std::vector<std::size_t>> agents_of(operators);
     std::map<std::size_t, std::size_t> operator_of;  // agent index -> operator
-    const auto now = sim.clock().unix_seconds();
-    std::vector<std::pair<std::size_t, std::size_t>> wave;
-    for (std::size_t i = 0; i < opt.agents; ++i) {
-        agents.push_back(key_of(i, 4));
-        const auto index = sim.add_agent(agents.back(), genesis);
-        const auto op = i % operators;
-        auto cert = trust::sign_agent_certificate(genesis.network, ops[op], agents.back(),
-                                                  static_cast<int>(agents_of[op].size()), now,
-                                                  365 * 24 * 3600, 1);
-        agents_of[op].push_back(index);
-        operator_of[index] = op;
-        sim.agent(index).use_credentials({cert.value()});
-        if (i > 0) {
-            const std::size_t joined = i / 64 * 64 == 0 ? 1 : i / 64 * 64;
-            wave.emplace_back(index,
-                              std::uniform_int_distribution<std::size_t>(0, joined - 1)(rng));
-        }
-        if ((i + 1) % 64 == 0 || i + 1 == opt.agents) {
-            sim.bootstrap_all(wave);
-            wave.clear();
-        }
+    // Operators take turns: agent i is operator i % operators'.
+    const auto indexes = add_enrolled_agents(
+        sim, genesis, ops, [&](std::size_t i) { return i % operators; }, opt.agents, 4, rng,
+        agents);
+    for (std::size_t i = 0; i < indexes.size(); ++i) {
+        agents_of[i % operators].push_back(indexes[i]);
+        operator_of[indexes[i]] = i % operators;
     }
     // The first agent joined nobody: it bootstraps now, through the second, as a daemon restarted
     // with a peer would (its certificates then reach the mesh like everyone's).
