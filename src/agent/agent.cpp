@@ -20,7 +20,12 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
       knowledge_(node_, keys_, clock, &trust_, "", stores_.published, config_.knowledge),
       votes_(node_, keys_, clock, trust_, stores_.published,
              vote::Windows{trust_.genesis().vote_commit_seconds,
-                           trust_.genesis().vote_reveal_seconds}) {
+                           trust_.genesis().vote_reveal_seconds}),
+      compute_(node_, keys_, clock, trust_, stores_.published, votes_, [&] {
+          auto options = config_.compute;
+          options.rules.claim_seconds = trust_.genesis().claim_seconds;
+          return options;
+      }()) {
     node_.set_policy(&policy_);
     node_.set_signer(&keys_);
     const auto now = clock_.now();
@@ -46,7 +51,8 @@ void Agent::on_undeliverable(const std::string& message_id) {
 
 Clock::time_point Agent::next_wakeup() const {
     auto t = std::min(
-        {node_.next_wakeup(), next_revocation_watch_, next_bootstrap_, votes_.next_wakeup()});
+        {node_.next_wakeup(), next_revocation_watch_, next_bootstrap_, votes_.next_wakeup(),
+         compute_.next_wakeup()});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;
@@ -58,6 +64,7 @@ void Agent::tick() {
     // most the STOREs already in flight (see trust/revocation_watch.hpp).
     trust::watch_new_operators(node_, trust_);
     votes_.tick();
+    compute_.tick();
     const auto now = clock_.now();
     if (now >= next_credentials_) {
         next_credentials_ = now + config_.credentials_period;
@@ -166,6 +173,7 @@ void Agent::use_credentials(const std::vector<wire::Record>& records) {
     const std::string key = s ? s->operator_id + "/" + std::to_string(s->agent_index) : "";
     knowledge_.set_operator_id(s ? s->operator_id : "");
     votes_.set_operator_id(s ? s->operator_id : "");
+    compute_.set_operator_id(s ? s->operator_id : "");
     session_credentials_ = std::make_shared<const std::vector<wire::Record>>(
         s ? trust_.agent_credentials(node_.id(), wire::default_limits.max_credentials)
           : std::vector<wire::Record>{});

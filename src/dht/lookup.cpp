@@ -128,6 +128,9 @@ LookupResult Lookup::result() const {
     r.ineligible = ineligible_;
     std::size_t closest_depth = 0;
     for (const auto& c : candidates_) {
+        if (c.state == State::failed && r.failed_ids.size() < options_.k) {
+            r.failed_ids.push_back(c.contact.id);
+        }
         if (c.state != State::answered) continue;
         ++r.storers_answered;
         if (r.closest.size() < options_.k) {

@@ -561,7 +561,7 @@ void Node::ping(const wire::Contact& peer, PingCallback done) {
 
 void Node::put(const wire::Record& record, PutCallback done) {
     if (auto ec = wire::check_record_time(record, clock_.unix_seconds(), config_.limits)) {
-        if (done) done(PutResult{0, 1, 0, 0, code_of(ec)});
+        if (done) done(PutResult::refusal(code_of(ec)));
         return;
     }
     maintenance_->publish(record);
@@ -577,7 +577,22 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
             // holds.
             const bool include_self = !address_.empty() && is_storer(self_) &&
                                       among_k_closest(self_, record.key, found.closest, config_.k);
-            store_at(found.closest, record, include_self, std::move(done));
+            std::vector<NodeId> responsible = found.failed_ids;
+            for (const auto& c : found.closest) responsible.push_back(c.id);
+            if (include_self) responsible.push_back(self_);
+            std::sort(responsible.begin(), responsible.end(),
+                      [&](const NodeId& a, const NodeId& b) {
+                          return distance_less(record.key, a, b);
+                      });
+            responsible.erase(std::unique(responsible.begin(), responsible.end()),
+                              responsible.end());
+            if (responsible.size() > config_.k) responsible.resize(config_.k);
+            store_at(found.closest, record, include_self,
+                     [responsible = std::move(responsible),
+                      done = std::move(done)](PutResult r) mutable {
+                         r.responsible = std::move(responsible);
+                         if (done) done(std::move(r));
+                     });
         },
         true);
 }
@@ -604,6 +619,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
         auto local = accept_store(record, {}, self_, false);
         if (local.stored) {
             ++tally->result.stored;
+            tally->result.acknowledged.push_back(self_);
         } else if (local.code != errc::not_responsible) {
             ++tally->result.refused;
             tally->result.first_refusal = local.code;
@@ -633,6 +649,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
                                             (result->ack && is_storer(id) &&
                                              wire::verify_store_ack(*result->ack, record, id));
                         ++(counts ? tally->result.stored : tally->result.unacknowledged);
+                        if (counts) tally->result.acknowledged.push_back(id);
                     } else {
                         ++tally->result.refused;
                         if (tally->result.first_refusal == errc::ok) {

@@ -19,6 +19,12 @@ const char* to_string(VoterState state) noexcept {
     return "pending";
 }
 
+std::size_t quorum_of(std::size_t n) {
+    if (n == 0) return 0;
+    const std::size_t f = (n - 1) / 3;
+    return (n + f + 1 + 1) / 2;
+}
+
 double voted_confidence(double prior, double weight_up, double weight_down) {
     constexpr double prior_weight = 2.0;
     const double p = std::clamp(prior, 0.0, 1.0);

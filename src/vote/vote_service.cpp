@@ -27,12 +27,6 @@ std::optional<knowledge::EntryRecord> live_entry(const dht::LookupResult& found)
 
 }  // namespace
 
-std::size_t quorum_of(std::size_t n) {
-    if (n == 0) return 0;
-    const std::size_t f = (n - 1) / 3;
-    return (n + f + 1 + 1) / 2;
-}
-
 VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
                          trust::TrustState& trust, store::Store& own, Windows windows)
     : node_(node), keys_(keys), clock_(clock), trust_(trust), own_(own), windows_(windows) {

@@ -90,6 +90,10 @@ bool is_vote_phase(std::string_view text) noexcept {
     return text == "commit" || text == "reveal";
 }
 
+bool is_task_part(std::string_view text) noexcept {
+    return text == "task" || text == "claim" || text == "grant" || text == "result";
+}
+
 // The one place that says how each kind derives its key and slot from its payload.
 result<Derived> derive(RecordKind kind, const nlohmann::json& payload) {
     if (!payload.is_object()) return make_error_code(errc::wrong_type);
@@ -128,9 +132,22 @@ result<Derived> derive(RecordKind kind, const nlohmann::json& payload) {
                 prefix_key(key_prefix::vote, payload_field(payload, "entry_key", is_hex_key, ec));
             d.slot = payload_field(payload, "phase", is_vote_phase, ec);
             break;
-        case RecordKind::task:
-            d.key = prefix_key(key_prefix::task, payload_field(payload, "id", is_valid_id, ec));
+        case RecordKind::task: {
+            // A task's definition sits in its domain's task index (one slot per task id); what
+            // happens to it (claims, storers' grants, results) under the task's own key, one slot
+            // per part.
+            auto part = payload_field(payload, "part", is_task_part, ec);
+            auto id = payload_field(payload, "id", is_valid_id, ec);
+            if (part == "task") {
+                d.key = prefix_key(key_prefix::task_index,
+                                   payload_field(payload, "domain", is_valid_domain, ec));
+                d.slot = id;
+            } else {
+                d.key = prefix_key(key_prefix::task, id);
+                d.slot = part;
+            }
             break;
+        }
         case RecordKind::awareness:
             d.key =
                 prefix_key(key_prefix::awareness, payload_field(payload, "id", is_valid_id, ec));

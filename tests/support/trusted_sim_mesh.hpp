@@ -25,6 +25,7 @@ struct TrustedSimOptions {
     std::size_t stranger = 39;             // the node no operator vouches for
     std::int64_t vote_commit_seconds = 0;  // 0: the genesis default
     std::int64_t vote_reveal_seconds = 0;
+    std::int64_t claim_seconds = 0;  // 0: the genesis default
 };
 
 // Owned by the test's thread, like the simulator.
@@ -51,6 +52,7 @@ public:
         if (options.vote_reveal_seconds > 0) {
             web_.genesis.vote_reveal_seconds = options.vote_reveal_seconds;
         }
+        if (options.claim_seconds > 0) web_.genesis.claim_seconds = options.claim_seconds;
         const auto now = sim_->clock().unix_seconds();
         for (std::size_t i = 0; i < options.size; ++i) {
             auto peer =

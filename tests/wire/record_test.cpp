@@ -72,7 +72,11 @@ TEST_F(RecordTest, KeyDerivationPerKind) {
          {{"entry_key", hex_key}, {"phase", "commit"}},
          prefix_key("vote", hex_key),
          "commit"},
-        {RecordKind::task, {{"id", "t1"}}, prefix_key("task", "t1"), ""},
+        {RecordKind::task, {{"part", "claim"}, {"id", "t1"}}, prefix_key("task", "t1"), "claim"},
+        {RecordKind::task,
+         {{"part", "task"}, {"id", "t1"}, {"domain", "go"}},
+         prefix_key("task_index", "go"),
+         "t1"},
         {RecordKind::awareness, {{"id", "latest"}}, prefix_key("awareness", "latest"), ""},
     };
     for (const auto& c : cases) {
@@ -118,7 +122,10 @@ TEST_F(RecordTest, DerivationInputsAreValidated) {
               errc::value_out_of_range);  // one spelling per key: lower-case hex only
     EXPECT_EQ(fails(RecordKind::vote, {{"entry_key", std::string(64, 'a')}, {"phase", "x"}}),
               errc::value_out_of_range);
-    EXPECT_EQ(fails(RecordKind::task, {{"id", std::string(200, 'a')}}), errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::task, {{"part", "claim"}, {"id", std::string(200, 'a')}}),
+              errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::task, {{"part", "other"}, {"id", "t1"}}), errc::value_out_of_range);
+    EXPECT_EQ(fails(RecordKind::task, {{"part", "task"}, {"id", "t1"}}), errc::missing_field);
     auto r = sign_record({RecordKind::knowledge, 1, t0, t0 + 1, "[1,2]"}, author_);
     EXPECT_EQ(r.error(), errc::wrong_type);
     r = sign_record({RecordKind::knowledge, 1, t0, t0 + 1, "{oops"}, author_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nocturne/compute/compute_service.hpp>
 #include <nocturne/core/clock.hpp>
 #include <nocturne/core/error.hpp>
 #include <nocturne/crypto/keys.hpp>
@@ -23,6 +24,8 @@ namespace nocturne::agent {
 struct AgentConfig {
     dht::NodeConfig node;
     knowledge::ServiceOptions knowledge;
+    // Compute tasks; rules.claim_seconds is taken from the genesis (the mesh's storers share it).
+    compute::ComputeOptions compute;
     // This node's certificates are re-read (AgentHooks::poll_credentials) this often: `enroll`
     // rewrites them while the node runs.
     Clock::duration credentials_period = std::chrono::seconds(2);
@@ -115,6 +118,7 @@ public:
     store::Store& records() { return stores_.records; }
     knowledge::KnowledgeService& knowledge() { return knowledge_; }
     vote::VoteService& votes() { return votes_; }
+    compute::ComputeService& compute() { return compute_; }
 
 private:
     void on_bootstrapped();
@@ -133,6 +137,7 @@ private:
     dht::Node node_;
     knowledge::KnowledgeService knowledge_;
     vote::VoteService votes_;
+    compute::ComputeService compute_;
 
     std::vector<wire::Record> own_certificates_;
     dht::PeerCredentials session_credentials_ = std::make_shared<const std::vector<wire::Record>>();

@@ -40,6 +40,9 @@ struct LookupResult {
     std::size_t queried = 0;     // requests sent
     std::size_t answered = 0;    // responses received
     std::size_t failed = 0;      // requests that timed out
+    // The candidates that never answered, closest first, at most k: with `closest`, who the
+    // responsible nodes are (a quorum counts those that are down too).
+    std::vector<NodeId> failed_ids;
     std::size_t ineligible = 0;  // answers from nodes that may not count (not enrolled)
     // A value lookup's raw answers per eligible holder (Node::find_value merges them).
     std::vector<HolderAnswer> holder_answers;

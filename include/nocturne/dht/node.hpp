@@ -81,7 +81,19 @@ struct PutResult {
     // Answers that said "stored" but do not count: no valid acknowledgement, or not a storer.
     std::size_t unacknowledged = 0;
     errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message
+    // The nodes whose acknowledgement counted (this node's id when it stored the record), and
+    // the k nodes closest to the key among those asked and those the lookup found down: where a
+    // quorum must hold (task claims), acknowledgements count only from `responsible`.
+    std::vector<NodeId> acknowledged;
+    std::vector<NodeId> responsible;
     bool ok() const { return stored > 0; }
+    // Refused before anyone was asked.
+    static PutResult refusal(errc code) {
+        PutResult r;
+        r.refused = 1;
+        r.first_refusal = code;
+        return r;
+    }
 };
 
 struct NodeStats {

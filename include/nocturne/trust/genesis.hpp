@@ -30,11 +30,15 @@ struct Genesis {
     // network id) only when they differ from these defaults.
     std::int64_t vote_commit_seconds = default_vote_commit_seconds;
     std::int64_t vote_reveal_seconds = default_vote_reveal_seconds;
+    // How long a compute task's claim holds (compute/): the storers of every task enforce it, so
+    // the mesh shares it. Written into the file only when it differs from the default.
+    std::int64_t claim_seconds = default_claim_seconds;
     std::vector<GenesisOperator> operators;
 
     static constexpr std::int64_t default_vote_commit_seconds = 3600;
     static constexpr std::int64_t default_vote_reveal_seconds = 3600;
     static constexpr std::int64_t max_vote_window_seconds = 7 * 86400;
+    static constexpr std::int64_t default_claim_seconds = 3600;
 
     const GenesisOperator* find(const crypto::PublicKey& key) const noexcept;
 };

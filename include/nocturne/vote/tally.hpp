@@ -51,6 +51,11 @@ struct Tally {
 //   (2·prior + weight_up) / (2 + weight_up + weight_down).
 double voted_confidence(double prior, double weight_up, double weight_down);
 
+// Of n responsible storers, those that must agree (a tally must hear from, a task claim must be
+// granted by): q = ceil((n + f + 1) / 2) with f = floor((n - 1) / 3) (20 -> 14, 5 -> 4, 3 -> 2,
+// 1 -> 1). Two quorums share f + 1 storers, so at least one honest one.
+std::size_t quorum_of(std::size_t n);
+
 // One vote per operator: of the operator's agents' commitments, the newest round's (then the
 // lowest agent key); counted up or down when its author's reveal opens it, an abstention once
 // the reveal window has ended without one, pending before. Records that are not valid votes on

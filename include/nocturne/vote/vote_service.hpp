@@ -122,8 +122,4 @@ private:
     static constexpr std::chrono::seconds cache_ttl{5};
 };
 
-// The responsible storers a tally must hear from: q = ceil((n + f + 1) / 2) with
-// f = floor((n - 1) / 3) of n (20 -> 14, 5 -> 4, 1 -> 1).
-std::size_t quorum_of(std::size_t n);
-
 }  // namespace nocturne::vote

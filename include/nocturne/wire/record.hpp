@@ -20,8 +20,10 @@ enum class RecordKind {
     revocation,       // key = prefix_key("revocation", payload.operator_id)
     agent_cert,       // key = prefix_key("agent", payload.operator_id); slot = payload.agent_index
     vote,             // key = prefix_key("vote", payload.entry_key); slot = payload.phase
-    task,             // key = prefix_key("task", payload.id)
-    awareness,        // key = prefix_key("awareness", payload.id)
+    // part "task": key = prefix_key("task_index", payload.domain), slot = payload.id;
+    // parts "claim", "grant", "result": key = prefix_key("task", payload.id), slot = the part
+    task,
+    awareness,  // key = prefix_key("awareness", payload.id)
 };
 
 // Highest agent slot an agent_cert may name; an operator's max_agents is at most this plus one.

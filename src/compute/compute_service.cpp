@@ -1,0 +1,489 @@
+#include <nocturne/compute/compute_service.hpp>
+#include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/wire/identifiers.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace nocturne::compute {
+namespace {
+
+// Acknowledgements from the responsible nodes only: a node the claimant's lookup found farther
+// out (the closest ones being cut off) does not count.
+std::size_t granted_by(const dht::PutResult& r) {
+    const std::set<NodeId> responsible(r.responsible.begin(), r.responsible.end());
+    return static_cast<std::size_t>(std::count_if(
+        r.acknowledged.begin(), r.acknowledged.end(),
+        [&](const NodeId& id) { return responsible.contains(id); }));
+}
+
+bool live_entry(const dht::LookupResult& found) {
+    std::optional<std::pair<std::uint64_t, bool>> best;  // seq, deleted
+    for (const auto& r : found.records) {
+        if (r.kind != wire::RecordKind::knowledge) continue;
+        auto e = knowledge::entry_from_record(r);
+        if (!e) continue;
+        if (!best || best->first < e->entry.seq) best = std::pair{e->entry.seq, e->deleted};
+    }
+    return best && !best->second;
+}
+
+errc refusal_or(const dht::PutResult& r, errc otherwise) {
+    return r.first_refusal != errc::ok ? r.first_refusal : otherwise;
+}
+
+}  // namespace
+
+struct ComputeService::Candidates {
+    std::vector<std::string> domains;
+    std::size_t next_domain = 0;
+    std::optional<std::string> type;
+    std::vector<std::pair<Task, std::int64_t>> found;  // (task, created)
+    std::size_t next = 0;
+    Callback<std::optional<Held>> done;
+};
+
+ComputeService::ComputeService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
+                               trust::TrustState& trust, store::Store& own,
+                               vote::VoteService& votes, ComputeOptions options)
+    : node_(node),
+      keys_(keys),
+      clock_(clock),
+      trust_(trust),
+      options_(options),
+      storer_(node, keys, clock, trust, options.rules),
+      generator_(node, keys, clock, own, votes, options.triggers, options.scan_period,
+                 options.task_seconds,
+                 [this](const std::string& id, std::function<void(TaskState)> done) {
+                     state(id, [done = std::move(done)](TaskState s, std::size_t) { done(s); });
+                 }),
+      rng_(std::hash<std::string>{}(node.id().to_hex())) {}
+
+ComputeService::~ComputeService() = default;
+
+void ComputeService::set_operator_id(std::string operator_id) {
+    operator_id_ = operator_id;
+    generator_.set_operator_id(std::move(operator_id));
+}
+
+void ComputeService::publish(std::string domain, std::string title, std::string detail,
+                             Callback<Task> done) {
+    if (operator_id_.empty()) {
+        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
+                                        "publishes tasks"));
+        return;
+    }
+    if (!wire::is_valid_domain(domain) || title.empty() || title.size() > max_title_bytes ||
+        detail.size() > max_detail_bytes) {
+        done(Error(errc::value_out_of_range,
+                   "a task needs a valid domain, a title of 1-" + std::to_string(max_title_bytes) +
+                       " bytes and a detail of at most " + std::to_string(max_detail_bytes)));
+        return;
+    }
+    Task t{random_task_id(), std::move(domain), "custom", std::move(title), "", std::move(detail),
+           operator_id_};
+    generator_.publish(t, [t, done = std::move(done)](dht::PutResult r) {
+        if (!r.ok()) {
+            done(Error(refusal_or(r, errc::timeout), "no responsible storer took the task"));
+            return;
+        }
+        done(t);
+    });
+}
+
+void ComputeService::state(const std::string& id,
+                           std::function<void(TaskState, std::size_t)> done) {
+    const auto key = task_key(id);
+    node_.find_value(key, [this, alive = std::weak_ptr<char>(alive_), id, key,
+                           done = std::move(done)](dht::LookupResult found) {
+        if (alive.expired()) return;
+        const std::size_t self = node_.responsible_for(key) ? 1 : 0;
+        const auto replicas =
+            std::min(found.closest.size() + found.failed + self, node_.config().k);
+        auto s = task_state(id, found.records, replicas, clock_.unix_seconds(), options_.rules);
+        if (s.status == TaskState::Status::completed) remember_closed(id);
+        done(std::move(s), replicas);
+    });
+}
+
+void ComputeService::read_index(
+    const std::string& domain, std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done) {
+    node_.find_value(task_index_key(domain), [this, alive = std::weak_ptr<char>(alive_),
+                                              done = std::move(done)](dht::LookupResult found) {
+        if (alive.expired()) return;
+        struct Merged {
+            Task task;
+            std::int64_t created = 0;
+            std::size_t open = 0;
+            std::size_t closed = 0;
+        };
+        std::map<std::string, Merged> by_id;
+        for (const auto& r : found.records) {
+            if (r.kind != wire::RecordKind::task) continue;
+            auto t = task_from_record(r);
+            if (!t) continue;
+            auto [it, fresh] = by_id.try_emplace(t->id, Merged{*t, r.created});
+            auto& m = it->second;
+            if (!fresh && r.created < m.created) {
+                m.created = r.created;
+                m.task = *t;
+            }
+            ++(t->closed ? m.closed : m.open);
+        }
+        std::vector<std::pair<Task, std::int64_t>> out;
+        for (auto& [id, m] : by_id) {
+            // Closed by most of its creators (one creator cannot hide the others' task).
+            if (m.closed > m.open) continue;
+            m.task.closed = false;
+            out.emplace_back(std::move(m.task), m.created);
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+            return a.second != b.second ? a.second < b.second : a.first.id < b.first.id;
+        });
+        done(std::move(out));
+    });
+}
+
+void ComputeService::claim_next(std::vector<std::string> domains,
+                                std::optional<std::string> type,
+                                Callback<std::optional<Held>> done) {
+    if (operator_id_.empty()) {
+        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
+                                        "claims tasks"));
+        return;
+    }
+    if (open_claims() >= options_.rules.max_open_claims) {
+        done(Error(errc::too_many_claims,
+                   "this agent holds " + std::to_string(open_claims()) +
+                       " open claims, the most allowed: submit or release one first"));
+        return;
+    }
+    auto job = std::make_shared<Candidates>();
+    job->domains = std::move(domains);
+    job->type = std::move(type);
+    job->done = std::move(done);
+    next_candidate(job);
+}
+
+void ComputeService::next_candidate(std::shared_ptr<Candidates> job) {
+    // First every domain's index, then the candidates oldest first.
+    if (job->next_domain < job->domains.size()) {
+        const auto domain = job->domains[job->next_domain++];
+        read_index(domain, [this, job](std::vector<std::pair<Task, std::int64_t>> tasks) {
+            const auto now = clock_.now();
+            for (auto& t : tasks) {
+                if (job->type && t.first.type != *job->type) continue;
+                if (held_.contains(t.first.id)) continue;
+                if (const auto c = closed_.find(t.first.id); c != closed_.end() && c->second > now) {
+                    continue;
+                }
+                job->found.push_back(std::move(t));
+            }
+            next_candidate(job);
+        });
+        return;
+    }
+    if (job->next == 0) {
+        std::stable_sort(job->found.begin(), job->found.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    }
+    if (job->next >= job->found.size() || job->next >= options_.max_candidates) {
+        job->done(std::optional<Held>());
+        return;
+    }
+    auto task = job->found[job->next++].first;
+    attempt(std::move(task), 0, 0, [this, job](result<Held> held) {
+        if (held) {
+            job->done(std::optional<Held>(std::move(*held)));
+            return;
+        }
+        if (held.error() == errc::too_many_claims) {
+            job->done(held.error());
+            return;
+        }
+        next_candidate(job);  // claimed, closed, or out of reach: the next one
+    });
+}
+
+void ComputeService::claim(const std::string& domain, const std::string& id, Callback<Held> done) {
+    if (operator_id_.empty()) {
+        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
+                                        "claims tasks"));
+        return;
+    }
+    if (open_claims() >= options_.rules.max_open_claims) {
+        done(Error(errc::too_many_claims, "this agent holds the most open claims allowed"));
+        return;
+    }
+    read_index(domain, [this, id, done = std::move(done)](auto tasks) mutable {
+        for (auto& t : tasks) {
+            if (t.first.id == id) {
+                attempt(std::move(t.first), 0, 0, std::move(done));
+                return;
+            }
+        }
+        done(Error(errc::not_found, "no open task with this id in this domain's index"));
+    });
+}
+
+void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
+                             Callback<Held> done) {
+    const auto id = task.id;
+    state(id, [this, task = std::move(task), attempt_no, min_epoch,
+               done = std::move(done)](TaskState s, std::size_t) mutable {
+        if (s.status == TaskState::Status::completed) {
+            done(Error(errc::task_closed, "this task is completed"));
+            return;
+        }
+        if (s.status == TaskState::Status::claimed) {
+            if (s.holder && *s.holder == node_.id()) {
+                Held h{task, s.epoch, s.until, s.grants, 0, 0};
+                held_[task.id] = h;
+                done(h);
+                return;
+            }
+            done(Error(errc::task_claimed, "another agent holds this task until " +
+                                               std::to_string(s.until)));
+            return;
+        }
+        const auto epoch = std::max(s.next_epoch(), min_epoch);
+        const auto now = clock_.unix_seconds();
+        Claim c{task.id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
+        put_claim(task, c, 0,
+                  [this, task, c, attempt_no, done = std::move(done)](dht::PutResult r,
+                                                                        std::size_t granted) mutable {
+                      const auto q = vote::quorum_of(r.responsible.size());
+                      if (q > 0 && granted >= q) {
+                          Held h{task, c.epoch, c.until, granted, q, r.responsible.size()};
+                          held_[task.id] = h;
+                          done(h);
+                          return;
+                      }
+                      // No quorum: the storers that granted it give it back, so that a race
+                      // that split them leaves the next epoch open to all.
+                      if (granted > 0) {
+                          Claim release = c;
+                          release.released = true;
+                          put_claim(task, release, 0, [](dht::PutResult, std::size_t) {});
+                      }
+                      const auto code = refusal_or(r, errc::quorum_unavailable);
+                      if (code == errc::task_closed) remember_closed(task.id);
+                      const bool again = code != errc::task_closed &&
+                                         code != errc::too_many_claims &&
+                                         attempt_no + 1 < options_.claim_attempts;
+                      if (!again) {
+                          done(Error(code, code == errc::quorum_unavailable
+                                               ? "too few of the task's storers granted the "
+                                                 "claim (" +
+                                                     std::to_string(granted) + " of " +
+                                                     std::to_string(q) + " needed)"
+                                               : std::string("the task's storers refused the "
+                                                             "claim: ") +
+                                                     errc_name(code)));
+                          return;
+                      }
+                      // Random pause (up to 250 ms times the attempt): racers spread out.
+                      const auto pause = std::chrono::milliseconds(
+                          std::uniform_int_distribution<int>(20, 250)(rng_) *
+                          static_cast<int>(attempt_no + 1));
+                      const auto next_epoch = c.epoch + 1;
+                      timers_.emplace(clock_.now() + pause,
+                                      [this, task, attempt_no, next_epoch,
+                                       done = std::move(done)]() mutable {
+                                          attempt(task, attempt_no + 1, next_epoch,
+                                                  std::move(done));
+                                      });
+                  });
+    });
+}
+
+void ComputeService::put_claim(const Task& task, const Claim& claim, std::uint64_t step,
+                               std::function<void(dht::PutResult, std::size_t)> done) {
+    const auto now = clock_.unix_seconds();
+    auto record =
+        sign_claim(claim, step, now, now + wire::max_ttl_seconds(wire::RecordKind::task), keys_);
+    if (!record) {
+        done(dht::PutResult::refusal(errc::internal_error), 0);
+        return;
+    }
+    (void)task;
+    // Once: a claim is answered now or never (republished, it would be a new claim later).
+    node_.put_once(*record, [alive = std::weak_ptr<char>(alive_),
+                             done = std::move(done)](dht::PutResult r) {
+        if (alive.expired()) return;
+        const auto granted = granted_by(r);
+        done(std::move(r), granted);
+    });
+}
+
+void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback<Held> done) {
+    const auto it = held_.find(id);
+    if (it == held_.end() || it->second.epoch != epoch) {
+        done(Error(errc::not_claimant, "this agent holds no claim of this task in this epoch"));
+        return;
+    }
+    const auto now = clock_.unix_seconds();
+    auto& held = it->second;
+    const auto step = ++steps_[id];
+    if (step >= release_step) {
+        done(Error(errc::value_out_of_range, "this claim was extended too often"));
+        return;
+    }
+    Claim c{id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
+    put_claim(held.task, c, step,
+              [this, id, c, done = std::move(done)](dht::PutResult r, std::size_t granted) {
+                  const auto q = vote::quorum_of(r.responsible.size());
+                  const auto found = held_.find(id);
+                  if (q == 0 || granted < q || found == held_.end()) {
+                      done(Error(refusal_or(r, errc::quorum_unavailable),
+                                 "the task's storers did not renew the claim"));
+                      return;
+                  }
+                  found->second.until = c.until;
+                  found->second.granted = granted;
+                  found->second.quorum = q;
+                  found->second.responsible = r.responsible.size();
+                  done(found->second);
+              });
+}
+
+void ComputeService::release(const std::string& id, std::uint64_t epoch,
+                             Callback<std::size_t> done) {
+    const auto it = held_.find(id);
+    Task task;
+    if (it != held_.end()) task = it->second.task;
+    held_.erase(id);
+    steps_.erase(id);
+    Claim c{id, epoch, operator_id_, clock_.unix_seconds(), true};
+    put_claim(task, c, 0, [done = std::move(done)](dht::PutResult r, std::size_t granted) {
+        if (!r.ok() && r.failed > 0) {
+            done(Error(errc::timeout, "no storer of the task answered"));
+            return;
+        }
+        done(granted);
+    });
+}
+
+void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::string result_id,
+                            std::optional<std::string> domain, Callback<Submitted> done) {
+    if (operator_id_.empty()) {
+        done(Error(errc::unknown_agent, "this node is not enrolled"));
+        return;
+    }
+    if (!domain) {
+        if (const auto it = held_.find(id); it != held_.end()) domain = it->second.task.domain;
+    }
+    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) ||
+        epoch == 0 || epoch > max_epoch) {
+        done(Error(errc::value_out_of_range,
+                   "a result needs the epoch of the claim, the result entry's id and, for a task "
+                   "this node does not hold, its domain"));
+        return;
+    }
+    Result res{id, epoch, operator_id_, *domain, std::move(result_id)};
+    node_.find_value(content_key(res.domain, res.result_id), [this,
+                                                              alive = std::weak_ptr<char>(alive_),
+                                                              res, done = std::move(done)](
+                                                                 dht::LookupResult found) {
+        if (alive.expired()) return;
+        if (!live_entry(found)) {
+            done(Error(errc::not_found, "no live entry " + res.result_id + " in domain " +
+                                            res.domain + ": publish the result first"));
+            return;
+        }
+        const auto now = clock_.unix_seconds();
+        auto record = sign_result(res, now, now + options_.task_seconds, keys_);
+        if (!record) {
+            done(Error(errc::internal_error, "cannot sign the result"));
+            return;
+        }
+        node_.put(*record, [this, alive, res, record = *record,
+                            done = std::move(done)](dht::PutResult r) {
+            if (alive.expired()) return;
+            const auto q = vote::quorum_of(r.responsible.size());
+            const auto stored = granted_by(r);
+            if (q == 0 || stored < q) {
+                // Too few took it: not completed. Storers that took it keep it (a retry is the
+                // same record), but this node stops republishing it.
+                node_.withdraw(record);
+                const auto code = refusal_or(r, errc::quorum_unavailable);
+                done(Error(code, code == errc::stale_epoch
+                                     ? "a newer epoch of this task was claimed: this result is "
+                                       "fenced off"
+                                     : std::string("the task's storers did not take the result: ") +
+                                           errc_name(code)));
+                return;
+            }
+            held_.erase(res.id);
+            steps_.erase(res.id);
+            remember_closed(res.id);
+            done(Submitted{res.id, res.epoch, res.domain, res.result_id, stored, q});
+        });
+    });
+}
+
+void ComputeService::tasks(const std::string& domain, std::size_t limit,
+                           Callback<std::vector<Listed>> done) {
+    read_index(domain, [this, limit, done = std::move(done)](auto tasks) mutable {
+        if (tasks.size() > limit) tasks.resize(limit);
+        struct Job {
+            std::vector<std::optional<Listed>> out;
+            std::size_t outstanding = 0;
+            Callback<std::vector<Listed>> done;
+        };
+        auto job = std::make_shared<Job>();
+        job->out.resize(tasks.size());
+        job->outstanding = tasks.size() + 1;
+        job->done = std::move(done);
+        auto finish = [job] {
+            if (--job->outstanding != 0) return;
+            std::vector<Listed> out;
+            for (auto& l : job->out) {
+                if (l && l->state.status != TaskState::Status::completed) out.push_back(*l);
+            }
+            job->done(std::move(out));
+        };
+        for (std::size_t i = 0; i < tasks.size(); ++i) {
+            state(tasks[i].first.id,
+                  [job, i, finish, task = tasks[i].first](TaskState s, std::size_t) {
+                      job->out[i] = Listed{task, s};
+                      finish();
+                  });
+        }
+        finish();
+    });
+}
+
+void ComputeService::remember_closed(const std::string& id) {
+    if (closed_.size() >= max_closed) closed_.erase(closed_.begin());
+    // Long enough to skip it in offers; its creators close its definitions meanwhile.
+    closed_[id] = clock_.now() + std::chrono::hours(24);
+}
+
+std::size_t ComputeService::open_claims() const {
+    const auto now = clock_.unix_seconds();
+    return static_cast<std::size_t>(std::count_if(
+        held_.begin(), held_.end(), [&](const auto& kv) { return kv.second.until > now; }));
+}
+
+void ComputeService::tick() {
+    generator_.tick();
+    const auto now = clock_.now();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+        auto fire = std::move(timers_.begin()->second);
+        timers_.erase(timers_.begin());
+        fire();
+    }
+    const auto now_s = clock_.unix_seconds();
+    std::erase_if(held_, [&](const auto& kv) {
+        return kv.second.until + options_.rules.grace_seconds < now_s;
+    });
+}
+
+Clock::time_point ComputeService::next_wakeup() const {
+    auto t = generator_.next_wakeup();
+    if (!timers_.empty()) t = std::min(t, timers_.begin()->first);
+    return t;
+}
+
+}  // namespace nocturne::compute
