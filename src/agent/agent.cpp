@@ -50,9 +50,8 @@ void Agent::on_undeliverable(const std::string& message_id) {
 }
 
 Clock::time_point Agent::next_wakeup() const {
-    auto t = std::min(
-        {node_.next_wakeup(), next_revocation_watch_, next_bootstrap_, votes_.next_wakeup(),
-         compute_.next_wakeup()});
+    auto t = std::min({node_.next_wakeup(), next_revocation_watch_, next_bootstrap_,
+                       votes_.next_wakeup(), compute_.next_wakeup()});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;

@@ -53,7 +53,15 @@ int http_status_of(std::error_code ec) {
         case errc::reveal_mismatch:
         case errc::equivocation:
         case errc::duplicate_vote:
+        case errc::task_claimed:
+        case errc::stale_epoch:
+        case errc::task_closed:
+        case errc::too_many_claims:
             return 409;
+        case errc::not_claimant:
+            return 403;
+        case errc::quorum_unavailable:
+            return 503;
         case errc::wrong_subject:
         case errc::operator_quarantined:
             return 403;

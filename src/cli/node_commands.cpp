@@ -30,6 +30,7 @@ struct StartOptions {
     std::vector<std::string> bootstrap;
     bool foreground = false;
     bool loopback_peers = false;
+    unsigned task_scan_seconds = 60;
 };
 
 // A daemon in the background logs to its home's log file (5 files of 10 MiB); in the foreground
@@ -53,6 +54,7 @@ int run_start(const StartOptions& opts) {
     config.advertised_address = opts.advertise;
     config.bootstrap = opts.bootstrap;
     config.loopback_peers = opts.loopback_peers;
+    config.task_scan_period = std::chrono::seconds(opts.task_scan_seconds);
     config.version = version;
     // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
     if (opts.genesis) config.genesis_file = std::filesystem::absolute(*opts.genesis);
@@ -105,6 +107,12 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                    "this host: tests, trying things); off by default, since one host can run "
                    "any number of node ids")
         ->envname("NOCTURNE_LOOPBACK_PEERS");
+    start_cmd
+        ->add_option("--task-scan-seconds", start->task_scan_seconds,
+                     "How often this node looks, in the domains it is responsible for, for "
+                     "entries that need a compute task (verify, review, synthesize)")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
     commands.add(start_cmd, [start] { return run_start(*start); });
 
     auto status_home = std::make_shared<std::optional<std::string>>();

@@ -12,9 +12,9 @@ namespace {
 // out (the closest ones being cut off) does not count.
 std::size_t granted_by(const dht::PutResult& r) {
     const std::set<NodeId> responsible(r.responsible.begin(), r.responsible.end());
-    return static_cast<std::size_t>(std::count_if(
-        r.acknowledged.begin(), r.acknowledged.end(),
-        [&](const NodeId& id) { return responsible.contains(id); }));
+    return static_cast<std::size_t>(
+        std::count_if(r.acknowledged.begin(), r.acknowledged.end(),
+                      [&](const NodeId& id) { return responsible.contains(id); }));
 }
 
 bool live_entry(const dht::LookupResult& found) {
@@ -69,8 +69,9 @@ void ComputeService::set_operator_id(std::string operator_id) {
 void ComputeService::publish(std::string domain, std::string title, std::string detail,
                              Callback<Task> done) {
     if (operator_id_.empty()) {
-        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
-                                        "publishes tasks"));
+        done(Error(errc::unknown_agent,
+                   "this node is not enrolled: only an operator's agent "
+                   "publishes tasks"));
         return;
     }
     if (!wire::is_valid_domain(domain) || title.empty() || title.size() > max_title_bytes ||
@@ -80,8 +81,8 @@ void ComputeService::publish(std::string domain, std::string title, std::string 
                        " bytes and a detail of at most " + std::to_string(max_detail_bytes)));
         return;
     }
-    Task t{random_task_id(), std::move(domain), "custom", std::move(title), "", std::move(detail),
-           operator_id_};
+    Task t{random_task_id(),  std::move(domain), "custom", std::move(title), "",
+           std::move(detail), operator_id_};
     generator_.publish(t, [t, done = std::move(done)](dht::PutResult r) {
         if (!r.ok()) {
             done(Error(refusal_or(r, errc::timeout), "no responsible storer took the task"));
@@ -107,7 +108,8 @@ void ComputeService::state(const std::string& id,
 }
 
 void ComputeService::read_index(
-    const std::string& domain, std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done) {
+    const std::string& domain,
+    std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done) {
     node_.find_value(task_index_key(domain), [this, alive = std::weak_ptr<char>(alive_),
                                               done = std::move(done)](dht::LookupResult found) {
         if (alive.expired()) return;
@@ -144,12 +146,12 @@ void ComputeService::read_index(
     });
 }
 
-void ComputeService::claim_next(std::vector<std::string> domains,
-                                std::optional<std::string> type,
+void ComputeService::claim_next(std::vector<std::string> domains, std::optional<std::string> type,
                                 Callback<std::optional<Held>> done) {
     if (operator_id_.empty()) {
-        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
-                                        "claims tasks"));
+        done(Error(errc::unknown_agent,
+                   "this node is not enrolled: only an operator's agent "
+                   "claims tasks"));
         return;
     }
     if (open_claims() >= options_.rules.max_open_claims) {
@@ -174,7 +176,8 @@ void ComputeService::next_candidate(std::shared_ptr<Candidates> job) {
             for (auto& t : tasks) {
                 if (job->type && t.first.type != *job->type) continue;
                 if (held_.contains(t.first.id)) continue;
-                if (const auto c = closed_.find(t.first.id); c != closed_.end() && c->second > now) {
+                if (const auto c = closed_.find(t.first.id);
+                    c != closed_.end() && c->second > now) {
                     continue;
                 }
                 job->found.push_back(std::move(t));
@@ -207,8 +210,9 @@ void ComputeService::next_candidate(std::shared_ptr<Candidates> job) {
 
 void ComputeService::claim(const std::string& domain, const std::string& id, Callback<Held> done) {
     if (operator_id_.empty()) {
-        done(Error(errc::unknown_agent, "this node is not enrolled: only an operator's agent "
-                                        "claims tasks"));
+        done(Error(errc::unknown_agent,
+                   "this node is not enrolled: only an operator's agent "
+                   "claims tasks"));
         return;
     }
     if (open_claims() >= options_.rules.max_open_claims) {
@@ -229,8 +233,8 @@ void ComputeService::claim(const std::string& domain, const std::string& id, Cal
 void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
                              Callback<Held> done) {
     const auto id = task.id;
-    state(id, [this, task = std::move(task), attempt_no, min_epoch,
-               done = std::move(done)](TaskState s, std::size_t) mutable {
+    state(id, [this, task = std::move(task), attempt_no, min_epoch, done = std::move(done)](
+                  TaskState s, std::size_t) mutable {
         if (s.status == TaskState::Status::completed) {
             done(Error(errc::task_closed, "this task is completed"));
             return;
@@ -242,58 +246,56 @@ void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t mi
                 done(h);
                 return;
             }
-            done(Error(errc::task_claimed, "another agent holds this task until " +
-                                               std::to_string(s.until)));
+            done(Error(errc::task_claimed,
+                       "another agent holds this task until " + std::to_string(s.until)));
             return;
         }
         const auto epoch = std::max(s.next_epoch(), min_epoch);
         const auto now = clock_.unix_seconds();
         Claim c{task.id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
-        put_claim(task, c, 0,
-                  [this, task, c, attempt_no, done = std::move(done)](dht::PutResult r,
-                                                                        std::size_t granted) mutable {
-                      const auto q = vote::quorum_of(r.responsible.size());
-                      if (q > 0 && granted >= q) {
-                          Held h{task, c.epoch, c.until, granted, q, r.responsible.size()};
-                          held_[task.id] = h;
-                          done(h);
-                          return;
-                      }
-                      // No quorum: the storers that granted it give it back, so that a race
-                      // that split them leaves the next epoch open to all.
-                      if (granted > 0) {
-                          Claim release = c;
-                          release.released = true;
-                          put_claim(task, release, 0, [](dht::PutResult, std::size_t) {});
-                      }
-                      const auto code = refusal_or(r, errc::quorum_unavailable);
-                      if (code == errc::task_closed) remember_closed(task.id);
-                      const bool again = code != errc::task_closed &&
-                                         code != errc::too_many_claims &&
-                                         attempt_no + 1 < options_.claim_attempts;
-                      if (!again) {
-                          done(Error(code, code == errc::quorum_unavailable
-                                               ? "too few of the task's storers granted the "
-                                                 "claim (" +
-                                                     std::to_string(granted) + " of " +
-                                                     std::to_string(q) + " needed)"
-                                               : std::string("the task's storers refused the "
-                                                             "claim: ") +
-                                                     errc_name(code)));
-                          return;
-                      }
-                      // Random pause (up to 250 ms times the attempt): racers spread out.
-                      const auto pause = std::chrono::milliseconds(
-                          std::uniform_int_distribution<int>(20, 250)(rng_) *
-                          static_cast<int>(attempt_no + 1));
-                      const auto next_epoch = c.epoch + 1;
-                      timers_.emplace(clock_.now() + pause,
-                                      [this, task, attempt_no, next_epoch,
-                                       done = std::move(done)]() mutable {
-                                          attempt(task, attempt_no + 1, next_epoch,
-                                                  std::move(done));
-                                      });
-                  });
+        put_claim(
+            task, c, 0,
+            [this, task, c, attempt_no, done = std::move(done)](dht::PutResult r,
+                                                                std::size_t granted) mutable {
+                const auto q = vote::quorum_of(r.responsible.size());
+                if (q > 0 && granted >= q) {
+                    Held h{task, c.epoch, c.until, granted, q, r.responsible.size()};
+                    held_[task.id] = h;
+                    done(h);
+                    return;
+                }
+                // No quorum: the storers that granted it give it back, so that a race
+                // that split them leaves the next epoch open to all.
+                if (granted > 0) {
+                    Claim release = c;
+                    release.released = true;
+                    put_claim(task, release, 0, [](dht::PutResult, std::size_t) {});
+                }
+                const auto code = refusal_or(r, errc::quorum_unavailable);
+                if (code == errc::task_closed) remember_closed(task.id);
+                const bool again = code != errc::task_closed && code != errc::too_many_claims &&
+                                   attempt_no + 1 < options_.claim_attempts;
+                if (!again) {
+                    done(Error(code, code == errc::quorum_unavailable
+                                         ? "too few of the task's storers granted the "
+                                           "claim (" +
+                                               std::to_string(granted) + " of " +
+                                               std::to_string(q) + " needed)"
+                                         : std::string("the task's storers refused the "
+                                                       "claim: ") +
+                                               errc_name(code)));
+                    return;
+                }
+                // Random pause (up to 250 ms times the attempt): racers spread out.
+                const auto pause =
+                    std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 250)(rng_) *
+                                              static_cast<int>(attempt_no + 1));
+                const auto next_epoch = c.epoch + 1;
+                timers_.emplace(clock_.now() + pause, [this, task, attempt_no, next_epoch,
+                                                       done = std::move(done)]() mutable {
+                    attempt(task, attempt_no + 1, next_epoch, std::move(done));
+                });
+            });
     });
 }
 
@@ -308,12 +310,12 @@ void ComputeService::put_claim(const Task& task, const Claim& claim, std::uint64
     }
     (void)task;
     // Once: a claim is answered now or never (republished, it would be a new claim later).
-    node_.put_once(*record, [alive = std::weak_ptr<char>(alive_),
-                             done = std::move(done)](dht::PutResult r) {
-        if (alive.expired()) return;
-        const auto granted = granted_by(r);
-        done(std::move(r), granted);
-    });
+    node_.put_once(*record,
+                   [alive = std::weak_ptr<char>(alive_), done = std::move(done)](dht::PutResult r) {
+                       if (alive.expired()) return;
+                       const auto granted = granted_by(r);
+                       done(std::move(r), granted);
+                   });
 }
 
 void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback<Held> done) {
@@ -373,53 +375,53 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
     if (!domain) {
         if (const auto it = held_.find(id); it != held_.end()) domain = it->second.task.domain;
     }
-    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) ||
-        epoch == 0 || epoch > max_epoch) {
+    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) || epoch == 0 ||
+        epoch > max_epoch) {
         done(Error(errc::value_out_of_range,
                    "a result needs the epoch of the claim, the result entry's id and, for a task "
                    "this node does not hold, its domain"));
         return;
     }
     Result res{id, epoch, operator_id_, *domain, std::move(result_id)};
-    node_.find_value(content_key(res.domain, res.result_id), [this,
-                                                              alive = std::weak_ptr<char>(alive_),
-                                                              res, done = std::move(done)](
-                                                                 dht::LookupResult found) {
-        if (alive.expired()) return;
-        if (!live_entry(found)) {
-            done(Error(errc::not_found, "no live entry " + res.result_id + " in domain " +
-                                            res.domain + ": publish the result first"));
-            return;
-        }
-        const auto now = clock_.unix_seconds();
-        auto record = sign_result(res, now, now + options_.task_seconds, keys_);
-        if (!record) {
-            done(Error(errc::internal_error, "cannot sign the result"));
-            return;
-        }
-        node_.put(*record, [this, alive, res, record = *record,
-                            done = std::move(done)](dht::PutResult r) {
+    node_.find_value(
+        content_key(res.domain, res.result_id), [this, alive = std::weak_ptr<char>(alive_), res,
+                                                 done = std::move(done)](dht::LookupResult found) {
             if (alive.expired()) return;
-            const auto q = vote::quorum_of(r.responsible.size());
-            const auto stored = granted_by(r);
-            if (q == 0 || stored < q) {
-                // Too few took it: not completed. Storers that took it keep it (a retry is the
-                // same record), but this node stops republishing it.
-                node_.withdraw(record);
-                const auto code = refusal_or(r, errc::quorum_unavailable);
-                done(Error(code, code == errc::stale_epoch
-                                     ? "a newer epoch of this task was claimed: this result is "
-                                       "fenced off"
-                                     : std::string("the task's storers did not take the result: ") +
-                                           errc_name(code)));
+            if (!live_entry(found)) {
+                done(Error(errc::not_found, "no live entry " + res.result_id + " in domain " +
+                                                res.domain + ": publish the result first"));
                 return;
             }
-            held_.erase(res.id);
-            steps_.erase(res.id);
-            remember_closed(res.id);
-            done(Submitted{res.id, res.epoch, res.domain, res.result_id, stored, q});
+            const auto now = clock_.unix_seconds();
+            auto record = sign_result(res, now, now + options_.task_seconds, keys_);
+            if (!record) {
+                done(Error(errc::internal_error, "cannot sign the result"));
+                return;
+            }
+            node_.put(*record, [this, alive, res, record = *record,
+                                done = std::move(done)](dht::PutResult r) {
+                if (alive.expired()) return;
+                const auto q = vote::quorum_of(r.responsible.size());
+                const auto stored = granted_by(r);
+                if (q == 0 || stored < q) {
+                    // Too few took it: not completed. Storers that took it keep it (a retry is the
+                    // same record), but this node stops republishing it.
+                    node_.withdraw(record);
+                    const auto code = refusal_or(r, errc::quorum_unavailable);
+                    done(Error(code,
+                               code == errc::stale_epoch
+                                   ? "a newer epoch of this task was claimed: this result is "
+                                     "fenced off"
+                                   : std::string("the task's storers did not take the result: ") +
+                                         errc_name(code)));
+                    return;
+                }
+                held_.erase(res.id);
+                steps_.erase(res.id);
+                remember_closed(res.id);
+                done(Submitted{res.id, res.epoch, res.domain, res.result_id, stored, q});
+            });
         });
-    });
 }
 
 void ComputeService::tasks(const std::string& domain, std::size_t limit,

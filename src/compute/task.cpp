@@ -36,8 +36,7 @@ result<nlohmann::json> payload_of(const wire::Record& record, std::string_view p
 }
 
 std::uint64_t read_epoch(wire::ObjectReader& r) {
-    return static_cast<std::uint64_t>(
-        r.int64("epoch", 1, static_cast<std::int64_t>(max_epoch)));
+    return static_cast<std::uint64_t>(r.int64("epoch", 1, static_cast<std::int64_t>(max_epoch)));
 }
 
 }  // namespace
@@ -70,8 +69,8 @@ std::string random_task_id() {
 
 result<wire::Record> sign_task(const Task& t, std::int64_t now, std::int64_t expires,
                                const crypto::KeyPair& creator) {
-    nlohmann::json payload = {{"part", "task"},   {"id", t.id},       {"domain", t.domain},
-                              {"type", t.type},   {"title", t.title}, {"operator_id", t.operator_id}};
+    nlohmann::json payload = {{"part", "task"}, {"id", t.id},       {"domain", t.domain},
+                              {"type", t.type}, {"title", t.title}, {"operator_id", t.operator_id}};
     if (!t.entry_id.empty()) payload["entry_id"] = t.entry_id;
     if (!t.detail.empty()) payload["detail"] = t.detail;
     if (t.closed) payload["closed"] = true;
@@ -86,8 +85,7 @@ result<wire::Record> sign_claim(const Claim& c, std::uint64_t step, std::int64_t
                               {"operator_id", c.operator_id},
                               {"until", c.until}};
     if (c.released) payload["released"] = true;
-    return sign(payload, seq_of(c.epoch, c.released ? release_step : step), now, expires,
-                claimant);
+    return sign(payload, seq_of(c.epoch, c.released ? release_step : step), now, expires, claimant);
 }
 
 result<wire::Record> sign_grant(const Grant& g, std::uint64_t seq, std::int64_t now,

@@ -134,8 +134,8 @@ bool contested(const vote::Tally& tally, const Triggers& triggers) {
 }
 
 bool needs_review(const vote::Tally& tally, const Triggers& triggers) {
-    return tally.confidence < triggers.review_confidence && tally.up + tally.down < triggers.review_votes &&
-           tally.pending == 0;
+    return tally.confidence < triggers.review_confidence &&
+           tally.up + tally.down < triggers.review_votes && tally.pending == 0;
 }
 
 }  // namespace nocturne::compute

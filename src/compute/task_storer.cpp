@@ -98,8 +98,8 @@ std::error_code TaskStorer::check_claim(const wire::Record& record, const NodeId
     if (decision.refusal) return decision.refusal;
     if (!decision.grant) return {};
     const auto& g = *decision.grant;
-    auto signed_grant = sign_grant(g, record.seq, now,
-                                   now + wire::max_ttl_seconds(wire::RecordKind::task), keys_);
+    auto signed_grant =
+        sign_grant(g, record.seq, now, now + wire::max_ttl_seconds(wire::RecordKind::task), keys_);
     if (!signed_grant) return make_error_code(errc::internal_error);
     if (auto put = node_.records().put(*signed_grant); !put) return put.error();
     // The operator's open claims, as this storer counts them.

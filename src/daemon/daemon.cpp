@@ -1,5 +1,6 @@
 #include <nocturne/agent/agent.hpp>
 #include <nocturne/api/api_token.hpp>
+#include <nocturne/api/compute_api.hpp>
 #include <nocturne/api/http_server.hpp>
 #include <nocturne/api/knowledge_api.hpp>
 #include <nocturne/api/local_api.hpp>
@@ -180,6 +181,7 @@ int run_daemon(const DaemonConfig& config) {
     hooks.standing_changed = use_standing;
     agent::AgentConfig agent_config;
     agent_config.node.table.exempt_loopback = config.loopback_peers;
+    agent_config.compute.scan_period = config.task_scan_period;
     agent::Agent agent(keys, transport.address(), clock, transport,
                        agent::AgentStores{*home.records, *home.trust, *home.published},
                        std::move(home.genesis), agent_config, std::move(hooks));
@@ -210,6 +212,7 @@ int run_daemon(const DaemonConfig& config) {
                          }});
     api::add_knowledge_routes(router, agent.knowledge(), &agent.votes());
     api::add_vote_routes(router, agent.votes());
+    api::add_compute_routes(router, agent.compute(), agent.knowledge());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;

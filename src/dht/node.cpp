@@ -580,10 +580,9 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
             std::vector<NodeId> responsible = found.failed_ids;
             for (const auto& c : found.closest) responsible.push_back(c.id);
             if (include_self) responsible.push_back(self_);
-            std::sort(responsible.begin(), responsible.end(),
-                      [&](const NodeId& a, const NodeId& b) {
-                          return distance_less(record.key, a, b);
-                      });
+            std::sort(
+                responsible.begin(), responsible.end(),
+                [&](const NodeId& a, const NodeId& b) { return distance_less(record.key, a, b); });
             responsible.erase(std::unique(responsible.begin(), responsible.end()),
                               responsible.end());
             if (responsible.size() > config_.k) responsible.resize(config_.k);

@@ -21,7 +21,8 @@ constexpr std::int64_t claim_seconds = 600;
 
 class ComputeOnDht : public ::testing::Test {
 protected:
-    ComputeOnDht() : mesh_({mesh_size, k, 31, stranger, 60, 30, claim_seconds}), sim_(&mesh_.sim()) {}
+    ComputeOnDht()
+        : mesh_({mesh_size, k, 31, stranger, 60, 30, claim_seconds}), sim_(&mesh_.sim()) {}
 
     ComputeService& compute(std::size_t i) { return mesh_.agent(i).compute(); }
 
@@ -131,38 +132,41 @@ TEST_F(ComputeOnDht, TwoAgentsRacingForOneTaskMakeExactlyOneWinner) {
 TEST_F(ComputeOnDht, AnExpiredClaimReopensInTheNextEpochAndFencesTheOldResult) {
     const auto task = publish_task(3);
     publish_entry("answer");
-    auto first = mesh_.wait<ComputeService::Held>(
-        [&](auto cb) { compute(4).claim("go", task.id, cb); });
+    auto first =
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(4).claim("go", task.id, cb); });
     ASSERT_TRUE(first.has_value()) << first.error().message();
     EXPECT_EQ(first->epoch, 1u);
-    EXPECT_EQ(mesh_.wait<ComputeService::Held>([&](auto cb) {
-                       compute(5).claim("go", task.id, cb);
-                   }).error().code(),
-              make_error_code(errc::task_claimed));
+    EXPECT_EQ(
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(5).claim("go", task.id, cb); })
+            .error()
+            .code(),
+        make_error_code(errc::task_claimed));
     // An extension keeps it.
     sim_->run_for(std::chrono::seconds(claim_seconds - 100));
-    auto extended = mesh_.wait<ComputeService::Held>(
-        [&](auto cb) { compute(4).extend(task.id, 1, cb); });
+    auto extended =
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(4).extend(task.id, 1, cb); });
     ASSERT_TRUE(extended.has_value()) << extended.error().message();
     sim_->run_for(std::chrono::seconds(claim_seconds - 100));
-    EXPECT_EQ(mesh_.wait<ComputeService::Held>([&](auto cb) {
-                       compute(5).claim("go", task.id, cb);
-                   }).error().code(),
-              make_error_code(errc::task_claimed));
+    EXPECT_EQ(
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(5).claim("go", task.id, cb); })
+            .error()
+            .code(),
+        make_error_code(errc::task_claimed));
     // Past its end (and the storers' grace), the task is open in epoch 2.
     sim_->run_for(std::chrono::seconds(200 + 61));
-    auto second = mesh_.wait<ComputeService::Held>(
-        [&](auto cb) { compute(5).claim("go", task.id, cb); });
+    auto second =
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(5).claim("go", task.id, cb); });
     ASSERT_TRUE(second.has_value()) << second.error().message();
     EXPECT_EQ(second->epoch, 2u);
     // The first holder's late result carries epoch 1: fenced off.
     EXPECT_EQ(submit(4, task.id, 1, "answer").error().code(), make_error_code(errc::stale_epoch));
     auto done = submit(5, task.id, 2, "answer");
     ASSERT_TRUE(done.has_value()) << done.error().message();
-    EXPECT_EQ(mesh_.wait<ComputeService::Held>([&](auto cb) {
-                       compute(6).claim("go", task.id, cb);
-                   }).error().code(),
-              make_error_code(errc::task_closed));
+    EXPECT_EQ(
+        mesh_.wait<ComputeService::Held>([&](auto cb) { compute(6).claim("go", task.id, cb); })
+            .error()
+            .code(),
+        make_error_code(errc::task_closed));
 }
 
 TEST_F(ComputeOnDht, HoardingIsBoundedPerAgent) {

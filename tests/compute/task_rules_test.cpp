@@ -89,15 +89,14 @@ TEST(StorerRules, FirstClaimOfAnEpochWinsTheStorer) {
     EXPECT_EQ(decide_claim(claim(1), seq_of(1, 0), b, view, now, rules).refusal,
               make_error_code(errc::task_claimed));
     // The next epoch is not open while the holder's claim is live (with grace), whoever asks.
-    EXPECT_EQ(decide_claim(claim(2, now + 9000), seq_of(2, 0), b, view, now + 3600 + 60, rules)
-                  .refusal,
-              make_error_code(errc::task_claimed));
+    EXPECT_EQ(
+        decide_claim(claim(2, now + 9000), seq_of(2, 0), b, view, now + 3600 + 60, rules).refusal,
+        make_error_code(errc::task_claimed));
     auto later = decide_claim(claim(2, now + 9000), seq_of(2, 0), b, view, now + 3661, rules);
     ASSERT_FALSE(later.refusal) << "expired: the next epoch goes to whoever asks first";
     EXPECT_EQ(later.grant->epoch, 2u);
     EXPECT_EQ(decide_claim(claim(1, now + 9000), seq_of(1, 0), b,
-                           {later.grant, seq_of(2, 0), false, 0},
-                           now + 3661, rules)
+                           {later.grant, seq_of(2, 0), false, 0}, now + 3661, rules)
                   .refusal,
               make_error_code(errc::stale_epoch));
 }
@@ -125,12 +124,12 @@ TEST(StorerRules, ExtensionsReleasesLimitsAndCompletion) {
     EXPECT_EQ(decide_claim(claim(1), seq_of(1, 1), a, after, now, rules).refusal,
               make_error_code(errc::stale_epoch));
     // Hoarding and completed tasks.
-    EXPECT_EQ(decide_claim(claim(1), seq_of(1, 0), b, {std::nullopt, 0, false, 4}, now, rules)
-                  .refusal,
-              make_error_code(errc::too_many_claims));
-    EXPECT_EQ(decide_claim(claim(2), seq_of(2, 0), b, {g, seq_of(1, 0), true, 0}, now, rules)
-                  .refusal,
-              make_error_code(errc::task_closed));
+    EXPECT_EQ(
+        decide_claim(claim(1), seq_of(1, 0), b, {std::nullopt, 0, false, 4}, now, rules).refusal,
+        make_error_code(errc::too_many_claims));
+    EXPECT_EQ(
+        decide_claim(claim(2), seq_of(2, 0), b, {g, seq_of(1, 0), true, 0}, now, rules).refusal,
+        make_error_code(errc::task_closed));
     EXPECT_EQ(decide_claim(claim(1, now - 1), seq_of(1, 0), b, {}, now, rules).refusal,
               make_error_code(errc::value_out_of_range));
 }

@@ -64,9 +64,9 @@ public:
     struct Held {
         Task task;
         std::uint64_t epoch = 0;
-        std::int64_t until = 0;    // unix seconds
-        std::size_t granted = 0;   // responsible storers that granted the claim
-        std::size_t quorum = 0;    // of how many responsible: quorum_of(responsible)
+        std::int64_t until = 0;   // unix seconds
+        std::size_t granted = 0;  // responsible storers that granted the claim
+        std::size_t quorum = 0;   // of how many responsible: quorum_of(responsible)
         std::size_t responsible = 0;
     };
     // Claims the oldest open task of the domain (of this type, if given); none: nullopt. Without a

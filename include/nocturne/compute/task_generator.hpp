@@ -71,8 +71,8 @@ private:
     std::string operator_id_;
     Clock::time_point next_scan_{};
     bool loaded_ = false;
-    std::map<std::string, Task> own_open_;  // this node's open definitions, by id
-    std::set<std::string> known_;           // ids this node created (open or closed)
+    std::map<std::string, Task> own_open_;       // this node's open definitions, by id
+    std::set<std::string> known_;                // ids this node created (open or closed)
     std::map<std::string, std::size_t> cursor_;  // per domain: the next entry number to look at
     std::string next_domain_;                    // where the round-robin over domains goes on
     std::string next_definition_;                // likewise over own definitions

@@ -28,7 +28,7 @@ struct ClaimRules {
 struct StorerView {
     std::optional<Grant> mine;  // this storer's latest grant for the task
     std::uint64_t mine_seq = 0;
-    bool completed = false;              // it holds a result of its grant's epoch and claimant
+    bool completed = false;                // it holds a result of its grant's epoch and claimant
     std::size_t operator_open_claims = 0;  // live grants it gave the claimant's operator
 };
 
@@ -55,11 +55,11 @@ std::error_code decide_result(const Result& result, const NodeId& author,
 struct TaskState {
     enum class Status { open, claimed, completed };
     Status status = Status::open;
-    std::uint64_t epoch = 0;          // the latest epoch any grant names (0: never claimed)
-    std::optional<NodeId> holder;     // that epoch's winner: a quorum of its grants
-    std::int64_t until = 0;           // the winner's claim holds until (the quorum's)
-    std::size_t grants = 0;           // grants of the holder (or the leading claimant)
-    std::optional<Result> result;     // the result that completed it
+    std::uint64_t epoch = 0;       // the latest epoch any grant names (0: never claimed)
+    std::optional<NodeId> holder;  // that epoch's winner: a quorum of its grants
+    std::int64_t until = 0;        // the winner's claim holds until (the quorum's)
+    std::size_t grants = 0;        // grants of the holder (or the leading claimant)
+    std::optional<Result> result;  // the result that completed it
     std::uint64_t next_epoch() const { return epoch + 1; }
 };
 const char* to_string(TaskState::Status status) noexcept;

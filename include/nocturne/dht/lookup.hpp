@@ -36,10 +36,10 @@ struct LookupResult {
     std::optional<wire::Contact> holder;
     std::size_t total = 0;
     std::size_t next_offset = 0;
-    std::size_t hops = 0;        // path length: RPC round trips in sequence to the deciding answer
-    std::size_t queried = 0;     // requests sent
-    std::size_t answered = 0;    // responses received
-    std::size_t failed = 0;      // requests that timed out
+    std::size_t hops = 0;      // path length: RPC round trips in sequence to the deciding answer
+    std::size_t queried = 0;   // requests sent
+    std::size_t answered = 0;  // responses received
+    std::size_t failed = 0;    // requests that timed out
     // The candidates that never answered, closest first, at most k: with `closest`, who the
     // responsible nodes are (a quorum counts those that are down too).
     std::vector<NodeId> failed_ids;
