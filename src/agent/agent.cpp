@@ -21,11 +21,13 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
       votes_(node_, keys_, clock, trust_, stores_.published,
              vote::Windows{trust_.genesis().vote_commit_seconds,
                            trust_.genesis().vote_reveal_seconds}),
-      compute_(node_, keys_, clock, trust_, stores_.published, votes_, [&] {
-          auto options = config_.compute;
-          options.rules.claim_seconds = trust_.genesis().claim_seconds;
-          return options;
-      }()) {
+      compute_(node_, keys_, clock, trust_, stores_.published, votes_,
+               [&] {
+                   auto options = config_.compute;
+                   options.rules.claim_seconds = trust_.genesis().claim_seconds;
+                   return options;
+               }()),
+      awareness_(node_, keys_, clock, trust_, knowledge_, votes_, compute_) {
     node_.set_policy(&policy_);
     node_.set_signer(&keys_);
     const auto now = clock_.now();
@@ -173,6 +175,7 @@ void Agent::use_credentials(const std::vector<wire::Record>& records) {
     knowledge_.set_operator_id(s ? s->operator_id : "");
     votes_.set_operator_id(s ? s->operator_id : "");
     compute_.set_operator_id(s ? s->operator_id : "");
+    awareness_.set_operator_id(s ? s->operator_id : "");
     session_credentials_ = std::make_shared<const std::vector<wire::Record>>(
         s ? trust_.agent_credentials(node_.id(), wire::default_limits.max_credentials)
           : std::vector<wire::Record>{});

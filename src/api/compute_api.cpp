@@ -1,5 +1,6 @@
 #include <nocturne/api/compute_api.hpp>
 #include <nocturne/api/json_error.hpp>
+#include <nocturne/api/untrusted_text.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
 
@@ -10,23 +11,15 @@ constexpr std::size_t max_compute_body_bytes = 8 * 1024;
 // Domains a claim without one looks through, most entries first.
 constexpr std::size_t max_default_domains = 8;
 
-nlohmann::json task_json(const compute::Task& t) {
-    nlohmann::json j = {{"id", t.id},       {"domain", t.domain}, {"kind", t.type},
-                        {"title", t.title}, {"detail", t.detail}, {"operator_id", t.operator_id}};
-    if (!t.entry_id.empty()) j["entry_id"] = t.entry_id;
-    return j;
-}
-
 nlohmann::json held_json(const compute::ComputeService::Held& h) {
-    return {{"task", task_json(h.task)}, {"epoch", h.epoch},   {"expires_at", h.until},
-            {"granted", h.granted},      {"quorum", h.quorum}, {"responsible", h.responsible}};
-}
-
-nlohmann::json state_json(const compute::TaskState& s) {
-    nlohmann::json j = {{"status", compute::to_string(s.status)}, {"epoch", s.epoch}};
-    if (s.holder) j["holder"] = s.holder->to_hex();
-    if (s.status == compute::TaskState::Status::claimed) j["until"] = s.until;
-    return j;
+    const auto marker = fresh_marker({h.task.title, h.task.detail});
+    return {{"marker", marker},
+            {"task", task_json(h.task, marker)},
+            {"epoch", h.epoch},
+            {"expires_at", h.until},
+            {"granted", h.granted},
+            {"quorum", h.quorum},
+            {"responsible", h.responsible}};
 }
 
 // The body of a POST: a JSON object of at most 8 KiB, read by `read`; a bad one answers 400.
@@ -55,6 +48,40 @@ bool valid_id(const PathParams& params, const Responder& respond) {
 }
 
 }  // namespace
+
+nlohmann::json task_json(const compute::Task& t, const std::string& marker) {
+    nlohmann::json j = {
+        {"id", t.id},
+        {"domain", t.domain},
+        {"kind", t.type},
+        {"operator_id", t.operator_id},
+        {"untrusted", envelope({{"title", t.title}, {"detail", t.detail}}, marker)}};
+    if (!t.entry_id.empty()) j["entry_id"] = t.entry_id;
+    return j;
+}
+
+nlohmann::json state_json(const compute::TaskState& s) {
+    nlohmann::json j = {{"status", compute::to_string(s.status)}, {"epoch", s.epoch}};
+    if (s.holder) j["holder"] = s.holder->to_hex();
+    if (s.status == compute::TaskState::Status::claimed) j["until"] = s.until;
+    return j;
+}
+
+nlohmann::json tasks_json(const std::vector<compute::ComputeService::Listed>& tasks) {
+    std::vector<std::string> texts;
+    for (const auto& l : tasks) {
+        texts.push_back(l.task.title);
+        texts.push_back(l.task.detail);
+    }
+    const auto marker = fresh_marker(texts);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : tasks) {
+        auto j = task_json(l.task, marker);
+        j["state"] = state_json(l.state);
+        out.push_back(std::move(j));
+    }
+    return {{"marker", marker}, {"tasks", out}};
+}
 
 void add_compute_routes(Router& router, compute::ComputeService& service,
                         knowledge::KnowledgeService& knowledge) {
@@ -136,7 +163,10 @@ void add_compute_routes(Router& router, compute::ComputeService& service,
                                     respond(error_response(t.error()));
                                     return;
                                 }
-                                respond(Response{201, task_json(*t).dump(), {}});
+                                const auto marker = fresh_marker({t->title, t->detail});
+                                auto j = task_json(*t, marker);
+                                j["marker"] = marker;
+                                respond(Response{201, j.dump(), {}});
                             });
         });
 
@@ -156,13 +186,7 @@ void add_compute_routes(Router& router, compute::ComputeService& service,
                                   respond(error_response(tasks.error()));
                                   return;
                               }
-                              nlohmann::json out = nlohmann::json::array();
-                              for (const auto& l : *tasks) {
-                                  auto j = task_json(l.task);
-                                  j["state"] = state_json(l.state);
-                                  out.push_back(std::move(j));
-                              }
-                              respond(Response{200, nlohmann::json{{"tasks", out}}.dump(), {}});
+                              respond(Response{200, tasks_json(*tasks).dump(), {}});
                           });
         });
 

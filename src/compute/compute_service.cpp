@@ -1,5 +1,6 @@
 #include <nocturne/compute/compute_service.hpp>
 #include <nocturne/knowledge/entry_records.hpp>
+#include <nocturne/knowledge/text.hpp>
 #include <nocturne/wire/identifiers.hpp>
 
 #include <algorithm>
@@ -74,6 +75,9 @@ void ComputeService::publish(std::string domain, std::string title, std::string 
                    "publishes tasks"));
         return;
     }
+    // Zero-width and bidi controls go, as from entries: the text reaches other agents' models.
+    title = knowledge::clean_text(title);
+    detail = knowledge::clean_text(detail);
     if (!wire::is_valid_domain(domain) || title.empty() || title.size() > max_title_bytes ||
         detail.size() > max_detail_bytes) {
         done(Error(errc::value_out_of_range,

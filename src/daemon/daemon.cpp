@@ -1,5 +1,6 @@
 #include <nocturne/agent/agent.hpp>
 #include <nocturne/api/api_token.hpp>
+#include <nocturne/api/awareness_api.hpp>
 #include <nocturne/api/compute_api.hpp>
 #include <nocturne/api/http_server.hpp>
 #include <nocturne/api/knowledge_api.hpp>
@@ -213,6 +214,7 @@ int run_daemon(const DaemonConfig& config) {
     api::add_knowledge_routes(router, agent.knowledge(), &agent.votes());
     api::add_vote_routes(router, agent.votes());
     api::add_compute_routes(router, agent.compute(), agent.knowledge());
+    api::add_awareness_routes(router, agent.awareness());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;

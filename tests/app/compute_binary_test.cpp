@@ -114,6 +114,32 @@ TEST(ComputeDaemons, AContestedEntryGetsAVerifyTaskThatOneAgentWinsAndCompletes)
         ASSERT_TRUE(offer.has_value());
         EXPECT_EQ(offer->status, 204) << offer->body;
     }
+    // A reflection, and what a newcomer learns from any node: domains, operators, votes,
+    // reflections (summaries inside the untrusted envelope).
+    const auto reflected = call(*d[loser], "POST", "/local/reflect", 201,
+                                {{"summary", "Checked chan-1: it holds."}, {"domains", {"go"}}});
+    EXPECT_GE(reflected["stored"].get<int>(), 1);
+    const auto aware = call(*d[0], "GET", "/local/awareness", 200);
+    EXPECT_EQ(aware["operator_count"], 3) << aware.dump();
+    bool go = false;
+    for (const auto& dom : aware["domains"]) go |= dom["domain"] == "go";
+    EXPECT_TRUE(go) << aware.dump();
+    bool voted = false;
+    for (const auto& v : aware["votes"]) {
+        voted |= v["id"] == "chan-1" && v["up"] == 2 && v["down"] == 1;
+    }
+    EXPECT_TRUE(voted) << aware.dump();
+    ASSERT_EQ(aware["reflections"].size(), 1u) << aware.dump();
+    const auto& r = aware["reflections"][0];
+    EXPECT_EQ(r["trusted"], true);
+    const auto marker = aware["marker"].get<std::string>();
+    EXPECT_EQ(r["untrusted"], "<<<UNTRUSTED-CONTENT " + marker +
+                                  ">>>\n{\"summary\":\"Checked chan-1: it holds.\"}\n"
+                                  "<<<END-UNTRUSTED-CONTENT " +
+                                  marker + ">>>");
+    EXPECT_EQ(call(*d[0], "POST", "/local/reflect", 400, {{"summary", ""}})["error"]["code"],
+              "value_out_of_range");
+
     // Bad input gets a clear error.
     EXPECT_EQ(call(*d[0], "GET", "/local/compute?color=red", 400)["error"]["code"],
               "value_out_of_range");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nocturne/compute/awareness_service.hpp>
 #include <nocturne/compute/compute_service.hpp>
 #include <nocturne/core/clock.hpp>
 #include <nocturne/core/error.hpp>
@@ -119,6 +120,7 @@ public:
     knowledge::KnowledgeService& knowledge() { return knowledge_; }
     vote::VoteService& votes() { return votes_; }
     compute::ComputeService& compute() { return compute_; }
+    compute::AwarenessService& awareness() { return awareness_; }
 
 private:
     void on_bootstrapped();
@@ -138,6 +140,7 @@ private:
     knowledge::KnowledgeService knowledge_;
     vote::VoteService votes_;
     compute::ComputeService compute_;
+    compute::AwarenessService awareness_;
 
     std::vector<wire::Record> own_certificates_;
     dht::PeerCredentials session_credentials_ = std::make_shared<const std::vector<wire::Record>>();

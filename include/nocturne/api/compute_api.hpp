@@ -4,6 +4,11 @@
 #include <nocturne/compute/compute_service.hpp>
 #include <nocturne/knowledge/knowledge_service.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
 namespace nocturne::api {
 
 // Adds the compute endpoints (docs/api.md) to `router`:
@@ -18,5 +23,12 @@ namespace nocturne::api {
 // The services must outlive the router.
 void add_compute_routes(Router& router, compute::ComputeService& service,
                         knowledge::KnowledgeService& knowledge);
+
+// A task as the API shows it: its creator's title and detail inside the untrusted envelope of
+// `marker` (untrusted_text.hpp), the rest (set by the daemon or checked by it) outside.
+nlohmann::json task_json(const compute::Task& task, const std::string& marker);
+nlohmann::json state_json(const compute::TaskState& state);
+// {"marker", "tasks": [task + "state"]}
+nlohmann::json tasks_json(const std::vector<compute::ComputeService::Listed>& tasks);
 
 }  // namespace nocturne::api
