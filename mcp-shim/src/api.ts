@@ -47,6 +47,24 @@ export interface QueryRequest {
   cursor?: string | undefined;
 }
 
+export interface ClaimRequest {
+  domain?: string | undefined;
+  kind?: "verify" | "review" | "synthesize" | "custom" | undefined;
+  id?: string | undefined;
+}
+
+export interface SubmitRequest {
+  id: string;
+  epoch: number;
+  result_id: string;
+  domain?: string | undefined;
+}
+
+export interface ReflectRequest {
+  summary: string;
+  domains?: string[] | undefined;
+}
+
 /** Requests the daemon cannot finish in this time are abandoned (the daemon itself answers 504 earlier). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -101,6 +119,36 @@ export class LocalApi {
     const body: Record<string, unknown> = { domain: request.domain, vote: request.vote };
     if (request.reason !== undefined && request.reason !== "") body["reason"] = request.reason;
     return this.request("POST", `/local/knowledge/${encodeURIComponent(request.id)}/vote`, body);
+  }
+
+  /** Claims the next open task (an empty object when there is none: the daemon answers 204). */
+  claimTask(request: ClaimRequest): Promise<JsonObject> {
+    const params = new URLSearchParams();
+    if (request.domain !== undefined && request.domain !== "") params.set("domain", request.domain);
+    if (request.kind !== undefined) params.set("kind", request.kind);
+    if (request.id !== undefined && request.id !== "") params.set("id", request.id);
+    const query = params.toString();
+    return this.request("GET", `/local/compute${query ? `?${query}` : ""}`);
+  }
+
+  submitResult(request: SubmitRequest): Promise<JsonObject> {
+    const body: Record<string, unknown> = { result_id: request.result_id, epoch: request.epoch };
+    if (request.domain !== undefined && request.domain !== "") body["domain"] = request.domain;
+    return this.request("POST", `/local/compute/${encodeURIComponent(request.id)}/result`, body);
+  }
+
+  releaseTask(id: string, epoch: number): Promise<JsonObject> {
+    return this.request("POST", `/local/compute/${encodeURIComponent(id)}/release`, { epoch });
+  }
+
+  awareness(): Promise<JsonObject> {
+    return this.request("GET", "/local/awareness");
+  }
+
+  reflect(request: ReflectRequest): Promise<JsonObject> {
+    const body: Record<string, unknown> = { summary: request.summary };
+    if (request.domains !== undefined && request.domains.length > 0) body["domains"] = request.domains;
+    return this.request("POST", "/local/reflect", body);
   }
 
   delete(id: string, domain?: string): Promise<JsonObject> {

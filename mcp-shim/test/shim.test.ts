@@ -58,7 +58,20 @@ async function callError(shim: Shim, name: string, args: Record<string, unknown>
   return (JSON.parse(json.text) as { error: { code: string; message: string; status: number } }).error;
 }
 
-const TOOLS = ["mesh_delete", "mesh_domains", "mesh_health", "mesh_peers", "mesh_publish", "mesh_query", "mesh_vote"];
+const TOOLS = [
+  "mesh_awareness",
+  "mesh_compute_claim",
+  "mesh_compute_release",
+  "mesh_compute_submit",
+  "mesh_delete",
+  "mesh_domains",
+  "mesh_health",
+  "mesh_peers",
+  "mesh_publish",
+  "mesh_query",
+  "mesh_reflect",
+  "mesh_vote",
+];
 
 describe("a shim that spawns its daemon", () => {
   let shim: Shim;
@@ -73,14 +86,21 @@ describe("a shim that spawns its daemon", () => {
     const { tools } = await shim.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     const byName = new Map(tools.map((t) => [t.name, t]));
-    for (const name of ["mesh_query", "mesh_peers", "mesh_health", "mesh_domains"]) {
+    for (const name of ["mesh_query", "mesh_peers", "mesh_health", "mesh_domains", "mesh_awareness"]) {
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, true, name);
     }
     assert.equal(byName.get("mesh_delete")?.annotations?.destructiveHint, true);
     assert.equal(byName.get("mesh_publish")?.annotations?.readOnlyHint, false);
     assert.equal(byName.get("mesh_vote")?.annotations?.readOnlyHint, false);
     assert.deepEqual(byName.get("mesh_vote")?.inputSchema.required?.slice().sort(), ["domain", "id", "vote"]);
-    for (const name of ["mesh_publish", "mesh_query", "mesh_delete", "mesh_peers", "mesh_vote"]) {
+    for (const name of ["mesh_compute_claim", "mesh_compute_submit", "mesh_reflect"]) {
+      assert.equal(byName.get(name)?.annotations?.readOnlyHint, false, name);
+    }
+    assert.deepEqual(byName.get("mesh_compute_submit")?.inputSchema.required?.slice().sort(), ["epoch", "id", "result_id"]);
+    assert.deepEqual(byName.get("mesh_reflect")?.inputSchema.required, ["summary"]);
+    assert.match(byName.get("mesh_compute_claim")?.description ?? "", /UNTRUSTED-CONTENT/);
+    assert.match(byName.get("mesh_awareness")?.description ?? "", /UNTRUSTED-CONTENT/);
+    for (const name of ["mesh_publish", "mesh_query", "mesh_delete", "mesh_peers", "mesh_vote", "mesh_compute_claim", "mesh_awareness"]) {
       assert.equal(byName.get(name)?.annotations?.openWorldHint, true, name);
     }
     for (const tool of tools) {
@@ -97,10 +117,6 @@ describe("a shim that spawns its daemon", () => {
     const query = byName.get("mesh_query")?.description ?? "";
     assert.match(query, /untrusted/i);
     assert.match(query, /UNTRUSTED-CONTENT/);
-    // Tools whose endpoints do not exist yet are not offered.
-    for (const later of ["mesh_compute_claim", "mesh_compute_submit", "mesh_awareness", "mesh_reflect"]) {
-      assert.equal(byName.has(later), false, later);
-    }
   });
 
   it("mesh_health reports the spawned node", async () => {
@@ -149,7 +165,8 @@ describe("a shim on an enrolled node", () => {
 
   before(async () => {
     const { home, genesis } = await enrolledHome(ledger, bin);
-    shim = await connectShim(ledger, bin, home, { NOCTURNE_GENESIS: genesis });
+    // The node looks for entries that need a task every second (default: every minute).
+    shim = await connectShim(ledger, bin, home, { NOCTURNE_GENESIS: genesis, NOCTURNE_TASK_SCAN_SECONDS: "1" });
   });
 
   it("is enrolled", async () => {
@@ -214,6 +231,49 @@ describe("a shim on an enrolled node", () => {
     assert.equal(entry.votes["up"], 0);
     const missing = await callError(shim, "mesh_vote", { id: "no-such-entry", domain: "shim-test/votes", vote: 1 });
     assert.equal(missing.code, "not_found");
+  });
+
+  it("claims the review task its node created for a weak entry, submits a result, and reflects", async () => {
+    const weak = await callOk(shim, "mesh_publish", {
+      domain: "shim-test/tasks",
+      title: "Maybe goroutines leak",
+      content: "not sure",
+      confidence: 0.2,
+    });
+    let held: Structured = { claimed: false };
+    await waitUntil(
+      () => `a review task for ${String(weak["id"])} (last answer ${JSON.stringify(held)})`,
+      async () => {
+        held = await callOk(shim, "mesh_compute_claim", { domain: "shim-test/tasks", kind: "review" });
+        return held["claimed"] === true;
+      },
+      20_000,
+    );
+    const task = held["task"] as { id: string; kind: string; entry_id: string; untrusted: string };
+    assert.equal(task.kind, "review");
+    assert.equal(task.entry_id, weak["id"]);
+    assert.ok(task.untrusted.startsWith(`<<<UNTRUSTED-CONTENT ${String(held["marker"])}>>>`), task.untrusted);
+    const epoch = Number(held["epoch"]);
+    assert.ok(epoch >= 1);
+    assert.ok(Number(held["expires_at"]) > Date.now() / 1000);
+
+    const early = await callError(shim, "mesh_compute_submit", { id: task.id, epoch, result_id: "not-published-yet" });
+    assert.equal(early.code, "not_found");
+    const answer = await callOk(shim, "mesh_publish", { domain: "shim-test/tasks", title: "They do not", content: "checked" });
+    const done = await callOk(shim, "mesh_compute_submit", { id: task.id, epoch, result_id: String(answer["id"]) });
+    assert.equal(done["status"], "completed");
+    const none = await callOk(shim, "mesh_compute_claim", { domain: "shim-test/tasks", kind: "review" });
+    assert.equal(none["claimed"], false, JSON.stringify(none));
+
+    const reflected = await callOk(shim, "mesh_reflect", { summary: "Reviewed the goroutine entry.", domains: ["shim-test/tasks"] });
+    assert.ok(Number(reflected["stored"]) >= 1);
+    const aware = await callOk(shim, "mesh_awareness");
+    const reflections = aware["reflections"] as Array<{ trusted: boolean; untrusted: string }>;
+    assert.equal(reflections.length, 1, JSON.stringify(aware));
+    assert.equal(reflections[0]?.trusted, true);
+    assert.match(reflections[0]?.untrusted ?? "", /Reviewed the goroutine entry/);
+    assert.ok((aware["domains"] as Array<{ domain: string }>).some((d) => d.domain === "shim-test/tasks"));
+    assert.equal(aware["operator_count"], 1);
   });
 
   it("pages query results with limit and cursor", async () => {

@@ -146,18 +146,20 @@ void add_compute_routes(Router& router, compute::ComputeService& service,
         "POST", "/local/compute",
         [&service](const Request& request, const PathParams&, const Responder& respond) {
             std::string domain, title, detail;
+            std::optional<std::string> id;
             if (!read_body(
                     request, respond,
-                    R"({"domain": string, "title": string, "detail": string (optional)})",
+                    R"({"domain": string, "title": string, "detail": string (optional), "id": string (optional)})",
                     [&](wire::ObjectReader& r) {
                         domain = r.string("domain", wire::max_identifier_bytes);
                         title = r.string("title", compute::max_title_bytes);
                         detail =
                             r.optional_string("detail", compute::max_detail_bytes).value_or("");
+                        id = r.optional_string("id", wire::max_identifier_bytes);
                     })) {
                 return;
             }
-            service.publish(std::move(domain), std::move(title), std::move(detail),
+            service.publish(std::move(domain), std::move(title), std::move(detail), std::move(id),
                             [respond](result<compute::Task> t) {
                                 if (!t) {
                                     respond(error_response(t.error()));

@@ -112,6 +112,7 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                      "How often this node looks, in the domains it is responsible for, for "
                      "entries that need a compute task (verify, review, synthesize)")
         ->check(CLI::Range(1, 86400))
+        ->envname("NOCTURNE_TASK_SCAN_SECONDS")
         ->capture_default_str();
     commands.add(start_cmd, [start] { return run_start(*start); });
 

@@ -68,7 +68,7 @@ void ComputeService::set_operator_id(std::string operator_id) {
 }
 
 void ComputeService::publish(std::string domain, std::string title, std::string detail,
-                             Callback<Task> done) {
+                             std::optional<std::string> id, Callback<Task> done) {
     if (operator_id_.empty()) {
         done(Error(errc::unknown_agent,
                    "this node is not enrolled: only an operator's agent "
@@ -85,7 +85,11 @@ void ComputeService::publish(std::string domain, std::string title, std::string 
                        " bytes and a detail of at most " + std::to_string(max_detail_bytes)));
         return;
     }
-    Task t{random_task_id(),  std::move(domain), "custom", std::move(title), "",
+    if (id && !wire::is_valid_id(*id)) {
+        done(Error(errc::value_out_of_range, "a task id is 1-128 of [A-Za-z0-9._-]"));
+        return;
+    }
+    Task t{id.value_or(random_task_id()), std::move(domain), "custom", std::move(title), "",
            std::move(detail), operator_id_};
     generator_.publish(t, [t, done = std::move(done)](dht::PutResult r) {
         if (!r.ok()) {

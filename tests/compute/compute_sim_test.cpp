@@ -40,7 +40,7 @@ protected:
 
     Task publish_task(std::size_t via, const std::string& title = "Summarise goroutines") {
         auto t = mesh_.wait<Task>(
-            [&](auto cb) { compute(via).publish("go", title, "in one entry", cb); });
+            [&](auto cb) { compute(via).publish("go", title, "in one entry", std::nullopt, cb); });
         EXPECT_TRUE(t.has_value()) << (t ? "" : t.error().message());
         return t ? *t : Task{};
     }

@@ -57,9 +57,10 @@ public:
     void set_operator_id(std::string operator_id);
     const ComputeOptions& options() const { return options_; }
 
-    // A custom task in a domain's task index. Errors: unknown_agent (not enrolled),
-    // value_out_of_range, timeout (no storer took it).
-    void publish(std::string domain, std::string title, std::string detail, Callback<Task> done);
+    // A custom task in a domain's task index; id: the publisher's choice (default: random).
+    // Errors: unknown_agent (not enrolled), value_out_of_range, timeout (no storer took it).
+    void publish(std::string domain, std::string title, std::string detail,
+                 std::optional<std::string> id, Callback<Task> done);
 
     struct Held {
         Task task;
