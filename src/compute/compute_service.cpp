@@ -9,15 +9,6 @@
 namespace nocturne::compute {
 namespace {
 
-// Acknowledgements from the responsible nodes only: a node the claimant's lookup found farther
-// out (the closest ones being cut off) does not count.
-std::size_t granted_by(const dht::PutResult& r) {
-    const std::set<NodeId> responsible(r.responsible.begin(), r.responsible.end());
-    return static_cast<std::size_t>(
-        std::count_if(r.acknowledged.begin(), r.acknowledged.end(),
-                      [&](const NodeId& id) { return responsible.contains(id); }));
-}
-
 bool live_entry(const dht::LookupResult& found) {
     std::optional<std::pair<std::uint64_t, bool>> best;  // seq, deleted
     for (const auto& r : found.records) {
@@ -241,8 +232,8 @@ void ComputeService::claim(const std::string& domain, const std::string& id, Cal
 void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
                              Callback<Held> done) {
     const auto id = task.id;
-    state(id, [this, task = std::move(task), attempt_no, min_epoch, done = std::move(done)](
-                  TaskState s, std::size_t) mutable {
+    state(id, [this, task = std::move(task), attempt_no, min_epoch,
+               done = std::move(done)](TaskState s, std::size_t) mutable {
         if (s.status == TaskState::Status::completed) {
             done(Error(errc::task_closed, "this task is completed"));
             return;
@@ -254,6 +245,11 @@ void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t mi
                 done(h);
                 return;
             }
+            // Contested (live grants, nobody holds a quorum): the racers are releasing them.
+            if (!s.holder && attempt_no + 1 < options_.claim_attempts) {
+                retry_later(std::move(task), attempt_no, min_epoch, std::move(done));
+                return;
+            }
             done(Error(errc::task_claimed,
                        "another agent holds this task until " + std::to_string(s.until)));
             return;
@@ -261,69 +257,122 @@ void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t mi
         const auto epoch = std::max(s.next_epoch(), min_epoch);
         const auto now = clock_.unix_seconds();
         Claim c{task.id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
-        put_claim(
-            task, c, 0,
-            [this, task, c, attempt_no, done = std::move(done)](dht::PutResult r,
-                                                                std::size_t granted) mutable {
-                const auto q = vote::quorum_of(r.responsible.size());
-                if (q > 0 && granted >= q) {
-                    Held h{task, c.epoch, c.until, granted, q, r.responsible.size()};
-                    held_[task.id] = h;
-                    done(h);
-                    return;
-                }
-                // No quorum: the storers that granted it give it back, so that a race
-                // that split them leaves the next epoch open to all.
-                if (granted > 0) {
-                    Claim release = c;
-                    release.released = true;
-                    put_claim(task, release, 0, [](dht::PutResult, std::size_t) {});
-                }
-                const auto code = refusal_or(r, errc::quorum_unavailable);
-                if (code == errc::task_closed) remember_closed(task.id);
-                const bool again = code != errc::task_closed && code != errc::too_many_claims &&
-                                   attempt_no + 1 < options_.claim_attempts;
-                if (!again) {
-                    done(Error(code, code == errc::quorum_unavailable
-                                         ? "too few of the task's storers granted the "
-                                           "claim (" +
-                                               std::to_string(granted) + " of " +
-                                               std::to_string(q) + " needed)"
-                                         : std::string("the task's storers refused the "
-                                                       "claim: ") +
-                                               errc_name(code)));
-                    return;
-                }
-                // Random pause (up to 250 ms times the attempt): racers spread out.
-                const auto pause =
-                    std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 250)(rng_) *
-                                              static_cast<int>(attempt_no + 1));
-                const auto next_epoch = c.epoch + 1;
-                timers_.emplace(clock_.now() + pause, [this, task, attempt_no, next_epoch,
-                                                       done = std::move(done)]() mutable {
-                    attempt(task, attempt_no + 1, next_epoch, std::move(done));
-                });
-            });
+        auto record = sign_claim(c, 0, now, now + wire::max_ttl_seconds(wire::RecordKind::task),
+                                 keys_);
+        if (!record) {
+            done(Error(errc::internal_error, "cannot sign the claim"));
+            return;
+        }
+        store_quorum(*record, [this, task, c, attempt_no,
+                               done = std::move(done)](const Quorum& r) mutable {
+            if (r.reached()) {
+                Held h{task, c.epoch, c.until, r.granted, r.quorum, r.responsible};
+                held_[task.id] = h;
+                steps_[task.id] = 0;
+                done(h);
+                return;
+            }
+            // No quorum: the storers that granted it give it back, so that the epoch does not
+            // block the task until it expires.
+            if (r.granted > 0) {
+                Claim release = c;
+                release.released = true;
+                put_claim(release, 0, [](const Quorum&) {});
+            }
+            if (r.refusal == errc::task_closed) remember_closed(task.id);
+            // Another claimant can hold a quorum of this epoch only among the storers this one
+            // did not get: then the task is (probably) taken, and trying a newer epoch would
+            // only fence the winner's storers that were not its own. Otherwise nobody won this
+            // epoch (a race split the storers): the next one, after a random pause.
+            const bool nobody_won = r.responsible - r.granted < r.quorum;
+            const bool again = r.refusal != errc::task_closed && r.refusal != errc::too_many_claims &&
+                               nobody_won && attempt_no + 1 < options_.claim_attempts;
+            if (again) {
+                retry_later(std::move(task), attempt_no, c.epoch + 1, std::move(done));
+                return;
+            }
+            const auto code = r.refusal == errc::task_closed || r.refusal == errc::too_many_claims
+                                  ? r.refusal
+                                  : (r.refusal == errc::ok ? errc::quorum_unavailable
+                                                           : errc::task_claimed);
+            done(Error(code, code == errc::quorum_unavailable
+                                 ? "too few of the task's storers granted the claim (" +
+                                       std::to_string(r.granted) + " of " +
+                                       std::to_string(r.quorum) + " needed)"
+                                 : code == errc::task_claimed
+                                       ? std::string("another agent won the task's storers")
+                                       : std::string("the task's storers refused the claim: ") +
+                                             errc_name(code)));
+        });
     });
 }
 
-void ComputeService::put_claim(const Task& task, const Claim& claim, std::uint64_t step,
-                               std::function<void(dht::PutResult, std::size_t)> done) {
+void ComputeService::retry_later(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
+                                 Callback<Held> done) {
+    // Up to 250 ms times the attempt: racers spread out, and their releases land first.
+    const auto pause = std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(50, 250)(rng_) * static_cast<int>(attempt_no + 1));
+    timers_.emplace(clock_.now() + pause, [this, task = std::move(task), attempt_no, min_epoch,
+                                           done = std::move(done)]() mutable {
+        attempt(std::move(task), attempt_no + 1, min_epoch, std::move(done));
+    });
+}
+
+struct ComputeService::QuorumJob {
+    wire::Record record;
+    std::size_t tries = 0;
+    std::set<NodeId> acknowledged;  // across the tries
+    std::function<void(const Quorum&)> done;
+};
+
+void ComputeService::store_quorum(const wire::Record& record,
+                                  std::function<void(const Quorum&)> done, std::size_t tries) {
+    auto job = std::make_shared<QuorumJob>();
+    job->record = record;
+    job->tries = tries;
+    job->done = std::move(done);
+    store_try(job, 0);
+}
+
+void ComputeService::store_try(const std::shared_ptr<QuorumJob>& job, std::size_t n) {
+    // Once: a claim is answered now or never (republished later, it would be a new claim); the
+    // same record again is no new claim: a storer that holds it acknowledges it again.
+    node_.put_once(job->record, [this, alive = std::weak_ptr<char>(alive_), job,
+                                 n](dht::PutResult r) {
+        if (alive.expired()) return;
+        const std::set<NodeId> responsible(r.responsible.begin(), r.responsible.end());
+        for (const auto& id : r.acknowledged) {
+            if (responsible.contains(id)) job->acknowledged.insert(id);
+        }
+        Quorum q;
+        q.responsible = responsible.size();
+        q.quorum = vote::quorum_of(q.responsible);
+        q.granted = static_cast<std::size_t>(
+            std::count_if(job->acknowledged.begin(), job->acknowledged.end(),
+                          [&](const NodeId& id) { return responsible.contains(id); }));
+        q.refusal = r.first_refusal;
+        // Storers that did not answer may still take it: the same record once more.
+        if (!q.reached() && r.failed > 0 && n + 1 < job->tries &&
+            q.granted + r.failed >= q.quorum) {
+            store_try(job, n + 1);
+            return;
+        }
+        job->done(q);
+    });
+}
+
+void ComputeService::put_claim(const Claim& claim, std::uint64_t step,
+                               std::function<void(const Quorum&)> done) {
     const auto now = clock_.unix_seconds();
     auto record =
         sign_claim(claim, step, now, now + wire::max_ttl_seconds(wire::RecordKind::task), keys_);
     if (!record) {
-        done(dht::PutResult::refusal(errc::internal_error), 0);
+        Quorum q;
+        q.refusal = errc::internal_error;
+        done(q);
         return;
     }
-    (void)task;
-    // Once: a claim is answered now or never (republished, it would be a new claim later).
-    node_.put_once(*record,
-                   [alive = std::weak_ptr<char>(alive_), done = std::move(done)](dht::PutResult r) {
-                       if (alive.expired()) return;
-                       const auto granted = granted_by(r);
-                       done(std::move(r), granted);
-                   });
+    store_quorum(*record, std::move(done));
 }
 
 void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback<Held> done) {
@@ -333,45 +382,33 @@ void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback
         return;
     }
     const auto now = clock_.unix_seconds();
-    auto& held = it->second;
     const auto step = ++steps_[id];
     if (step >= release_step) {
         done(Error(errc::value_out_of_range, "this claim was extended too often"));
         return;
     }
     Claim c{id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
-    put_claim(held.task, c, step,
-              [this, id, c, done = std::move(done)](dht::PutResult r, std::size_t granted) {
-                  const auto q = vote::quorum_of(r.responsible.size());
-                  const auto found = held_.find(id);
-                  if (q == 0 || granted < q || found == held_.end()) {
-                      done(Error(refusal_or(r, errc::quorum_unavailable),
-                                 "the task's storers did not renew the claim"));
-                      return;
-                  }
-                  found->second.until = c.until;
-                  found->second.granted = granted;
-                  found->second.quorum = q;
-                  found->second.responsible = r.responsible.size();
-                  done(found->second);
-              });
+    put_claim(c, step, [this, id, c, done = std::move(done)](const Quorum& r) {
+        const auto found = held_.find(id);
+        if (!r.reached() || found == held_.end()) {
+            done(Error(r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable,
+                       "the task's storers did not renew the claim"));
+            return;
+        }
+        found->second.until = c.until;
+        found->second.granted = r.granted;
+        found->second.quorum = r.quorum;
+        found->second.responsible = r.responsible;
+        done(found->second);
+    });
 }
 
 void ComputeService::release(const std::string& id, std::uint64_t epoch,
                              Callback<std::size_t> done) {
-    const auto it = held_.find(id);
-    Task task;
-    if (it != held_.end()) task = it->second.task;
     held_.erase(id);
     steps_.erase(id);
     Claim c{id, epoch, operator_id_, clock_.unix_seconds(), true};
-    put_claim(task, c, 0, [done = std::move(done)](dht::PutResult r, std::size_t granted) {
-        if (!r.ok() && r.failed > 0) {
-            done(Error(errc::timeout, "no storer of the task answered"));
-            return;
-        }
-        done(granted);
-    });
+    put_claim(c, 0, [done = std::move(done)](const Quorum& r) { done(r.granted); });
 }
 
 void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::string result_id,
@@ -383,8 +420,8 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
     if (!domain) {
         if (const auto it = held_.find(id); it != held_.end()) domain = it->second.task.domain;
     }
-    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) || epoch == 0 ||
-        epoch > max_epoch) {
+    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) ||
+        epoch == 0 || epoch > max_epoch) {
         done(Error(errc::value_out_of_range,
                    "a result needs the epoch of the claim, the result entry's id and, for a task "
                    "this node does not hold, its domain"));
@@ -392,8 +429,9 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
     }
     Result res{id, epoch, operator_id_, *domain, std::move(result_id)};
     node_.find_value(
-        content_key(res.domain, res.result_id), [this, alive = std::weak_ptr<char>(alive_), res,
-                                                 done = std::move(done)](dht::LookupResult found) {
+        content_key(res.domain, res.result_id),
+        [this, alive = std::weak_ptr<char>(alive_), res,
+         done = std::move(done)](dht::LookupResult found) {
             if (alive.expired()) return;
             if (!live_entry(found)) {
                 done(Error(errc::not_found, "no live entry " + res.result_id + " in domain " +
@@ -406,30 +444,43 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
                 done(Error(errc::internal_error, "cannot sign the result"));
                 return;
             }
-            node_.put(*record, [this, alive, res, record = *record,
-                                done = std::move(done)](dht::PutResult r) {
-                if (alive.expired()) return;
-                const auto q = vote::quorum_of(r.responsible.size());
-                const auto stored = granted_by(r);
-                if (q == 0 || stored < q) {
-                    // Too few took it: not completed. Storers that took it keep it (a retry is the
-                    // same record), but this node stops republishing it.
-                    node_.withdraw(record);
-                    const auto code = refusal_or(r, errc::quorum_unavailable);
-                    done(Error(code,
-                               code == errc::stale_epoch
-                                   ? "a newer epoch of this task was claimed: this result is "
-                                     "fenced off"
-                                   : std::string("the task's storers did not take the result: ") +
-                                         errc_name(code)));
-                    return;
-                }
-                held_.erase(res.id);
-                steps_.erase(res.id);
-                remember_closed(res.id);
-                done(Submitted{res.id, res.epoch, res.domain, res.result_id, stored, q});
-            });
+            // Not republished by this node: the storers that took it pass it on to new ones.
+            store_quorum(
+                *record,
+                [this, res, done = std::move(done)](const Quorum& r) mutable {
+                    if (r.reached()) {
+                        completed(res, r, std::move(done));
+                        return;
+                    }
+                    // Too few acknowledgements: lost ones, or refusals. What the storers hold
+                    // decides (a retry would send the same record again).
+                    state(res.id, [this, res, r, done = std::move(done)](TaskState s,
+                                                                          std::size_t) mutable {
+                        if (s.status == TaskState::Status::completed && s.result &&
+                            s.holder == node_.id() && s.result->epoch == res.epoch) {
+                            completed(res, r, std::move(done));
+                            return;
+                        }
+                        const auto code =
+                            r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable;
+                        done(Error(code, code == errc::stale_epoch
+                                             ? "a newer epoch of this task was claimed: this "
+                                               "result is fenced off"
+                                             : "the task's storers did not take the result (" +
+                                                   std::to_string(r.granted) + " of " +
+                                                   std::to_string(r.quorum) + " needed; " +
+                                                   errc_name(code) + ")"));
+                    });
+                },
+                5);
         });
+}
+
+void ComputeService::completed(const Result& res, const Quorum& r, Callback<Submitted> done) {
+    held_.erase(res.id);
+    steps_.erase(res.id);
+    remember_closed(res.id);
+    done(Submitted{res.id, res.epoch, res.domain, res.result_id, r.granted, r.quorum});
 }
 
 void ComputeService::tasks(const std::string& domain, std::size_t limit,

@@ -44,7 +44,7 @@ Clock::time_point Node::Maintenance::next_wakeup() const {
     // A sweep in progress continues at the next tick the host gives us; the host ticks at least
     // every RPC timeout anyway, and the simulator at the next event.
     auto t = std::min({next_refresh_, next_replicate_, next_republish_, next_prune_});
-    if (busy()) t = std::min(t, node_.clock_.now() + std::chrono::milliseconds(100));
+    if (busy()) t = std::min(t, std::max(next_sweep_, node_.clock_.now()));
     return t;
 }
 
@@ -67,8 +67,11 @@ void Node::Maintenance::tick() {
         next_republish_ = now + c.republish_interval;
         republish();
     }
-    replicate_step();
-    handover_step();
+    if (busy() && now >= next_sweep_) {
+        next_sweep_ = now + sweep_step;
+        replicate_step();
+        handover_step();
+    }
 }
 
 void Node::Maintenance::prune() {
@@ -177,6 +180,18 @@ void Node::Maintenance::replicate_step() {
 
 void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
     if (handovers_.size() >= node_.config_.max_newcomers_queued) return;
+    const auto now = node_.clock_.now();
+    if (const auto it = handed_over_.find(newcomer.id);
+        it != handed_over_.end() && now - it->second < node_.config_.replicate_interval) {
+        return;
+    }
+    if (handed_over_.size() >= max_handed_over) {
+        std::erase_if(handed_over_, [&](const auto& kv) {
+            return now - kv.second >= node_.config_.replicate_interval;
+        });
+        if (handed_over_.size() >= max_handed_over) handed_over_.erase(handed_over_.begin());
+    }
+    handed_over_[newcomer.id] = now;
     // The keys the newcomer can be among the k closest to (as far as we know) share at least as
     // many leading bits with it as its k-th closest known peer does: that prefix's key range is
     // all we walk, a few keys a tick.

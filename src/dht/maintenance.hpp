@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include <nocturne/dht/node.hpp>
 
 #include <deque>
@@ -82,10 +84,19 @@ private:
     std::optional<Sweep> replication_;                       // in progress
     std::optional<Resume> replication_resume_;
     std::deque<Handover> handovers_;
+    // Peers handed records lately: one that drops out of the table (a partition, a restart) and
+    // comes back within replicate_interval had them already, and hourly replication sends what it
+    // missed. Without this, healing a partition hands every node's records to every peer again.
+    std::map<NodeId, Clock::time_point> handed_over_;
+    static constexpr std::size_t max_handed_over = 4096;
     Clock::time_point next_refresh_;
     Clock::time_point next_replicate_;
     Clock::time_point next_republish_;
     Clock::time_point next_prune_;
+    // Sweeps send their per-tick budget at most once per sweep_step: the host may tick far more
+    // often (every RPC deadline, every event in the simulator), and the budget is a rate.
+    Clock::time_point next_sweep_{};
+    static constexpr std::chrono::milliseconds sweep_step{100};
 };
 
 }  // namespace nocturne::dht

@@ -577,7 +577,13 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
             // holds.
             const bool include_self = !address_.empty() && is_storer(self_) &&
                                       among_k_closest(self_, record.key, found.closest, config_.k);
-            std::vector<NodeId> responsible = found.failed_ids;
+            // Down nodes count only if they are storers: ids are free to mint, and a referral to
+            // made-up ids next to the key must not push the real storers out of the k.
+            std::vector<NodeId> responsible;
+            for (const auto& id : found.failed_ids) {
+                if (is_storer(id)) responsible.push_back(id);
+            }
+            const auto down = responsible;
             for (const auto& c : found.closest) responsible.push_back(c.id);
             if (include_self) responsible.push_back(self_);
             std::sort(
@@ -586,10 +592,17 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
             responsible.erase(std::unique(responsible.begin(), responsible.end()),
                               responsible.end());
             if (responsible.size() > config_.k) responsible.resize(config_.k);
+            // Responsible nodes the lookup found down did not answer either.
+            const auto unreachable = static_cast<std::size_t>(
+                std::count_if(down.begin(), down.end(), [&](const NodeId& id) {
+                    return std::find(responsible.begin(), responsible.end(), id) !=
+                           responsible.end();
+                }));
             store_at(found.closest, record, include_self,
-                     [responsible = std::move(responsible),
+                     [responsible = std::move(responsible), unreachable,
                       done = std::move(done)](PutResult r) mutable {
                          r.responsible = std::move(responsible);
+                         r.failed += unreachable;
                          if (done) done(std::move(r));
                      });
         },

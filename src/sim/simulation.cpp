@@ -21,6 +21,17 @@ private:
 };
 
 // One simulated host: its transport and stores, and either a bare node or a whole agent.
+// A node's own clock: the simulator's, off by a fixed skew.
+class SkewedClock final : public Clock {
+public:
+    SkewedClock(const Clock& base, Clock::duration skew) : base_(base), skew_(skew) {}
+    time_point now() const override { return base_.now() + skew_; }
+
+private:
+    const Clock& base_;
+    Clock::duration skew_;
+};
+
 struct Simulation::SimNode {
     SimNode(Simulation& sim, std::size_t index) : transport(sim, index) {}
     // Every node its own /24 (10.<i mod 256>.<i / 256 mod 256>.<1 + i / 65536>), so that the
@@ -67,9 +78,12 @@ struct Simulation::SimNode {
             node->tick();
         }
     }
+    // In the simulator's time (an agent's own clock may be skewed).
     Clock::time_point next_wakeup() const {
         if (participant) return participant->next_wakeup();
-        return agent ? agent->next_wakeup() : node->next_wakeup();
+        if (!agent) return node->next_wakeup();
+        const auto t = agent->next_wakeup();
+        return t == Clock::time_point::max() ? t : t - skew;
     }
 
     SimTransport transport;
@@ -77,6 +91,8 @@ struct Simulation::SimNode {
     store::MemoryStore trust_store;
     store::MemoryStore published;
     std::unique_ptr<dht::Node> node;
+    std::unique_ptr<SkewedClock> own_clock;  // an agent's, when skewed
+    Clock::duration skew{};
     std::unique_ptr<agent::Agent> agent;
     std::unique_ptr<Participant> participant;
     NodeId participant_id;
@@ -113,13 +129,16 @@ std::size_t Simulation::add_node(std::optional<NodeId> chosen) {
 }
 
 std::size_t Simulation::add_agent(const crypto::KeyPair& keys, trust::Genesis genesis,
-                                  agent::AgentConfig config) {
+                                  agent::AgentConfig config, Clock::duration skew) {
     config.node = config_.node;
     config.node.seed = rng_() | 1;
     const std::size_t index = nodes_.size();
     auto n = std::make_unique<SimNode>(*this, index);
+    n->skew = skew;
+    if (skew != Clock::duration::zero()) n->own_clock = std::make_unique<SkewedClock>(clock_, skew);
+    const Clock& clock = n->own_clock ? static_cast<const Clock&>(*n->own_clock) : clock_;
     n->agent =
-        std::make_unique<agent::Agent>(keys, SimNode::address_of(index), clock_, n->transport,
+        std::make_unique<agent::Agent>(keys, SimNode::address_of(index), clock, n->transport,
                                        agent::AgentStores{n->store, n->trust_store, n->published},
                                        std::move(genesis), std::move(config));
     return place(std::move(n), keys.node_id());

@@ -414,6 +414,61 @@ TEST_F(NodeTest, AKeyWithThousandsOfRecordsIsHandedOverAFewHundredKiBATick) {
     EXPECT_GE(ticks, 900u * 1024 / config().maintenance_bytes_per_tick);
 }
 
+TEST_F(NodeTest, MaintenanceSendsItsBudgetPerStepHoweverOftenTheHostTicks) {
+    // The host ticks at every RPC deadline (the simulator at every event): a sweep's budget is
+    // a rate, not an allowance per call.
+    const auto now = clock_.unix_seconds();
+    for (int i = 0; i < 300; ++i) {
+        ASSERT_TRUE(store_.put(wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
+                                                  R"({"domain":"node","id":"k)" +
+                                                      std::to_string(i) + R"("})"},
+                                                 crypto::KeyPair::generate())
+                                   .value()));
+    }
+    introduce(peer(0x05));
+    std::size_t stores = 0;
+    for (int call = 0; call < 200; ++call) {
+        clock_.advance(1ms);
+        node_.tick();
+        for (const auto& s : transport_.take()) {
+            stores += std::holds_alternative<wire::Store>(s.message.payload) ? 1 : 0;
+        }
+    }
+    // 200 ticks in 200 ms: two steps' worth at most.
+    EXPECT_LE(stores, 2 * config().maintenance_frames_per_tick);
+    EXPECT_GT(stores, 0u);
+}
+
+TEST_F(NodeTest, APeerBackWithinTheHourIsNotHandedEverythingAgain) {
+    ASSERT_TRUE(store_.put(record("held", 24 * 3600)));
+    const auto newcomer = peer(0x05);
+    introduce(newcomer);
+    auto stores_in = [&](int ticks) {
+        std::size_t n = 0;
+        for (int t = 0; t < ticks; ++t) {
+            clock_.advance(100ms);
+            node_.tick();
+            for (const auto& s : transport_.take()) {
+                n += std::holds_alternative<wire::Store>(s.message.payload) ? 1 : 0;
+            }
+        }
+        return n;
+    };
+    EXPECT_EQ(stores_in(20), 1u);
+    // It drops out (a partition: its requests failed) and comes back: it has the record.
+    ASSERT_TRUE(node_.table().remove(newcomer.id));
+    introduce(newcomer);
+    ASSERT_TRUE(node_.table().contains(newcomer.id));
+    EXPECT_EQ(stores_in(20), 0u);
+    // Much later it is a newcomer again.
+    ASSERT_TRUE(node_.table().remove(newcomer.id));
+    clock_.advance(config().replicate_interval);
+    transport_.take();
+    introduce(newcomer);
+    ASSERT_TRUE(node_.table().contains(newcomer.id));
+    EXPECT_GE(stores_in(20), 1u);  // handed over (and, an hour on, replicated too)
+}
+
 TEST_F(NodeTest, RecordsPutAfterANewcomerJoinedAreNotHandedOverToIt) {
     ASSERT_TRUE(store_.put(record("before")));
     const auto newcomer = peer(0x05);

@@ -17,14 +17,16 @@ crypto::KeyPair key_of(std::uint64_t n, std::uint8_t kind) {
 std::vector<std::size_t> add_enrolled_agents(
     sim::Simulation& sim, const trust::Genesis& genesis, const std::vector<crypto::KeyPair>& ops,
     const std::function<std::size_t(std::size_t)>& operator_of, std::size_t count,
-    std::uint8_t kind, std::mt19937_64& rng, std::vector<crypto::KeyPair>& keys) {
+    std::uint8_t kind, std::mt19937_64& rng, std::vector<crypto::KeyPair>& keys,
+    const std::function<Clock::duration(std::size_t)>& skew_of) {
     std::vector<std::size_t> indexes;
     std::map<std::size_t, int> slots;  // operator -> agents so far
     const auto now = sim.clock().unix_seconds();
     std::vector<std::pair<std::size_t, std::size_t>> wave;
     for (std::size_t i = 0; i < count; ++i) {
         keys.push_back(key_of(i, kind));
-        const auto index = sim.add_agent(keys.back(), genesis);
+        const auto index =
+            sim.add_agent(keys.back(), genesis, {}, skew_of ? skew_of(i) : Clock::duration{});
         const auto op = operator_of(i);
         auto cert = trust::sign_agent_certificate(genesis.network, ops[op], keys.back(),
                                                   slots[op]++, now, 365 * 24 * 3600, 1);

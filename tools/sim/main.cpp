@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "sybil_run.hpp"
+#include "claim_run.hpp"
 #include "vote_run.hpp"
 
 namespace {
@@ -245,7 +246,23 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000));
     cli.add_option("--withhold", vote_run.withhold, "Storers per vote key that drop its votes")
         ->check(CLI::Range(0, 20));
+    bool claims = false;
+    nocturne::tools::ClaimRunOptions claim_run;
+    cli.add_flag("--claims", claims,
+                 "Run the compute-task scenario: --nodes enrolled agents with skewed clocks race "
+                 "for tasks under loss and partitions");
+    cli.add_option("--races", claim_run.races, "Tasks raced for (--claims)")
+        ->check(CLI::Range(1, 1000000));
+    cli.add_option("--skew", claim_run.skew_seconds, "Clock skew of each agent, +-seconds")
+        ->check(CLI::Range(0, 120));
     CLI11_PARSE(cli, argc, argv);
+    if (claims) {
+        claim_run.agents = opt.nodes;
+        claim_run.seed = opt.seed;
+        claim_run.rpc_timeout_ms = opt.rpc_timeout_ms;
+        if (opt.loss > 0) claim_run.loss = opt.loss;
+        return nocturne::tools::run_claims(claim_run);
+    }
     if (votes) {
         vote_run.agents = opt.nodes;
         vote_run.seed = opt.seed;

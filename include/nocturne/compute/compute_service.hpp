@@ -35,9 +35,10 @@ struct ComputeOptions {
     Triggers triggers;
     Clock::duration scan_period = std::chrono::minutes(1);
     std::int64_t task_seconds = 7 * 24 * 3600;  // a task's lifetime in the index
-    // A claim that did not win a quorum (a race split the storers) is released and tried again,
-    // after a random pause, this many times in all.
-    std::size_t claim_attempts = 3;
+    // A claim that did not win a quorum while nobody else can have won one (a race split the
+    // storers) is released and tried again in the next epoch, after a random pause; a contested
+    // task is read again. This many attempts in all.
+    std::size_t claim_attempts = 5;
     // Candidates one claim_next reads (each costs a lookup) before it answers "none".
     std::size_t max_candidates = 8;
 };
@@ -119,10 +120,26 @@ private:
     void read_index(const std::string& domain,
                     std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done);
     void next_candidate(std::shared_ptr<Candidates> job);
+    // What storing one record on a task key's storers came to.
+    struct Quorum {
+        std::size_t granted = 0;      // responsible storers that took it (acknowledged)
+        std::size_t quorum = 0;       // quorum_of(responsible)
+        std::size_t responsible = 0;  // the k closest asked or found down
+        errc refusal = errc::ok;      // the first refusal's code
+        bool reached() const { return quorum > 0 && granted >= quorum; }
+    };
     void attempt(Task task, std::size_t attempt, std::uint64_t min_epoch, Callback<Held> done);
-    void put_claim(const Task& task, const Claim& claim, std::uint64_t step,
-                   std::function<void(dht::PutResult, std::size_t granted)> done);
+    void retry_later(Task task, std::size_t attempt, std::uint64_t min_epoch, Callback<Held> done);
+    // Stores the record once, and again (up to `tries` in all) while storers that did not answer
+    // could still make the quorum; acknowledgements add up across the tries.
+    void store_quorum(const wire::Record& record, std::function<void(const Quorum&)> done,
+                      std::size_t tries = 3);
+    struct QuorumJob;
+    void store_try(const std::shared_ptr<QuorumJob>& job, std::size_t n);
+    void put_claim(const Claim& claim, std::uint64_t step,
+                   std::function<void(const Quorum&)> done);
     void remember_closed(const std::string& id);
+    void completed(const Result& result, const Quorum& stored, Callback<Submitted> done);
 
     dht::Node& node_;
     const crypto::KeyPair& keys_;

@@ -77,7 +77,7 @@ struct PutResult {
     // enrolled agents whose signed acknowledgement verifies.
     std::size_t stored = 0;
     std::size_t refused = 0;  // nodes that answered with an error code
-    std::size_t failed = 0;   // nodes that did not answer
+    std::size_t failed = 0;   // nodes that did not answer (responsible ones the lookup found down too)
     // Answers that said "stored" but do not count: no valid acknowledgement, or not a storer.
     std::size_t unacknowledged = 0;
     errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message

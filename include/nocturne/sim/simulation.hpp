@@ -64,9 +64,10 @@ public:
     // Adds a node and bootstraps it from `seed` (an index); runs until its bootstrap completes.
     std::size_t join(std::size_t seed, std::optional<NodeId> id = std::nullopt);
     // Adds an agent with this key in the mesh of `genesis` (its stores in memory) and returns its
-    // index. It knows nobody yet: bootstrap() it.
+    // index. It knows nobody yet: bootstrap() it. skew: how far its clock is off the simulator's
+    // (machines' clocks disagree; the network's latency does not depend on it).
     std::size_t add_agent(const crypto::KeyPair& keys, trust::Genesis genesis,
-                          agent::AgentConfig config = {});
+                          agent::AgentConfig config = {}, Clock::duration skew = {});
     // Bootstraps node or agent i from `seed` (an index) and runs until that completes.
     void bootstrap(std::size_t i, std::size_t seed);
     // Bootstraps each (node, seed) pair at once and runs until all complete: nodes joining
