@@ -46,8 +46,9 @@ ComputeService::ComputeService(dht::Node& node, const crypto::KeyPair& keys, con
       storer_(node, keys, clock, trust, options.rules),
       generator_(node, keys, clock, own, votes, options.triggers, options.scan_period,
                  options.task_seconds,
-                 [this](const std::string& id, std::function<void(TaskState)> done) {
-                     state(id, [done = std::move(done)](TaskState s, std::size_t) { done(s); });
+                 [this](const Task& task, std::function<void(TaskState)> done) {
+                     state(task.id, task.storers,
+                           [done = std::move(done)](TaskState s, std::size_t) { done(s); });
                  }),
       rng_(std::hash<std::string>{}(node.id().to_hex())) {}
 
@@ -80,8 +81,15 @@ void ComputeService::publish(std::string domain, std::string title, std::string 
         done(Error(errc::value_out_of_range, "a task id is 1-128 of [A-Za-z0-9._-]"));
         return;
     }
-    Task t{id.value_or(random_task_id()), std::move(domain), "custom", std::move(title), "",
-           std::move(detail), operator_id_};
+    Task t{id.value_or(random_task_id()),
+           std::move(domain),
+           "custom",
+           std::move(title),
+           "",
+           std::move(detail),
+           operator_id_,
+           false,
+           {}};
     generator_.publish(t, [t, done = std::move(done)](dht::PutResult r) {
         if (!r.ok()) {
             done(Error(refusal_or(r, errc::timeout), "no responsible storer took the task"));
@@ -91,16 +99,18 @@ void ComputeService::publish(std::string domain, std::string title, std::string 
     });
 }
 
-void ComputeService::state(const std::string& id,
+void ComputeService::state(const std::string& id, std::vector<NodeId> storers,
                            std::function<void(TaskState, std::size_t)> done) {
     const auto key = task_key(id);
     node_.find_value(key, [this, alive = std::weak_ptr<char>(alive_), id, key,
+                           storers = std::move(storers),
                            done = std::move(done)](dht::LookupResult found) {
         if (alive.expired()) return;
         const std::size_t self = node_.responsible_for(key) ? 1 : 0;
         const auto replicas =
             std::min(found.closest.size() + found.failed + self, node_.config().k);
-        auto s = task_state(id, found.records, replicas, clock_.unix_seconds(), options_.rules);
+        auto s =
+            task_state(id, found.records, replicas, clock_.unix_seconds(), options_.rules, storers);
         if (s.status == TaskState::Status::completed) remember_closed(id);
         done(std::move(s), replicas);
     });
@@ -232,86 +242,96 @@ void ComputeService::claim(const std::string& domain, const std::string& id, Cal
 void ComputeService::attempt(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
                              Callback<Held> done) {
     const auto id = task.id;
-    state(id, [this, task = std::move(task), attempt_no, min_epoch,
-               done = std::move(done)](TaskState s, std::size_t) mutable {
-        if (s.status == TaskState::Status::completed) {
-            done(Error(errc::task_closed, "this task is completed"));
-            return;
-        }
-        if (s.status == TaskState::Status::claimed) {
-            if (s.holder && *s.holder == node_.id()) {
-                Held h{task, s.epoch, s.until, s.grants, 0, 0};
-                held_[task.id] = h;
-                done(h);
-                return;
-            }
-            // Contested (live grants, nobody holds a quorum): the racers are releasing them.
-            if (!s.holder && attempt_no + 1 < options_.claim_attempts) {
-                retry_later(std::move(task), attempt_no, min_epoch, std::move(done));
-                return;
-            }
-            done(Error(errc::task_claimed,
-                       "another agent holds this task until " + std::to_string(s.until)));
-            return;
-        }
-        const auto epoch = std::max(s.next_epoch(), min_epoch);
-        const auto now = clock_.unix_seconds();
-        Claim c{task.id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
-        auto record = sign_claim(c, 0, now, now + wire::max_ttl_seconds(wire::RecordKind::task),
-                                 keys_);
-        if (!record) {
-            done(Error(errc::internal_error, "cannot sign the claim"));
-            return;
-        }
-        store_quorum(*record, [this, task, c, attempt_no,
-                               done = std::move(done)](const Quorum& r) mutable {
-            if (r.reached()) {
-                Held h{task, c.epoch, c.until, r.granted, r.quorum, r.responsible};
-                held_[task.id] = h;
-                steps_[task.id] = 0;
-                done(h);
-                return;
-            }
-            // No quorum: the storers that granted it give it back, so that the epoch does not
-            // block the task until it expires.
-            if (r.granted > 0) {
-                Claim release = c;
-                release.released = true;
-                put_claim(release, 0, [](const Quorum&) {});
-            }
-            if (r.refusal == errc::task_closed) remember_closed(task.id);
-            // Another claimant can hold a quorum of this epoch only among the storers this one
-            // did not get: then the task is (probably) taken, and trying a newer epoch would
-            // only fence the winner's storers that were not its own. Otherwise nobody won this
-            // epoch (a race split the storers): the next one, after a random pause.
-            const bool nobody_won = r.responsible - r.granted < r.quorum;
-            const bool again = r.refusal != errc::task_closed && r.refusal != errc::too_many_claims &&
-                               nobody_won && attempt_no + 1 < options_.claim_attempts;
-            if (again) {
-                retry_later(std::move(task), attempt_no, c.epoch + 1, std::move(done));
-                return;
-            }
-            const auto code = r.refusal == errc::task_closed || r.refusal == errc::too_many_claims
-                                  ? r.refusal
-                                  : (r.refusal == errc::ok ? errc::quorum_unavailable
-                                                           : errc::task_claimed);
-            done(Error(code, code == errc::quorum_unavailable
-                                 ? "too few of the task's storers granted the claim (" +
-                                       std::to_string(r.granted) + " of " +
-                                       std::to_string(r.quorum) + " needed)"
-                                 : code == errc::task_claimed
-                                       ? std::string("another agent won the task's storers")
-                                       : std::string("the task's storers refused the claim: ") +
-                                             errc_name(code)));
-        });
-    });
+    auto storers = task.storers;
+    state(id, std::move(storers),
+          [this, task = std::move(task), attempt_no, min_epoch, done = std::move(done)](
+              TaskState s, std::size_t) mutable {
+              if (s.status == TaskState::Status::completed) {
+                  done(Error(errc::task_closed, "this task is completed"));
+                  return;
+              }
+              if (s.status == TaskState::Status::claimed) {
+                  if (s.holder && *s.holder == node_.id()) {
+                      Held h{task, s.epoch, s.until, s.grants, 0, 0};
+                      held_[task.id] = h;
+                      done(h);
+                      return;
+                  }
+                  // Contested (live grants, nobody holds a quorum): the racers are releasing them.
+                  if (!s.holder && attempt_no + 1 < options_.claim_attempts) {
+                      retry_later(std::move(task), attempt_no, min_epoch, std::move(done));
+                      return;
+                  }
+                  done(Error(errc::task_claimed,
+                             "another agent holds this task until " + std::to_string(s.until)));
+                  return;
+              }
+              const auto epoch = std::max(s.next_epoch(), min_epoch);
+              const auto now = clock_.unix_seconds();
+              Claim c{task.id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
+              auto record =
+                  sign_claim(c, 0, now, now + wire::max_ttl_seconds(wire::RecordKind::task), keys_);
+              if (!record) {
+                  done(Error(errc::internal_error, "cannot sign the claim"));
+                  return;
+              }
+              store_quorum(
+                  *record, task.storers,
+                  [this, task, c, attempt_no, done = std::move(done)](const Quorum& r) mutable {
+                      if (r.reached()) {
+                          Held h{task, c.epoch, c.until, r.granted, r.quorum, r.responsible};
+                          held_[task.id] = h;
+                          steps_[task.id] = 0;
+                          done(h);
+                          return;
+                      }
+                      // No quorum: the storers that granted it give it back, so that the epoch does
+                      // not block the task until it expires.
+                      if (r.granted > 0) {
+                          Claim release = c;
+                          release.released = true;
+                          put_claim(release, 0, task.storers, [](const Quorum&) {});
+                      }
+                      if (r.refusal == errc::task_closed) remember_closed(task.id);
+                      // Another claimant can hold a quorum of this epoch only among the storers
+                      // this one did not get: then the task is (probably) taken, and trying a newer
+                      // epoch would only fence the winner's storers that were not its own.
+                      // Otherwise nobody won this epoch (a race split the storers): the next one,
+                      // after a random pause.
+                      const bool nobody_won = r.responsible - r.granted < r.quorum;
+                      // Storers ahead of the epoch this node read (it missed their grants): a newer
+                      // one. Safe either way: the storers of a live winner refuse any claim, so a
+                      // newer epoch fences nobody who holds the task.
+                      const bool behind = r.refusal == errc::stale_epoch;
+                      const bool again =
+                          r.refusal != errc::task_closed && r.refusal != errc::too_many_claims &&
+                          (nobody_won || behind) && attempt_no + 1 < options_.claim_attempts;
+                      if (again) {
+                          retry_later(std::move(task), attempt_no, c.epoch + 1, std::move(done));
+                          return;
+                      }
+                      const auto code =
+                          r.refusal == errc::task_closed || r.refusal == errc::too_many_claims
+                              ? r.refusal
+                              : (r.refusal == errc::ok ? errc::quorum_unavailable
+                                                       : errc::task_claimed);
+                      done(Error(code, code == errc::quorum_unavailable
+                                           ? "too few of the task's storers granted the claim (" +
+                                                 std::to_string(r.granted) + " of " +
+                                                 std::to_string(r.quorum) + " needed)"
+                                       : code == errc::task_claimed
+                                           ? std::string("another agent won the task's storers")
+                                           : std::string("the task's storers refused the claim: ") +
+                                                 errc_name(code)));
+                  });
+          });
 }
 
 void ComputeService::retry_later(Task task, std::size_t attempt_no, std::uint64_t min_epoch,
                                  Callback<Held> done) {
     // Up to 250 ms times the attempt: racers spread out, and their releases land first.
-    const auto pause = std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(50, 250)(rng_) * static_cast<int>(attempt_no + 1));
+    const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 250)(rng_) *
+                                                 static_cast<int>(attempt_no + 1));
     timers_.emplace(clock_.now() + pause, [this, task = std::move(task), attempt_no, min_epoch,
                                            done = std::move(done)]() mutable {
         attempt(std::move(task), attempt_no + 1, min_epoch, std::move(done));
@@ -320,15 +340,18 @@ void ComputeService::retry_later(Task task, std::size_t attempt_no, std::uint64_
 
 struct ComputeService::QuorumJob {
     wire::Record record;
+    std::vector<NodeId> storers;  // the task's fixed set; empty: the k closest found
     std::size_t tries = 0;
     std::set<NodeId> acknowledged;  // across the tries
+    bool direct_done = false;       // the set's storers a lookup missed were asked directly
     std::function<void(const Quorum&)> done;
 };
 
-void ComputeService::store_quorum(const wire::Record& record,
+void ComputeService::store_quorum(const wire::Record& record, std::vector<NodeId> storers,
                                   std::function<void(const Quorum&)> done, std::size_t tries) {
     auto job = std::make_shared<QuorumJob>();
     job->record = record;
+    job->storers = std::move(storers);
     job->tries = tries;
     job->done = std::move(done);
     store_try(job, 0);
@@ -337,31 +360,73 @@ void ComputeService::store_quorum(const wire::Record& record,
 void ComputeService::store_try(const std::shared_ptr<QuorumJob>& job, std::size_t n) {
     // Once: a claim is answered now or never (republished later, it would be a new claim); the
     // same record again is no new claim: a storer that holds it acknowledges it again.
-    node_.put_once(job->record, [this, alive = std::weak_ptr<char>(alive_), job,
-                                 n](dht::PutResult r) {
-        if (alive.expired()) return;
-        const std::set<NodeId> responsible(r.responsible.begin(), r.responsible.end());
-        for (const auto& id : r.acknowledged) {
-            if (responsible.contains(id)) job->acknowledged.insert(id);
-        }
-        Quorum q;
-        q.responsible = responsible.size();
-        q.quorum = vote::quorum_of(q.responsible);
-        q.granted = static_cast<std::size_t>(
-            std::count_if(job->acknowledged.begin(), job->acknowledged.end(),
-                          [&](const NodeId& id) { return responsible.contains(id); }));
-        q.refusal = r.first_refusal;
-        // Storers that did not answer may still take it: the same record once more.
-        if (!q.reached() && r.failed > 0 && n + 1 < job->tries &&
-            q.granted + r.failed >= q.quorum) {
-            store_try(job, n + 1);
-            return;
-        }
-        job->done(q);
-    });
+    node_.put_once(
+        job->record, [this, alive = std::weak_ptr<char>(alive_), job, n](dht::PutResult r) {
+            if (alive.expired()) return;
+            const auto& set = job->storers.empty() ? r.responsible : job->storers;
+            const std::set<NodeId> responsible(set.begin(), set.end());
+            for (const auto& id : r.acknowledged) {
+                if (responsible.contains(id)) job->acknowledged.insert(id);
+            }
+            // Storers of the set this put did not even ask (the lookup did not find them up).
+            const auto unasked = static_cast<std::size_t>(
+                std::count_if(responsible.begin(), responsible.end(), [&](const NodeId& id) {
+                    return std::find(r.responsible.begin(), r.responsible.end(), id) ==
+                           r.responsible.end();
+                }));
+            Quorum q;
+            q.responsible = responsible.size();
+            q.quorum = vote::quorum_of(q.responsible);
+            q.granted = static_cast<std::size_t>(
+                std::count_if(job->acknowledged.begin(), job->acknowledged.end(),
+                              [&](const NodeId& id) { return responsible.contains(id); }));
+            q.refusal = r.first_refusal;
+            // Storers of the set the lookup did not rank among the k (nodes joined closer to the
+            // key) are asked directly, once, when this node knows where they are.
+            if (!q.reached() && unasked > 0 && !job->direct_done) {
+                job->direct_done = true;
+                std::vector<wire::Contact> direct;
+                for (const auto& id : responsible) {
+                    if (std::find(r.responsible.begin(), r.responsible.end(), id) !=
+                        r.responsible.end()) {
+                        continue;
+                    }
+                    if (auto peer = node_.table().find(id)) direct.push_back({id, peer->address});
+                }
+                if (!direct.empty()) {
+                    node_.store_on(direct, job->record,
+                                   [this, alive = std::weak_ptr<char>(alive_), job, n, q,
+                                    failed = r.failed](dht::PutResult d) mutable {
+                                       if (alive.expired()) return;
+                                       for (const auto& id : d.acknowledged) {
+                                           job->acknowledged.insert(id);
+                                       }
+                                       q.granted = 0;
+                                       for (const auto& id : job->storers) {
+                                           q.granted += job->acknowledged.contains(id) ? 1 : 0;
+                                       }
+                                       if (q.refusal == errc::ok) q.refusal = d.first_refusal;
+                                       if (!q.reached() && (failed > 0 || d.failed > 0) &&
+                                           n + 1 < job->tries) {
+                                           store_try(job, n + 1);
+                                           return;
+                                       }
+                                       job->done(q);
+                                   });
+                    return;
+                }
+            }
+            // Storers that did not answer may still take it: the same record once more.
+            if (!q.reached() && (r.failed > 0 || unasked > 0) && n + 1 < job->tries &&
+                q.granted + r.failed + unasked >= q.quorum) {
+                store_try(job, n + 1);
+                return;
+            }
+            job->done(q);
+        });
 }
 
-void ComputeService::put_claim(const Claim& claim, std::uint64_t step,
+void ComputeService::put_claim(const Claim& claim, std::uint64_t step, std::vector<NodeId> storers,
                                std::function<void(const Quorum&)> done) {
     const auto now = clock_.unix_seconds();
     auto record =
@@ -372,7 +437,7 @@ void ComputeService::put_claim(const Claim& claim, std::uint64_t step,
         done(q);
         return;
     }
-    store_quorum(*record, std::move(done));
+    store_quorum(*record, std::move(storers), std::move(done));
 }
 
 void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback<Held> done) {
@@ -388,27 +453,31 @@ void ComputeService::extend(const std::string& id, std::uint64_t epoch, Callback
         return;
     }
     Claim c{id, epoch, operator_id_, now + options_.rules.claim_seconds, false};
-    put_claim(c, step, [this, id, c, done = std::move(done)](const Quorum& r) {
-        const auto found = held_.find(id);
-        if (!r.reached() || found == held_.end()) {
-            done(Error(r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable,
-                       "the task's storers did not renew the claim"));
-            return;
-        }
-        found->second.until = c.until;
-        found->second.granted = r.granted;
-        found->second.quorum = r.quorum;
-        found->second.responsible = r.responsible;
-        done(found->second);
-    });
+    put_claim(c, step, it->second.task.storers,
+              [this, id, c, done = std::move(done)](const Quorum& r) {
+                  const auto found = held_.find(id);
+                  if (!r.reached() || found == held_.end()) {
+                      done(Error(r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable,
+                                 "the task's storers did not renew the claim"));
+                      return;
+                  }
+                  found->second.until = c.until;
+                  found->second.granted = r.granted;
+                  found->second.quorum = r.quorum;
+                  found->second.responsible = r.responsible;
+                  done(found->second);
+              });
 }
 
 void ComputeService::release(const std::string& id, std::uint64_t epoch,
                              Callback<std::size_t> done) {
+    std::vector<NodeId> storers;
+    if (const auto it = held_.find(id); it != held_.end()) storers = it->second.task.storers;
     held_.erase(id);
     steps_.erase(id);
     Claim c{id, epoch, operator_id_, clock_.unix_seconds(), true};
-    put_claim(c, 0, [done = std::move(done)](const Quorum& r) { done(r.granted); });
+    put_claim(c, 0, std::move(storers),
+              [done = std::move(done)](const Quorum& r) { done(r.granted); });
 }
 
 void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::string result_id,
@@ -417,11 +486,13 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
         done(Error(errc::unknown_agent, "this node is not enrolled"));
         return;
     }
-    if (!domain) {
-        if (const auto it = held_.find(id); it != held_.end()) domain = it->second.task.domain;
+    std::vector<NodeId> storers;
+    if (const auto it = held_.find(id); it != held_.end()) {
+        if (!domain) domain = it->second.task.domain;
+        storers = it->second.task.storers;
     }
-    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) ||
-        epoch == 0 || epoch > max_epoch) {
+    if (!domain || !wire::is_valid_domain(*domain) || !wire::is_valid_id(result_id) || epoch == 0 ||
+        epoch > max_epoch) {
         done(Error(errc::value_out_of_range,
                    "a result needs the epoch of the claim, the result entry's id and, for a task "
                    "this node does not hold, its domain"));
@@ -430,7 +501,7 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
     Result res{id, epoch, operator_id_, *domain, std::move(result_id)};
     node_.find_value(
         content_key(res.domain, res.result_id),
-        [this, alive = std::weak_ptr<char>(alive_), res,
+        [this, alive = std::weak_ptr<char>(alive_), res, storers = std::move(storers),
          done = std::move(done)](dht::LookupResult found) {
             if (alive.expired()) return;
             if (!live_entry(found)) {
@@ -446,31 +517,32 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
             }
             // Not republished by this node: the storers that took it pass it on to new ones.
             store_quorum(
-                *record,
-                [this, res, done = std::move(done)](const Quorum& r) mutable {
+                *record, storers,
+                [this, res, storers, done = std::move(done)](const Quorum& r) mutable {
                     if (r.reached()) {
                         completed(res, r, std::move(done));
                         return;
                     }
                     // Too few acknowledgements: lost ones, or refusals. What the storers hold
                     // decides (a retry would send the same record again).
-                    state(res.id, [this, res, r, done = std::move(done)](TaskState s,
-                                                                          std::size_t) mutable {
-                        if (s.status == TaskState::Status::completed && s.result &&
-                            s.holder == node_.id() && s.result->epoch == res.epoch) {
-                            completed(res, r, std::move(done));
-                            return;
-                        }
-                        const auto code =
-                            r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable;
-                        done(Error(code, code == errc::stale_epoch
-                                             ? "a newer epoch of this task was claimed: this "
-                                               "result is fenced off"
-                                             : "the task's storers did not take the result (" +
-                                                   std::to_string(r.granted) + " of " +
-                                                   std::to_string(r.quorum) + " needed; " +
-                                                   errc_name(code) + ")"));
-                    });
+                    state(
+                        res.id, storers,
+                        [this, res, r, done = std::move(done)](TaskState s, std::size_t) mutable {
+                            if (s.status == TaskState::Status::completed && s.result &&
+                                s.holder == node_.id() && s.result->epoch == res.epoch) {
+                                completed(res, r, std::move(done));
+                                return;
+                            }
+                            const auto code =
+                                r.refusal != errc::ok ? r.refusal : errc::quorum_unavailable;
+                            done(Error(code, code == errc::stale_epoch
+                                                 ? "a newer epoch of this task was claimed: this "
+                                                   "result is fenced off"
+                                                 : "the task's storers did not take the result (" +
+                                                       std::to_string(r.granted) + " of " +
+                                                       std::to_string(r.quorum) + " needed; " +
+                                                       errc_name(code) + ")"));
+                        });
                 },
                 5);
         });
@@ -505,7 +577,7 @@ void ComputeService::tasks(const std::string& domain, std::size_t limit,
             job->done(std::move(out));
         };
         for (std::size_t i = 0; i < tasks.size(); ++i) {
-            state(tasks[i].first.id,
+            state(tasks[i].first.id, tasks[i].first.storers,
                   [job, i, finish, task = tasks[i].first](TaskState s, std::size_t) {
                       job->out[i] = Listed{task, s};
                       finish();

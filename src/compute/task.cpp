@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace nocturne::compute {
 namespace {
 
@@ -74,6 +76,12 @@ result<wire::Record> sign_task(const Task& t, std::int64_t now, std::int64_t exp
     if (!t.entry_id.empty()) payload["entry_id"] = t.entry_id;
     if (!t.detail.empty()) payload["detail"] = t.detail;
     if (t.closed) payload["closed"] = true;
+    nlohmann::json storers = nlohmann::json::array();
+    for (const auto& s : t.storers) storers.push_back(s.to_hex());
+    payload["storers"] = storers;
+    if (t.storers.empty() || t.storers.size() > max_task_storers) {
+        return make_error_code(errc::value_out_of_range);
+    }
     return sign(payload, t.closed ? 2 : 1, now, expires, creator);
 }
 
@@ -131,7 +139,24 @@ result<Task> task_from_record(const wire::Record& record) {
     t.detail = r.optional_string("detail", max_detail_bytes).value_or("");
     t.operator_id = r.string("operator_id", 64);
     t.closed = r.optional_boolean("closed").value_or(false);
+    if (const auto* storers = r.array("storers", max_task_storers)) {
+        for (const auto& s : *storers) {
+            if (!s.is_string()) return make_error_code(errc::wrong_type);
+            const auto& text = s.get_ref<const std::string&>();
+            const auto id = NodeId::from_hex(text);
+            if (!id || id->to_hex() != text) return make_error_code(errc::value_out_of_range);
+            t.storers.push_back(*id);
+        }
+    }
     if (auto ec = r.finish()) return ec;
+    if (t.storers.empty()) return make_error_code(errc::value_out_of_range);
+    {
+        auto sorted = t.storers;
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+            return make_error_code(errc::value_out_of_range);  // a storer counts once
+        }
+    }
     if (!is_task_type(t.type) || !is_lower_hex32(t.operator_id) ||
         (!t.entry_id.empty() && !wire::is_valid_id(t.entry_id)) ||
         record.seq != (t.closed ? 2u : 1u)) {

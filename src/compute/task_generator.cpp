@@ -132,11 +132,38 @@ void TaskGenerator::scan_domain(const std::string& domain, std::size_t entries) 
 
 void TaskGenerator::ensure(Task task) {
     if (known_.contains(task.id)) return;
+    known_.insert(task.id);  // now: its storers are looked up before it is signed
     publish(task, nullptr);
     ++created_;
 }
 
 void TaskGenerator::publish(const Task& task, std::function<void(dht::PutResult)> done) {
+    if (!task.storers.empty()) {
+        sign_and_put(task, std::move(done));
+        return;
+    }
+    // The task key's storers now: the fixed set a claim's quorum is counted in.
+    node_.find_node(
+        task_key(task.id),
+        [this, alive = std::weak_ptr<char>(alive_), task,
+         done = std::move(done)](dht::LookupResult found) mutable {
+            if (alive.expired()) return;
+            Task t = std::move(task);
+            for (const auto& c : found.closest) t.storers.push_back(c.id);
+            const auto key = task_key(t.id);
+            if (node_.is_storer(node_.id()) && (t.storers.size() < node_.config().k ||
+                                                distance_less(key, node_.id(), t.storers.back()))) {
+                t.storers.push_back(node_.id());
+            }
+            std::sort(t.storers.begin(), t.storers.end(),
+                      [&](const NodeId& a, const NodeId& b) { return distance_less(key, a, b); });
+            if (t.storers.size() > node_.config().k) t.storers.resize(node_.config().k);
+            sign_and_put(t, std::move(done));
+        },
+        true);
+}
+
+void TaskGenerator::sign_and_put(const Task& task, std::function<void(dht::PutResult)> done) {
     Task t = task;
     t.operator_id = operator_id_;
     const auto now = clock_.unix_seconds();
@@ -163,7 +190,7 @@ void TaskGenerator::close_completed() {
     }
     next_definition_ = it == own_open_.end() ? std::string() : it->first;
     for (const auto& id : ids) {
-        read_state_(id, [this, alive = std::weak_ptr<char>(alive_), id](TaskState s) {
+        read_state_(own_open_.at(id), [this, alive = std::weak_ptr<char>(alive_), id](TaskState s) {
             if (alive.expired() || s.status != TaskState::Status::completed) return;
             const auto found = own_open_.find(id);
             if (found == own_open_.end()) return;

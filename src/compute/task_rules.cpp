@@ -65,15 +65,23 @@ const char* to_string(TaskState::Status status) noexcept {
 }
 
 TaskState task_state(const std::string& id, const std::vector<wire::Record>& records,
-                     std::size_t replicas, std::int64_t now, const ClaimRules& rules) {
+                     std::size_t replicas, std::int64_t now, const ClaimRules& rules,
+                     const std::vector<NodeId>& storers) {
     TaskState s;
-    const auto q = std::max<std::size_t>(vote::quorum_of(replicas), 1);
+    const auto q =
+        std::max<std::size_t>(vote::quorum_of(storers.empty() ? replicas : storers.size()), 1);
+    const auto counts = [&](const wire::Record& r) {
+        if (storers.empty()) return true;
+        const auto author = NodeId::from_public_key(r.author);
+        return author && std::find(storers.begin(), storers.end(), *author) != storers.end();
+    };
     // The latest grant of each storer (the records are merged per identity already).
     std::vector<Grant> grants;
     std::vector<std::pair<NodeId, Result>> results;
     for (const auto& r : records) {
         if (r.kind != wire::RecordKind::task) continue;
         if (r.slot == "grant") {
+            if (!counts(r)) continue;
             if (auto g = grant_from_record(r); g && g->id == id) grants.push_back(std::move(*g));
         } else if (r.slot == "result") {
             auto res = result_from_record(r);
@@ -104,9 +112,7 @@ TaskState task_state(const std::string& id, const std::vector<wire::Record>& rec
         if (g.epoch != s.epoch || g.released || now > g.until + rules.grace_seconds) continue;
         live[g.claimant].push_back(g.until);
     }
-    std::size_t live_total = 0;
     for (auto& [claimant, untils] : live) {
-        live_total += untils.size();
         if (untils.size() > s.grants) s.grants = untils.size();
         if (untils.size() >= q) {
             // Held while a quorum still holds it: the q-th latest `until`.
@@ -116,12 +122,20 @@ TaskState task_state(const std::string& id, const std::vector<wire::Record>& rec
             s.grants = untils.size();
         }
     }
-    // Claimed: a holder, or live grants that are still in the way of a new epoch (a contested
-    // epoch, until its claims are released or expire).
-    if (s.holder || live_total > 0) s.status = TaskState::Status::claimed;
-    if (!s.holder && live_total > 0) {
+    // Claimed: a holder; or too few storers free to grant a new epoch (each storer's latest
+    // grant, when live and not released, blocks it: a race in progress, or a split that waits
+    // for releases or expiry). A loser's release that missed a storer or two does not hold the
+    // task: the next epoch needs a quorum, not every storer.
+    const std::size_t n = storers.empty() ? replicas : storers.size();
+    const auto blocking =
+        static_cast<std::size_t>(std::count_if(grants.begin(), grants.end(), [&](const Grant& g) {
+            return !g.released && now <= g.until + rules.grace_seconds;
+        }));
+    const bool blocked = n < blocking + q;
+    if (s.holder || blocked) s.status = TaskState::Status::claimed;
+    if (!s.holder && blocked) {
         for (const auto& g : grants) {
-            if (g.epoch == s.epoch && !g.released) s.until = std::max(s.until, g.until);
+            if (!g.released) s.until = std::max(s.until, g.until);
         }
     }
     return s;

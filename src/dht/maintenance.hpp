@@ -1,9 +1,8 @@
 #pragma once
 
-#include <chrono>
-
 #include <nocturne/dht/node.hpp>
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>

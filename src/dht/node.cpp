@@ -609,6 +609,11 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
         true);
 }
 
+void Node::store_on(const std::vector<wire::Contact>& nodes, const wire::Record& record,
+                    PutCallback done) {
+    store_at(nodes, record, false, std::move(done));
+}
+
 void Node::withdraw(const NodeId& key) {
     maintenance_->withdraw(key);
 }

@@ -32,7 +32,9 @@ wire::Record grant_record(std::uint8_t storer, std::uint64_t epoch, const NodeId
 }
 
 TEST(TaskRecords, EveryPartSignsAndReadsBackExactly) {
-    Task t{"verify-1", "go", "verify", "Verify x", "e1", "check it", op};
+    Task t{"verify-1", "go",  "verify",
+           "Verify x", "e1",  "check it",
+           op,         false, {key(3).node_id(), key(4).node_id()}};
     auto rt = sign_task(t, now, now + 86400, key(1));
     ASSERT_TRUE(rt.has_value());
     EXPECT_EQ(rt->key, task_index_key("go"));
@@ -42,6 +44,15 @@ TEST(TaskRecords, EveryPartSignsAndReadsBackExactly) {
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->entry_id, "e1");
     EXPECT_FALSE(back->closed);
+    EXPECT_EQ(back->storers, t.storers);
+    auto twice = t;
+    twice.storers.push_back(key(3).node_id());
+    EXPECT_EQ(task_from_record(*sign_task(twice, now, now + 86400, key(1))).error(),
+              make_error_code(errc::value_out_of_range))
+        << "a storer counts once";
+    auto none = t;
+    none.storers.clear();
+    EXPECT_FALSE(sign_task(none, now, now + 86400, key(1)).has_value());
     t.closed = true;
     auto closed = sign_task(t, now, now + 86400, key(1));
     ASSERT_TRUE(closed.has_value());
@@ -158,7 +169,7 @@ TEST(ReaderState, AQuorumOfGrantsMakesTheHolderAndAResultCompletesIt) {
     for (std::uint8_t s = 1; s <= 3; ++s) records.push_back(grant_record(s, 1, a));
     for (std::uint8_t s = 4; s <= 5; ++s) records.push_back(grant_record(s, 1, b));
     auto split = task_state("t1", records, 5, now, rules);
-    EXPECT_EQ(split.status, TaskState::Status::claimed);
+    EXPECT_EQ(split.status, TaskState::Status::claimed) << "no storer is free for epoch 2";
     EXPECT_FALSE(split.holder.has_value());
     EXPECT_EQ(task_state("t1", records, 5, now + 3661, rules).status, TaskState::Status::open);
     EXPECT_EQ(task_state("t1", records, 5, now + 3661, rules).next_epoch(), 2u);
@@ -179,8 +190,18 @@ TEST(ReaderState, AQuorumOfGrantsMakesTheHolderAndAResultCompletesIt) {
     auto done = task_state("t1", records, 5, now, rules);
     EXPECT_EQ(done.status, TaskState::Status::completed);
     EXPECT_EQ(done.result->result_id, "answer");
-    EXPECT_EQ(task_state("t1", records, 20, now, rules).status, TaskState::Status::claimed)
-        << "four grants are no quorum of twenty";
+    EXPECT_EQ(task_state("t1", records, 20, now, rules).status, TaskState::Status::open)
+        << "four grants are no quorum of twenty, and sixteen free storers make one";
+    // With the task's own storer set, only its members' grants count, whoever else answered:
+    // grants of storers 1-4 against the set {1, 2, 6, 7, 8} are two of five.
+    const std::vector<NodeId> set = {key(1).node_id(), key(2).node_id(), key(6).node_id(),
+                                     key(7).node_id(), key(8).node_id()};
+    EXPECT_EQ(task_state("t1", records, 5, now, rules, set).status, TaskState::Status::claimed);
+    EXPECT_FALSE(task_state("t1", records, 5, now, rules, set).holder.has_value());
+    const std::vector<NodeId> mine_set = {key(1).node_id(), key(2).node_id(), key(3).node_id(),
+                                          key(4).node_id(), key(9).node_id()};
+    EXPECT_EQ(task_state("t1", records, 99, now, rules, mine_set).status,
+              TaskState::Status::completed);
 }
 
 TEST(Triggers, ContestedAndReviewConditions) {

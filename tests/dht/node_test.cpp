@@ -419,11 +419,11 @@ TEST_F(NodeTest, MaintenanceSendsItsBudgetPerStepHoweverOftenTheHostTicks) {
     // a rate, not an allowance per call.
     const auto now = clock_.unix_seconds();
     for (int i = 0; i < 300; ++i) {
-        ASSERT_TRUE(store_.put(wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
-                                                  R"({"domain":"node","id":"k)" +
-                                                      std::to_string(i) + R"("})"},
-                                                 crypto::KeyPair::generate())
-                                   .value()));
+        ASSERT_TRUE(store_.put(
+            wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
+                               R"({"domain":"node","id":"k)" + std::to_string(i) + R"("})"},
+                              crypto::KeyPair::generate())
+                .value()));
     }
     introduce(peer(0x05));
     std::size_t stores = 0;

@@ -7,11 +7,11 @@ namespace nocturne::tools {
 
 struct ClaimRunOptions {
     std::size_t agents = 300;
-    std::size_t races = 10'000;          // tasks, each raced for by 2-3 agents
-    std::size_t tasks_per_round = 100;   // one domain per round
-    double loss = 0.1;                   // message loss during the races
-    int skew_seconds = 30;               // each agent's clock is off by up to this, either way
-    std::size_t partition_every = 4;     // every n-th round runs with the mesh split in two
+    std::size_t races = 10'000;         // tasks, each raced for by 2-3 agents
+    std::size_t tasks_per_round = 100;  // one domain per round
+    double loss = 0.1;                  // message loss during the races
+    int skew_seconds = 30;              // each agent's clock is off by up to this, either way
+    std::size_t partition_every = 4;    // every n-th round runs with the mesh split in two
     std::uint64_t seed = 1;
     int rpc_timeout_ms = 2000;
 };

@@ -18,8 +18,8 @@
 #include <map>
 #include <numeric>
 
-#include "sybil_run.hpp"
 #include "claim_run.hpp"
+#include "sybil_run.hpp"
 #include "vote_run.hpp"
 
 namespace {

@@ -106,8 +106,10 @@ public:
     // The domain's tasks that are not completed, oldest first, with their state (one lookup
     // each, at most `limit`).
     void tasks(const std::string& domain, std::size_t limit, Callback<std::vector<Listed>> done);
-    // The state of one task, read from its responsible storers.
-    void state(const std::string& id, std::function<void(TaskState, std::size_t replicas)> done);
+    // The state of one task, read from its responsible storers; grants count from `storers` (the
+    // task's set; empty: any storer, against the number found).
+    void state(const std::string& id, std::vector<NodeId> storers,
+               std::function<void(TaskState, std::size_t replicas)> done);
 
     void tick();
     Clock::time_point next_wakeup() const;
@@ -132,11 +134,13 @@ private:
     void retry_later(Task task, std::size_t attempt, std::uint64_t min_epoch, Callback<Held> done);
     // Stores the record once, and again (up to `tries` in all) while storers that did not answer
     // could still make the quorum; acknowledgements add up across the tries.
-    void store_quorum(const wire::Record& record, std::function<void(const Quorum&)> done,
-                      std::size_t tries = 3);
+    // storers: the task's fixed set (acknowledgements count from it); empty: the k closest the
+    // put found (asked or down).
+    void store_quorum(const wire::Record& record, std::vector<NodeId> storers,
+                      std::function<void(const Quorum&)> done, std::size_t tries = 3);
     struct QuorumJob;
     void store_try(const std::shared_ptr<QuorumJob>& job, std::size_t n);
-    void put_claim(const Claim& claim, std::uint64_t step,
+    void put_claim(const Claim& claim, std::uint64_t step, std::vector<NodeId> storers,
                    std::function<void(const Quorum&)> done);
     void remember_closed(const std::string& id);
     void completed(const Result& result, const Quorum& stored, Callback<Submitted> done);

@@ -2,8 +2,8 @@
 
 // What a compute task is on the wire: signed `task` records of four parts.
 //
-//   task   {"part":"task","id","domain","type","title"[,"entry_id","detail"],"operator_id"
-//          [,"closed":true]}
+//   task   {"part":"task","id","domain","type","title"[,"entry_id","detail"],"operator_id",
+//          "storers":[node id, ...][,"closed":true]}
 //          key = prefix_key("task_index", domain), slot = id: the domain's task index; its
 //          creator's (a node responsible for the domain, or an operator's agent through the API).
 //   claim  {"part":"claim","id","epoch","operator_id","until"[,"released":true]}
@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nocturne::compute {
 
@@ -56,7 +57,13 @@ struct Task {
     std::string detail;       // what to do, for the agent that claims it
     std::string operator_id;  // the creator's operator (hex)
     bool closed = false;      // its creator saw it completed (seq 2; open ones are seq 1)
+    // The storers of the task key when it was created, closest first: the fixed set whose
+    // quorum a claim needs. A set that changed with each claimant's view would let both sides of
+    // a partition make "a quorum" of the storers each can reach.
+    std::vector<NodeId> storers;
 };
+
+inline constexpr std::size_t max_task_storers = 32;
 
 struct Claim {
     std::string id;

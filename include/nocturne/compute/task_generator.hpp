@@ -27,8 +27,7 @@ namespace nocturne::compute {
 
 class TaskGenerator {
 public:
-    using StateReader =
-        std::function<void(const std::string& id, std::function<void(TaskState)> done)>;
+    using StateReader = std::function<void(const Task& task, std::function<void(TaskState)> done)>;
 
     TaskGenerator(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
                   store::Store& own, vote::VoteService& votes, Triggers triggers,
@@ -39,7 +38,7 @@ public:
     // Creates nothing while "" (a node that is not enrolled cannot store anything anyway).
     void set_operator_id(std::string operator_id) { operator_id_ = std::move(operator_id); }
     // Publishes a definition signed by this node, keeps it in the own store (republished, and
-    // closed once completed).
+    // closed once completed). Without storers, the task key's are looked up first.
     void publish(const Task& task, std::function<void(dht::PutResult)> done);
 
     void tick();
@@ -56,6 +55,7 @@ private:
     void scan();
     void scan_domain(const std::string& domain, std::size_t entries);
     void ensure(Task task);
+    void sign_and_put(const Task& task, std::function<void(dht::PutResult)> done);
     void close_completed();
     void load_own();
 

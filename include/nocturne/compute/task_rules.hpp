@@ -64,12 +64,14 @@ struct TaskState {
 };
 const char* to_string(TaskState::Status status) noexcept;
 
-// A reader's view from the records under the task key (the union of what `replicas`
-// responsible storers sent): completed when a result's epoch and author hold a quorum of grants;
-// claimed while the latest epoch's grants that are not released and not expired (with grace)
-// could still make or hold a quorum; open otherwise.
+// A reader's view from the records under the task key (the union of what the storers sent):
+// completed when a result's epoch and author hold a quorum of grants; claimed while the latest
+// epoch's grants that are not released and not expired (with grace) could still make or hold a
+// quorum; open otherwise. Grants count only from the task's `storers` (quorum_of their number);
+// with none given, from anyone, against `replicas` found.
 TaskState task_state(const std::string& id, const std::vector<wire::Record>& records,
-                     std::size_t replicas, std::int64_t now, const ClaimRules& rules);
+                     std::size_t replicas, std::int64_t now, const ClaimRules& rules,
+                     const std::vector<NodeId>& storers = {});
 
 // When the nodes responsible for a domain create tasks (docs/compute.md):
 struct Triggers {

@@ -77,7 +77,8 @@ struct PutResult {
     // enrolled agents whose signed acknowledgement verifies.
     std::size_t stored = 0;
     std::size_t refused = 0;  // nodes that answered with an error code
-    std::size_t failed = 0;   // nodes that did not answer (responsible ones the lookup found down too)
+    std::size_t failed =
+        0;  // nodes that did not answer (responsible ones the lookup found down too)
     // Answers that said "stored" but do not count: no valid acknowledgement, or not a storer.
     std::size_t unacknowledged = 0;
     errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message
@@ -200,6 +201,10 @@ public:
     void put(const wire::Record& record, PutCallback done);
     // The same, once: no republishing (what republishing itself calls).
     void put_once(const wire::Record& record, PutCallback done);
+    // Stores the record on exactly these nodes (with acknowledgements, once): a service that
+    // fixed the storers of a key (a task's) reaches those a lookup no longer ranks among the k.
+    void store_on(const std::vector<wire::Contact>& nodes, const wire::Record& record,
+                  PutCallback done);
     // Stops republishing records under key (deletion itself is a newer record, not a message).
     void withdraw(const NodeId& key);
     // Stops republishing the one record with this record's identity (key, kind, author, slot):
