@@ -176,14 +176,63 @@ export async function enrolledHome(ledger: Ledger, bin: string): Promise<{ home:
   return { home, genesis };
 }
 
+/**
+ * Homes of `n` operators, each a genesis operator of one private test mesh and enrolled (with
+ * `rules`, further genesis fields such as vote windows). Returns the homes and the genesis file.
+ */
+export async function enrolledMesh(
+  ledger: Ledger,
+  bin: string,
+  n: number,
+  rules: Record<string, number> = {},
+): Promise<{ homes: string[]; genesis: string }> {
+  const homes: string[] = [];
+  const operators: Array<{ public_key: string; label: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const home = await ledger.tempDir();
+    const setup = await run(ledger, bin, ["setup", "--home", home, "--label", `op${i}`]);
+    if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+    const key = keyValues(setup.stdout).get("operator_public_key");
+    if (key === undefined) throw new Error(`setup printed no operator_public_key:\n${setup.stdout}`);
+    homes.push(home);
+    operators.push({ public_key: key, label: `op${i}` });
+  }
+  const files = await ledger.tempDir("nocturne-shim-genesis-");
+  const genesis = path.join(files, "genesis.json");
+  await writeFile(
+    genesis,
+    JSON.stringify({ version: 1, network: "shim-mesh", min_endorsements: 1, revocation_threshold: 1, operators, ...rules }),
+  );
+  for (const home of homes) {
+    const enroll = await run(ledger, bin, ["enroll", "--home", home, "--genesis", genesis]);
+    if (enroll.code !== 0) throw new Error(`enroll failed (${enroll.code}): ${enroll.stderr}`);
+  }
+  return { homes, genesis };
+}
+
+/** Calls a daemon's local API the way any local tool would (the token from its home). */
+export async function callApi(home: string, apiUrl: string, method: string, target: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const token = (await readFile(path.join(home, "api.token"), "utf8")).trim();
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`${apiUrl}${target}`, init);
+  const text = await response.text();
+  return { status: response.status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
 /** A daemon started by the test itself (not by the shim), in the foreground, on free ports. */
 export async function startDaemon(
   ledger: Ledger,
   bin: string,
   home: string,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ child: ChildProcess; pid: number; apiUrl: string; nodeId: string }> {
-  const child = spawn(bin, ["start", "--foreground", "--home", home, "--port", "0", "--api-port", "0"], {
+  extraArgs: string[] = [],
+): Promise<{ child: ChildProcess; pid: number; apiUrl: string; nodeId: string; address: string }> {
+  const child = spawn(bin, ["start", "--foreground", "--home", home, "--port", "0", "--api-port", "0", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env,
   });
@@ -205,7 +254,7 @@ export async function startDaemon(
     });
   });
   const kv = new Map(ready.split(" ").slice(1).map((f) => f.split("=", 2) as [string, string]));
-  return { child, pid: child.pid!, apiUrl: kv.get("api") ?? "", nodeId: kv.get("node_id") ?? "" };
+  return { child, pid: child.pid!, apiUrl: kv.get("api") ?? "", nodeId: kv.get("node_id") ?? "", address: kv.get("address") ?? "" };
 }
 
 export interface Shim {
@@ -223,13 +272,14 @@ export async function connectShim(
   bin: string,
   home: string,
   extraEnv: Record<string, string> = {},
+  extraArgs: string[] = [],
 ): Promise<Shim> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, { NOCTURNE_AGENT_BIN: bin }, extraEnv);
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SHIM, "--home", home, "--port", "0", "--api-port", "0", "--startup-timeout", "30"],
+    args: [SHIM, "--home", home, "--port", "0", "--api-port", "0", "--startup-timeout", "30", ...extraArgs],
     env,
     stderr: "pipe",
   });

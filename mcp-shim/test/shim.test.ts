@@ -11,8 +11,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 import {
   agentBinary,
+  callApi,
   connectShim,
   enrolledHome,
+  enrolledMesh,
   isAlive,
   keyValues,
   Ledger,
@@ -293,6 +295,86 @@ describe("a shim on an enrolled node", () => {
     assert.equal(error.status, 400, JSON.stringify(error));
     assert.match(error.code, /^[a-z_]+$/);
     assert.match(error.message, /domain/);
+  });
+});
+
+describe("a shim on a three-daemon mesh", () => {
+  it("claims the verify task the mesh created for a contested entry, and completes it for every node", async () => {
+    const { homes, genesis } = await enrolledMesh(ledger, bin, 3, { vote_commit_seconds: 6, vote_reveal_seconds: 6 });
+    const env = { ...process.env, NOCTURNE_GENESIS: genesis, NOCTURNE_LOOPBACK_PEERS: "1", NOCTURNE_TASK_SCAN_SECONDS: "1" };
+    const first = await startDaemon(ledger, bin, homes[0]!, env);
+    const second = await startDaemon(ledger, bin, homes[1]!, env, ["--bootstrap", first.address]);
+    const shim = await connectShim(
+      ledger,
+      bin,
+      homes[2]!,
+      { NOCTURNE_GENESIS: genesis, NOCTURNE_LOOPBACK_PEERS: "1", NOCTURNE_TASK_SCAN_SECONDS: "1" },
+      ["--bootstrap", first.address],
+    );
+    const daemons = [
+      { home: homes[0]!, apiUrl: first.apiUrl },
+      { home: homes[1]!, apiUrl: second.apiUrl },
+    ];
+    await waitUntil("every node knows both others", async () => {
+      for (const d of daemons) {
+        const peers = await callApi(d.home, d.apiUrl, "GET", "/local/peers");
+        if (Number(peers.json["count"]) < 2) return false;
+      }
+      return Number((await callOk(shim, "mesh_peers"))["count"]) >= 2;
+    }, 20_000);
+
+    const entry = await callOk(shim, "mesh_publish", {
+      domain: "shim-mesh/go",
+      id: "nil-close",
+      title: "Closing a nil channel panics",
+      content: "close(nil chan) panics",
+      confidence: 0.6,
+    });
+    assert.equal(entry["id"], "nil-close");
+    // Two operators up (one through MCP), one down: contested once the votes are revealed.
+    const cast = await callOk(shim, "mesh_vote", { id: "nil-close", domain: "shim-mesh/go", vote: 1 });
+    const up = await callApi(homes[0]!, first.apiUrl, "POST", "/local/knowledge/nil-close/vote", { domain: "shim-mesh/go", vote: 1 });
+    const down = await callApi(homes[1]!, second.apiUrl, "POST", "/local/knowledge/nil-close/vote", { domain: "shim-mesh/go", vote: -1 });
+    assert.equal(up.status, 202, JSON.stringify(up.json));
+    assert.equal(down.status, 202, JSON.stringify(down.json));
+    const countedBy = Math.max(Number(cast["counted_by"]), Number(up.json["counted_by"]), Number(down.json["counted_by"]));
+    await new Promise((r) => setTimeout(r, Math.max(0, countedBy * 1000 + 1000 - Date.now())));
+
+    // Nobody created the task: the domain's nodes did. This agent claims it through MCP.
+    let held: Structured = { claimed: false };
+    await waitUntil(
+      () => `a verify task for nil-close (last answer ${JSON.stringify(held)})`,
+      async () => {
+        held = await callOk(shim, "mesh_compute_claim", { domain: "shim-mesh/go", kind: "verify" });
+        return held["claimed"] === true;
+      },
+      30_000,
+    );
+    const task = held["task"] as { id: string; kind: string; entry_id: string };
+    assert.equal(task.kind, "verify");
+    assert.equal(task.entry_id, "nil-close");
+    const taken = await callApi(homes[0]!, first.apiUrl, "GET", `/local/compute?domain=shim-mesh/go&id=${task.id}`);
+    assert.equal(taken.status, 409, JSON.stringify(taken.json));
+    assert.equal((taken.json["error"] as { code: string }).code, "task_claimed");
+
+    const answer = await callOk(shim, "mesh_publish", { domain: "shim-mesh/go", id: "nil-close-checked", title: "Checked", content: "it panics" });
+    const done = await callOk(shim, "mesh_compute_submit", { id: task.id, epoch: Number(held["epoch"]), result_id: String(answer["id"]) });
+    assert.equal(done["status"], "completed");
+
+    // Gone from every node's offer.
+    const none = await callOk(shim, "mesh_compute_claim", { domain: "shim-mesh/go", kind: "verify" });
+    assert.equal(none["claimed"], false);
+    for (const d of daemons) {
+      const offer = await callApi(d.home, d.apiUrl, "GET", "/local/compute?domain=shim-mesh/go&kind=verify");
+      assert.equal(offer.status, 204, JSON.stringify(offer.json));
+      const listed = await callApi(d.home, d.apiUrl, "GET", "/local/compute/tasks?domain=shim-mesh/go");
+      assert.equal((listed.json["tasks"] as Array<{ id: string }>).some((t) => t.id === task.id), false);
+    }
+    await shim.client.close();
+    for (const d of [first, second]) {
+      d.child.kill("SIGTERM");
+      await waitUntil("the daemon stopped", () => !isAlive(d.pid));
+    }
   });
 });
 
