@@ -499,6 +499,25 @@ void ComputeService::submit(const std::string& id, std::uint64_t epoch, std::str
         return;
     }
     Result res{id, epoch, operator_id_, *domain, std::move(result_id)};
+    if (storers.empty()) {
+        // Not held here (this node restarted since the claim): the task's storer set comes from
+        // its definition, not from whoever a lookup finds now.
+        read_index(res.domain, [this, res, done = std::move(done)](auto tasks) mutable {
+            for (auto& t : tasks) {
+                if (t.first.id == res.id) {
+                    submit_result(std::move(res), std::move(t.first.storers), std::move(done));
+                    return;
+                }
+            }
+            done(Error(errc::not_found, "no open task " + res.id + " in domain " + res.domain));
+        });
+        return;
+    }
+    submit_result(std::move(res), std::move(storers), std::move(done));
+}
+
+void ComputeService::submit_result(Result res, std::vector<NodeId> storers,
+                                   Callback<Submitted> done) {
     node_.find_value(
         content_key(res.domain, res.result_id),
         [this, alive = std::weak_ptr<char>(alive_), res, storers = std::move(storers),

@@ -133,7 +133,11 @@ void TaskGenerator::scan_domain(const std::string& domain, std::size_t entries) 
 void TaskGenerator::ensure(Task task) {
     if (known_.contains(task.id)) return;
     known_.insert(task.id);  // now: its storers are looked up before it is signed
-    publish(task, nullptr);
+    publish(task, [this, alive = std::weak_ptr<char>(alive_), id = task.id](dht::PutResult r) {
+        if (alive.expired() || r.ok()) return;
+        known_.erase(id);  // stored nowhere (no storer found): the next scan tries again
+        own_open_.erase(id);
+    });
     ++created_;
 }
 

@@ -23,7 +23,9 @@ Decision decide_claim(const Claim& claim, std::uint64_t claim_seq, const NodeId&
         }
         return d;
     }
-    if (claim.until <= now) return refuse(errc::value_out_of_range);
+    if (claim.until <= now || claim.epoch > view.highest_epoch + epoch_slack) {
+        return refuse(errc::value_out_of_range);
+    }
     const auto until = std::min(claim.until, now + rules.claim_seconds);
     if (mine) {
         if (claim.epoch < mine->epoch) return refuse(errc::stale_epoch);
@@ -31,6 +33,10 @@ Decision decide_claim(const Claim& claim, std::uint64_t claim_seq, const NodeId&
             if (mine->claimant != claimant) return refuse(errc::task_claimed);
             if (mine->released) return refuse(errc::stale_epoch);
             if (claim_seq <= view.mine_seq) return d;  // granted already (a retry)
+            // Renewing a claim that lapsed is claiming again: the hoarding bound applies.
+            if (mine->until < now && view.operator_open_claims >= rules.max_open_claims) {
+                return refuse(errc::too_many_claims);
+            }
             Grant g = *mine;
             g.until = std::max(mine->until, until);
             d.grant = g;
@@ -89,9 +95,10 @@ TaskState task_state(const std::string& id, const std::vector<wire::Record>& rec
             if (res && res->id == id && author) results.emplace_back(*author, std::move(*res));
         }
     }
+    // A released grant completes nothing: its holder gave the task back.
     const auto granted = [&](std::uint64_t epoch, const NodeId& claimant) {
         return static_cast<std::size_t>(std::count_if(grants.begin(), grants.end(), [&](auto& g) {
-            return g.epoch == epoch && g.claimant == claimant;
+            return g.epoch == epoch && g.claimant == claimant && !g.released;
         }));
     };
     for (const auto& [author, res] : results) {

@@ -17,15 +17,19 @@ TaskStorer::~TaskStorer() {
 }
 
 std::error_code TaskStorer::check(const wire::Record& record, const NodeId& from) {
-    if (auto same = node_.records().find(store::RecordIdentity::of(record));
-        same && same->has_value() && (*same)->sig == record.sig) {
-        return {};  // held already (replication, republishing, a retry): decided before
-    }
     const auto part = part_of(record);
     if (part.empty()) return make_error_code(errc::value_out_of_range);
-    if (part == "task") return check_task(record);
     const auto author = NodeId::from_public_key(record.author);
     if (!author) return make_error_code(errc::bad_length);
+    // Held already (replication, republishing): decided before. Not for a claim or result from
+    // its author: a copy a replica passed on was kept without a decision, and acknowledging the
+    // author's own STORE of it must mean a grant (decide_* take retries as no-ops).
+    const bool decides = (part == "claim" || part == "result") && from == *author;
+    if (auto same = node_.records().find(store::RecordIdentity::of(record));
+        !decides && same && same->has_value() && (*same)->sig == record.sig) {
+        return {};
+    }
+    if (part == "task") return check_task(record);
     if (part == "grant") {
         // A grant is its storer's word: this node's own come from this node only.
         if (*author == node_.id() && from != node_.id()) return make_error_code(errc::stale_seq);
@@ -46,7 +50,11 @@ std::error_code TaskStorer::check_task(const wire::Record& record) {
     auto held = node_.records().get(record.key, clock_.unix_seconds());
     if (!held) return held.error();
     std::size_t mine = 0;
-    for (const auto& r : *held) mine += r.author == record.author ? 1 : 0;
+    for (const auto& r : *held) {
+        if (r.author != record.author) continue;
+        if (r.slot == record.slot) return {};  // a newer version of one it holds (closing it)
+        ++mine;
+    }
     if (mine >= max_tasks_per_creator) return make_error_code(errc::over_operator_rate);
     return {};
 }
@@ -62,7 +70,9 @@ std::optional<std::pair<Grant, std::uint64_t>> TaskStorer::my_grant(const NodeId
 std::size_t TaskStorer::open_claims(const std::string& operator_id, std::int64_t now) {
     const auto it = grants_by_operator_.find(operator_id);
     if (it == grants_by_operator_.end()) return 0;
-    std::erase_if(it->second, [&](const auto& kv) { return kv.second < now; });
+    // Counted until the storers reopen the task: a lapsed claim can still be renewed in grace.
+    std::erase_if(it->second,
+                  [&](const auto& kv) { return kv.second + rules_.grace_seconds < now; });
     return it->second.size();
 }
 
@@ -76,11 +86,17 @@ std::error_code TaskStorer::check_claim(const wire::Record& record, const NodeId
 
     StorerView view;
     auto mine = my_grant(record.key);
+    auto held = node_.records().get(record.key, now);
+    if (!held) return held.error();
+    for (const auto& r : *held) {
+        if (r.slot != "grant") continue;
+        if (auto g = grant_from_record(r)) {
+            view.highest_epoch = std::max(view.highest_epoch, g->epoch);
+        }
+    }
     if (mine) {
         view.mine = mine->first;
         view.mine_seq = mine->second;
-        auto held = node_.records().get(record.key, now);
-        if (!held) return held.error();
         for (const auto& r : *held) {
             if (r.slot != "result" || NodeId::from_public_key(r.author) != mine->first.claimant) {
                 continue;

@@ -145,6 +145,27 @@ TEST(StorerRules, ExtensionsReleasesLimitsAndCompletion) {
               make_error_code(errc::value_out_of_range));
 }
 
+TEST(StorerRules, NobodyJumpsATaskToTheLastEpochOrRenewsPastTheHoardingBound) {
+    const auto a = key(10).node_id();
+    ClaimRules rules;
+    StorerView fresh;
+    fresh.highest_epoch = 2;
+    EXPECT_FALSE(decide_claim(claim(5), seq_of(5, 0), a, fresh, now, rules).refusal);
+    EXPECT_EQ(decide_claim(claim(6), seq_of(6, 0), a, fresh, now, rules).refusal,
+              make_error_code(errc::value_out_of_range))
+        << "at most epoch_slack past the highest grant under the key";
+    EXPECT_EQ(decide_claim(claim(max_epoch), seq_of(max_epoch, 0), a, fresh, now, rules).refusal,
+              make_error_code(errc::value_out_of_range));
+    // A lapsed claim renewed within the grace counts against the bound like a new one.
+    Grant lapsed{"t1", 1, a, now - 10, false};
+    StorerView view{lapsed, seq_of(1, 0), false, 4, 1};
+    EXPECT_EQ(decide_claim(claim(1), seq_of(1, 1), a, view, now, rules).refusal,
+              make_error_code(errc::too_many_claims));
+    view.mine->until = now + 10;
+    EXPECT_FALSE(decide_claim(claim(1), seq_of(1, 1), a, view, now, rules).refusal)
+        << "a live claim is renewed whatever the count";
+}
+
 TEST(StorerRules, AResultIsTakenOnlyFromTheLatestEpochsHolder) {
     const auto a = key(10).node_id(), b = key(11).node_id();
     const Result r{"t1", 1, op, "go", "answer"};

@@ -143,6 +143,7 @@ private:
     void put_claim(const Claim& claim, std::uint64_t step, std::vector<NodeId> storers,
                    std::function<void(const Quorum&)> done);
     void remember_closed(const std::string& id);
+    void submit_result(Result result, std::vector<NodeId> storers, Callback<Submitted> done);
     void completed(const Result& result, const Quorum& stored, Callback<Submitted> done);
 
     dht::Node& node_;

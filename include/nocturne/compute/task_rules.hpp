@@ -30,6 +30,9 @@ struct StorerView {
     std::uint64_t mine_seq = 0;
     bool completed = false;                // it holds a result of its grant's epoch and claimant
     std::size_t operator_open_claims = 0;  // live grants it gave the claimant's operator
+    // The highest epoch any grant under the key names (its own or replicas'): a claim may go
+    // at most epoch_slack beyond it, so nobody can jump a task to the last epoch and end it.
+    std::uint64_t highest_epoch = 0;
 };
 
 struct Decision {
@@ -72,6 +75,8 @@ const char* to_string(TaskState::Status status) noexcept;
 TaskState task_state(const std::string& id, const std::vector<wire::Record>& records,
                      std::size_t replicas, std::int64_t now, const ClaimRules& rules,
                      const std::vector<NodeId>& storers = {});
+
+inline constexpr std::uint64_t epoch_slack = 3;
 
 // When the nodes responsible for a domain create tasks (docs/compute.md):
 struct Triggers {
