@@ -22,6 +22,17 @@ nlohmann::json held_json(const compute::ComputeService::Held& h) {
             {"responsible", h.responsible}};
 }
 
+// Answers with a claim (200), or the service's error.
+std::function<void(result<compute::ComputeService::Held>)> answer_held(const Responder& respond) {
+    return [respond](result<compute::ComputeService::Held> h) {
+        if (!h) {
+            respond(error_response(h.error()));
+            return;
+        }
+        respond(Response{200, held_json(*h).dump(), {}});
+    };
+}
+
 // The body of a POST: a JSON object of at most 8 KiB, read by `read`; a bad one answers 400.
 template <class Read>
 bool read_body(const Request& request, const Responder& respond, const char* shape, Read read) {
@@ -112,14 +123,7 @@ void add_compute_routes(Router& router, compute::ComputeService& service,
                                        "claiming one task (id) needs its domain"));
                     return;
                 }
-                service.claim(domains.front(), *id,
-                              [respond](result<compute::ComputeService::Held> h) {
-                                  if (!h) {
-                                      respond(error_response(h.error()));
-                                      return;
-                                  }
-                                  respond(Response{200, held_json(*h).dump(), {}});
-                              });
+                service.claim(domains.front(), *id, answer_held(respond));
                 return;
             }
             if (domains.empty()) {
@@ -240,14 +244,7 @@ void add_compute_routes(Router& router, compute::ComputeService& service,
                     return;
                 }
                 if (action == "extend") {
-                    service.extend(params.at("id"), epoch,
-                                   [respond](result<compute::ComputeService::Held> h) {
-                                       if (!h) {
-                                           respond(error_response(h.error()));
-                                           return;
-                                       }
-                                       respond(Response{200, held_json(*h).dump(), {}});
-                                   });
+                    service.extend(params.at("id"), epoch, answer_held(respond));
                     return;
                 }
                 service.release(

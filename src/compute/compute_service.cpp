@@ -41,7 +41,6 @@ ComputeService::ComputeService(dht::Node& node, const crypto::KeyPair& keys, con
     : node_(node),
       keys_(keys),
       clock_(clock),
-      trust_(trust),
       options_(options),
       storer_(node, keys, clock, trust, options.rules),
       generator_(node, keys, clock, own, votes, options.triggers, options.scan_period,
@@ -155,18 +154,23 @@ void ComputeService::read_index(
     });
 }
 
-void ComputeService::claim_next(std::vector<std::string> domains, std::optional<std::string> type,
-                                Callback<std::optional<Held>> done) {
+std::optional<Error> ComputeService::cannot_claim() const {
     if (operator_id_.empty()) {
-        done(Error(errc::unknown_agent,
-                   "this node is not enrolled: only an operator's agent "
-                   "claims tasks"));
-        return;
+        return Error(errc::unknown_agent,
+                     "this node is not enrolled: only an operator's agent claims tasks");
     }
     if (open_claims() >= options_.rules.max_open_claims) {
-        done(Error(errc::too_many_claims,
-                   "this agent holds " + std::to_string(open_claims()) +
-                       " open claims, the most allowed: submit or release one first"));
+        return Error(errc::too_many_claims,
+                     "this agent holds " + std::to_string(open_claims()) +
+                         " open claims, the most allowed: submit or release one first");
+    }
+    return std::nullopt;
+}
+
+void ComputeService::claim_next(std::vector<std::string> domains, std::optional<std::string> type,
+                                Callback<std::optional<Held>> done) {
+    if (auto why = cannot_claim()) {
+        done(std::move(*why));
         return;
     }
     auto job = std::make_shared<Candidates>();
@@ -218,14 +222,8 @@ void ComputeService::next_candidate(std::shared_ptr<Candidates> job) {
 }
 
 void ComputeService::claim(const std::string& domain, const std::string& id, Callback<Held> done) {
-    if (operator_id_.empty()) {
-        done(Error(errc::unknown_agent,
-                   "this node is not enrolled: only an operator's agent "
-                   "claims tasks"));
-        return;
-    }
-    if (open_claims() >= options_.rules.max_open_claims) {
-        done(Error(errc::too_many_claims, "this agent holds the most open claims allowed"));
+    if (auto why = cannot_claim()) {
+        done(std::move(*why));
         return;
     }
     read_index(domain, [this, id, done = std::move(done)](auto tasks) mutable {
@@ -628,7 +626,9 @@ void ComputeService::tick() {
     }
     const auto now_s = clock_.unix_seconds();
     std::erase_if(held_, [&](const auto& kv) {
-        return kv.second.until + options_.rules.grace_seconds < now_s;
+        if (kv.second.until + options_.rules.grace_seconds >= now_s) return false;
+        steps_.erase(kv.first);
+        return true;
     });
 }
 

@@ -12,14 +12,6 @@
 namespace nocturne::compute {
 namespace {
 
-bool is_lower_hex32(const std::string& text) {
-    if (text.size() != 64) return false;
-    for (const char c : text) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-}
-
 result<wire::Record> sign(const nlohmann::json& payload, std::uint64_t seq, std::int64_t now,
                           std::int64_t expires, const crypto::KeyPair& author) {
     return wire::sign_record({wire::RecordKind::task, seq, now, expires, payload.dump()}, author);
@@ -157,7 +149,7 @@ result<Task> task_from_record(const wire::Record& record) {
             return make_error_code(errc::value_out_of_range);  // a storer counts once
         }
     }
-    if (!is_task_type(t.type) || !is_lower_hex32(t.operator_id) ||
+    if (!is_task_type(t.type) || !is_lower_hex(t.operator_id, 32) ||
         (!t.entry_id.empty() && !wire::is_valid_id(t.entry_id)) ||
         record.seq != (t.closed ? 2u : 1u)) {
         return make_error_code(errc::value_out_of_range);
@@ -178,7 +170,7 @@ result<Claim> claim_from_record(const wire::Record& record) {
     c.released = r.optional_boolean("released").value_or(false);
     if (auto ec = r.finish()) return ec;
     const auto step = record.seq & 0xffff;
-    if (!is_lower_hex32(c.operator_id) || (record.seq >> 16) != c.epoch ||
+    if (!is_lower_hex(c.operator_id, 32) || (record.seq >> 16) != c.epoch ||
         (c.released != (step == release_step))) {
         return make_error_code(errc::value_out_of_range);
     }
@@ -213,7 +205,7 @@ result<Result> result_from_record(const wire::Record& record) {
     out.domain = r.string("domain", wire::max_identifier_bytes);
     out.result_id = r.string("result_id", wire::max_identifier_bytes);
     if (auto ec = r.finish()) return ec;
-    if (!is_lower_hex32(out.operator_id) || record.seq != out.epoch ||
+    if (!is_lower_hex(out.operator_id, 32) || record.seq != out.epoch ||
         !wire::is_valid_id(out.result_id) || !wire::is_valid_domain(out.domain)) {
         return make_error_code(errc::value_out_of_range);
     }

@@ -23,6 +23,14 @@ std::string to_hex(bytes_view data) {
     return out;
 }
 
+bool is_lower_hex(std::string_view text, std::size_t size) {
+    if (text.size() != 2 * size) return false;
+    for (const char c : text) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
 result<bytes> from_hex(std::string_view text) {
     if (text.size() % 2 != 0) return make_error_code(errc::bad_hex);
     bytes out(text.size() / 2);

@@ -23,14 +23,6 @@ void append_round(bytes& out, std::uint64_t round) {
     }
 }
 
-bool is_lower_hex32(const std::string& text) {
-    if (text.size() != 64) return false;
-    for (const char c : text) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-}
-
 result<wire::Record> sign(const nlohmann::json& payload, std::uint64_t round, std::int64_t created,
                           const crypto::KeyPair& agent) {
     if (round == 0) return make_error_code(errc::value_out_of_range);
@@ -63,7 +55,7 @@ std::error_code read_common(wire::ObjectReader& r, const wire::Record& record, C
     out.round = static_cast<std::uint64_t>(r.int64("round", 1, INT64_MAX));
     out.operator_id = r.string("operator_id", 64);
     if (r.error()) return r.error();
-    if (!is_lower_hex32(out.operator_id) || out.round != record.seq) {
+    if (!is_lower_hex(out.operator_id, 32) || out.round != record.seq) {
         return make_error_code(errc::value_out_of_range);
     }
     return {};
@@ -158,7 +150,7 @@ result<Commit> commit_from_record(const wire::Record& record) {
     c.commitment = r.string("commitment", 64);
     if (!ec) ec = r.finish();
     if (ec) return ec;
-    if (!is_lower_hex32(c.commitment)) return make_error_code(errc::value_out_of_range);
+    if (!is_lower_hex(c.commitment, 32)) return make_error_code(errc::value_out_of_range);
     c.entry_key = common.entry_key;
     c.round = common.round;
     c.operator_id = std::move(common.operator_id);
@@ -177,7 +169,8 @@ result<Reveal> reveal_from_record(const wire::Record& record) {
     v.reason = r.optional_string("reason", max_reason_bytes).value_or("");
     if (!ec) ec = r.finish();
     if (ec) return ec;
-    if (v.choice == 0 || !is_lower_hex32(v.salt)) return make_error_code(errc::value_out_of_range);
+    if (v.choice == 0 || !is_lower_hex(v.salt, 32))
+        return make_error_code(errc::value_out_of_range);
     v.entry_key = common.entry_key;
     v.round = common.round;
     v.operator_id = std::move(common.operator_id);

@@ -24,6 +24,15 @@ TEST(Hex, RejectsBadInput) {
     EXPECT_EQ(from_hex(std::string("1\0", 2)).error(), errc::bad_hex);
 }
 
+TEST(Hex, LowerCaseOfExactlyNBytesIsTheOneSpellingPayloadsUse) {
+    EXPECT_TRUE(is_lower_hex(std::string(64, 'a'), 32));
+    EXPECT_TRUE(is_lower_hex("0f9e", 2));
+    EXPECT_FALSE(is_lower_hex(std::string(64, 'A'), 32));
+    EXPECT_FALSE(is_lower_hex(std::string(62, 'a'), 32));
+    EXPECT_FALSE(is_lower_hex("0g", 1));
+    EXPECT_TRUE(is_lower_hex("", 0));
+}
+
 TEST(Hex, FixedLength) {
     EXPECT_EQ((from_hex_fixed<2>("beef").value()), (std::array<std::uint8_t, 2>{0xbe, 0xef}));
     EXPECT_EQ(from_hex_fixed<2>("be").error(), errc::bad_length);

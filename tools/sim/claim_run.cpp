@@ -32,12 +32,6 @@ struct Race {
     bool completed = false;
 };
 
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 }  // namespace
 
 int run_claims(const ClaimRunOptions& opt) {

@@ -2,10 +2,17 @@
 
 #include <nocturne/trust/certificate.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
 namespace nocturne::tools {
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
 
 crypto::KeyPair key_of(std::uint64_t n, std::uint8_t kind) {
     crypto::Seed seed{};

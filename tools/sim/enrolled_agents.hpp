@@ -14,6 +14,9 @@
 
 namespace nocturne::tools {
 
+// The median of a sample (0 when empty): the figures scenarios report.
+double median(std::vector<double> values);
+
 // The key numbered n of a kind (each scenario numbers its operators and agents in kinds of its
 // own).
 crypto::KeyPair key_of(std::uint64_t n, std::uint8_t kind);

@@ -44,12 +44,6 @@ std::string per_vote(const std::map<std::string, std::uint64_t>& before,
     return out;
 }
 
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 }  // namespace
 
 int run_votes(const VoteRunOptions& opt) {

@@ -119,6 +119,8 @@ public:
 
 private:
     struct Candidates;
+    // Why this agent may not claim now (not enrolled, or at its bound of open claims).
+    std::optional<Error> cannot_claim() const;
     void read_index(const std::string& domain,
                     std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done);
     void next_candidate(std::shared_ptr<Candidates> job);
@@ -149,7 +151,6 @@ private:
     dht::Node& node_;
     const crypto::KeyPair& keys_;
     const Clock& clock_;
-    trust::TrustState& trust_;
     ComputeOptions options_;
     std::string operator_id_;
     TaskStorer storer_;

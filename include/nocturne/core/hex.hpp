@@ -16,6 +16,10 @@ std::string to_hex(bytes_view data);
 // Accepts upper or lower case; anything else (odd length, non-hex digit) is errc::bad_hex.
 result<bytes> from_hex(std::string_view text);
 
+// Whether text is exactly `size` bytes in lower-case hex: the one spelling signed payloads may
+// use for ids and hashes, so that two texts never name one value.
+bool is_lower_hex(std::string_view text, std::size_t size);
+
 // Decodes exactly N bytes: errc::bad_length when the text decodes to another length.
 template <std::size_t N>
 result<std::array<std::uint8_t, N>> from_hex_fixed(std::string_view text) {
