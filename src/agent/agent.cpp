@@ -1,5 +1,4 @@
 #include <nocturne/agent/agent.hpp>
-#include <nocturne/trust/revocation_watch.hpp>
 
 #include <algorithm>
 #include <utility>
@@ -27,17 +26,27 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
                    options.rules.claim_seconds = trust_.genesis().claim_seconds;
                    return options;
                }()),
-      awareness_(node_, keys_, clock, trust_, knowledge_, votes_, compute_) {
+      awareness_(node_, keys_, clock, trust_, knowledge_, votes_, compute_),
+      gossip_(node_, trust_, clock, [&] {
+          auto options = config_.gossip;
+          if (options.seed == 0 && config_.node.seed != 0) {
+              options.seed = config_.node.seed ^ 0x9e3779b97f4a7c15ULL;
+          }
+          return options;
+      }()) {
+    // Whatever the trust state learns, by any path, is the gossip layer's to spread.
+    trust_.on_learned([this](const wire::Record& r) { gossip_.offer(r); });
     node_.set_policy(&policy_);
     node_.set_signer(&keys_);
     const auto now = clock_.now();
     next_credentials_ = now;
     next_snapshot_ = now + config_.snapshot_period;
-    next_revocation_watch_ = now + config_.revocation_watch_period;
     poll_credentials();
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+    trust_.on_learned(nullptr);
+}
 
 const std::string& Agent::network() const {
     return trust_.genesis().network;
@@ -52,8 +61,8 @@ void Agent::on_undeliverable(const std::string& message_id) {
 }
 
 Clock::time_point Agent::next_wakeup() const {
-    auto t = std::min({node_.next_wakeup(), next_revocation_watch_, next_bootstrap_,
-                       votes_.next_wakeup(), compute_.next_wakeup()});
+    auto t = std::min({node_.next_wakeup(), next_bootstrap_, votes_.next_wakeup(),
+                       compute_.next_wakeup(), gossip_.next_wakeup()});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;
@@ -61,11 +70,9 @@ Clock::time_point Agent::next_wakeup() const {
 
 void Agent::tick() {
     node_.tick();
-    // A revocation of an operator we just met is looked up at once, so that its agent gets at
-    // most the STOREs already in flight (see trust/revocation_watch.hpp).
-    trust::watch_new_operators(node_, trust_);
     votes_.tick();
     compute_.tick();
+    gossip_.tick();
     const auto now = clock_.now();
     if (now >= next_credentials_) {
         next_credentials_ = now + config_.credentials_period;
@@ -74,10 +81,6 @@ void Agent::tick() {
     if (now >= next_snapshot_) {
         next_snapshot_ = now + config_.snapshot_period;
         save_peers();
-    }
-    if (now >= next_revocation_watch_) {
-        next_revocation_watch_ = now + config_.revocation_watch_period;
-        trust::watch_revocations(node_, trust_);
     }
     // A table that emptied (every peer gone) is refilled from the seeds, with the same backoff.
     if (node_.table().size() == 0 && !seeds_.empty() && !bootstrapping_ &&
@@ -131,6 +134,9 @@ void Agent::on_bootstrapped() {
     publish_own_certificates();
     (void)knowledge_.resume_publishing();
     votes_.resume();
+    // What the mesh learned while this node was away (or before it existed): revocations,
+    // quarantines, certificates.
+    gossip_.catch_up();
 }
 
 void Agent::stop() {

@@ -29,32 +29,4 @@ void ReplayGuard::forget_oldest() {
     by_time_.erase(oldest);
 }
 
-TokenBucket::TokenBucket(double rate_per_second, double burst, time_point now)
-    : rate_(std::max(rate_per_second, 0.0)),
-      burst_(std::max(burst, 1.0)),
-      tokens_(burst_),
-      last_(now) {}
-
-bool TokenBucket::try_take(time_point now) {
-    if (now > last_) {
-        const std::chrono::duration<double> elapsed = now - last_;
-        tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_);
-        last_ = now;
-    }
-    if (tokens_ < 1.0) return false;
-    tokens_ -= 1.0;
-    return true;
-}
-
-std::chrono::nanoseconds TokenBucket::wait(time_point now) const {
-    double tokens = tokens_;
-    if (now > last_) {
-        const std::chrono::duration<double> elapsed = now - last_;
-        tokens = std::min(burst_, tokens + elapsed.count() * rate_);
-    }
-    if (tokens >= 1.0) return std::chrono::nanoseconds{0};
-    if (rate_ <= 0.0) return std::chrono::hours(1);
-    return std::chrono::nanoseconds(static_cast<std::int64_t>((1.0 - tokens) / rate_ * 1e9) + 1);
-}
-
 }  // namespace nocturne::net

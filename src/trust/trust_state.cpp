@@ -113,8 +113,18 @@ std::size_t TrustState::learn_all(std::span<const wire::Record> records, std::in
     return learned;
 }
 
+std::vector<wire::Record> TrustState::records() const {
+    std::vector<wire::Record> out;
+    out.reserve(cert_records_.size() + agents_.size() + revocation_records_.size());
+    for (const auto& [id, r] : cert_records_) out.push_back(r);
+    for (const auto& [id, a] : agents_) out.push_back(a.record);
+    for (const auto& [id, r] : revocation_records_) out.push_back(r);
+    return out;
+}
+
 void TrustState::keep(const wire::Record& record) {
     ++stats_.learned;
+    if (on_learned_) on_learned_(record);
     if (auto stored = persist_.put(record);
         !stored && stored.error() != errc::stale_seq && stored.error() != errc::seq_conflict) {
         ++stats_.persist_errors;
@@ -127,7 +137,6 @@ std::error_code TrustState::learn_certificate(const wire::Record& record, std::i
     if (auto ec = validator_.add_certificate(*cert, now)) return ec;
     ++standing_epoch_;
     auto [it, inserted] = cert_records_.try_emplace(cert->operator_id, record);
-    if (inserted) new_operators_.push_back(cert->operator_id);
     if (!inserted && record.created >= it->second.created) it->second = record;
     remember(record, cert->operator_id, {});
     return {};

@@ -17,7 +17,7 @@ struct TypeName {
     std::string_view name;
 };
 
-constexpr std::array<TypeName, 9> type_names{{
+constexpr std::array<TypeName, 13> type_names{{
     {MessageType::ping, "PING"},
     {MessageType::pong, "PONG"},
     {MessageType::find_node, "FIND_NODE"},
@@ -25,6 +25,10 @@ constexpr std::array<TypeName, 9> type_names{{
     {MessageType::store, "STORE"},
     {MessageType::vote, "VOTE"},
     {MessageType::query, "QUERY"},
+    {MessageType::gossip, "GOSSIP"},
+    {MessageType::ihave, "IHAVE"},
+    {MessageType::iwant, "IWANT"},
+    {MessageType::sync, "SYNC"},
     {MessageType::response, "RESPONSE"},
     {MessageType::error, "ERROR"},
 }};

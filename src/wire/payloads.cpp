@@ -69,6 +69,67 @@ std::error_code read_credentials(const nlohmann::json* array, const Limits& limi
     return {};
 }
 
+nlohmann::json ids_to_json(const std::vector<NodeId>& ids) {
+    auto out = nlohmann::json::array();
+    for (const auto& id : ids) out.push_back(id.to_hex());
+    return out;
+}
+
+std::error_code read_ids(const nlohmann::json* array, std::vector<NodeId>& out) {
+    if (array == nullptr) return {};
+    for (const auto& item : *array) {
+        if (!item.is_string()) return make_error_code(errc::value_out_of_range);
+        const auto& text = item.get_ref<const std::string&>();
+        auto id = NodeId::from_hex(text);
+        if (!id || !is_lower_hex(text, NodeId::size)) {
+            return make_error_code(errc::value_out_of_range);
+        }
+        out.push_back(*id);
+    }
+    return {};
+}
+
+bool is_sync_prefix(const std::string& text) {
+    if (text.size() > max_sync_prefix) return false;
+    for (const char c : text)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+nlohmann::json ranges_to_json(const std::vector<SyncRange>& ranges) {
+    auto out = nlohmann::json::array();
+    for (const auto& r : ranges) {
+        out.push_back({{"p", r.prefix}, {"n", r.count}, {"f", to_hex(r.fingerprint)}});
+    }
+    return out;
+}
+
+std::error_code read_ranges(const nlohmann::json* array, std::vector<SyncRange>& out) {
+    if (array == nullptr) return {};
+    for (const auto& item : *array) {
+        ObjectReader r(item);
+        SyncRange range;
+        range.prefix = r.string("p", max_sync_prefix);
+        range.count = static_cast<std::uint64_t>(r.int64("n", 0, INT64_MAX));
+        range.fingerprint = r.hex_fixed<16>("f");
+        if (auto ec = r.finish()) return ec;
+        if (!is_sync_prefix(range.prefix)) return make_error_code(errc::value_out_of_range);
+        out.push_back(std::move(range));
+    }
+    return {};
+}
+
+std::error_code read_prefixes(const nlohmann::json* array, std::vector<std::string>& out) {
+    if (array == nullptr) return {};
+    for (const auto& item : *array) {
+        if (!item.is_string()) return make_error_code(errc::value_out_of_range);
+        auto text = item.get<std::string>();
+        if (!is_sync_prefix(text)) return make_error_code(errc::value_out_of_range);
+        out.push_back(std::move(text));
+    }
+    return {};
+}
+
 std::string read_message_id(ObjectReader& r, std::string_view name) {
     auto id = r.string(name, 64);
     if (!r.error() && !is_message_id(id)) r.fail(errc::value_out_of_range);
@@ -157,6 +218,9 @@ const char* response_tag(const ResponseBody& body) {
                           [](const StoreResult&) { return "STORE"; },
                           [](const VoteResult&) { return "VOTE"; },
                           [](const QueryResult&) { return "QUERY"; },
+                          [](const GossipAck&) { return "GOSSIP"; },
+                          [](const ItemsResult&) { return "IWANT"; },
+                          [](const SyncResult&) { return "SYNC"; },
                       },
                       body);
 }
@@ -191,6 +255,22 @@ nlohmann::json response_to_json(const Response& resp) {
                            j["credentials"] = records_to_json(r.credentials);
                        }
                        if (r.more) j["more"] = true;
+                   },
+                   [&](const GossipAck& r) {
+                       j["accepted"] = r.accepted;
+                       if (!r.want.empty()) j["want"] = ids_to_json(r.want);
+                   },
+                   [&](const ItemsResult& r) {
+                       j["items"] = records_to_json(r.items);
+                       if (!r.credentials.empty()) {
+                           j["credentials"] = records_to_json(r.credentials);
+                       }
+                   },
+                   [&](const SyncResult& r) {
+                       j["listed"] = r.listed;
+                       j["ids"] = ids_to_json(r.ids);
+                       j["ranges"] = ranges_to_json(r.ranges);
+                       if (r.skipped != 0) j["skipped"] = r.skipped;
                    },
                },
                resp.result);
@@ -248,6 +328,29 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
         }
         out.more = r.optional_boolean("more").value_or(false);
         resp.result = std::move(out);
+    } else if (tag == "GOSSIP") {
+        GossipAck out;
+        out.accepted = static_cast<std::uint32_t>(
+            r.int64("accepted", 0, static_cast<std::int64_t>(limits.max_gossip_items)));
+        ec = read_ids(r.optional_array("want", limits.max_gossip_ids), out.want);
+        resp.result = std::move(out);
+    } else if (tag == "IWANT") {
+        ItemsResult out;
+        ec = read_records(r.array("items", limits.max_gossip_items), limits, out.items);
+        if (!ec) {
+            ec = read_credentials(r.optional_array("credentials", limits.max_credentials), limits,
+                                  out.credentials);
+        }
+        resp.result = std::move(out);
+    } else if (tag == "SYNC") {
+        SyncResult out;
+        ec = read_prefixes(r.array("listed", limits.max_sync_ranges), out.listed);
+        if (!ec) ec = read_ids(r.array("ids", limits.max_gossip_ids), out.ids);
+        if (!ec) ec = read_ranges(r.array("ranges", limits.max_sync_ranges), out.ranges);
+        out.skipped = static_cast<std::uint32_t>(
+            r.optional_int64("skipped", 0, static_cast<std::int64_t>(limits.max_sync_ranges))
+                .value_or(0));
+        resp.result = std::move(out);
     } else {
         return make_error_code(errc::unknown_message_type);
     }
@@ -291,6 +394,22 @@ nlohmann::json payload_to_json(const Payload& payload) {
                           },
                           [](const Vote& p) { return vote_to_json(p); },
                           [](const Query& p) { return query_to_json(p); },
+                          [](const Gossip& p) {
+                              nlohmann::json j{{"items", records_to_json(p.items)}};
+                              if (!p.credentials.empty()) {
+                                  j["credentials"] = records_to_json(p.credentials);
+                              }
+                              return j;
+                          },
+                          [](const IHave& p) {
+                              return nlohmann::json{{"ids", ids_to_json(p.ids)}};
+                          },
+                          [](const IWant& p) {
+                              return nlohmann::json{{"ids", ids_to_json(p.ids)}};
+                          },
+                          [](const Sync& p) {
+                              return nlohmann::json{{"ranges", ranges_to_json(p.ranges)}};
+                          },
                           [](const Response& p) { return response_to_json(p); },
                           [](const ErrorReply& p) {
                               nlohmann::json j{{"in_reply_to", p.in_reply_to},
@@ -353,6 +472,33 @@ result<Payload> payload_from_json(MessageType type, const nlohmann::json& object
             auto q = query_from_json(r);
             if (!q) return q.error();
             return Payload{std::move(*q)};
+        }
+        case MessageType::gossip: {
+            Gossip g;
+            auto ec = read_records(r.array("items", limits.max_gossip_items), limits, g.items);
+            if (!ec) {
+                ec = read_credentials(r.optional_array("credentials", limits.max_credentials),
+                                      limits, g.credentials);
+            }
+            if (!ec) ec = r.finish();
+            if (ec) return ec;
+            return Payload{std::move(g)};
+        }
+        case MessageType::ihave:
+        case MessageType::iwant: {
+            std::vector<NodeId> ids;
+            auto ec = read_ids(r.array("ids", limits.max_gossip_ids), ids);
+            if (!ec) ec = r.finish();
+            if (ec) return ec;
+            if (type == MessageType::ihave) return Payload{IHave{std::move(ids)}};
+            return Payload{IWant{std::move(ids)}};
+        }
+        case MessageType::sync: {
+            Sync s;
+            auto ec = read_ranges(r.array("ranges", limits.max_sync_ranges), s.ranges);
+            if (!ec) ec = r.finish();
+            if (ec) return ec;
+            return Payload{std::move(s)};
         }
         case MessageType::response:
             return response_from_json(r, limits);

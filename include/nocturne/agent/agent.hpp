@@ -6,6 +6,7 @@
 #include <nocturne/core/error.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/dht/node.hpp>
+#include <nocturne/gossip/gossip_service.hpp>
 #include <nocturne/knowledge/knowledge_service.hpp>
 #include <nocturne/store/store.hpp>
 #include <nocturne/trust/genesis.hpp>
@@ -32,8 +33,8 @@ struct AgentConfig {
     Clock::duration credentials_period = std::chrono::seconds(2);
     // The routing table is saved (AgentHooks::save_peers) this often, and on stop().
     Clock::duration snapshot_period = std::chrono::minutes(5);
-    // Every known operator's revocation key is looked up this often (until gossip spreads them).
-    Clock::duration revocation_watch_period = std::chrono::minutes(10);
+    // Revocations, quarantines, certificates and anomaly reports (seed 0: the node's, when set).
+    gossip::GossipOptions gossip;
     // A bootstrap that left the routing table empty is tried again after this, doubling up to
     // bootstrap_retry_max: a newcomer whose seeds were busy (or under attack) joins once they
     // answer. The table found empty later is refilled the same way.
@@ -62,9 +63,9 @@ struct AgentStores {
 };
 
 // What a node does, without I/O: the DHT node, the Web of Trust (state and record policy), and
-// the services (knowledge, and the votes, tasks, gossip and anomaly monitors to come), with the
+// the services (knowledge, votes, tasks, gossip, and the anomaly monitors to come), with the
 // schedules that keep them going: credential watch, certificate republishing, routing-table
-// snapshots, revocation watch. Messages arrive through on_message() (it is the transport's sink)
+// snapshots. Messages arrive through on_message() (it is the transport's sink)
 // and time through tick() at next_wakeup(). The daemon hosts it on an io_context with a WebSocket
 // transport; the simulator and the tests host the same class on virtual time (rippled's csf::Peer
 // hosting the unchanged Consensus; libtorrent's dht_tracker doing only I/O and timers).
@@ -121,6 +122,8 @@ public:
     vote::VoteService& votes() { return votes_; }
     compute::ComputeService& compute() { return compute_; }
     compute::AwarenessService& awareness() { return awareness_; }
+    gossip::GossipService& gossip() { return gossip_; }
+    const gossip::GossipService& gossip() const { return gossip_; }
 
 private:
     void on_bootstrapped();
@@ -141,6 +144,7 @@ private:
     vote::VoteService votes_;
     compute::ComputeService compute_;
     compute::AwarenessService awareness_;
+    gossip::GossipService gossip_;
 
     std::vector<wire::Record> own_certificates_;
     dht::PeerCredentials session_credentials_ = std::make_shared<const std::vector<wire::Record>>();
@@ -153,7 +157,6 @@ private:
     bool bootstrapped_ = false;
     Clock::time_point next_credentials_;
     Clock::time_point next_snapshot_;
-    Clock::time_point next_revocation_watch_;
 };
 
 }  // namespace nocturne::agent

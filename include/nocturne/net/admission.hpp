@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nocturne/core/token_bucket.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,25 +42,8 @@ private:
     std::set<std::pair<std::int64_t, std::string>> by_time_;  // eviction order
 };
 
-// Classic token bucket: holds up to `burst` tokens, gains `rate` per second, each message takes
-// one. Driven by a monotonic clock (rate limiting must not jump with wall-clock corrections).
-//
-// Owned by its session, on the io_context thread; not thread-safe.
-class TokenBucket {
-public:
-    using time_point = std::chrono::steady_clock::time_point;
-
-    TokenBucket(double rate_per_second, double burst, time_point now);
-
-    bool try_take(time_point now);
-    // How long until a token is there (zero when one is now).
-    std::chrono::nanoseconds wait(time_point now) const;
-
-private:
-    double rate_;
-    double burst_;
-    double tokens_;
-    time_point last_;
-};
+// The transport's token buckets run on the monotonic clock: rate limiting must not jump with
+// wall-clock corrections.
+using TokenBucket = BasicTokenBucket<std::chrono::steady_clock::time_point>;
 
 }  // namespace nocturne::net

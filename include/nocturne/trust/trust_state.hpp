@@ -7,6 +7,7 @@
 #include <nocturne/wire/record.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <span>
@@ -81,10 +82,18 @@ public:
     std::vector<wire::Record> credentials_for(const wire::Record& record, std::size_t limit) const;
     std::vector<wire::Record> agent_credentials(const NodeId& agent, std::size_t limit) const;
 
+    // Whether this exact record (by signature) was learned before: the gossip layer's duplicate.
+    bool knows(const wire::Record& record) const { return known_.count(record.sig) != 0; }
+    // The trust records this node holds now: certificates, agent certificates, revocations.
+    std::vector<wire::Record> records() const;
+    // Called with each record learned from now on, whatever brought it (a STORE, a lookup's
+    // credentials, enrollment, gossip): the gossip layer spreads what is new.
+    void on_learned(std::function<void(const wire::Record&)> hook) {
+        on_learned_ = std::move(hook);
+    }
+
     // Every operator this node would accept records from: genesis and certified, unrevoked.
     std::vector<std::string> known_operators() const;
-    // Operators whose certificate this node learned since the last call (see revocation_watch).
-    std::vector<std::string> take_new_operators() { return std::exchange(new_operators_, {}); }
 
 private:
     struct AgentEntry {
@@ -114,10 +123,10 @@ private:
     std::map<Slot, NodeId> slot_holders_;
     std::map<std::string, wire::Record> revocation_records_;
     std::map<crypto::Signature, Known> known_;  // by record signature: learned before
-    std::vector<std::string> new_operators_;
-    std::set<crypto::Signature> rejected_;  // records refused for a forged signature
+    std::set<crypto::Signature> rejected_;      // records refused for a forged signature
     Stats stats_;
     std::uint64_t standing_epoch_ = 0;
+    std::function<void(const wire::Record&)> on_learned_;
 };
 
 }  // namespace nocturne::trust

@@ -13,7 +13,21 @@
 
 namespace nocturne::wire {
 
-enum class MessageType { ping, pong, find_node, find_value, store, vote, query, response, error };
+enum class MessageType {
+    ping,
+    pong,
+    find_node,
+    find_value,
+    store,
+    vote,
+    query,
+    gossip,
+    ihave,
+    iwant,
+    sync,
+    response,
+    error
+};
 
 const char* to_string(MessageType type) noexcept;
 result<MessageType> message_type_from_string(std::string_view text);

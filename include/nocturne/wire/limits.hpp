@@ -18,6 +18,11 @@ struct Limits {
     std::size_t max_value_bytes_per_response = 192 * 1024;
     // Highest FIND_VALUE offset a peer may ask for (records held under one key are far fewer).
     std::uint64_t max_find_value_offset = 1 << 20;
+    // Gossip: items in one GOSSIP or IWANT answer, ids in one IHAVE, IWANT or SYNC answer, ranges
+    // in one SYNC (or its answer).
+    std::size_t max_gossip_items = 64;
+    std::size_t max_gossip_ids = 2048;
+    std::size_t max_sync_ranges = 256;
     std::size_t max_string_bytes = 1024;  // ids, addresses, labels (content has its own limit)
     std::int64_t max_clock_skew_seconds = 300;  // tolerated "created in the future"
 };

@@ -5,6 +5,7 @@
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/wire/record.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,6 +83,43 @@ struct Query {
     std::optional<QueryPosition> after = {};
 };
 
+// ---- Gossip (docs/gossip.md) ----------------------------------------------------------------
+// An item is a signed record of a gossiped kind (revocation, certificate, ...); its id is the
+// SHA-256 of the record's signature, so every signed version is its own item.
+
+// GOSSIP: items pushed whole, with the certificates that prove their signers' standing.
+struct Gossip {
+    std::vector<Record> items;
+    std::vector<Record> credentials = {};
+};
+
+// IHAVE: ids of items the sender holds; the answer (GossipAck::want) names those to push.
+struct IHave {
+    std::vector<NodeId> ids;
+};
+
+// IWANT: ids the sender asks for; the answer (ItemsResult) carries those the receiver holds.
+struct IWant {
+    std::vector<NodeId> ids;
+};
+
+// The ids beginning with `prefix` (0 to 16 lower-case hex digits) of one side's reconciled set:
+// how many, and a fingerprint of them (docs/gossip.md: the first 16 bytes of SHA-256 over their
+// sum modulo 2^256 and their count, as negentropy does).
+struct SyncRange {
+    std::string prefix;
+    std::uint64_t count = 0;
+    std::array<std::uint8_t, 16> fingerprint{};
+    friend bool operator==(const SyncRange&, const SyncRange&) = default;
+};
+inline constexpr std::size_t max_sync_prefix = 16;
+
+// SYNC: the sender's ranges; the answer says, for each range that differs, either the
+// receiver's ids in it (small ranges) or its finer ranges.
+struct Sync {
+    std::vector<SyncRange> ranges;
+};
+
 // ---- Replies --------------------------------------------------------------------------------
 struct Pong {
     std::string in_reply_to;
@@ -134,7 +172,32 @@ struct QueryResult {
     bool more = false;
 };
 
-using ResponseBody = std::variant<NodesResult, ValueResult, StoreResult, VoteResult, QueryResult>;
+// Answers GOSSIP (accepted: items new to the receiver and valid) and IHAVE (want: the ids it
+// lacks, to be pushed).
+struct GossipAck {
+    std::uint32_t accepted = 0;
+    std::vector<NodeId> want = {};
+};
+
+// Answers IWANT: the items asked for that the receiver holds, while they fit one answer.
+struct ItemsResult {
+    std::vector<Record> items;
+    std::vector<Record> credentials = {};
+};
+
+// Answers SYNC. listed: the prefixes of the differing ranges whose ids this answer lists in
+// full (in `ids`); ranges: the finer ranges of those too large to list, with the receiver's
+// counts and fingerprints. A range that matched appears in neither. skipped: the request's last
+// `skipped` ranges were not looked at (the answer was full): to be asked again.
+struct SyncResult {
+    std::vector<std::string> listed;
+    std::vector<NodeId> ids;
+    std::vector<SyncRange> ranges;
+    std::uint32_t skipped = 0;
+};
+
+using ResponseBody = std::variant<NodesResult, ValueResult, StoreResult, VoteResult, QueryResult,
+                                  GossipAck, ItemsResult, SyncResult>;
 
 struct Response {
     std::string in_reply_to;
@@ -151,8 +214,9 @@ struct ErrorReply {
 };
 inline constexpr std::uint32_t max_retry_after_ms = 600'000;
 
-using Payload =
-    std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Response, ErrorReply>;
+// In MessageType order.
+using Payload = std::variant<Ping, Pong, FindNode, FindValue, Store, Vote, Query, Gossip, IHave,
+                             IWant, Sync, Response, ErrorReply>;
 
 StoreAck sign_store_ack(const Record& record, const crypto::KeyPair& keys);
 // The ack is `by`'s (its key hashes to that node id) and signs exactly this record.

@@ -72,6 +72,13 @@ inline std::optional<ReplyShape> reply_shape(const Payload& request) noexcept {
             return ReplyShape{response, result_index<VoteResult>()};
         case payload_index<Query>():
             return ReplyShape{response, result_index<QueryResult>()};
+        case payload_index<Gossip>():
+        case payload_index<IHave>():
+            return ReplyShape{response, result_index<GossipAck>()};
+        case payload_index<IWant>():
+            return ReplyShape{response, result_index<ItemsResult>()};
+        case payload_index<Sync>():
+            return ReplyShape{response, result_index<SyncResult>()};
         default:
             return std::nullopt;
     }

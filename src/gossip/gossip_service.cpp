@@ -1,0 +1,558 @@
+#include <nocturne/gossip/gossip_service.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace nocturne::gossip {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::size_t index(ItemClass c) {
+    return static_cast<std::size_t>(c);
+}
+
+// What one request costs in tokens of its sender's bucket: items are validated (signatures),
+// ids and ranges are looked up.
+constexpr std::size_t ids_per_token = 32;
+constexpr std::size_t sync_cost = 8;
+// Bytes of whole items in one GOSSIP or IWANT answer (a frame is 256 KiB).
+constexpr std::size_t max_item_bytes = 160 * 1024;
+// Peers whose buckets are kept; beyond, the oldest half is forgotten (a forgotten peer starts
+// again with a full bucket, which is all an id-minting peer gains).
+constexpr std::size_t max_buckets = 8192;
+// A tick later than this after the previous one means the node was away (suspended, offline):
+// it catches up at once.
+constexpr auto away_gap = 2min;
+
+std::size_t record_bytes(const wire::Record& r) {
+    return r.body.size() + 256;
+}
+
+}  // namespace
+
+GossipService::GossipService(dht::Node& node, trust::TrustState& trust, const Clock& clock,
+                             GossipOptions options)
+    : node_(node),
+      trust_(trust),
+      clock_(clock),
+      options_(options),
+      rng_(options.seed != 0 ? options.seed : std::random_device{}()),
+      seen_(options.seen_capacity) {
+    const auto now = clock_.now();
+    for (const auto& r : trust_.records()) {
+        const auto cls = class_of(r.kind);
+        if (!cls) continue;
+        const auto id = item_id(r);
+        const auto until = seen_until(r, now, options_.seen_floor);
+        seen_.insert(id, *cls, until);
+        if (is_reconciled(*cls)) set_.add(id, r, *cls, until);
+    }
+    node_.serve(wire::MessageType::gossip, [this](const auto& m) { serve_gossip(m); });
+    node_.serve(wire::MessageType::ihave, [this](const auto& m) { serve_ihave(m); });
+    node_.serve(wire::MessageType::iwant, [this](const auto& m) { serve_iwant(m); });
+    node_.serve(wire::MessageType::sync, [this](const auto& m) { serve_sync(m); });
+    const auto jitter = std::uniform_int_distribution<std::int64_t>(
+        0,
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.sync_period).count())(rng_);
+    next_sync_ = now + std::chrono::milliseconds(jitter);
+    next_expire_ = now + 1min;
+    last_tick_ = now;
+}
+
+GossipService::~GossipService() {
+    for (auto t : {wire::MessageType::gossip, wire::MessageType::ihave, wire::MessageType::iwant,
+                   wire::MessageType::sync}) {
+        node_.serve(t, nullptr);
+    }
+}
+
+std::size_t GossipService::queued() const {
+    std::size_t n = 0;
+    for (const auto& [id, p] : peers_) n += p.queued;
+    return n;
+}
+
+// ---- items ----------------------------------------------------------------------------------
+
+void GossipService::offer(const wire::Record& record) {
+    const auto cls = class_of(record.kind);
+    if (!cls) return;
+    const auto id = item_id(record);
+    if (seen_.contains(id)) return;
+    const auto now = clock_.now();
+    // While gossip itself learns items (take_items), what the TrustState learns on the way (the
+    // credentials that came along) is kept, not spread: take_items spreads the items it judged.
+    const bool fresh = !admitting_ && Clock::time_point{std::chrono::seconds{record.created}} >=
+                                          now - options_.origin_window;
+    accept(id, record, *cls, fresh, node_.id());
+}
+
+void GossipService::accept(const ItemId& id, const wire::Record& record, ItemClass cls,
+                           bool spread_it, const NodeId& from) {
+    const auto now = clock_.now();
+    const auto until = seen_until(record, now, options_.seen_floor);
+    seen_.insert(id, cls, until);
+    if (is_reconciled(cls)) set_.add(id, record, cls, until);
+    // Never forward what this node would forget before it could come back: past its class's
+    // lifetime, a copy is not spread.
+    if (spread_it && seen_until(record, now, {}) > now) spread(id, cls, from);
+}
+
+void GossipService::spread(const ItemId& id, ItemClass cls, const NodeId& from) {
+    std::set<NodeId> exclude{from, node_.id()};
+    if (is_eager(cls)) {
+        for (const auto& c : pick_peers(options_.eager_fanout, exclude)) {
+            exclude.insert(c.id);
+            enqueue(c, id, cls, true);
+        }
+        auto lazy = pick_peers(options_.lazy_fanout, exclude);
+        if (!lazy.empty()) {
+            delayed_.push_back({clock_.now() + options_.announce_delay, id, cls, std::move(lazy)});
+        }
+        return;
+    }
+    for (const auto& c : pick_peers(options_.lazy_fanout, exclude)) enqueue(c, id, cls, false);
+}
+
+std::vector<wire::Contact> GossipService::pick_peers(std::size_t n,
+                                                     const std::set<NodeId>& exclude) {
+    auto all = node_.table().all_peers();
+    std::vector<wire::Contact> out;
+    for (std::size_t i = 0; i < all.size() && out.size() < n; ++i) {
+        const auto j = std::uniform_int_distribution<std::size_t>(i, all.size() - 1)(rng_);
+        std::swap(all[i], all[j]);
+        if (exclude.count(all[i].id) != 0) continue;
+        out.push_back({all[i].id, all[i].address});
+    }
+    return out;
+}
+
+const wire::Record* GossipService::find(const ItemId& id) const {
+    return set_.find(id);
+}
+
+std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
+                                        std::span<const wire::Record> credentials,
+                                        const NodeId& from, bool forward) {
+    const auto now = clock_.now();
+    const auto now_s = clock_.unix_seconds();
+    std::uint32_t fresh = 0;
+    admitting_ = true;
+    if (!credentials.empty()) trust_.learn_all(credentials, now_s);
+    for (const auto& record : items) {
+        const auto cls = class_of(record.kind);
+        if (!cls) {
+            ++stats_.of(ItemClass::anomaly).refused;  // not a gossiped kind: junk
+            continue;
+        }
+        auto& st = stats_.of(*cls);
+        const auto id = item_id(record);
+        if (seen_.contains(id) || trust_.knows(record)) {
+            ++st.duplicates;
+            continue;
+        }
+        if (trust_.learn(record, now_s, credentials)) {
+            ++st.refused;
+            continue;
+        }
+        ++st.received;
+        ++fresh;
+        accept(id, record, *cls, forward, from);
+    }
+    admitting_ = false;
+    (void)now;
+    return fresh;
+}
+
+// ---- serving peers --------------------------------------------------------------------------
+
+bool GossipService::admit_cost(const dht::InboundMessage& msg, std::size_t cost) {
+    const auto now = clock_.now();
+    if (buckets_.size() >= max_buckets && buckets_.count(msg.from.id) == 0) {
+        for (auto it = buckets_.begin();
+             it != buckets_.end() && buckets_.size() > max_buckets / 2;) {
+            it = buckets_.erase(it);
+        }
+    }
+    auto it = buckets_.try_emplace(msg.from.id, options_.peer_rate, options_.peer_burst, now).first;
+    const auto tokens = static_cast<double>(std::max<std::size_t>(cost, 1));
+    if (it->second.try_take(now, tokens)) return true;
+    ++stats_.slowed_peers;
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(it->second.wait(now, tokens)) + 1ms;
+    wire::ErrorReply e{msg.id, errc::rate_limited,
+                       "gossip: over " + std::to_string(static_cast<int>(options_.peer_rate)) +
+                           " items per second"};
+    e.retry_after_ms =
+        static_cast<std::uint32_t>(std::min<std::int64_t>(wait.count(), wire::max_retry_after_ms));
+    node_.reply(msg, std::move(e));
+    return false;
+}
+
+void GossipService::serve_gossip(const dht::InboundMessage& msg) {
+    const auto& g = std::get<wire::Gossip>(msg.payload);
+    if (!admit_cost(msg, g.items.size() + g.credentials.size())) return;
+    wire::GossipAck ack;
+    ack.accepted = take_items(g.items, g.credentials, msg.from.id, true);
+    node_.reply(msg, wire::Response{msg.id, std::move(ack)});
+}
+
+void GossipService::serve_ihave(const dht::InboundMessage& msg) {
+    const auto& have = std::get<wire::IHave>(msg.payload);
+    if (!admit_cost(msg, 1 + have.ids.size() / ids_per_token)) return;
+    wire::GossipAck ack;
+    for (const auto& id : have.ids) {
+        if (!seen_.contains(id) && !set_.contains(id)) ack.want.push_back(id);
+    }
+    node_.reply(msg, wire::Response{msg.id, std::move(ack)});
+}
+
+void GossipService::serve_iwant(const dht::InboundMessage& msg) {
+    const auto& want = std::get<wire::IWant>(msg.payload);
+    if (!admit_cost(msg, 1 + want.ids.size() / ids_per_token)) return;
+    wire::ItemsResult out;
+    std::size_t bytes = 0;
+    for (const auto& id : want.ids) {
+        const auto* r = find(id);
+        if (r == nullptr) continue;
+        if (out.items.size() >= node_.config().limits.max_gossip_items ||
+            bytes + record_bytes(*r) > max_item_bytes) {
+            break;
+        }
+        bytes += record_bytes(*r);
+        out.items.push_back(*r);
+    }
+    out.credentials = node_.credentials_for(out.items);
+    node_.reply(msg, wire::Response{msg.id, std::move(out)});
+}
+
+void GossipService::serve_sync(const dht::InboundMessage& msg) {
+    const auto& sync = std::get<wire::Sync>(msg.payload);
+    if (!admit_cost(msg, sync_cost + sync.ranges.size() / 16)) return;
+    node_.reply(msg, wire::Response{msg.id, answer_sync(set_, sync, options_.reconcile)});
+}
+
+// ---- sending --------------------------------------------------------------------------------
+
+void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass cls, bool whole) {
+    auto it = peers_.find(to.id);
+    if (it == peers_.end()) {
+        if (peers_.size() >= options_.max_peers) {
+            // Forget an idle peer; with none idle, this send is shed.
+            auto idle = std::find_if(peers_.begin(), peers_.end(), [](const auto& p) {
+                return p.second.queued == 0 && p.second.in_flight == 0;
+            });
+            if (idle == peers_.end() && cls != ItemClass::revocation) {
+                ++stats_.of(cls).shed;
+                return;
+            }
+            if (idle != peers_.end()) peers_.erase(idle);
+        }
+        it = peers_.try_emplace(to.id).first;
+        it->second.contact = to;
+    }
+    auto& peer = it->second;
+    if (peer.queued >= options_.queue_capacity) {
+        // Shed the lowest class waiting (its newest), if it is not above this one; a revocation
+        // is never shed, and one always finds room.
+        bool made_room = false;
+        for (std::size_t c = class_count; c-- > 1 && c >= index(cls);) {
+            for (auto* q : {&peer.ids[c], &peer.whole[c]}) {
+                if (q->empty()) continue;
+                q->pop_back();
+                --peer.queued;
+                ++stats_.classes[c].shed;
+                made_room = true;
+                break;
+            }
+            if (made_room) break;
+        }
+        if (!made_room && cls != ItemClass::revocation) {
+            ++stats_.of(cls).shed;
+            return;
+        }
+    }
+    (whole ? peer.whole : peer.ids)[index(cls)].push_back({id, cls});
+    ++peer.queued;
+    ready_.insert(to.id);
+}
+
+void GossipService::flush(Peer& peer) {
+    const auto now = clock_.now();
+    while (peer.in_flight < options_.window && peer.queued > 0 && now >= peer.not_before) {
+        const bool any_whole = std::any_of(peer.whole.begin(), peer.whole.end(),
+                                           [](const auto& q) { return !q.empty(); });
+        // Whole items first when the highest class waiting has some: a revocation is pushed
+        // before any announcement.
+        std::size_t top_whole = class_count, top_ids = class_count;
+        for (std::size_t c = 0; c < class_count; ++c) {
+            if (top_whole == class_count && !peer.whole[c].empty()) top_whole = c;
+            if (top_ids == class_count && !peer.ids[c].empty()) top_ids = c;
+        }
+        if (any_whole && top_whole <= top_ids) {
+            send_whole(peer);
+        } else {
+            send_ids(peer);
+        }
+    }
+}
+
+void GossipService::send_whole(Peer& peer) {
+    wire::Gossip g;
+    std::vector<Outgoing> sent;
+    std::size_t bytes = 0;
+    const auto max_items = node_.config().limits.max_gossip_items;
+    for (auto& q : peer.whole) {
+        while (!q.empty() && g.items.size() < max_items) {
+            const auto out = q.front();
+            const auto* r = find(out.id);
+            if (r != nullptr && bytes + record_bytes(*r) > max_item_bytes && !g.items.empty()) {
+                break;
+            }
+            q.pop_front();
+            --peer.queued;
+            if (r == nullptr) continue;  // expired meanwhile
+            bytes += record_bytes(*r);
+            g.items.push_back(*r);
+            sent.push_back(out);
+        }
+    }
+    if (g.items.empty()) return;
+    for (const auto& s : sent) ++stats_.of(s.cls).forwarded;
+    g.credentials = node_.credentials_for(g.items);
+    ++peer.in_flight;
+    const auto to = peer.contact;
+    std::weak_ptr<char> alive = alive_;
+    node_.request(to, std::move(g), [this, alive, to, sent](const dht::InboundMessage* answer) {
+        if (alive.expired()) return;
+        auto it = peers_.find(to.id);
+        if (it == peers_.end()) return;
+        auto& p = it->second;
+        if (p.in_flight > 0) --p.in_flight;
+        const auto* e = answer ? std::get_if<wire::ErrorReply>(&answer->payload) : nullptr;
+        if (e != nullptr && e->code == errc::rate_limited) {
+            // Still over the peer's rate after the RPC layer's resends: wait, then send again.
+            requeue_front(p, sent, true);
+            back_off(p, answer);
+        } else if (answer == nullptr) {
+            ++stats_.failed_sends;
+        }
+        if (p.queued > 0) ready_.insert(to.id);
+    });
+}
+
+void GossipService::send_ids(Peer& peer) {
+    wire::IHave have;
+    std::vector<Outgoing> sent;
+    const auto max_ids = node_.config().limits.max_gossip_ids;
+    for (auto& q : peer.ids) {
+        while (!q.empty() && have.ids.size() < max_ids) {
+            const auto out = q.front();
+            q.pop_front();
+            --peer.queued;
+            if (find(out.id) == nullptr) continue;
+            have.ids.push_back(out.id);
+            sent.push_back(out);
+        }
+    }
+    if (have.ids.empty()) return;
+    for (const auto& s : sent) ++stats_.of(s.cls).announced;
+    ++peer.in_flight;
+    const auto to = peer.contact;
+    std::weak_ptr<char> alive = alive_;
+    node_.request(to, std::move(have), [this, alive, to, sent](const dht::InboundMessage* answer) {
+        if (alive.expired()) return;
+        auto it = peers_.find(to.id);
+        if (it == peers_.end()) return;
+        auto& p = it->second;
+        if (p.in_flight > 0) --p.in_flight;
+        if (answer == nullptr) {
+            ++stats_.failed_sends;
+            return;
+        }
+        if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
+            if (e->code == errc::rate_limited) {
+                requeue_front(p, sent, false);
+                back_off(p, answer);
+                ready_.insert(to.id);
+            }
+            return;
+        }
+        const auto& ack =
+            std::get<wire::GossipAck>(std::get<wire::Response>(answer->payload).result);
+        // Push only what was announced to this peer and is still held.
+        std::set<ItemId> wanted(ack.want.begin(), ack.want.end());
+        for (const auto& s : sent) {
+            if (wanted.count(s.id) != 0) enqueue(to, s.id, s.cls, true);
+        }
+        if (p.queued > 0) ready_.insert(to.id);
+    });
+}
+
+void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole) {
+    auto& queues = whole ? peer.whole : peer.ids;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+        queues[index(it->cls)].push_front(*it);
+        ++peer.queued;
+    }
+}
+
+void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {
+    ++stats_.slowed_by_peers;
+    std::uint32_t ms = 1000;
+    if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload); e && e->retry_after_ms) {
+        ms = e->retry_after_ms;
+    }
+    peer.not_before = clock_.now() + std::chrono::milliseconds(ms);
+}
+
+// ---- anti-entropy ---------------------------------------------------------------------------
+
+void GossipService::catch_up(std::size_t n) {
+    for (const auto& c : pick_peers(n, {node_.id()})) start_sync(c, false);
+}
+
+void GossipService::start_sync(const wire::Contact& peer, bool check_first) {
+    if (syncs_running_ >= options_.max_syncs) return;
+    ++syncs_running_;
+    auto s = std::make_shared<SyncSession>();
+    s->peer = peer;
+    s->checking = check_first;
+    // A periodic SYNC first compares whole sets (one range: nothing to do, the usual case); one
+    // that catches up opens with the fine ranges at once.
+    if (check_first) {
+        sync_wave(s, {set_.range("")}, 1);
+    } else {
+        sync_wave(s, set_.opening(options_.reconcile.list_max), options_.reconcile.max_ranges);
+    }
+}
+
+void GossipService::sync_wave(const std::shared_ptr<SyncSession>& s,
+                              std::vector<wire::SyncRange> ranges, std::size_t per_request) {
+    std::weak_ptr<char> alive = alive_;
+    for (auto& asked : requests_for(std::move(ranges), per_request)) {
+        ++s->pending;
+        auto copy = asked;
+        node_.request(
+            s->peer, std::move(copy),
+            [this, alive, s, asked = std::move(asked)](const dht::InboundMessage* answer) {
+                if (alive.expired()) return;
+                on_sync_answer(s, asked, answer);
+            });
+    }
+    if (s->pending == 0) {
+        --syncs_running_;
+        ++stats_.syncs;
+    }
+}
+
+void GossipService::on_sync_answer(const std::shared_ptr<SyncSession>& s, const wire::Sync& asked,
+                                   const dht::InboundMessage* answer) {
+    --s->pending;
+    const auto* resp = answer ? std::get_if<wire::Response>(&answer->payload) : nullptr;
+    if (resp == nullptr) {
+        if (answer == nullptr) ++stats_.failed_sends;
+        s->failed = true;
+    } else {
+        auto step = follow_sync(set_, asked, std::get<wire::SyncResult>(resp->result));
+        if (!step.want.empty()) fetch(s->peer, std::move(step.want));
+        for (const auto& id : step.give) {
+            if (const auto* r = set_.find(id)) enqueue(s->peer, id, *class_of(r->kind), true);
+        }
+        s->next.insert(s->next.end(), std::make_move_iterator(step.next.begin()),
+                       std::make_move_iterator(step.next.end()));
+    }
+    if (s->pending > 0) return;
+    const bool more = !s->next.empty() && !s->failed && ++s->round < options_.sync_rounds;
+    if (!more) {
+        --syncs_running_;
+        if (!s->failed) ++stats_.syncs;
+        return;
+    }
+    auto next = std::exchange(s->next, {});
+    if (s->checking) {
+        // The whole sets differ: open with the fine ranges.
+        s->checking = false;
+        sync_wave(s, set_.opening(options_.reconcile.list_max), options_.reconcile.max_ranges);
+    } else {
+        sync_wave(s, std::move(next), options_.reconcile.follow_up_ranges);
+    }
+}
+
+void GossipService::fetch(const wire::Contact& peer, std::vector<ItemId> ids) {
+    // Asked all at once, an answer's worth per IWANT: one round trip however many are missing.
+    const auto per_request = node_.config().limits.max_gossip_items;
+    std::weak_ptr<char> alive = alive_;
+    for (std::size_t at = 0; at < ids.size(); at += per_request) {
+        wire::IWant want;
+        want.ids.assign(
+            ids.begin() + static_cast<std::ptrdiff_t>(at),
+            ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + per_request)));
+        auto asked = std::make_shared<std::set<ItemId>>(want.ids.begin(), want.ids.end());
+        node_.request(
+            peer, std::move(want), [this, alive, peer, asked](const dht::InboundMessage* answer) {
+                if (alive.expired()) return;
+                const auto* resp = answer ? std::get_if<wire::Response>(&answer->payload) : nullptr;
+                if (resp == nullptr) {
+                    if (answer == nullptr) ++stats_.failed_sends;
+                    return;
+                }
+                const auto& got = std::get<wire::ItemsResult>(resp->result);
+                std::vector<wire::Record> items;
+                for (const auto& r : got.items) {
+                    if (asked->erase(item_id(r)) != 0) items.push_back(r);
+                }
+                stats_.synced_items += take_items(items, got.credentials, peer.id, false);
+                // An answer cut short by its size: ask for the rest.
+                if (!items.empty() && !asked->empty()) {
+                    fetch(peer, std::vector<ItemId>(asked->begin(), asked->end()));
+                }
+            });
+    }
+}
+
+// ---- time -----------------------------------------------------------------------------------
+
+void GossipService::tick() {
+    const auto now = clock_.now();
+    if (now - last_tick_ > away_gap) catch_up();
+    last_tick_ = now;
+    while (!delayed_.empty() && delayed_.front().at <= now) {
+        const auto d = std::move(delayed_.front());
+        delayed_.pop_front();
+        for (const auto& c : d.to) enqueue(c, d.id, d.cls, false);
+    }
+    for (auto it = ready_.begin(); it != ready_.end();) {
+        auto p = peers_.find(*it);
+        if (p == peers_.end() || p->second.queued == 0) {
+            it = ready_.erase(it);
+            continue;
+        }
+        flush(p->second);
+        it = p->second.queued == 0 ? ready_.erase(it) : std::next(it);
+    }
+    if (now >= next_sync_) {
+        for (const auto& c : pick_peers(1, {node_.id()})) start_sync(c, true);
+        next_sync_ = now + options_.sync_period;
+    }
+    if (now >= next_expire_) {
+        seen_.expire(now);
+        set_.expire(now);
+        next_expire_ = now + 1min;
+    }
+}
+
+Clock::time_point GossipService::next_wakeup() const {
+    auto next = std::min(next_sync_, next_expire_);
+    if (!delayed_.empty()) next = std::min(next, delayed_.front().at);
+    for (const auto& id : ready_) {
+        const auto it = peers_.find(id);
+        if (it == peers_.end()) continue;
+        const auto& p = it->second;
+        if (p.queued > 0 && p.in_flight < options_.window) next = std::min(next, p.not_before);
+    }
+    return next;
+}
+
+}  // namespace nocturne::gossip
