@@ -11,7 +11,13 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
     : keys_(crypto::KeyPair::from_seed(keys.seed())),
       clock_(clock),
       stores_(stores),
-      config_(std::move(config)),
+      config_([&] {
+          // The mesh's k is the genesis' when it sets one.
+          if (genesis.replication > 0) {
+              config.node.k = static_cast<std::size_t>(genesis.replication);
+          }
+          return std::move(config);
+      }()),
       hooks_(std::move(hooks)),
       trust_(std::move(genesis), stores_.trust, clock.unix_seconds()),
       policy_(trust_, clock, keys_.node_id()),

@@ -7,6 +7,26 @@
 namespace nocturne::api {
 namespace {
 
+// Per class: what gossip received, sent and refused (docs/gossip.md, Observability).
+nlohmann::json gossip_json(const gossip::GossipService& g) {
+    const auto& s = g.stats();
+    nlohmann::json out = {{"held", g.held()},
+                          {"seen", g.seen()},
+                          {"queued", g.queued()},
+                          {"syncs", s.syncs},
+                          {"synced_items", s.synced_items},
+                          {"slowed_peers", s.slowed_peers},
+                          {"slowed_by_peers", s.slowed_by_peers},
+                          {"failed_sends", s.failed_sends}};
+    for (const auto c : gossip::all_classes) {
+        const auto& k = s.of(c);
+        out[gossip::to_string(c)] = {{"received", k.received},   {"forwarded", k.forwarded},
+                                     {"announced", k.announced}, {"duplicates", k.duplicates},
+                                     {"refused", k.refused},     {"shed", k.shed}};
+    }
+    return out;
+}
+
 std::int64_t unix_seconds(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -37,6 +57,8 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
             {"operator_id", standing ? standing->operator_id : ""},
             {"trust", agent.describe_standing()},
             {"store_records", records ? *records : 0},
+            {"revoked_operators", agent.trust().validator().revocation_count()},
+            {"gossip", gossip_json(agent.gossip())},
             {"stats",
              {{"requests_in", stats.requests_in},
               {"stores_accepted", stats.stores_accepted},

@@ -54,7 +54,23 @@ int run_status(const std::filesystem::path& home, std::ostream& out, std::ostrea
         << "enrolled=" << (health.value("enrolled", false) ? "yes" : "no") << "\n"
         << "operator_id=" << health.value("operator_id", "") << "\n"
         << "trust=" << health.value("trust", "") << "\n"
-        << "uptime_seconds=" << health.value("uptime_seconds", 0) << "\n";
+        << "uptime_seconds=" << health.value("uptime_seconds", 0) << "\n"
+        << "revoked_operators=" << health.value("revoked_operators", 0) << "\n";
+    // One line per gossip class: what reached this node, what it passed on, what it refused or
+    // shed under load.
+    if (const auto g = health.find("gossip"); g != health.end() && g->is_object()) {
+        for (const char* cls : {"revocation", "quarantine", "certificate", "anomaly"}) {
+            const auto c = g->find(cls);
+            if (c == g->end() || !c->is_object()) continue;
+            out << "gossip_" << cls << "=received:" << c->value("received", 0)
+                << " forwarded:" << c->value("forwarded", 0)
+                << " duplicates:" << c->value("duplicates", 0)
+                << " refused:" << c->value("refused", 0) << " shed:" << c->value("shed", 0) << "\n";
+        }
+        out << "gossip_sync=syncs:" << g->value("syncs", 0)
+            << " synced_items:" << g->value("synced_items", 0) << " held:" << g->value("held", 0)
+            << "\n";
+    }
     return 0;
 }
 

@@ -23,9 +23,10 @@ net::WsTransportConfig transport_config(const trust::TrustState& state) {
 
 // A one-shot command lives for seconds, on the user's own machine: its routing table counts
 // loopback peers separately, so that it reaches a mesh of several nodes on this host.
-dht::NodeConfig node_config() {
+dht::NodeConfig node_config(const trust::Genesis& genesis) {
     dht::NodeConfig config;
     config.table.exempt_loopback = true;
+    if (genesis.replication > 0) config.k = static_cast<std::size_t>(genesis.replication);
     return config;
 }
 
@@ -35,7 +36,7 @@ struct MeshClient::Impl {
     Impl(trust::TrustState& state, std::chrono::seconds limit, crypto::KeyPair identity)
         : keys(std::move(identity)),
           transport(io, keys, clock, transport_config(state)),
-          node(keys.node_id(), "", clock, transport, store, node_config()),
+          node(keys.node_id(), "", clock, transport, store, node_config(state.genesis())),
           policy(state, clock, keys.node_id()),
           timeout(limit) {
         transport.set_sink(&node);

@@ -86,6 +86,8 @@ void GossipService::offer(const wire::Record& record) {
     const bool fresh = !admitting_ && Clock::time_point{std::chrono::seconds{record.created}} >=
                                           now - options_.origin_window;
     accept(id, record, *cls, fresh, node_.id());
+    // At once, not at the host's next tick: every hop would wait for one otherwise.
+    flush_ready();
 }
 
 void GossipService::accept(const ItemId& id, const wire::Record& record, ItemClass cls,
@@ -162,6 +164,7 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
     }
     admitting_ = false;
     (void)now;
+    if (forward && fresh > 0) flush_ready();
     return fresh;
 }
 
@@ -512,6 +515,18 @@ void GossipService::fetch(const wire::Contact& peer, std::vector<ItemId> ids) {
     }
 }
 
+void GossipService::flush_ready() {
+    for (auto it = ready_.begin(); it != ready_.end();) {
+        auto p = peers_.find(*it);
+        if (p == peers_.end() || p->second.queued == 0) {
+            it = ready_.erase(it);
+            continue;
+        }
+        flush(p->second);
+        it = p->second.queued == 0 ? ready_.erase(it) : std::next(it);
+    }
+}
+
 // ---- time -----------------------------------------------------------------------------------
 
 void GossipService::tick() {
@@ -523,15 +538,7 @@ void GossipService::tick() {
         delayed_.pop_front();
         for (const auto& c : d.to) enqueue(c, d.id, d.cls, false);
     }
-    for (auto it = ready_.begin(); it != ready_.end();) {
-        auto p = peers_.find(*it);
-        if (p == peers_.end() || p->second.queued == 0) {
-            it = ready_.erase(it);
-            continue;
-        }
-        flush(p->second);
-        it = p->second.queued == 0 ? ready_.erase(it) : std::next(it);
-    }
+    flush_ready();
     if (now >= next_sync_) {
         for (const auto& c : pick_peers(1, {node_.id()})) start_sync(c, true);
         next_sync_ = now + options_.sync_period;

@@ -62,12 +62,15 @@ result<Genesis> parse_genesis(std::string_view text) {
             .value_or(Genesis::default_vote_reveal_seconds);
     g.claim_seconds = r.optional_int64("claim_seconds", 1, Genesis::max_vote_window_seconds)
                           .value_or(Genesis::default_claim_seconds);
+    g.replication =
+        static_cast<int>(r.optional_int64("replication", 1, Genesis::max_replication).value_or(0));
     const auto* ops = r.array("operators", max_operators);
     if (auto ec = r.finish()) {
         return fail(std::string("bad top-level field (") + error_name(ec) +
                     "): expected version, network, min_endorsements, "
                     "revocation_threshold, operators and optionally max_depth, "
-                    "vote_commit_seconds, vote_reveal_seconds and claim_seconds (1-604800)");
+                    "vote_commit_seconds, vote_reveal_seconds and claim_seconds (1-604800) and "
+                    "replication (1-20)");
     }
     if (g.version != 1) return fail("unsupported version " + std::to_string(g.version));
     if (!wire::is_valid_id(g.network)) return fail("network must be 1-128 of [A-Za-z0-9._-]");
@@ -120,6 +123,7 @@ std::string encode_genesis(const Genesis& genesis) {
     if (genesis.vote_reveal_seconds != Genesis::default_vote_reveal_seconds) {
         j["vote_reveal_seconds"] = genesis.vote_reveal_seconds;
     }
+    if (genesis.replication != 0) j["replication"] = genesis.replication;
     if (genesis.claim_seconds != Genesis::default_claim_seconds) {
         j["claim_seconds"] = genesis.claim_seconds;
     }

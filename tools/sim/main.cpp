@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "claim_run.hpp"
+#include "gossip_run.hpp"
 #include "sybil_run.hpp"
 #include "vote_run.hpp"
 
@@ -255,7 +256,24 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000000));
     cli.add_option("--skew", claim_run.skew_seconds, "Clock skew of each agent, +-seconds")
         ->check(CLI::Range(0, 120));
+    bool gossip = false;
+    nocturne::tools::GossipRunOptions gossip_run;
+    cli.add_flag("--gossip", gossip,
+                 "Run the gossip scenario: revocations spread through --nodes nodes with --churn "
+                 "of them dead, then a node back after --away-hours catches up");
+    cli.add_option("--revocations", gossip_run.revocations, "Revocations spread (--gossip)")
+        ->check(CLI::Range(1, 10000));
+    cli.add_option("--churn", gossip_run.churn, "Fraction of nodes dead while spreading (--gossip)")
+        ->check(CLI::Range(0.0, 0.9));
+    cli.add_option("--away-hours", gossip_run.away_hours,
+                   "How long the returning node was away (--gossip; 0: skip)")
+        ->check(CLI::Range(0.0, 24.0 * 30));
     CLI11_PARSE(cli, argc, argv);
+    if (gossip) {
+        gossip_run.nodes = opt.nodes;
+        gossip_run.seed = opt.seed;
+        return nocturne::tools::run_gossip(gossip_run);
+    }
     if (claims) {
         claim_run.agents = opt.nodes;
         claim_run.seed = opt.seed;

@@ -163,6 +163,7 @@ private:
 
     void enqueue(const wire::Contact& to, const ItemId& id, ItemClass cls, bool whole);
     void flush(Peer& peer);
+    void flush_ready();
     void send_whole(Peer& peer);
     void send_ids(Peer& peer);
     void requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole);

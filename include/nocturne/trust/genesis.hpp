@@ -33,12 +33,17 @@ struct Genesis {
     // How long a compute task's claim holds (compute/): the storers of every task enforce it, so
     // the mesh shares it. Written into the file only when it differs from the default.
     std::int64_t claim_seconds = default_claim_seconds;
+    // Kademlia's k for this mesh: how many nodes hold each record (and the routing table's bucket
+    // size). 0: the default, 20. A small private mesh (tests, a lab) sets fewer, so that not
+    // every node holds every key. Written into the file only when set.
+    int replication = 0;
     std::vector<GenesisOperator> operators;
 
     static constexpr std::int64_t default_vote_commit_seconds = 3600;
     static constexpr std::int64_t default_vote_reveal_seconds = 3600;
     static constexpr std::int64_t max_vote_window_seconds = 7 * 86400;
     static constexpr std::int64_t default_claim_seconds = 3600;
+    static constexpr int max_replication = 20;
 
     const GenesisOperator* find(const crypto::PublicKey& key) const noexcept;
 };
