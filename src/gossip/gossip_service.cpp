@@ -1,6 +1,7 @@
 #include <nocturne/gossip/gossip_service.hpp>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 namespace nocturne::gossip {
@@ -119,13 +120,29 @@ void GossipService::spread(const ItemId& id, ItemClass cls, const NodeId& from) 
 
 std::vector<wire::Contact> GossipService::pick_peers(std::size_t n,
                                                      const std::set<NodeId>& exclude) {
-    auto all = node_.table().all_peers();
+    // One random peer per bucket, the buckets in random order, then again while n are not found.
+    // Uniform over the table would rarely pick a node from the near buckets, which hold few
+    // peers each: yet a node is in the tables of the nodes near it above all (a newcomer is in
+    // few far buckets), and random pushes alone leave such nodes out (Kadcast, which sends into
+    // every bucket, reaches them all).
+    std::map<std::size_t, std::vector<dht::PeerInfo>> buckets;
+    for (auto& p : node_.table().all_peers()) {
+        if (exclude.count(p.id) == 0) buckets[bucket_index(node_.id(), p.id)].push_back(std::move(p));
+    }
+    std::vector<std::vector<dht::PeerInfo>*> order;
+    for (auto& [b, peers] : buckets) order.push_back(&peers);
+    std::shuffle(order.begin(), order.end(), rng_);
     std::vector<wire::Contact> out;
-    for (std::size_t i = 0; i < all.size() && out.size() < n; ++i) {
-        const auto j = std::uniform_int_distribution<std::size_t>(i, all.size() - 1)(rng_);
-        std::swap(all[i], all[j]);
-        if (exclude.count(all[i].id) != 0) continue;
-        out.push_back({all[i].id, all[i].address});
+    for (bool any = true; any && out.size() < n;) {
+        any = false;
+        for (auto* peers : order) {
+            if (peers->empty() || out.size() >= n) continue;
+            const auto j = std::uniform_int_distribution<std::size_t>(0, peers->size() - 1)(rng_);
+            out.push_back({(*peers)[j].id, (*peers)[j].address});
+            (*peers)[j] = std::move(peers->back());
+            peers->pop_back();
+            any = true;
+        }
     }
     return out;
 }

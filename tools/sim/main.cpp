@@ -259,11 +259,11 @@ int main(int argc, char** argv) {
     bool gossip = false;
     nocturne::tools::GossipRunOptions gossip_run;
     cli.add_flag("--gossip", gossip,
-                 "Run the gossip scenario: revocations spread through --nodes nodes with --churn "
+                 "Run the gossip scenario: revocations spread through --nodes nodes with --dead "
                  "of them dead, then a node back after --away-hours catches up");
     cli.add_option("--revocations", gossip_run.revocations, "Revocations spread (--gossip)")
         ->check(CLI::Range(1, 10000));
-    cli.add_option("--churn", gossip_run.churn, "Fraction of nodes dead while spreading (--gossip)")
+    cli.add_option("--dead", gossip_run.churn, "Fraction of nodes dead while spreading (--gossip)")
         ->check(CLI::Range(0.0, 0.9));
     cli.add_option("--away-hours", gossip_run.away_hours,
                    "How long the returning node was away (--gossip; 0: skip)")

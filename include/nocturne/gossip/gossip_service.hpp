@@ -51,7 +51,7 @@ struct GossipOptions {
     // GossipSub's D is 6 with flood-publish; here a pushed item goes to 8 random peers and is
     // announced to 6 more (docs/gossip.md has the simulator's figures behind these numbers).
     std::size_t eager_fanout = 8;
-    std::size_t lazy_fanout = 6;
+    std::size_t lazy_fanout = 4;
     // Announcements of eager items wait this long, so that most peers have the push by then and
     // do not pull it again.
     Clock::duration announce_delay = std::chrono::milliseconds(400);
