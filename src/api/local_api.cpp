@@ -17,7 +17,8 @@ nlohmann::json gossip_json(const gossip::GossipService& g) {
                           {"synced_items", s.synced_items},
                           {"slowed_peers", s.slowed_peers},
                           {"slowed_by_peers", s.slowed_by_peers},
-                          {"failed_sends", s.failed_sends}};
+                          {"failed_sends", s.failed_sends},
+                          {"not_gossiped", s.not_gossiped}};
     for (const auto c : gossip::all_classes) {
         const auto& k = s.of(c);
         out[gossip::to_string(c)] = {{"received", k.received},   {"forwarded", k.forwarded},

@@ -14,9 +14,11 @@ std::size_t index(ItemClass c) {
 }
 
 // What one request costs in tokens of its sender's bucket: items are validated (signatures),
-// ids and ranges are looked up.
+// ids are looked up, and what an IWANT or SYNC makes us send is paid for by its size (no
+// amplification: an item sent costs what an item received does).
 constexpr std::size_t ids_per_token = 32;
 constexpr std::size_t sync_cost = 8;
+constexpr std::size_t ranges_per_token = 4;
 // Bytes of whole items in one GOSSIP or IWANT answer (a frame is 256 KiB).
 constexpr std::size_t max_item_bytes = 160 * 1024;
 // Peers whose buckets are kept; beyond, the oldest half is forgotten (a forgotten peer starts
@@ -84,8 +86,12 @@ void GossipService::offer(const wire::Record& record) {
     const auto now = clock_.now();
     // While gossip itself learns items (take_items), what the TrustState learns on the way (the
     // credentials that came along) is kept, not spread: take_items spreads the items it judged.
-    const bool fresh = !admitting_ && Clock::time_point{std::chrono::seconds{record.created}} >=
-                                          now - options_.origin_window;
+    bool fresh = !admitting_ && Clock::time_point{std::chrono::seconds{record.created}} >=
+                                    now - options_.origin_window;
+    if (fresh && *cls != ItemClass::revocation && !author_allows(record.author)) {
+        ++stats_.of(*cls).shed;
+        fresh = false;
+    }
     accept(id, record, *cls, fresh, node_.id());
     // At once, not at the host's next tick: every hop would wait for one otherwise.
     flush_ready();
@@ -127,7 +133,8 @@ std::vector<wire::Contact> GossipService::pick_peers(std::size_t n,
     // every bucket, reaches them all).
     std::map<std::size_t, std::vector<dht::PeerInfo>> buckets;
     for (auto& p : node_.table().all_peers()) {
-        if (exclude.count(p.id) == 0) buckets[bucket_index(node_.id(), p.id)].push_back(std::move(p));
+        if (exclude.count(p.id) == 0)
+            buckets[bucket_index(node_.id(), p.id)].push_back(std::move(p));
     }
     std::vector<std::vector<dht::PeerInfo>*> order;
     for (auto& [b, peers] : buckets) order.push_back(&peers);
@@ -162,7 +169,7 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
     for (const auto& record : items) {
         const auto cls = class_of(record.kind);
         if (!cls) {
-            ++stats_.of(ItemClass::anomaly).refused;  // not a gossiped kind: junk
+            ++stats_.not_gossiped;
             continue;
         }
         auto& st = stats_.of(*cls);
@@ -177,12 +184,27 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         }
         ++st.received;
         ++fresh;
-        accept(id, record, *cls, forward, from);
+        // Revocations need revocation_threshold operators; anything else one operator signs
+        // alone, as often as it likes (a new agent certificate each second, say): what one
+        // author gets spread is metered, the rest is kept for anti-entropy and counted as shed.
+        bool spread_it = forward;
+        if (spread_it && *cls != ItemClass::revocation && !author_allows(record.author)) {
+            ++st.shed;
+            spread_it = false;
+        }
+        accept(id, record, *cls, spread_it, from);
     }
     admitting_ = false;
     (void)now;
     if (forward && fresh > 0) flush_ready();
     return fresh;
+}
+
+bool GossipService::author_allows(const crypto::PublicKey& author) {
+    const auto now = clock_.now();
+    if (authors_.size() >= max_buckets && authors_.count(author) == 0) authors_.clear();
+    auto it = authors_.try_emplace(author, options_.author_rate, options_.author_burst, now).first;
+    return it->second.try_take(now);
 }
 
 // ---- serving peers --------------------------------------------------------------------------
@@ -230,7 +252,9 @@ void GossipService::serve_ihave(const dht::InboundMessage& msg) {
 
 void GossipService::serve_iwant(const dht::InboundMessage& msg) {
     const auto& want = std::get<wire::IWant>(msg.payload);
-    if (!admit_cost(msg, 1 + want.ids.size() / ids_per_token)) return;
+    if (!admit_cost(msg, 1 + std::min(want.ids.size(), node_.config().limits.max_gossip_items))) {
+        return;
+    }
     wire::ItemsResult out;
     std::size_t bytes = 0;
     for (const auto& id : want.ids) {
@@ -249,7 +273,7 @@ void GossipService::serve_iwant(const dht::InboundMessage& msg) {
 
 void GossipService::serve_sync(const dht::InboundMessage& msg) {
     const auto& sync = std::get<wire::Sync>(msg.payload);
-    if (!admit_cost(msg, sync_cost + sync.ranges.size() / 16)) return;
+    if (!admit_cost(msg, sync_cost + sync.ranges.size() / ranges_per_token)) return;
     node_.reply(msg, wire::Response{msg.id, answer_sync(set_, sync, options_.reconcile)});
 }
 

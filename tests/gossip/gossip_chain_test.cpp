@@ -250,6 +250,21 @@ TEST_F(GossipChain, UnderOverloadCertificatesAreShedAndCountedButNeverARevocatio
     EXPECT_GT(shed, 0u);
 }
 
+TEST_F(GossipChain, WhatOneOperatorSignsAloneIsSpreadAtAMeteredRate) {
+    chain();
+    auto &a = *peers_[0], &c = *peers_[2];
+    // A genesis operator re-signs its agent's certificate 40 times in a row: each version is
+    // valid and new, but one author gets 30 spread at once (then one a minute).
+    const auto& op = web_.genesis_keys[0];
+    for (std::uint64_t seq = 1; seq <= 40; ++seq) {
+        learn(a, web_.agent_record(op, numbered_key(2000), 0, seq, clock_.unix_seconds()));
+    }
+    run_for(1500ms);
+    EXPECT_EQ(a.stats(ItemClass::certificate).shed, 10u);
+    EXPECT_LE(c.stats(ItemClass::certificate).received, 30u);
+    EXPECT_GT(c.stats(ItemClass::certificate).received, 0u);
+}
+
 TEST_F(GossipChain, ANodeOfflineDuringARevocationLearnsItOnRejoinByAntiEntropyAlone) {
     chain();
     auto &c = *peers_[2], &d = *peers_[3];

@@ -115,6 +115,15 @@ TEST_F(EnvelopeTest, EveryPayloadTypeRoundTrips) {
         Response{rid, QueryResult{{record, record}}},
         Response{rid, QueryResult{{record}, {cert}, true}},
         ErrorReply{rid, errc::bad_signature, "signature verification failed"},
+        Gossip{{cert}},
+        Gossip{{cert, cert}, {cert}},
+        IHave{{key, key}},
+        IWant{{key}},
+        Sync{{SyncRange{"", 12, {1, 2, 3}}, SyncRange{"0a3", 0, {}}}},
+        Response{rid, GossipAck{2, {}}},
+        Response{rid, GossipAck{0, {key}}},
+        Response{rid, ItemsResult{{cert}, {cert}}},
+        Response{rid, SyncResult{{"0a"}, {key}, {SyncRange{"1f", 3, {9}}}, 4}},
     };
     for (const auto& p : payloads) {
         const auto f = frame(p);
@@ -298,6 +307,29 @@ TEST_F(EnvelopeTest, PayloadValidation) {
                                 {"peers", {{{"id", key}, {"address", "ftp://h"}}}}})
                   .error(),
               errc::value_out_of_range);
+    // Gossip: ids are 64 lower-case hex digits, range prefixes up to 16 hex digits.
+    EXPECT_TRUE(send("IHAVE", {{"ids", {key}}}).has_value());
+    EXPECT_EQ(send("IHAVE", {{"ids", {std::string(64, 'A')}}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("IWANT", {{"ids", {"ab"}}}).error(), errc::value_out_of_range);
+    EXPECT_EQ(send("IWANT", {{"ids", {1}}}).error(), errc::value_out_of_range);
+    const std::string fp(32, '0');
+    EXPECT_TRUE(send("SYNC", {{"ranges", {{{"p", "0f"}, {"n", 1}, {"f", fp}}}}}).has_value());
+    EXPECT_EQ(send("SYNC", {{"ranges", {{{"p", "0g"}, {"n", 1}, {"f", fp}}}}}).error(),
+              errc::value_out_of_range);
+    EXPECT_EQ(
+        send("SYNC", {{"ranges", {{{"p", std::string(17, '0')}, {"n", 1}, {"f", fp}}}}}).error(),
+        errc::value_out_of_range);
+    EXPECT_EQ(send("SYNC", {{"ranges", {{{"p", "0"}, {"n", -1}, {"f", fp}}}}}).error(),
+              errc::value_out_of_range);
+    nlohmann::json ids = nlohmann::json::array();
+    for (int i = 0; i < 2049; ++i) ids.push_back(key);
+    EXPECT_EQ(send("IHAVE", {{"ids", ids}}).error(), errc::value_out_of_range);
+    // GOSSIP credentials are certificates only, like a STORE's.
+    auto knowledge =
+        nlohmann::json::parse(encode_record(*sign_record(test::knowledge_draft(), keys_)));
+    EXPECT_EQ(
+        send("GOSSIP", {{"items", nlohmann::json::array()}, {"credentials", {knowledge}}}).error(),
+        errc::value_out_of_range);
     // A STORE whose record is forged is refused as a whole.
     auto rec = nlohmann::json::parse(encode_record(*sign_record(test::knowledge_draft(), keys_)));
     rec["sig"] = std::string(128, '0');

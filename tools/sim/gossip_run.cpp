@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <numeric>
 #include <random>
@@ -193,25 +192,6 @@ int run_gossip(const GossipRunOptions& opt) {
                     sent_before[i]));
         }
         all_latencies_ms.insert(all_latencies_ms.end(), latency_ms.begin(), latency_ms.end());
-        if (std::getenv("GOSSIP_DEBUG")) {
-            for (const auto i : live_nodes) {
-                if (peers[i]->learned().count(record.sig)) continue;
-                std::size_t in = 0, in_live = 0;
-                for (const auto j : live_nodes) {
-                    if (peers[j]->node().table().contains(peers[i]->node().id())) ++in_live;
-                }
-                for (std::size_t j = 0; j < peers.size(); ++j) {
-                    if (peers[j]->node().table().contains(peers[i]->node().id())) ++in;
-                }
-                std::size_t out_live = 0;
-                for (const auto& p : peers[i]->node().table().all_peers()) {
-                    for (const auto j : live_nodes)
-                        if (peers[j]->node().id() == p.id) ++out_live;
-                }
-                std::fprintf(stderr, "missed node %zu: in %zu tables (%zu live), table %zu (%zu live)\n", i, in, in_live,
-                             peers[i]->node().table().size(), out_live);
-            }
-        }
         const double fraction =
             static_cast<double>(reached) / static_cast<double>(live_nodes.size());
         // Nodes not reached count as never (infinitely late) for the percentile.

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -62,6 +63,11 @@ struct GossipOptions {
     // What one peer may push: items (and their credentials) per second, and the burst.
     double peer_rate = 500;
     double peer_burst = 2000;
+    // Items one author gets forwarded, per second and in a burst (revocations excepted: they
+    // need several operators): an operator that signs certificates or reports without end does
+    // not get them all spread; the rest is kept and reconciled.
+    double author_rate = 1.0 / 60;
+    double author_burst = 30;
     std::size_t seen_capacity = 200'000;
     // The shortest a seen item is remembered: beyond the replay horizon (±5 min).
     Clock::duration seen_floor = std::chrono::minutes(30);
@@ -92,6 +98,7 @@ struct GossipStats {
     std::uint64_t slowed_peers = 0;     // requests refused with "slow down"
     std::uint64_t slowed_by_peers = 0;  // our requests a peer refused with "slow down"
     std::uint64_t failed_sends = 0;     // requests that got no answer
+    std::uint64_t not_gossiped = 0;     // pushed records of kinds gossip does not carry
     const ClassStats& of(ItemClass c) const { return classes[static_cast<std::size_t>(c)]; }
     ClassStats& of(ItemClass c) { return classes[static_cast<std::size_t>(c)]; }
 };
@@ -148,6 +155,8 @@ private:
     void serve_sync(const dht::InboundMessage& msg);
     // Takes `cost` tokens of from's bucket, or answers msg with "slow down" and returns false.
     bool admit_cost(const dht::InboundMessage& msg, std::size_t cost);
+    // Whether an item of this author may be forwarded now (its bucket).
+    bool author_allows(const crypto::PublicKey& author);
 
     // Validates and learns items a peer sent; forwards the new ones when `forward`. Returns how
     // many were new and valid.
@@ -198,6 +207,7 @@ private:
     std::set<NodeId> ready_;  // peers with something queued
     std::deque<Delayed> delayed_;
     std::unordered_map<NodeId, Bucket, NodeIdHash> buckets_;
+    std::map<crypto::PublicKey, Bucket> authors_;
     std::size_t syncs_running_ = 0;
     bool admitting_ = false;  // learning through the TrustState ourselves: offer() keeps only
     Clock::time_point next_sync_{};
