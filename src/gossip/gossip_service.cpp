@@ -27,6 +27,8 @@ constexpr std::size_t max_buckets = 8192;
 // A tick later than this after the previous one means the node was away (suspended, offline):
 // it catches up at once.
 constexpr auto away_gap = 2min;
+// Items one reconciliation pushes to the peer it reconciles with, at most.
+constexpr std::size_t max_gives_per_sync = 512;
 
 std::size_t record_bytes(const wire::Record& r) {
     return r.body.size() + 256;
@@ -501,8 +503,14 @@ void GossipService::on_sync_answer(const std::shared_ptr<SyncSession>& s, const 
     } else {
         auto step = follow_sync(set_, asked, std::get<wire::SyncResult>(resp->result));
         if (!step.want.empty()) fetch(s->peer, std::move(step.want));
+        // What the peer lacks, pushed; a peer that lacks much (a new node) fetches the rest
+        // itself when it syncs: our queue to it is not filled with our whole set.
         for (const auto& id : step.give) {
-            if (const auto* r = set_.find(id)) enqueue(s->peer, id, *class_of(r->kind), true);
+            if (s->given >= max_gives_per_sync) break;
+            if (const auto* r = set_.find(id)) {
+                enqueue(s->peer, id, *class_of(r->kind), true);
+                ++s->given;
+            }
         }
         s->next.insert(s->next.end(), std::make_move_iterator(step.next.begin()),
                        std::make_move_iterator(step.next.end()));

@@ -186,6 +186,7 @@ private:
         bool failed = false;
         std::size_t pending = 0;
         std::size_t round = 0;
+        std::size_t given = 0;  // items pushed to the peer
         std::vector<wire::SyncRange> next;
     };
     void start_sync(const wire::Contact& peer, bool check_first);
