@@ -27,6 +27,8 @@ constexpr std::size_t max_buckets = 8192;
 // A tick later than this after the previous one means the node was away (suspended, offline):
 // it catches up at once.
 constexpr auto away_gap = 2min;
+// Items whose whole copies sent are counted (max_copies), at most.
+constexpr std::size_t max_copy_counts = 65'536;
 // Items one reconciliation pushes to the peer it reconciles with, at most.
 constexpr std::size_t max_gives_per_sync = 512;
 
@@ -115,15 +117,33 @@ void GossipService::spread(const ItemId& id, ItemClass cls, const NodeId& from) 
     if (is_eager(cls)) {
         for (const auto& c : pick_peers(options_.eager_fanout, exclude)) {
             exclude.insert(c.id);
-            enqueue(c, id, cls, true);
+            if (take_copy(id)) enqueue(c, id, cls, true);
         }
         auto lazy = pick_peers(options_.lazy_fanout, exclude);
+        for (const auto& c : lazy) exclude.insert(c.id);
+        // And this node's nearest neighbours: a node is known above all to the nodes nearest it,
+        // and may be in no other table's near bucket; announcing costs an id, and a whole copy
+        // only goes to those that lack the item.
+        for (const auto& p : node_.table().closest_n(node_.id(), options_.near_fanout + 2)) {
+            if (lazy.size() >= options_.lazy_fanout + options_.near_fanout) break;
+            if (exclude.insert(p.id).second) lazy.push_back({p.id, p.address});
+        }
         if (!lazy.empty()) {
             delayed_.push_back({clock_.now() + options_.announce_delay, id, cls, std::move(lazy)});
         }
         return;
     }
     for (const auto& c : pick_peers(options_.lazy_fanout, exclude)) enqueue(c, id, cls, false);
+}
+
+bool GossipService::take_copy(const ItemId& id) {
+    // Counts are needed while an item spreads (seconds); the map is cleared when it grows, which
+    // at worst lets an old item be pulled again.
+    if (copies_.size() >= max_copy_counts) copies_.clear();
+    auto& n = copies_[id];
+    if (n >= options_.max_copies) return false;
+    ++n;
+    return true;
 }
 
 std::vector<wire::Contact> GossipService::pick_peers(std::size_t n,
@@ -384,7 +404,7 @@ void GossipService::send_whole(Peer& peer) {
         } else if (answer == nullptr) {
             ++stats_.failed_sends;
         }
-        if (p.queued > 0) ready_.insert(to.id);
+        settle(to.id);
     });
 }
 
@@ -415,14 +435,15 @@ void GossipService::send_ids(Peer& peer) {
         if (p.in_flight > 0) --p.in_flight;
         if (answer == nullptr) {
             ++stats_.failed_sends;
+            settle(to.id);
             return;
         }
         if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
             if (e->code == errc::rate_limited) {
                 requeue_front(p, sent, false);
                 back_off(p, answer);
-                ready_.insert(to.id);
             }
+            settle(to.id);
             return;
         }
         const auto& ack =
@@ -430,9 +451,9 @@ void GossipService::send_ids(Peer& peer) {
         // Push only what was announced to this peer and is still held.
         std::set<ItemId> wanted(ack.want.begin(), ack.want.end());
         for (const auto& s : sent) {
-            if (wanted.count(s.id) != 0) enqueue(to, s.id, s.cls, true);
+            if (wanted.count(s.id) != 0 && take_copy(s.id)) enqueue(to, s.id, s.cls, true);
         }
-        if (p.queued > 0) ready_.insert(to.id);
+        settle(to.id);
     });
 }
 
@@ -561,6 +582,23 @@ void GossipService::fetch(const wire::Contact& peer, std::vector<ItemId> ids) {
                     fetch(peer, std::vector<ItemId>(asked->begin(), asked->end()));
                 }
             });
+    }
+}
+
+void GossipService::settle(const NodeId& id) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    auto& p = it->second;
+    // The window has room again: the next batch goes now, not at the next tick.
+    if (p.queued > 0) {
+        ready_.insert(id);
+        flush(p);
+    }
+    // A peer with nothing waiting, in flight or to wait for is forgotten: its queues cost memory
+    // (a node pushes to a few new peers with every item).
+    if (p.queued == 0 && p.in_flight == 0 && p.not_before <= clock_.now()) {
+        ready_.erase(id);
+        peers_.erase(it);
     }
 }
 

@@ -53,6 +53,10 @@ struct GossipOptions {
     // announced to 6 more (docs/gossip.md has the simulator's figures behind these numbers).
     std::size_t eager_fanout = 8;
     std::size_t lazy_fanout = 4;
+    std::size_t near_fanout = 4;  // eager items are also announced to this node's nearest
+    // Whole copies of one item this node pushes (to its eager peers and to those that asked
+    // after an announcement), at most: what an item costs a node is bounded.
+    std::size_t max_copies = 12;
     // Announcements of eager items wait this long, so that most peers have the push by then and
     // do not pull it again.
     Clock::duration announce_delay = std::chrono::milliseconds(400);
@@ -157,6 +161,8 @@ private:
     bool admit_cost(const dht::InboundMessage& msg, std::size_t cost);
     // Whether an item of this author may be forwarded now (its bucket).
     bool author_allows(const crypto::PublicKey& author);
+    // Whether one more whole copy of the item may be pushed (max_copies), counting it.
+    bool take_copy(const ItemId& id);
 
     // Validates and learns items a peer sent; forwards the new ones when `forward`. Returns how
     // many were new and valid.
@@ -173,6 +179,8 @@ private:
     void enqueue(const wire::Contact& to, const ItemId& id, ItemClass cls, bool whole);
     void flush(Peer& peer);
     void flush_ready();
+    // After an answer from the peer: sends what waits, or forgets the peer when nothing does.
+    void settle(const NodeId& id);
     void send_whole(Peer& peer);
     void send_ids(Peer& peer);
     void requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole);
@@ -209,6 +217,7 @@ private:
     std::deque<Delayed> delayed_;
     std::unordered_map<NodeId, Bucket, NodeIdHash> buckets_;
     std::map<crypto::PublicKey, Bucket> authors_;
+    std::unordered_map<ItemId, std::size_t, NodeIdHash> copies_;
     std::size_t syncs_running_ = 0;
     bool admitting_ = false;  // learning through the TrustState ourselves: offer() keeps only
     Clock::time_point next_sync_{};
