@@ -132,6 +132,7 @@ int run_gossip(const GossipRunOptions& opt) {
     std::printf("mesh: %zu nodes, one-way latency %d-%d ms, eager fanout %zu, lazy fanout %zu\n",
                 peers.size(), opt.rtt_ms * 4 / 10, opt.rtt_ms * 6 / 10, options.eager_fanout,
                 options.lazy_fanout);
+    std::fflush(stdout);
 
     // The node that will be away, and the churn: a fraction of nodes gone without a word, still
     // in the others' routing tables.
@@ -208,6 +209,7 @@ int run_gossip(const GossipRunOptions& opt) {
             r + 1, reached, live_nodes.size(), fraction * 100, percentile(latency_ms, 0.5), p99,
             latency_ms.empty() ? 0.0 : *std::max_element(latency_ms.begin(), latency_ms.end()),
             max_sent);
+        std::fflush(stdout);
         sim.run_for(std::chrono::seconds(30));
     }
     std::uint64_t forwarded = 0, announced = 0, duplicates = 0, shed = 0;
