@@ -91,6 +91,10 @@ void Node::check_stores(wire::RecordKind kind, StoreCheck check) {
 }
 
 void Node::serve(wire::MessageType type, RequestHandler handler) {
+    if (!handler) {
+        services_.erase(static_cast<std::size_t>(type));
+        return;
+    }
     services_[static_cast<std::size_t>(type)] = std::move(handler);
 }
 

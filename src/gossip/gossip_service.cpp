@@ -19,8 +19,9 @@ std::size_t index(ItemClass c) {
 constexpr std::size_t ids_per_token = 32;
 constexpr std::size_t sync_cost = 8;
 constexpr std::size_t ranges_per_token = 4;
-// Bytes of whole items in one GOSSIP or IWANT answer (a frame is 256 KiB).
-constexpr std::size_t max_item_bytes = 160 * 1024;
+// Encoded bytes of whole items in one GOSSIP or IWANT answer: a frame is 256 KiB, and the items
+// are escaped once more inside the envelope's body, next to their credentials.
+constexpr std::size_t max_item_bytes = 128 * 1024;
 // Peers whose buckets are kept; beyond, the oldest half is forgotten (a forgotten peer starts
 // again with a full bucket, which is all an id-minting peer gains).
 constexpr std::size_t max_buckets = 8192;
@@ -31,9 +32,15 @@ constexpr auto away_gap = 2min;
 constexpr std::size_t max_copy_counts = 65'536;
 // Items one reconciliation pushes to the peer it reconciles with, at most.
 constexpr std::size_t max_gives_per_sync = 512;
+// A reconciliation told to slow down waits at most this long each time, and gives up after so
+// many times (a peer cannot hold our few reconciliation slots for hours).
+constexpr std::size_t max_session_backoffs = 8;
+// Refusals in a row after which what waits for a peer is shed (revocations excepted).
+constexpr std::size_t max_peer_backoffs = 5;
+constexpr Clock::duration max_session_wait = 30s;
 
 std::size_t record_bytes(const wire::Record& r) {
-    return r.body.size() + 256;
+    return wire::encode_record(r).size();
 }
 
 }  // namespace
@@ -51,9 +58,9 @@ GossipService::GossipService(dht::Node& node, trust::TrustState& trust, const Cl
         const auto cls = class_of(r.kind);
         if (!cls) continue;
         const auto id = item_id(r);
-        const auto until = seen_until(r, now, options_.seen_floor);
-        seen_.insert(id, *cls, until);
-        if (is_reconciled(*cls)) set_.add(id, r, *cls, until);
+        seen_.insert(id, *cls, seen_until(r, now, options_.seen_floor));
+        const auto held_until = seen_until(r, now, {});
+        if (is_reconciled(*cls) && held_until > now) set_.add(id, r, *cls, held_until);
     }
     node_.serve(wire::MessageType::gossip, [this](const auto& m) { serve_gossip(m); });
     node_.serve(wire::MessageType::ihave, [this](const auto& m) { serve_ihave(m); });
@@ -104,9 +111,9 @@ void GossipService::offer(const wire::Record& record) {
 void GossipService::accept(const ItemId& id, const wire::Record& record, ItemClass cls,
                            bool spread_it, const NodeId& from) {
     const auto now = clock_.now();
-    const auto until = seen_until(record, now, options_.seen_floor);
-    seen_.insert(id, cls, until);
-    if (is_reconciled(cls)) set_.add(id, record, cls, until);
+    seen_.insert(id, cls, seen_until(record, now, options_.seen_floor));
+    const auto held_until = seen_until(record, now, {});
+    if (is_reconciled(cls) && held_until > now) set_.add(id, record, cls, held_until);
     // Never forward what this node would forget before it could come back: past its class's
     // lifetime, a copy is not spread.
     if (spread_it && seen_until(record, now, {}) > now) spread(id, cls, from);
@@ -200,7 +207,17 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
             ++st.duplicates;
             continue;
         }
-        if (trust_.learn(record, now_s, credentials)) {
+        // Certificates were learned with the credentials above; a revocation's signers are
+        // judged as they stood at its time, which the credentials may show.
+        const auto ec = trust_.learn(
+            record, now_s,
+            *cls == ItemClass::revocation ? credentials : std::span<const wire::Record>{});
+        if (ec == errc::operator_revoked && *cls == ItemClass::revocation) {
+            // Another revocation of an operator already revoked: nothing new.
+            ++st.duplicates;
+            continue;
+        }
+        if (ec) {
             ++st.refused;
             continue;
         }
@@ -256,7 +273,13 @@ bool GossipService::admit_cost(const dht::InboundMessage& msg, std::size_t cost)
 
 void GossipService::serve_gossip(const dht::InboundMessage& msg) {
     const auto& g = std::get<wire::Gossip>(msg.payload);
-    if (!admit_cost(msg, g.items.size() + g.credentials.size())) return;
+    // A revocation may judge every credential that came along (its signers as they stood at its
+    // time): credentials cost once per revocation in the message.
+    const auto revocations =
+        static_cast<std::size_t>(std::count_if(g.items.begin(), g.items.end(), [](const auto& r) {
+            return r.kind == wire::RecordKind::revocation;
+        }));
+    if (!admit_cost(msg, g.items.size() + g.credentials.size() * (1 + revocations))) return;
     wire::GossipAck ack;
     ack.accepted = take_items(g.items, g.credentials, msg.from.id, true);
     node_.reply(msg, wire::Response{msg.id, std::move(ack)});
@@ -295,8 +318,13 @@ void GossipService::serve_iwant(const dht::InboundMessage& msg) {
 
 void GossipService::serve_sync(const dht::InboundMessage& msg) {
     const auto& sync = std::get<wire::Sync>(msg.payload);
-    if (!admit_cost(msg, sync_cost + sync.ranges.size() / ranges_per_token)) return;
-    node_.reply(msg, wire::Response{msg.id, answer_sync(set_, sync, options_.reconcile)});
+    // Charged for what it asks and for what the answer carries (ids and ranges): a small SYNC
+    // that draws a long list pays for the list.
+    auto answer = answer_sync(set_, sync, options_.reconcile);
+    const auto cost = sync_cost + (sync.ranges.size() + answer.ranges.size()) / ranges_per_token +
+                      answer.ids.size() / ids_per_token;
+    if (!admit_cost(msg, cost)) return;
+    node_.reply(msg, wire::Response{msg.id, std::move(answer)});
 }
 
 // ---- sending --------------------------------------------------------------------------------
@@ -305,10 +333,12 @@ void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass
     auto it = peers_.find(to.id);
     if (it == peers_.end()) {
         if (peers_.size() >= options_.max_peers) {
-            // Forget an idle peer; with none idle, this send is shed.
+            // Forget an idle peer, or else one that refuses our sends; with neither, this send
+            // is shed.
             auto idle = std::find_if(peers_.begin(), peers_.end(), [](const auto& p) {
-                return p.second.queued == 0 && p.second.in_flight == 0;
+                return (p.second.queued == 0 && p.second.in_flight == 0) || p.second.backoffs > 0;
             });
+            if (idle != peers_.end() && idle->second.in_flight > 0) idle = peers_.end();
             if (idle == peers_.end() && cls != ItemClass::revocation) {
                 ++stats_.of(cls).shed;
                 return;
@@ -403,6 +433,8 @@ void GossipService::send_whole(Peer& peer) {
             back_off(p, answer);
         } else if (answer == nullptr) {
             ++stats_.failed_sends;
+        } else if (e == nullptr) {
+            p.backoffs = 0;
         }
         settle(to.id);
     });
@@ -446,6 +478,7 @@ void GossipService::send_ids(Peer& peer) {
             settle(to.id);
             return;
         }
+        p.backoffs = 0;
         const auto& ack =
             std::get<wire::GossipAck>(std::get<wire::Response>(answer->payload).result);
         // Push only what was announced to this peer and is still held.
@@ -467,6 +500,18 @@ void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items
 
 void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {
     ++stats_.slowed_by_peers;
+    // A peer that keeps refusing does not keep our queue for it: after so many refusals in a row
+    // what waits for it is shed, revocations excepted.
+    if (++peer.backoffs >= max_peer_backoffs) {
+        peer.backoffs = 0;
+        for (std::size_t c = 1; c < class_count; ++c) {
+            for (auto* q : {&peer.whole[c], &peer.ids[c]}) {
+                stats_.classes[c].shed += q->size();
+                peer.queued -= q->size();
+                q->clear();
+            }
+        }
+    }
     std::uint32_t ms = 1000;
     if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload); e && e->retry_after_ms) {
         ms = e->retry_after_ms;
@@ -481,108 +526,141 @@ void GossipService::catch_up(std::size_t n) {
 }
 
 void GossipService::start_sync(const wire::Contact& peer, bool check_first) {
-    if (syncs_running_ >= options_.max_syncs) return;
-    ++syncs_running_;
+    if (sessions_.size() >= options_.max_syncs) return;
     auto s = std::make_shared<SyncSession>();
     s->peer = peer;
     s->checking = check_first;
+    s->deadline = clock_.now() + options_.sync_deadline;
+    sessions_.push_back(s);
     // A periodic SYNC first compares whole sets (one range: nothing to do, the usual case); one
     // that catches up opens with the fine ranges at once.
     if (check_first) {
-        sync_wave(s, {set_.range("")}, 1);
+        queue_syncs(*s, {set_.range("")}, 1);
     } else {
-        sync_wave(s, set_.opening(options_.reconcile.list_max), options_.reconcile.max_ranges);
+        queue_syncs(*s, set_.opening(options_.reconcile.list_max), options_.reconcile.max_ranges);
     }
+    pump(s);
 }
 
-void GossipService::sync_wave(const std::shared_ptr<SyncSession>& s,
-                              std::vector<wire::SyncRange> ranges, std::size_t per_request) {
+void GossipService::queue_syncs(SyncSession& s, std::vector<wire::SyncRange> ranges,
+                                std::size_t per_request) {
+    for (auto& r : requests_for(std::move(ranges), per_request))
+        s.backlog.emplace_back(std::move(r));
+}
+
+void GossipService::pump(const std::shared_ptr<SyncSession>& s) {
     std::weak_ptr<char> alive = alive_;
-    for (auto& asked : requests_for(std::move(ranges), per_request)) {
-        ++s->pending;
-        auto copy = asked;
-        node_.request(
-            s->peer, std::move(copy),
-            [this, alive, s, asked = std::move(asked)](const dht::InboundMessage* answer) {
-                if (alive.expired()) return;
-                on_sync_answer(s, asked, answer);
-            });
+    const auto now = clock_.now();
+    // A few requests at once: all of a large catch-up at once would only run into the peer's
+    // rate limit.
+    while (!s->done && s->in_flight < options_.sync_window && !s->backlog.empty() &&
+           now >= s->not_before) {
+        auto request = std::move(s->backlog.front());
+        s->backlog.pop_front();
+        const bool is_sync = std::holds_alternative<wire::Sync>(request);
+        ++s->in_flight;
+        if (is_sync) ++s->syncs_in_flight;
+        auto copy = request;
+        node_.request(s->peer, std::move(copy),
+                      [this, alive, s, is_sync,
+                       request = std::move(request)](const dht::InboundMessage* answer) {
+                          if (alive.expired() || s->done) return;
+                          --s->in_flight;
+                          if (is_sync) --s->syncs_in_flight;
+                          on_session_answer(s, request, answer);
+                          pump(s);
+                      });
     }
-    if (s->pending == 0) {
-        --syncs_running_;
-        ++stats_.syncs;
-    }
+    if (!s->done && s->in_flight == 0 && s->backlog.empty()) finish(s, true);
 }
 
-void GossipService::on_sync_answer(const std::shared_ptr<SyncSession>& s, const wire::Sync& asked,
-                                   const dht::InboundMessage* answer) {
-    --s->pending;
-    const auto* resp = answer ? std::get_if<wire::Response>(&answer->payload) : nullptr;
-    if (resp == nullptr) {
-        if (answer == nullptr) ++stats_.failed_sends;
+void GossipService::on_session_answer(const std::shared_ptr<SyncSession>& s,
+                                      const wire::Payload& request,
+                                      const dht::InboundMessage* answer) {
+    if (answer == nullptr) {
+        ++stats_.failed_sends;
         s->failed = true;
-    } else {
-        auto step = follow_sync(set_, asked, std::get<wire::SyncResult>(resp->result));
-        if (!step.want.empty()) fetch(s->peer, std::move(step.want));
-        // What the peer lacks, pushed; a peer that lacks much (a new node) fetches the rest
-        // itself when it syncs: our queue to it is not filled with our whole set.
-        for (const auto& id : step.give) {
-            if (s->given >= max_gives_per_sync) break;
-            if (const auto* r = set_.find(id)) {
-                enqueue(s->peer, id, *class_of(r->kind), true);
-                ++s->given;
-            }
-        }
-        s->next.insert(s->next.end(), std::make_move_iterator(step.next.begin()),
-                       std::make_move_iterator(step.next.end()));
-    }
-    if (s->pending > 0) return;
-    const bool more = !s->next.empty() && !s->failed && ++s->round < options_.sync_rounds;
-    if (!more) {
-        --syncs_running_;
-        if (!s->failed) ++stats_.syncs;
+        s->backlog.clear();  // the peer is gone: another sync, another peer
         return;
     }
-    auto next = std::exchange(s->next, {});
+    if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
+        if (e->code == errc::rate_limited && ++s->backoffs <= max_session_backoffs) {
+            // Over the peer's rate even after the RPC layer's resends: again later.
+            ++stats_.slowed_by_peers;
+            s->backlog.push_front(request);
+            s->not_before =
+                clock_.now() + std::min<Clock::duration>(
+                                   std::chrono::milliseconds(e->retry_after_ms), max_session_wait);
+            return;
+        }
+        s->failed = true;
+        s->backlog.clear();
+        return;
+    }
+    const auto& resp = std::get<wire::Response>(answer->payload);
+    if (const auto* items = std::get_if<wire::ItemsResult>(&resp.result)) {
+        const auto& asked = std::get<wire::IWant>(request).ids;
+        std::set<ItemId> missing(asked.begin(), asked.end());
+        std::vector<wire::Record> got;
+        for (const auto& r : items->items) {
+            if (missing.erase(item_id(r)) != 0) got.push_back(r);
+        }
+        stats_.synced_items += take_items(got, items->credentials, s->peer.id, false);
+        // An answer cut short by its size: ask for the rest.
+        if (!got.empty() && !missing.empty()) {
+            s->backlog.emplace_back(wire::IWant{{missing.begin(), missing.end()}});
+        }
+        return;
+    }
+    const auto& asked = std::get<wire::Sync>(request);
+    auto step = follow_sync(set_, asked, std::get<wire::SyncResult>(resp.result));
+    // What we lack: IWANTs of an answer's worth each.
+    const auto per_want = node_.config().limits.max_gossip_items;
+    for (std::size_t at = 0; at < step.want.size(); at += per_want) {
+        wire::IWant want;
+        want.ids.assign(step.want.begin() + static_cast<std::ptrdiff_t>(at),
+                        step.want.begin() +
+                            static_cast<std::ptrdiff_t>(std::min(step.want.size(), at + per_want)));
+        s->backlog.emplace_back(std::move(want));
+    }
+    // What the peer lacks, pushed; a peer that lacks much (a new node) fetches the rest itself
+    // when it syncs: our queue to it is not filled with our whole set.
+    for (const auto& id : step.give) {
+        if (s->given >= max_gives_per_sync) break;
+        if (const auto* r = set_.find(id)) {
+            enqueue(s->peer, id, *class_of(r->kind), true);
+            ++s->given;
+        }
+    }
+    if (s->given > 0) settle(s->peer.id);
     if (s->checking) {
         // The whole sets differ: open with the fine ranges.
         s->checking = false;
-        sync_wave(s, set_.opening(options_.reconcile.list_max), options_.reconcile.max_ranges);
-    } else {
-        sync_wave(s, std::move(next), options_.reconcile.follow_up_ranges);
+        if (!step.next.empty()) {
+            ++s->round;
+            queue_syncs(*s, set_.opening(options_.reconcile.list_max),
+                        options_.reconcile.max_ranges);
+        }
+        return;
+    }
+    s->next.insert(s->next.end(), std::make_move_iterator(step.next.begin()),
+                   std::make_move_iterator(step.next.end()));
+    // The next round once this one's SYNCs are all answered (IWANTs may still be going).
+    const bool round_done = s->syncs_in_flight == 0 &&
+                            std::none_of(s->backlog.begin(), s->backlog.end(), [](const auto& p) {
+                                return std::holds_alternative<wire::Sync>(p);
+                            });
+    if (round_done && !s->next.empty() && s->round + 1 < options_.sync_rounds) {
+        ++s->round;
+        queue_syncs(*s, std::exchange(s->next, {}), options_.reconcile.follow_up_ranges);
     }
 }
 
-void GossipService::fetch(const wire::Contact& peer, std::vector<ItemId> ids) {
-    // Asked all at once, an answer's worth per IWANT: one round trip however many are missing.
-    const auto per_request = node_.config().limits.max_gossip_items;
-    std::weak_ptr<char> alive = alive_;
-    for (std::size_t at = 0; at < ids.size(); at += per_request) {
-        wire::IWant want;
-        want.ids.assign(
-            ids.begin() + static_cast<std::ptrdiff_t>(at),
-            ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + per_request)));
-        auto asked = std::make_shared<std::set<ItemId>>(want.ids.begin(), want.ids.end());
-        node_.request(
-            peer, std::move(want), [this, alive, peer, asked](const dht::InboundMessage* answer) {
-                if (alive.expired()) return;
-                const auto* resp = answer ? std::get_if<wire::Response>(&answer->payload) : nullptr;
-                if (resp == nullptr) {
-                    if (answer == nullptr) ++stats_.failed_sends;
-                    return;
-                }
-                const auto& got = std::get<wire::ItemsResult>(resp->result);
-                std::vector<wire::Record> items;
-                for (const auto& r : got.items) {
-                    if (asked->erase(item_id(r)) != 0) items.push_back(r);
-                }
-                stats_.synced_items += take_items(items, got.credentials, peer.id, false);
-                // An answer cut short by its size: ask for the rest.
-                if (!items.empty() && !asked->empty()) {
-                    fetch(peer, std::vector<ItemId>(asked->begin(), asked->end()));
-                }
-            });
-    }
+void GossipService::finish(const std::shared_ptr<SyncSession>& s, bool completed) {
+    if (s->done) return;
+    s->done = true;
+    if (completed && !s->failed) ++stats_.syncs;
+    sessions_.erase(std::remove(sessions_.begin(), sessions_.end(), s), sessions_.end());
 }
 
 void GossipService::settle(const NodeId& id) {
@@ -626,7 +704,15 @@ void GossipService::tick() {
         for (const auto& c : d.to) enqueue(c, d.id, d.cls, false);
     }
     flush_ready();
+    for (const auto& s : std::vector<std::shared_ptr<SyncSession>>(sessions_)) {
+        if (now >= s->deadline) {
+            finish(s, false);
+        } else if (now >= s->not_before) {
+            pump(s);
+        }
+    }
     if (now >= next_sync_) {
+        refresh_set();
         for (const auto& c : pick_peers(1, {node_.id()})) start_sync(c, true);
         next_sync_ = now + options_.sync_period;
     }
@@ -637,6 +723,19 @@ void GossipService::tick() {
     }
 }
 
+void GossipService::refresh_set() {
+    const auto now = clock_.now();
+    const auto now_s = clock_.unix_seconds();
+    ItemSet fresh;
+    for (const auto& r : trust_.records()) {
+        const auto cls = class_of(r.kind);
+        if (!cls || !is_reconciled(*cls) || r.expires <= now_s) continue;
+        const auto until = seen_until(r, now, {});
+        if (until > now) fresh.add(item_id(r), r, *cls, until);
+    }
+    set_ = std::move(fresh);
+}
+
 Clock::time_point GossipService::next_wakeup() const {
     auto next = std::min(next_sync_, next_expire_);
     if (!delayed_.empty()) next = std::min(next, delayed_.front().at);
@@ -645,6 +744,12 @@ Clock::time_point GossipService::next_wakeup() const {
         if (it == peers_.end()) continue;
         const auto& p = it->second;
         if (p.queued > 0 && p.in_flight < options_.window) next = std::min(next, p.not_before);
+    }
+    for (const auto& s : sessions_) {
+        next = std::min(next, s->deadline);
+        if (!s->backlog.empty() && s->in_flight < options_.sync_window) {
+            next = std::min(next, s->not_before);
+        }
     }
     return next;
 }

@@ -1,5 +1,6 @@
 #include <nocturne/core/sha256.hpp>
 #include <nocturne/gossip/item.hpp>
+#include <nocturne/trust/revocation.hpp>
 
 #include <algorithm>
 
@@ -32,7 +33,16 @@ std::optional<ItemClass> class_of(wire::RecordKind kind) noexcept {
 }
 
 ItemId item_id(const wire::Record& record) {
-    const auto digest = sha256(bytes_view(record.sig.data(), record.sig.size()));
+    // All revocations of one operator are one item: a second one (re-signed by someone else,
+    // other signers) adds nothing, and must not count as new anywhere.
+    std::string revoked;
+    if (record.kind == wire::RecordKind::revocation) {
+        if (auto rev = trust::revocation_from_record(record)) {
+            revoked = "nocturne/gossip/revocation/v1:" + rev->network + ":" + rev->operator_id;
+        }
+    }
+    const auto digest = revoked.empty() ? sha256(bytes_view(record.sig.data(), record.sig.size()))
+                                        : sha256(as_bytes(revoked));
     ItemId id;
     std::copy(digest.begin(), digest.end(), id.bytes().begin());
     return id;

@@ -13,8 +13,8 @@ bool SeenCache::insert(const ItemId& id, ItemClass cls, Clock::time_point until)
     if (auto it = entries_.find(id); it != entries_.end()) {
         if (until > it->second.until) {
             auto& order = by_expiry_[index(it->second.cls)];
-            for (auto at = order.find(it->second.until);
-                 at != order.end() && at->first == it->second.until; ++at) {
+            auto [first, last] = order.equal_range(it->second.until);
+            for (auto at = first; at != last; ++at) {
                 if (at->second == id) {
                     order.erase(at);
                     break;

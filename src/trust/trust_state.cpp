@@ -7,6 +7,7 @@ namespace nocturne::trust {
 namespace {
 
 constexpr std::size_t max_rejected = 4096;
+constexpr std::size_t max_known = 65'536;
 
 NodeId node_id_of(const crypto::PublicKey& key) {
     return NodeId::from_public_key(key).value();
@@ -90,6 +91,9 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now,
 }
 
 void TrustState::remember(const wire::Record& record, std::string operator_id, NodeId agent) {
+    // A cache of verdicts: forgetting it costs verifications again, never a wrong answer. Bounded,
+    // since an operator can sign new versions of its certificates without end.
+    if (known_.size() >= max_known) known_.clear();
     known_.insert_or_assign(record.sig, Known{std::move(operator_id), agent});
 }
 
@@ -188,6 +192,12 @@ std::error_code TrustState::learn_revocation(const wire::Record& record, std::in
                                              std::span<const wire::Record> credentials) {
     auto rev = revocation_from_record(record);
     if (!rev) return rev.error();
+    // One revocation of an operator is enough: another (re-signed, with other signers) dated no
+    // earlier adds nothing, and is neither verified nor kept. Otherwise anyone could re-wrap a
+    // public revocation into any number of new records for the mesh to carry.
+    if (validator_.is_revoked_at(rev->operator_id, rev->timestamp)) {
+        return make_error_code(errc::operator_revoked);
+    }
     // Signers are judged as they stood at the revocation's time: a signer certificate that has
     // expired since is still good evidence of that (validated at that time, and only the signers'
     // certificates: at most max_credentials of them come with one record).

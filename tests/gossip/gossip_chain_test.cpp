@@ -283,5 +283,27 @@ TEST_F(GossipChain, ANodeOfflineDuringARevocationLearnsItOnRejoinByAntiEntropyAl
     EXPECT_EQ(d.stats(ItemClass::revocation).received, 1u);
 }
 
+TEST_F(GossipChain, ANodeThatMissedHundredsOfItemsFetchesThemAllWithinItsPeersRate) {
+    agent::AgentConfig config;
+    // C grants 100 tokens a second: D's catch-up (SYNCs, then 64 items per IWANT) is told to
+    // slow down again and again, and waits rather than drops.
+    config.gossip.peer_rate = 100;
+    config.gossip.peer_burst = 100;
+    chain(config);
+    auto &c = *peers_[2], &d = *peers_[3];
+    stop(d);
+    constexpr std::uint32_t certificates = 300;
+    for (std::uint32_t i = 0; i < certificates; ++i) learn(*peers_[0], certificate(700 + i));
+    ASSERT_TRUE(
+        run_until([&] { return c.stats(ItemClass::certificate).received == certificates; }, 60s));
+    start(d, config);
+    d.agent->node().table().add({c.agent->id(), c.transport->address(), "", clock_.now()});
+    d.gossip().catch_up();
+    ASSERT_TRUE(run_until([&] { return d.gossip().stats().synced_items == certificates; }, 60s))
+        << d.gossip().stats().synced_items;
+    EXPECT_GT(c.gossip().stats().slowed_peers, 0u);
+    EXPECT_EQ(d.gossip().held(), c.gossip().held());
+}
+
 }  // namespace
 }  // namespace nocturne::gossip

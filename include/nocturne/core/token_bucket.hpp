@@ -44,7 +44,10 @@ public:
 
 private:
     void refill(TimePoint now) {
-        if (now <= last_) return;
+        // A clock stepped back (wall time corrected): start counting from there, or the bucket
+        // would not refill until the clock caught up again.
+        if (now < last_) last_ = now;
+        if (now == last_) return;
         const std::chrono::duration<double> elapsed = now - last_;
         tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_);
         last_ = now;

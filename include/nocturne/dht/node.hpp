@@ -153,7 +153,8 @@ public:
 
     // ---- services ----------------------------------------------------------------------------
     // Routes requests of `type` to `handler`. PING, FIND_NODE, FIND_VALUE and STORE are the
-    // node's own; a request of a type nobody serves is answered with unexpected_message.
+    // node's own; a request of a type nobody serves is answered with unexpected_message. An empty
+    // handler stops serving the type (a service going away).
     void serve(wire::MessageType type, RequestHandler handler);
     // Every record of `kind` this node is asked to hold (a STORE, replication, hand-over or its
     // own put) must also pass `check`, after the trust policy; its error is the refusal's code.

@@ -80,8 +80,10 @@ struct GossipOptions {
     Clock::duration origin_window = std::chrono::minutes(10);
     Clock::duration sync_period = std::chrono::minutes(1);
     std::size_t catch_up_peers = 3;  // SYNCs started after joining or a long gap
-    std::size_t max_syncs = 4;       // SYNC exchanges this node runs at once
-    std::size_t sync_rounds = 8;     // SYNCs in one exchange, at most
+    std::size_t max_syncs = 4;       // reconciliations this node runs at once
+    std::size_t sync_rounds = 8;     // rounds of SYNCs in one, at most
+    std::size_t sync_window = 4;     // its requests in flight at once
+    Clock::duration sync_deadline = std::chrono::minutes(2);
     ReconcileLimits reconcile;
     std::uint64_t seed = 0;  // 0: from the system; the simulator's runs repeat with theirs
 };
@@ -143,6 +145,7 @@ private:
         std::array<std::deque<Outgoing>, class_count> ids;
         std::size_t queued = 0;
         std::size_t in_flight = 0;
+        std::size_t backoffs = 0;  // refusals ("slow down") in a row
         Clock::time_point not_before{};
     };
     struct Delayed {
@@ -186,23 +189,33 @@ private:
     void requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole);
     void back_off(Peer& peer, const dht::InboundMessage* answer);
 
-    // One reconciliation with one peer: waves of SYNCs sent at once, each wave the ranges the
-    // previous one left.
+    // One reconciliation with one peer: rounds of SYNCs (each round the ranges the previous one
+    // left) and the IWANTs their answers call for, sync_window requests at a time, until nothing
+    // is left, the peer fails or the deadline passes.
     struct SyncSession {
         wire::Contact peer;
-        bool checking = false;  // the first wave compares whole sets
+        bool checking = false;  // the first round compares whole sets
         bool failed = false;
-        std::size_t pending = 0;
+        bool done = false;
+        std::deque<wire::Payload> backlog;  // SYNCs and IWANTs still to send
+        std::size_t in_flight = 0;
+        std::size_t syncs_in_flight = 0;
         std::size_t round = 0;
         std::size_t given = 0;  // items pushed to the peer
-        std::vector<wire::SyncRange> next;
+        std::size_t backoffs = 0;
+        Clock::time_point not_before{};
+        Clock::time_point deadline{};
+        std::vector<wire::SyncRange> next;  // the next round's ranges
     };
     void start_sync(const wire::Contact& peer, bool check_first);
-    void sync_wave(const std::shared_ptr<SyncSession>& s, std::vector<wire::SyncRange> ranges,
-                   std::size_t per_request);
-    void on_sync_answer(const std::shared_ptr<SyncSession>& s, const wire::Sync& asked,
-                        const dht::InboundMessage* answer);
-    void fetch(const wire::Contact& peer, std::vector<ItemId> ids);
+    void queue_syncs(SyncSession& s, std::vector<wire::SyncRange> ranges, std::size_t per_request);
+    void pump(const std::shared_ptr<SyncSession>& s);
+    void on_session_answer(const std::shared_ptr<SyncSession>& s, const wire::Payload& request,
+                           const dht::InboundMessage* answer);
+    void finish(const std::shared_ptr<SyncSession>& s, bool completed);
+    // The reconciled set again from what the trust state holds now: superseded, revoked-since and
+    // expired versions leave it (two nodes that hold the same trust records agree).
+    void refresh_set();
 
     dht::Node& node_;
     trust::TrustState& trust_;
@@ -218,7 +231,7 @@ private:
     std::unordered_map<NodeId, Bucket, NodeIdHash> buckets_;
     std::map<crypto::PublicKey, Bucket> authors_;
     std::unordered_map<ItemId, std::size_t, NodeIdHash> copies_;
-    std::size_t syncs_running_ = 0;
+    std::vector<std::shared_ptr<SyncSession>> sessions_;
     bool admitting_ = false;  // learning through the TrustState ourselves: offer() keeps only
     Clock::time_point next_sync_{};
     Clock::time_point next_expire_{};

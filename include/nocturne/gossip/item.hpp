@@ -31,7 +31,8 @@ constexpr bool is_reconciled(ItemClass c) noexcept {
     return c != ItemClass::anomaly;
 }
 
-// One signed version of a record: the SHA-256 of its signature.
+// An item's id: for a revocation, the operator it revokes (one is enough); for anything else the
+// one signed version, by the SHA-256 of its signature.
 using ItemId = NodeId;
 ItemId item_id(const wire::Record& record);
 
