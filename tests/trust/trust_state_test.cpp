@@ -82,6 +82,27 @@ TEST_F(TrustStateTest, RevocationRemovesStandingOfTheOperatorsAgents) {
     EXPECT_EQ(state_.check_record(cert_, t0), errc::operator_revoked);
 }
 
+TEST_F(TrustStateTest, ASecondRevocationOfARevokedOperatorIsNeitherVerifiedNorKept) {
+    std::vector<wire::Record> learned;
+    state_.on_learned([&](const wire::Record& r) { learned.push_back(r); });
+    const auto first = web_.revocation_record(newcomer_id_, web_.genesis_signers(3), t0);
+    ASSERT_FALSE(state_.learn(first, t0));
+    ASSERT_EQ(learned.size(), 1u);
+    // Anyone can re-sign the same revocation as one more "signer": a new record, nothing new.
+    auto rev = revocation_from_record(first).value();
+    const auto stranger = key(77);
+    rev.signatures.push_back(sign_revocation(stranger, rev.operator_id, rev.timestamp, rev.reason));
+    const auto rewrapped = sign_revocation_record(rev, stranger, t0 + 60).value();
+    EXPECT_EQ(state_.learn(rewrapped, t0 + 60), errc::operator_revoked);
+    EXPECT_FALSE(state_.knows(rewrapped));
+    EXPECT_EQ(learned.size(), 1u);
+    // A later one by the genesis operators adds nothing either.
+    EXPECT_EQ(state_.learn(web_.revocation_record(newcomer_id_, web_.genesis_signers(3), t0 + 120),
+                           t0 + 120),
+              errc::operator_revoked);
+    EXPECT_EQ(learned.size(), 1u);
+}
+
 TEST_F(TrustStateTest, ChainsArriveInAnyOrderAndSurviveARestart) {
     // depth 2: l2 endorsed by three depth-1 operators.
     std::vector<crypto::KeyPair> l1;
