@@ -6,6 +6,7 @@
 
 #include <nocturne/dht/node.hpp>
 #include <nocturne/gossip/gossip_service.hpp>
+#include <nocturne/sim/gossip_peer.hpp>
 #include <nocturne/sim/simulation.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/trust/certificate.hpp>
@@ -26,46 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A simulated peer hosting what the agent hosts for gossip: its node, its trust state (which
-// tells the gossip layer what it learns) and the gossip service, unchanged.
-class GossipPeer final : public sim::Participant {
-public:
-    GossipPeer(dht::Transport& transport, const NodeId& id, const std::string& address,
-               const Clock& clock, const trust::Genesis& genesis, dht::NodeConfig node_config,
-               gossip::GossipOptions options)
-        : clock_(clock),
-          trust_(genesis, trust_store_, clock.unix_seconds()),
-          node_(id, address, clock, transport, records_, node_config),
-          gossip_(node_, trust_, clock, options) {
-        trust_.on_learned([this](const wire::Record& r) {
-            gossip_.offer(r);
-            if (r.kind == wire::RecordKind::revocation) learned_.emplace(r.sig, clock_.now());
-        });
-    }
-    void on_message(dht::InboundMessage msg) override { node_.on_message(std::move(msg)); }
-    void on_undeliverable(const std::string& id) override { node_.on_undeliverable(id); }
-    void tick() override {
-        node_.tick();
-        gossip_.tick();
-    }
-    Clock::time_point next_wakeup() const override {
-        return std::min(node_.next_wakeup(), gossip_.next_wakeup());
-    }
-
-    dht::Node& node() { return node_; }
-    trust::TrustState& trust() { return trust_; }
-    gossip::GossipService& gossip() { return gossip_; }
-    // When this node learned each revocation (by signature).
-    const std::map<crypto::Signature, Clock::time_point>& learned() const { return learned_; }
-
-private:
-    const Clock& clock_;
-    store::MemoryStore records_, trust_store_;
-    trust::TrustState trust_;
-    dht::Node node_;
-    gossip::GossipService gossip_;
-    std::map<crypto::Signature, Clock::time_point> learned_;
-};
+using sim::GossipPeer;
 
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
