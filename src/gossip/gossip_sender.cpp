@@ -1,0 +1,236 @@
+// GossipService's send side: per-peer, per-class queues, the requests that empty them, and what
+// their answers (acknowledgements, wants, "slow down") do to them.
+
+#include <nocturne/gossip/gossip_service.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "gossip_limits.hpp"
+
+namespace nocturne::gossip {
+
+using namespace detail;
+
+// ---- sending --------------------------------------------------------------------------------
+
+void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass cls, bool whole) {
+    auto it = peers_.find(to.id);
+    if (it == peers_.end()) {
+        if (peers_.size() >= options_.max_peers) {
+            // Forget an idle peer, or else one that refuses our sends; with neither, this send
+            // is shed.
+            auto idle = std::find_if(peers_.begin(), peers_.end(), [](const auto& p) {
+                return (p.second.queued == 0 && p.second.in_flight == 0) || p.second.backoffs > 0;
+            });
+            if (idle != peers_.end() && idle->second.in_flight > 0) idle = peers_.end();
+            if (idle == peers_.end() && cls != ItemClass::revocation) {
+                ++stats_.of(cls).shed;
+                return;
+            }
+            if (idle != peers_.end()) peers_.erase(idle);
+        }
+        it = peers_.try_emplace(to.id).first;
+        it->second.contact = to;
+    }
+    auto& peer = it->second;
+    if (peer.queued >= options_.queue_capacity) {
+        // Shed the lowest class waiting (its newest), if it is not above this one; a revocation
+        // is never shed, and one always finds room.
+        bool made_room = false;
+        for (std::size_t c = class_count; c-- > 1 && c >= index(cls);) {
+            for (auto* q : {&peer.ids[c], &peer.whole[c]}) {
+                if (q->empty()) continue;
+                q->pop_back();
+                --peer.queued;
+                ++stats_.classes[c].shed;
+                made_room = true;
+                break;
+            }
+            if (made_room) break;
+        }
+        if (!made_room && cls != ItemClass::revocation) {
+            ++stats_.of(cls).shed;
+            return;
+        }
+    }
+    (whole ? peer.whole : peer.ids)[index(cls)].push_back({id, cls});
+    ++peer.queued;
+    ready_.insert(to.id);
+}
+
+void GossipService::flush(Peer& peer) {
+    const auto now = clock_.now();
+    while (peer.in_flight < options_.window && peer.queued > 0 && now >= peer.not_before) {
+        const bool any_whole = std::any_of(peer.whole.begin(), peer.whole.end(),
+                                           [](const auto& q) { return !q.empty(); });
+        // Whole items first when the highest class waiting has some: a revocation is pushed
+        // before any announcement.
+        std::size_t top_whole = class_count, top_ids = class_count;
+        for (std::size_t c = 0; c < class_count; ++c) {
+            if (top_whole == class_count && !peer.whole[c].empty()) top_whole = c;
+            if (top_ids == class_count && !peer.ids[c].empty()) top_ids = c;
+        }
+        if (any_whole && top_whole <= top_ids) {
+            send_whole(peer);
+        } else {
+            send_ids(peer);
+        }
+    }
+}
+
+void GossipService::send_whole(Peer& peer) {
+    wire::Gossip g;
+    std::vector<Outgoing> sent;
+    std::size_t bytes = 0;
+    const auto max_items = node_.config().limits.max_gossip_items;
+    for (auto& q : peer.whole) {
+        while (!q.empty() && g.items.size() < max_items) {
+            const auto out = q.front();
+            const auto* r = find(out.id);
+            if (r != nullptr && bytes + record_bytes(*r) > max_item_bytes && !g.items.empty()) {
+                break;
+            }
+            q.pop_front();
+            --peer.queued;
+            if (r == nullptr) continue;  // expired meanwhile
+            bytes += record_bytes(*r);
+            g.items.push_back(*r);
+            sent.push_back(out);
+        }
+    }
+    if (g.items.empty()) return;
+    for (const auto& s : sent) ++stats_.of(s.cls).forwarded;
+    g.credentials = node_.credentials_for(g.items);
+    ++peer.in_flight;
+    const auto to = peer.contact;
+    std::weak_ptr<char> alive = alive_;
+    node_.request(to, std::move(g), [this, alive, to, sent](const dht::InboundMessage* answer) {
+        if (alive.expired()) return;
+        auto it = peers_.find(to.id);
+        if (it == peers_.end()) return;
+        auto& p = it->second;
+        if (p.in_flight > 0) --p.in_flight;
+        const auto* e = answer ? std::get_if<wire::ErrorReply>(&answer->payload) : nullptr;
+        if (e != nullptr && e->code == errc::rate_limited) {
+            // Still over the peer's rate after the RPC layer's resends: wait, then send again.
+            requeue_front(p, sent, true);
+            back_off(p, answer);
+        } else if (answer == nullptr) {
+            ++stats_.failed_sends;
+        } else if (e == nullptr) {
+            p.backoffs = 0;
+        }
+        settle(to.id);
+    });
+}
+
+void GossipService::send_ids(Peer& peer) {
+    wire::IHave have;
+    std::vector<Outgoing> sent;
+    const auto max_ids = node_.config().limits.max_gossip_ids;
+    for (auto& q : peer.ids) {
+        while (!q.empty() && have.ids.size() < max_ids) {
+            const auto out = q.front();
+            q.pop_front();
+            --peer.queued;
+            if (find(out.id) == nullptr) continue;
+            have.ids.push_back(out.id);
+            sent.push_back(out);
+        }
+    }
+    if (have.ids.empty()) return;
+    for (const auto& s : sent) ++stats_.of(s.cls).announced;
+    ++peer.in_flight;
+    const auto to = peer.contact;
+    std::weak_ptr<char> alive = alive_;
+    node_.request(to, std::move(have), [this, alive, to, sent](const dht::InboundMessage* answer) {
+        if (alive.expired()) return;
+        auto it = peers_.find(to.id);
+        if (it == peers_.end()) return;
+        auto& p = it->second;
+        if (p.in_flight > 0) --p.in_flight;
+        if (answer == nullptr) {
+            ++stats_.failed_sends;
+            settle(to.id);
+            return;
+        }
+        if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
+            if (e->code == errc::rate_limited) {
+                requeue_front(p, sent, false);
+                back_off(p, answer);
+            }
+            settle(to.id);
+            return;
+        }
+        p.backoffs = 0;
+        const auto& ack =
+            std::get<wire::GossipAck>(std::get<wire::Response>(answer->payload).result);
+        // Push only what was announced to this peer and is still held.
+        std::set<ItemId> wanted(ack.want.begin(), ack.want.end());
+        for (const auto& s : sent) {
+            if (wanted.count(s.id) != 0 && take_copy(s.id)) enqueue(to, s.id, s.cls, true);
+        }
+        settle(to.id);
+    });
+}
+
+void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole) {
+    auto& queues = whole ? peer.whole : peer.ids;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+        queues[index(it->cls)].push_front(*it);
+        ++peer.queued;
+    }
+}
+
+void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {
+    ++stats_.slowed_by_peers;
+    // A peer that keeps refusing does not keep our queue for it: after so many refusals in a row
+    // what waits for it is shed, revocations excepted.
+    if (++peer.backoffs >= max_peer_backoffs) {
+        peer.backoffs = 0;
+        for (std::size_t c = 1; c < class_count; ++c) {
+            for (auto* q : {&peer.whole[c], &peer.ids[c]}) {
+                stats_.classes[c].shed += q->size();
+                peer.queued -= q->size();
+                q->clear();
+            }
+        }
+    }
+    std::uint32_t ms = 1000;
+    if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload); e && e->retry_after_ms) {
+        ms = e->retry_after_ms;
+    }
+    peer.not_before = clock_.now() + std::chrono::milliseconds(ms);
+}
+
+void GossipService::settle(const NodeId& id) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    auto& p = it->second;
+    // The window has room again: the next batch goes now, not at the next tick.
+    if (p.queued > 0) {
+        ready_.insert(id);
+        flush(p);
+    }
+    // A peer with nothing waiting, in flight or to wait for is forgotten: its queues cost memory
+    // (a node pushes to a few new peers with every item).
+    if (p.queued == 0 && p.in_flight == 0 && p.not_before <= clock_.now()) {
+        ready_.erase(id);
+        peers_.erase(it);
+    }
+}
+
+void GossipService::flush_ready() {
+    for (auto it = ready_.begin(); it != ready_.end();) {
+        auto p = peers_.find(*it);
+        if (p == peers_.end() || p->second.queued == 0) {
+            it = ready_.erase(it);
+            continue;
+        }
+        flush(p->second);
+        it = p->second.queued == 0 ? ready_.erase(it) : std::next(it);
+    }
+}
+
+}  // namespace nocturne::gossip
