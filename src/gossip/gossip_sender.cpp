@@ -18,17 +18,26 @@ void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass
     auto it = peers_.find(to.id);
     if (it == peers_.end()) {
         if (peers_.size() >= options_.max_peers) {
-            // Forget an idle peer, or else one that refuses our sends; with neither, this send
-            // is shed.
+            // Forget an idle peer, or else one that refuses our sends and holds no revocation
+            // (what waits for it is shed, counted); with neither, this send is shed.
             auto idle = std::find_if(peers_.begin(), peers_.end(), [](const auto& p) {
-                return (p.second.queued == 0 && p.second.in_flight == 0) || p.second.backoffs > 0;
+                const auto& q = p.second;
+                const auto revocations = q.whole[index(ItemClass::revocation)].size() +
+                                         q.ids[index(ItemClass::revocation)].size();
+                return q.in_flight == 0 && (q.queued == 0 || (q.backoffs > 0 && revocations == 0));
             });
-            if (idle != peers_.end() && idle->second.in_flight > 0) idle = peers_.end();
             if (idle == peers_.end() && cls != ItemClass::revocation) {
                 ++stats_.of(cls).shed;
                 return;
             }
-            if (idle != peers_.end()) peers_.erase(idle);
+            if (idle != peers_.end()) {
+                for (std::size_t c = 0; c < class_count; ++c) {
+                    stats_.classes[c].shed +=
+                        idle->second.whole[c].size() + idle->second.ids[c].size();
+                }
+                ready_.erase(idle->first);
+                peers_.erase(idle);
+            }
         }
         it = peers_.try_emplace(to.id).first;
         it->second.contact = to;
@@ -113,7 +122,9 @@ void GossipService::send_whole(Peer& peer) {
         if (p.in_flight > 0) --p.in_flight;
         const auto* e = answer ? std::get_if<wire::ErrorReply>(&answer->payload) : nullptr;
         if (e != nullptr && e->code == errc::rate_limited) {
-            // Still over the peer's rate after the RPC layer's resends: wait, then send again.
+            // Still over the peer's rate after the RPC layer's resends: wait, then send again
+            // (counted as forwarded when it goes).
+            for (const auto& s : sent) --stats_.of(s.cls).forwarded;
             requeue_front(p, sent, true);
             back_off(p, answer);
         } else if (answer == nullptr) {
@@ -157,6 +168,7 @@ void GossipService::send_ids(Peer& peer) {
         }
         if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
             if (e->code == errc::rate_limited) {
+                for (const auto& s : sent) --stats_.of(s.cls).announced;
                 requeue_front(p, sent, false);
                 back_off(p, answer);
             }
@@ -213,9 +225,9 @@ void GossipService::settle(const NodeId& id) {
         ready_.insert(id);
         flush(p);
     }
-    // A peer with nothing waiting, in flight or to wait for is forgotten: its queues cost memory
-    // (a node pushes to a few new peers with every item).
-    if (p.queued == 0 && p.in_flight == 0 && p.not_before <= clock_.now()) {
+    // A peer with nothing waiting or in flight is forgotten: its queues cost memory (a node
+    // pushes to a few new peers with every item). A back-off is forgotten with it.
+    if (p.queued == 0 && p.in_flight == 0) {
         ready_.erase(id);
         peers_.erase(it);
     }

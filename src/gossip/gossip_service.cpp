@@ -159,7 +159,17 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
     const auto now_s = clock_.unix_seconds();
     std::uint32_t fresh = 0;
     admitting_ = true;
-    if (!credentials.empty()) trust_.learn_all(credentials, now_s);
+    if (!credentials.empty()) {
+        // Credentials that are also items are judged as items (and spread as such).
+        std::vector<wire::Record> others;
+        for (const auto& c : credentials) {
+            if (std::none_of(items.begin(), items.end(),
+                             [&](const wire::Record& i) { return i.sig == c.sig; })) {
+                others.push_back(c);
+            }
+        }
+        trust_.learn_all(others, now_s);
+    }
     for (const auto& record : items) {
         const auto cls = class_of(record.kind);
         if (!cls) {
@@ -191,7 +201,10 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         // Revocations need revocation_threshold operators; anything else one operator signs
         // alone, as often as it likes (a new agent certificate each second, say): what one
         // author gets spread is metered, the rest is kept for anti-entropy and counted as shed.
-        bool spread_it = forward;
+        // Only what is new to the mesh travels by push: an old item that comes pushed (what a
+        // reconciliation gives, a replay) is kept, not forwarded; who lacks it catches up.
+        bool spread_it = forward && Clock::time_point{std::chrono::seconds{record.created}} >=
+                                        now - options_.origin_window;
         if (spread_it && *cls != ItemClass::revocation && !author_allows(record.author)) {
             ++st.shed;
             spread_it = false;
@@ -199,7 +212,6 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         accept(id, record, *cls, spread_it, from);
     }
     admitting_ = false;
-    (void)now;
     if (forward && fresh > 0) flush_ready();
     return fresh;
 }
@@ -296,6 +308,16 @@ void GossipService::serve_sync(const dht::InboundMessage& msg) {
 
 void GossipService::tick() {
     const auto now = clock_.now();
+    if (now < last_tick_) {
+        // The wall clock stepped back: every time kept on the old clock would wait that long.
+        next_sync_ = std::min(next_sync_, now + options_.sync_period);
+        next_expire_ = std::min(next_expire_, now + 1min);
+        for (auto& [id, p] : peers_) p.not_before = std::min(p.not_before, now + max_session_wait);
+        for (auto& s : sessions_) {
+            s->deadline = std::min(s->deadline, now + options_.sync_deadline);
+            s->not_before = std::min(s->not_before, now + max_session_wait);
+        }
+    }
     if (now - last_tick_ > away_gap) catch_up();
     last_tick_ = now;
     while (!delayed_.empty() && delayed_.front().at <= now) {

@@ -77,6 +77,9 @@ void GossipService::on_session_answer(const std::shared_ptr<SyncSession>& s,
         s->backlog.clear();  // the peer is gone: another sync, another peer
         return;
     }
+    // A session that failed (its peer did not answer one request) takes no more work from the
+    // answers still coming.
+    if (s->failed) return;
     if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
         if (e->code == errc::rate_limited && ++s->backoffs <= max_session_backoffs) {
             // Over the peer's rate even after the RPC layer's resends: again later.
@@ -132,8 +135,13 @@ void GossipService::on_session_answer(const std::shared_ptr<SyncSession>& s,
         s->checking = false;
         if (!step.next.empty()) {
             ++s->round;
-            queue_syncs(*s, set_.opening(options_.reconcile.list_max),
-                        options_.reconcile.max_ranges);
+            auto opening = set_.opening(options_.reconcile.list_max);
+            if (opening.size() == 1) {
+                // Our set is small: the opening is the check again; its answer's ranges it is.
+                queue_syncs(*s, std::move(step.next), options_.reconcile.follow_up_ranges);
+            } else {
+                queue_syncs(*s, std::move(opening), options_.reconcile.max_ranges);
+            }
         }
         return;
     }
