@@ -14,10 +14,6 @@ namespace nocturne::gossip::detail {
 
 using namespace std::chrono_literals;
 
-inline std::size_t index(ItemClass c) {
-    return static_cast<std::size_t>(c);
-}
-
 // What one request costs in tokens of its sender's bucket: items are validated (signatures),
 // ids are looked up, and what an IWANT or SYNC makes us send is paid for by its size (no
 // amplification: an item sent costs what an item received does).

@@ -22,8 +22,8 @@ void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass
             // (what waits for it is shed, counted); with neither, this send is shed.
             auto idle = std::find_if(peers_.begin(), peers_.end(), [](const auto& p) {
                 const auto& q = p.second;
-                const auto revocations = q.whole[index(ItemClass::revocation)].size() +
-                                         q.ids[index(ItemClass::revocation)].size();
+                const auto revocations = q.whole[class_index(ItemClass::revocation)].size() +
+                                         q.ids[class_index(ItemClass::revocation)].size();
                 return q.in_flight == 0 && (q.queued == 0 || (q.backoffs > 0 && revocations == 0));
             });
             if (idle == peers_.end() && cls != ItemClass::revocation) {
@@ -47,7 +47,7 @@ void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass
         // Shed the lowest class waiting (its newest), if it is not above this one; a revocation
         // is never shed, and one always finds room.
         bool made_room = false;
-        for (std::size_t c = class_count; c-- > 1 && c >= index(cls);) {
+        for (std::size_t c = class_count; c-- > 1 && c >= class_index(cls);) {
             for (auto* q : {&peer.ids[c], &peer.whole[c]}) {
                 if (q->empty()) continue;
                 q->pop_back();
@@ -63,7 +63,7 @@ void GossipService::enqueue(const wire::Contact& to, const ItemId& id, ItemClass
             return;
         }
     }
-    (whole ? peer.whole : peer.ids)[index(cls)].push_back({id, cls});
+    (whole ? peer.whole : peer.ids)[class_index(cls)].push_back({id, cls});
     ++peer.queued;
     ready_.insert(to.id);
 }
@@ -190,7 +190,7 @@ void GossipService::send_ids(Peer& peer) {
 void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole) {
     auto& queues = whole ? peer.whole : peer.ids;
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
-        queues[index(it->cls)].push_front(*it);
+        queues[class_index(it->cls)].push_front(*it);
         ++peer.queued;
     }
 }

@@ -1,18 +1,10 @@
 #include <nocturne/gossip/seen_cache.hpp>
 
 namespace nocturne::gossip {
-namespace {
-
-std::size_t index(ItemClass c) {
-    return static_cast<std::size_t>(c);
-}
-
-}  // namespace
-
 bool SeenCache::insert(const ItemId& id, ItemClass cls, Clock::time_point until) {
     if (auto it = entries_.find(id); it != entries_.end()) {
         if (until > it->second.until) {
-            auto& order = by_expiry_[index(it->second.cls)];
+            auto& order = by_expiry_[class_index(it->second.cls)];
             auto [first, last] = order.equal_range(it->second.until);
             for (auto at = first; at != last; ++at) {
                 if (at->second == id) {
@@ -30,7 +22,7 @@ bool SeenCache::insert(const ItemId& id, ItemClass cls, Clock::time_point until)
     while (entries_.size() >= capacity_ && evict_one()) {
     }
     entries_.emplace(id, Entry{cls, until});
-    by_expiry_[index(cls)].emplace(until, id);
+    by_expiry_[class_index(cls)].emplace(until, id);
     return true;
 }
 
@@ -48,7 +40,7 @@ bool SeenCache::evict_one() {
 
 void SeenCache::erase(std::multimap<Clock::time_point, ItemId>::iterator at, ItemClass cls) {
     entries_.erase(at->second);
-    by_expiry_[index(cls)].erase(at);
+    by_expiry_[class_index(cls)].erase(at);
 }
 
 void SeenCache::expire(Clock::time_point now) {

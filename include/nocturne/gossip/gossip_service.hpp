@@ -105,8 +105,8 @@ struct GossipStats {
     std::uint64_t slowed_by_peers = 0;  // our requests a peer refused with "slow down"
     std::uint64_t failed_sends = 0;     // requests that got no answer
     std::uint64_t not_gossiped = 0;     // pushed records of kinds gossip does not carry
-    const ClassStats& of(ItemClass c) const { return classes[static_cast<std::size_t>(c)]; }
-    ClassStats& of(ItemClass c) { return classes[static_cast<std::size_t>(c)]; }
+    const ClassStats& of(ItemClass c) const { return classes[class_index(c)]; }
+    ClassStats& of(ItemClass c) { return classes[class_index(c)]; }
 };
 
 class GossipService {

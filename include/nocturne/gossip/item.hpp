@@ -19,6 +19,11 @@ inline constexpr std::size_t class_count = 4;
 inline constexpr std::array<ItemClass, class_count> all_classes{
     ItemClass::revocation, ItemClass::quarantine, ItemClass::certificate, ItemClass::anomaly};
 
+// The class's position in per-class arrays (queues, counters, expiry orders).
+constexpr std::size_t class_index(ItemClass c) noexcept {
+    return static_cast<std::size_t>(c);
+}
+
 const char* to_string(ItemClass c) noexcept;
 // The class of a record kind; nullopt for kinds that are not gossiped (they live on the DHT).
 std::optional<ItemClass> class_of(wire::RecordKind kind) noexcept;
