@@ -23,12 +23,15 @@ std::string to_hex(bytes_view data) {
     return out;
 }
 
-bool is_lower_hex(std::string_view text, std::size_t size) {
-    if (text.size() != 2 * size) return false;
+bool is_lower_hex_digits(std::string_view text) noexcept {
     for (const char c : text) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     }
     return true;
+}
+
+bool is_lower_hex(std::string_view text, std::size_t size) {
+    return text.size() == 2 * size && is_lower_hex_digits(text);
 }
 
 result<bytes> from_hex(std::string_view text) {

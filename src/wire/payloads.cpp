@@ -90,10 +90,7 @@ std::error_code read_ids(const nlohmann::json* array, std::vector<NodeId>& out) 
 }
 
 bool is_sync_prefix(const std::string& text) {
-    if (text.size() > max_sync_prefix) return false;
-    for (const char c : text)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
+    return text.size() <= max_sync_prefix && is_lower_hex_digits(text);
 }
 
 nlohmann::json ranges_to_json(const std::vector<SyncRange>& ranges) {
@@ -362,10 +359,7 @@ result<Payload> response_from_json(ObjectReader& r, const Limits& limits) {
 }  // namespace
 
 bool is_message_id(std::string_view text) noexcept {
-    if (text.size() != 32) return false;
-    for (const char c : text)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
+    return text.size() == 32 && is_lower_hex_digits(text);
 }
 
 nlohmann::json payload_to_json(const Payload& payload) {

@@ -19,6 +19,8 @@ result<bytes> from_hex(std::string_view text);
 // Whether text is exactly `size` bytes in lower-case hex: the one spelling signed payloads may
 // use for ids and hashes, so that two texts never name one value.
 bool is_lower_hex(std::string_view text, std::size_t size);
+// Whether every character is a lower-case hex digit (any length, empty included).
+bool is_lower_hex_digits(std::string_view text) noexcept;
 
 // Decodes exactly N bytes: errc::bad_length when the text decodes to another length.
 template <std::size_t N>
