@@ -97,6 +97,10 @@ export class LocalApi {
     return this.request("GET", "/local/domains");
   }
 
+  anomalies(): Promise<JsonObject> {
+    return this.request("GET", "/local/anomalies");
+  }
+
   publish(entry: PublishRequest): Promise<JsonObject> {
     // JSON.stringify drops undefined members: the daemon refuses unknown fields, and an absent
     // optional field must stay absent rather than become null.

@@ -61,6 +61,7 @@ async function callError(shim: Shim, name: string, args: Record<string, unknown>
 }
 
 const TOOLS = [
+  "mesh_anomalies",
   "mesh_awareness",
   "mesh_compute_claim",
   "mesh_compute_release",
@@ -88,7 +89,7 @@ describe("a shim that spawns its daemon", () => {
     const { tools } = await shim.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     const byName = new Map(tools.map((t) => [t.name, t]));
-    for (const name of ["mesh_query", "mesh_peers", "mesh_health", "mesh_domains", "mesh_awareness"]) {
+    for (const name of ["mesh_query", "mesh_peers", "mesh_health", "mesh_domains", "mesh_awareness", "mesh_anomalies"]) {
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, true, name);
     }
     assert.equal(byName.get("mesh_delete")?.annotations?.destructiveHint, true);
@@ -207,6 +208,12 @@ describe("a shim on an enrolled node", () => {
     );
     assert.ok(listed, `the domain is listed: ${JSON.stringify(known)}`);
     assert.ok(listed.entries >= 1 && listed.published_here >= 1, JSON.stringify(listed));
+
+    // A lone honest node: its monitors found nothing, nobody is held.
+    const anomalies = await callOk(shim, "mesh_anomalies");
+    assert.deepEqual(anomalies["reports"], []);
+    assert.deepEqual(anomalies["quarantines"], []);
+    assert.equal((anomalies["monitors"] as { dry_run: boolean }).dry_run, false);
 
     const none = await callOk(shim, "mesh_query", { domain: "shim-test/notes", q: "nothing-matches-this" });
     assert.deepEqual(none["entries"], []);

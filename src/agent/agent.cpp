@@ -33,6 +33,7 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
                    return options;
                }()),
       awareness_(node_, keys_, clock, trust_, knowledge_, votes_, compute_),
+      anomaly_(node_, keys_, clock, trust_, config_.anomaly),
       gossip_(node_, trust_, clock, [&] {
           auto options = config_.gossip;
           if (options.seed == 0 && config_.node.seed != 0) {
@@ -42,6 +43,8 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
       }()) {
     // Whatever the trust state learns, by any path, is the gossip layer's to spread.
     trust_.on_learned([this](const wire::Record& r) { gossip_.offer(r); });
+    votes_.on_equivocation(
+        [this](const vote::Equivocation& e) { anomaly_.equivocation(e.held, e.offered); });
     node_.set_policy(&policy_);
     node_.set_signer(&keys_);
     const auto now = clock_.now();
@@ -52,6 +55,7 @@ Agent::Agent(const crypto::KeyPair& keys, std::string address, const Clock& cloc
 
 Agent::~Agent() {
     trust_.on_learned(nullptr);
+    votes_.on_equivocation(nullptr);
 }
 
 const std::string& Agent::network() const {

@@ -28,6 +28,15 @@ nlohmann::json gossip_json(const gossip::GossipService& g) {
     return out;
 }
 
+std::size_t quarantined(const agent::Agent& agent) {
+    std::size_t n = 0;
+    const auto now = agent.clock().unix_seconds();
+    for (const auto& o : agent.trust().quarantine_orders()) {
+        if (agent.trust().quarantine_of(o.operator_id, now) != nullptr) ++n;
+    }
+    return n;
+}
+
 std::int64_t unix_seconds(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -59,6 +68,8 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
             {"trust", agent.describe_standing()},
             {"store_records", records ? *records : 0},
             {"revoked_operators", agent.trust().validator().revocation_count()},
+            {"quarantined_operators", quarantined(agent)},
+            {"anomaly_reports", agent.trust().reports().size()},
             {"gossip", gossip_json(agent.gossip())},
             {"stats",
              {{"requests_in", stats.requests_in},

@@ -55,7 +55,9 @@ int run_status(const std::filesystem::path& home, std::ostream& out, std::ostrea
         << "operator_id=" << health.value("operator_id", "") << "\n"
         << "trust=" << health.value("trust", "") << "\n"
         << "uptime_seconds=" << health.value("uptime_seconds", 0) << "\n"
-        << "revoked_operators=" << health.value("revoked_operators", 0) << "\n";
+        << "revoked_operators=" << health.value("revoked_operators", 0) << "\n"
+        << "quarantined_operators=" << health.value("quarantined_operators", 0) << "\n"
+        << "anomaly_reports=" << health.value("anomaly_reports", 0) << "\n";
     // One line per gossip class: what reached this node, what it passed on, what it refused or
     // shed under load.
     if (const auto g = health.find("gossip"); g != health.end() && g->is_object()) {

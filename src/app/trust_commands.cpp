@@ -13,24 +13,14 @@
 #include <algorithm>
 #include <set>
 
+#include "command_support.hpp"
+
 namespace nocturne::app {
 namespace {
 
-constexpr std::size_t max_trust_file_bytes = 16 * 1024;
+using namespace detail;
+
 constexpr std::int64_t day = 24 * 3600;
-
-int fail(std::ostream& err, const std::string& message) {
-    err << "nocturne-agent: " << message << "\n";
-    return 1;
-}
-
-std::string describe(std::error_code ec) {
-    return std::string(ec.message()) + " (" + error_name(ec) + ")";
-}
-
-std::string short_id(const std::string& id) {
-    return id.substr(0, 16);
-}
 
 // "what it is called here": genesis label, certificate label, or the id alone.
 std::string operator_name(const trust::TrustState& state, const std::string& id) {
@@ -41,21 +31,6 @@ std::string operator_name(const trust::TrustState& state, const std::string& id)
         return short_id(id) + " (" + cert->label + ")";
     }
     return short_id(id);
-}
-
-result<crypto::KeyPair> load_key(const std::filesystem::path& path, std::ostream& err,
-                                 const std::string& what) {
-    auto key = crypto::load_key_file(path);
-    if (!key) fail(err, "cannot read " + what + " " + path.string() + ": " + describe(key.error()));
-    return key;
-}
-
-result<crypto::PublicKey> parse_public_key(const std::string& text) {
-    if (text.size() != 64) return make_error_code(errc::bad_length);
-    std::string lower = text;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return crypto::public_key_from_hex(lower);
 }
 
 // Highest seq this author has under key in the mesh (0 if none or no mesh): a re-enrollment must
@@ -319,19 +294,9 @@ int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis
         target = first->operator_id;
         reason = first->reason;
         timestamp = first->timestamp;
-    } else if (opts.by_id) {
-        auto id = NodeId::from_hex(opts.operator_ref);
-        if (!id || id->to_hex() != opts.operator_ref) {
-            return fail(err, "--operator-id must be 64 lower-case hex digits");
-        }
-        target = opts.operator_ref;
     } else {
-        auto pk = parse_public_key(opts.operator_ref);
-        if (!pk) {
-            return fail(err, "--operator must be the operator's public key as 64 hex digits (" +
-                                 describe(pk.error()) + ")");
-        }
-        target = trust::operator_id_of(*pk);
+        target = resolve_operator(opts.operator_ref, opts.by_id, err);
+        if (target.empty()) return 1;
     }
     if (reason.empty() || reason.size() > trust::max_reason_bytes ||
         std::any_of(reason.begin(), reason.end(),

@@ -30,6 +30,7 @@ struct StartOptions {
     std::vector<std::string> bootstrap;
     bool foreground = false;
     bool loopback_peers = false;
+    bool anomaly_dry_run = false;
     unsigned task_scan_seconds = 60;
 };
 
@@ -54,6 +55,7 @@ int run_start(const StartOptions& opts) {
     config.advertised_address = opts.advertise;
     config.bootstrap = opts.bootstrap;
     config.loopback_peers = opts.loopback_peers;
+    config.anomaly_dry_run = opts.anomaly_dry_run;
     config.task_scan_period = std::chrono::seconds(opts.task_scan_seconds);
     config.version = version;
     // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
@@ -107,6 +109,11 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                    "this host: tests, trying things); off by default, since one host can run "
                    "any number of node ids")
         ->envname("NOCTURNE_LOOPBACK_PEERS");
+    start_cmd
+        ->add_flag("--anomaly-dry-run", start->anomaly_dry_run,
+                   "Report operators over the mesh's rates (vote bursts, domain flooding), but "
+                   "store their records anyway: to try the rates on real traffic first")
+        ->envname("NOCTURNE_ANOMALY_DRY_RUN");
     start_cmd
         ->add_option("--task-scan-seconds", start->task_scan_seconds,
                      "How often this node looks, in the domains it is responsible for, for "

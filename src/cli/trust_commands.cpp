@@ -1,7 +1,9 @@
-// setup, endorse, enroll, revoke sign|publish: joining and policing the Web of Trust.
+// setup, endorse, enroll, revoke sign|publish, quarantine sign|lift|publish: joining and policing
+// the Web of Trust.
 
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
+#include <nocturne/app/quarantine_commands.hpp>
 #include <nocturne/app/trust_commands.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/core/clock.hpp>
@@ -204,6 +206,91 @@ void add_revoke(CLI::App& app, Commands& commands) {
     });
 }
 
+void add_quarantine_signer(CLI::App& quarantine, Commands& commands,
+                           trust::QuarantineAction action) {
+    struct SignOptions {
+        app::QuarantineSignOptions sign;
+        std::optional<std::string> genesis, out, by_key, by_id, join;
+    };
+    auto s = std::make_shared<SignOptions>();
+    s->sign.action = action;
+    const bool hold = action == trust::QuarantineAction::hold;
+    auto* sign = quarantine.add_subcommand(
+        hold ? "sign" : "lift",
+        hold ? "Start the quarantine of an operator, or --join one another operator started"
+             : "Start lifting an operator's quarantine early, or --join a lift another started");
+    auto* by_key =
+        sign->add_option("--operator", s->by_key, "Public key of the operator (64 hex digits)");
+    auto* by_id = sign->add_option("--operator-id", s->by_id, "Or its operator id (64 hex)")
+                      ->excludes(by_key);
+    auto* reason = sign->add_option("--reason", s->sign.reason, "Why (kept with the order)");
+    auto* join = sign->add_option("--join", s->join,
+                                  "Signature file of the operator who started it: sign the same")
+                     ->excludes(by_key)
+                     ->excludes(by_id)
+                     ->excludes(reason);
+    if (hold) {
+        sign->add_option("--report", s->sign.report,
+                         "Id of the anomaly report it rests on (GET /local/anomalies)")
+            ->excludes(join);
+        sign->add_option("--days", s->sign.days, "How long the hold lasts (at most 30)")
+            ->capture_default_str()
+            ->excludes(join);
+    }
+    sign->add_option("--key", s->sign.key, "Your operator key file")->required();
+    sign->add_option("--out", s->out, "Signature file to write");
+    add_genesis_option(sign, s->genesis);
+    commands.add(sign, [s, hold] {
+        if (s->join) {
+            s->sign.join = *s->join;
+        } else if ((!s->by_key && !s->by_id) || s->sign.reason.empty()) {
+            return fail(std::string("quarantine ") + (hold ? "sign" : "lift") +
+                        " needs --operator PUBLIC_KEY or --operator-id ID and --reason, or "
+                        "--join FILE");
+        }
+        s->sign.by_id = s->by_id.has_value();
+        s->sign.operator_ref = s->by_id.value_or(s->by_key.value_or(""));
+        if (s->out) s->sign.out_file = *s->out;
+        auto genesis = app::load_genesis(as_path(s->genesis));
+        if (!genesis) return fail(genesis.error().message());
+        return app::run_quarantine_sign(s->sign, *genesis, now(), std::cout, std::cerr);
+    });
+}
+
+void add_quarantine(CLI::App& app, Commands& commands) {
+    auto* quarantine = app.add_subcommand(
+        "quarantine",
+        "Hold an operator's writes and votes for a while (needs several operators' signatures)");
+    quarantine->require_subcommand(1);
+    add_quarantine_signer(*quarantine, commands, trust::QuarantineAction::hold);
+    add_quarantine_signer(*quarantine, commands, trust::QuarantineAction::lift);
+
+    struct PublishOptions {
+        MeshCommand mesh;
+        std::string signatures;
+        app::QuarantinePublishOptions publish;
+    };
+    auto p = std::make_shared<PublishOptions>();
+    auto* publish = quarantine->add_subcommand(
+        "publish", "Combine signatures and publish the quarantine (or its lift)");
+    publish->add_option("--signatures", p->signatures, "Signature files, comma-separated")
+        ->required();
+    publish->add_option("--key", p->publish.key, "Your operator key file (a signer's)")->required();
+    add_home_option(publish, p->mesh.home);
+    add_genesis_option(publish, p->mesh.genesis);
+    add_bootstrap_option(publish, p->mesh.bootstrap,
+                         "Peer to publish through (default: the home's saved peers)");
+    commands.add(publish, [p] {
+        p->publish.signatures = split(p->signatures);
+        auto home = app::resolve_home(p->mesh.home);
+        std::optional<std::filesystem::path> home_dir;
+        if (home) home_dir = *home;
+        if (auto code = p->mesh.prepare(home_dir)) return *code;
+        return app::run_quarantine_publish(p->publish, *p->mesh.state, p->mesh.mesh.get(), now(),
+                                           std::cout, std::cerr);
+    });
+}
+
 }  // namespace
 
 void add_trust_commands(CLI::App& app, Commands& commands) {
@@ -211,6 +298,7 @@ void add_trust_commands(CLI::App& app, Commands& commands) {
     add_endorse(app, commands);
     add_enroll(app, commands);
     add_revoke(app, commands);
+    add_quarantine(app, commands);
 }
 
 }  // namespace nocturne::cli

@@ -1,4 +1,5 @@
 #include <nocturne/agent/agent.hpp>
+#include <nocturne/api/anomaly_api.hpp>
 #include <nocturne/api/api_token.hpp>
 #include <nocturne/api/awareness_api.hpp>
 #include <nocturne/api/compute_api.hpp>
@@ -183,6 +184,7 @@ int run_daemon(const DaemonConfig& config) {
     agent::AgentConfig agent_config;
     agent_config.node.table.exempt_loopback = config.loopback_peers;
     agent_config.compute.scan_period = config.task_scan_period;
+    agent_config.anomaly.dry_run = config.anomaly_dry_run;
     agent::Agent agent(keys, transport.address(), clock, transport,
                        agent::AgentStores{*home.records, *home.trust, *home.published},
                        std::move(home.genesis), agent_config, std::move(hooks));
@@ -215,6 +217,7 @@ int run_daemon(const DaemonConfig& config) {
     api::add_vote_routes(router, agent.votes());
     api::add_compute_routes(router, agent.compute(), agent.knowledge());
     api::add_awareness_routes(router, agent.awareness());
+    api::add_anomaly_routes(router, agent.trust(), agent.anomaly(), agent.clock());
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;

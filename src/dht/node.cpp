@@ -283,6 +283,9 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
     if (const auto check = store_checks_.find(record.kind); check != store_checks_.end()) {
         if (auto ec = check->second(record, from)) return {false, code_of(ec)};
     }
+    if (store_check_all_) {
+        if (auto ec = store_check_all_(record, from)) return {false, code_of(ec)};
+    }
     if (auto stored = store_.put(record); !stored) return {false, code_of(stored.error())};
     wire::StoreResult ok{true, errc::ok};
     if (ack && signer_ != nullptr) ok.ack = wire::sign_store_ack(record, *signer_);

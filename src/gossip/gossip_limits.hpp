@@ -29,6 +29,8 @@ constexpr std::size_t max_buckets = 8192;
 // A tick later than this after the previous one means the node was away (suspended, offline):
 // it catches up at once.
 constexpr auto away_gap = 2min;
+// How long a peer that sent a false report is not heard.
+constexpr auto discourage_time = 1h;
 // Items whose whole copies sent are counted (max_copies), at most.
 constexpr std::size_t max_copy_counts = 65'536;
 // Items one reconciliation pushes to the peer it reconciles with, at most.

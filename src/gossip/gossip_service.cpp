@@ -25,7 +25,7 @@ GossipService::GossipService(dht::Node& node, trust::TrustState& trust, const Cl
         const auto id = item_id(r);
         seen_.insert(id, *cls, seen_until(r, now, options_.seen_floor));
         const auto held_until = seen_until(r, now, {});
-        if (is_reconciled(*cls) && held_until > now) set_.add(id, r, *cls, held_until);
+        if (held_until > now) set_.add(id, r, *cls, held_until);
     }
     node_.serve(wire::MessageType::gossip, [this](const auto& m) { serve_gossip(m); });
     node_.serve(wire::MessageType::ihave, [this](const auto& m) { serve_ihave(m); });
@@ -78,7 +78,7 @@ void GossipService::accept(const ItemId& id, const wire::Record& record, ItemCla
     const auto now = clock_.now();
     seen_.insert(id, cls, seen_until(record, now, options_.seen_floor));
     const auto held_until = seen_until(record, now, {});
-    if (is_reconciled(cls) && held_until > now) set_.add(id, record, cls, held_until);
+    if (held_until > now) set_.add(id, record, cls, held_until);
     // Never forward what this node would forget before it could come back: past its class's
     // lifetime, a copy is not spread.
     if (spread_it && seen_until(record, now, {}) > now) spread(id, cls, from);
@@ -187,13 +187,18 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         const auto ec = trust_.learn(
             record, now_s,
             *cls == ItemClass::revocation ? credentials : std::span<const wire::Record>{});
-        if (ec == errc::operator_revoked && *cls == ItemClass::revocation) {
-            // Another revocation of an operator already revoked: nothing new.
+        if ((ec == errc::operator_revoked && *cls == ItemClass::revocation) ||
+            (ec == errc::stale_seq && *cls == ItemClass::quarantine)) {
+            // Another revocation of an operator already revoked, an order older than the one
+            // that stands: nothing new.
             ++st.duplicates;
             continue;
         }
         if (ec) {
             ++st.refused;
+            // A report that does not prove what it claims: no honest node forwards one (each
+            // verifies before it forwards), so the sender is not heard for a while.
+            if (ec == errc::invalid_evidence && from != node_.id()) discourage(from);
             continue;
         }
         ++st.received;
@@ -225,8 +230,23 @@ bool GossipService::author_allows(const crypto::PublicKey& author) {
 
 // ---- serving peers --------------------------------------------------------------------------
 
+void GossipService::discourage(const NodeId& peer) {
+    if (discouraged_.size() >= max_buckets) discouraged_.clear();
+    discouraged_[peer] = clock_.now() + discourage_time;
+    ++stats_.discouraged_peers;
+}
+
 bool GossipService::admit_cost(const dht::InboundMessage& msg, std::size_t cost) {
     const auto now = clock_.now();
+    if (const auto d = discouraged_.find(msg.from.id); d != discouraged_.end()) {
+        if (now < d->second) {
+            node_.reply(msg, wire::ErrorReply{msg.id, errc::invalid_evidence,
+                                              "gossip: you sent a report whose evidence does not "
+                                              "prove the violation; not heard for an hour"});
+            return false;
+        }
+        discouraged_.erase(d);
+    }
     if (buckets_.size() >= max_buckets && buckets_.count(msg.from.id) == 0) {
         for (auto it = buckets_.begin();
              it != buckets_.end() && buckets_.size() > max_buckets / 2;) {
@@ -252,11 +272,16 @@ void GossipService::serve_gossip(const dht::InboundMessage& msg) {
     const auto& g = std::get<wire::Gossip>(msg.payload);
     // A revocation may judge every credential that came along (its signers as they stood at its
     // time): credentials cost once per revocation in the message.
-    const auto revocations =
-        static_cast<std::size_t>(std::count_if(g.items.begin(), g.items.end(), [](const auto& r) {
-            return r.kind == wire::RecordKind::revocation;
-        }));
-    if (!admit_cost(msg, g.items.size() + g.credentials.size() * (1 + revocations))) return;
+    // A report costs a verification per record of evidence: about one per KiB.
+    std::size_t revocations = 0;
+    std::size_t cost = g.items.size();
+    for (const auto& r : g.items) {
+        if (r.kind == wire::RecordKind::revocation || r.kind == wire::RecordKind::quarantine) {
+            ++revocations;
+        }
+        if (r.kind == wire::RecordKind::anomaly) cost += r.payload.size() / 1024;
+    }
+    if (!admit_cost(msg, cost + g.credentials.size() * (1 + revocations))) return;
     wire::GossipAck ack;
     ack.accepted = take_items(g.items, g.credentials, msg.from.id, true);
     node_.reply(msg, wire::Response{msg.id, std::move(ack)});
@@ -351,7 +376,7 @@ void GossipService::refresh_set() {
     ItemSet fresh;
     for (const auto& r : trust_.records()) {
         const auto cls = class_of(r.kind);
-        if (!cls || !is_reconciled(*cls) || r.expires <= now_s) continue;
+        if (!cls || r.expires <= now_s) continue;
         const auto until = seen_until(r, now, {});
         if (until > now) fresh.add(item_id(r), r, *cls, until);
     }

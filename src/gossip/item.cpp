@@ -24,9 +24,13 @@ std::optional<ItemClass> class_of(wire::RecordKind kind) noexcept {
     switch (kind) {
         case wire::RecordKind::revocation:
             return ItemClass::revocation;
+        case wire::RecordKind::quarantine:
+            return ItemClass::quarantine;
         case wire::RecordKind::cert:
         case wire::RecordKind::agent_cert:
             return ItemClass::certificate;
+        case wire::RecordKind::anomaly:
+            return ItemClass::anomaly;
         default:
             return std::nullopt;
     }

@@ -64,13 +64,20 @@ result<Genesis> parse_genesis(std::string_view text) {
                           .value_or(Genesis::default_claim_seconds);
     g.replication =
         static_cast<int>(r.optional_int64("replication", 1, Genesis::max_replication).value_or(0));
+    g.anomaly.vote_burst_per_minute =
+        static_cast<int>(r.optional_int64("vote_burst_per_minute", 1, max_rule_rate)
+                             .value_or(AnomalyRules{}.vote_burst_per_minute));
+    g.anomaly.domain_flood_per_hour =
+        static_cast<int>(r.optional_int64("domain_flood_per_hour", 1, max_rule_rate)
+                             .value_or(AnomalyRules{}.domain_flood_per_hour));
     const auto* ops = r.array("operators", max_operators);
     if (auto ec = r.finish()) {
         return fail(std::string("bad top-level field (") + error_name(ec) +
                     "): expected version, network, min_endorsements, "
                     "revocation_threshold, operators and optionally max_depth, "
                     "vote_commit_seconds, vote_reveal_seconds and claim_seconds (1-604800) and "
-                    "replication (1-20)");
+                    "replication (1-20), vote_burst_per_minute and domain_flood_per_hour "
+                    "(1-1000)");
     }
     if (g.version != 1) return fail("unsupported version " + std::to_string(g.version));
     if (!wire::is_valid_id(g.network)) return fail("network must be 1-128 of [A-Za-z0-9._-]");
@@ -124,6 +131,12 @@ std::string encode_genesis(const Genesis& genesis) {
         j["vote_reveal_seconds"] = genesis.vote_reveal_seconds;
     }
     if (genesis.replication != 0) j["replication"] = genesis.replication;
+    if (genesis.anomaly.vote_burst_per_minute != AnomalyRules{}.vote_burst_per_minute) {
+        j["vote_burst_per_minute"] = genesis.anomaly.vote_burst_per_minute;
+    }
+    if (genesis.anomaly.domain_flood_per_hour != AnomalyRules{}.domain_flood_per_hour) {
+        j["domain_flood_per_hour"] = genesis.anomaly.domain_flood_per_hour;
+    }
     if (genesis.claim_seconds != Genesis::default_claim_seconds) {
         j["claim_seconds"] = genesis.claim_seconds;
     }

@@ -15,14 +15,38 @@ bytes_view as_bytes(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-// Printable text without control characters: a reason ends up in logs and on terminals.
-bool is_valid_reason(std::string_view reason) {
+}  // namespace
+
+bool is_valid_reason(std::string_view reason) noexcept {
     if (reason.empty() || reason.size() > max_reason_bytes) return false;
     return std::none_of(reason.begin(), reason.end(),
                         [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-}  // namespace
+nlohmann::json signatures_json(const std::vector<RevocationSignature>& signatures) {
+    nlohmann::json sigs = nlohmann::json::array();
+    for (const auto& s : signatures) {
+        sigs.push_back({{"signer", to_hex(s.signer)}, {"sig", to_hex(s.sig)}});
+    }
+    return sigs;
+}
+
+result<std::vector<RevocationSignature>> read_signatures(const nlohmann::json& array,
+                                                         const crypto::PublicKey& author) {
+    std::vector<RevocationSignature> out;
+    bool author_signed = false;
+    for (const auto& item : array) {
+        wire::ObjectReader sr(item);
+        RevocationSignature s;
+        s.signer = sr.hex_fixed<32>("signer");
+        s.sig = sr.hex_fixed<64>("sig");
+        if (auto ec = sr.finish()) return ec;
+        author_signed = author_signed || s.signer == author;
+        out.push_back(s);
+    }
+    if (!author_signed) return make_error_code(errc::public_key_mismatch);
+    return out;
+}
 
 std::string revocation_message(std::string_view operator_id, std::int64_t timestamp,
                                std::string_view reason) {
@@ -115,15 +139,11 @@ result<RevocationCertificate> combine_revocation_shares(
 }
 
 std::string revocation_payload(const RevocationCertificate& revocation) {
-    nlohmann::json sigs = nlohmann::json::array();
-    for (const auto& s : revocation.signatures) {
-        sigs.push_back({{"signer", to_hex(s.signer)}, {"sig", to_hex(s.sig)}});
-    }
     nlohmann::json j = {{"network", revocation.network},
                         {"operator_id", revocation.operator_id},
                         {"reason", revocation.reason},
                         {"timestamp", revocation.timestamp},
-                        {"signatures", sigs}};
+                        {"signatures", signatures_json(revocation.signatures)}};
     return wire::to_compact_json(j);
 }
 
@@ -143,20 +163,9 @@ result<RevocationCertificate> revocation_from_record(const wire::Record& record)
     const auto* sigs = r.array("signatures", max_revocation_signatures);
     if (auto ec = r.finish()) return ec;
     if (!is_valid_reason(rev.reason)) return make_error_code(errc::value_out_of_range);
-    bool author_signed = false;
-    for (const auto& item : *sigs) {
-        wire::ObjectReader sr(item);
-        RevocationSignature s;
-        s.signer = sr.hex_fixed<32>("signer");
-        s.sig = sr.hex_fixed<64>("sig");
-        if (auto ec = sr.finish()) return ec;
-        // Signatures are checked by TrustValidator::validate_revocation, for trusted signers
-        // only: verifying all 64 here would let anyone make a node spend 64 verifications on a
-        // revocation signed by throwaway keys.
-        author_signed = author_signed || s.signer == record.author;
-        rev.signatures.push_back(s);
-    }
-    if (!author_signed) return make_error_code(errc::public_key_mismatch);
+    auto signatures = read_signatures(*sigs, record.author);
+    if (!signatures) return signatures.error();
+    rev.signatures = std::move(*signatures);
     return rev;
 }
 

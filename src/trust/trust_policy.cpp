@@ -47,7 +47,29 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
         }
         return {};
     }
-    return ec;
+    if (ec) return ec;
+    return held(record, from, use, now);
+}
+
+std::error_code TrustPolicy::held(const wire::Record& record, const NodeId& from, Use use,
+                                  std::int64_t now) {
+    const auto author_id = NodeId::from_public_key(record.author).value();
+    auto author = state_.agent_standing(author_id, now);
+    if (!author) return {};
+    const auto* hold = state_.quarantine_of(author->operator_id, now);
+    if (hold == nullptr) return {};
+    const auto refused = make_error_code(errc::operator_quarantined);
+    // What the operator signed during the hold is refused everywhere. What it signed before
+    // stays: replicas may pass it on, but the operator itself may not (it could backdate).
+    if (record.created + wire::default_limits.max_clock_skew_seconds >= hold->timestamp) {
+        return refused;
+    }
+    if (use == Use::store && from == author_id) return refused;
+    if (use == Use::store && from != self_) {
+        auto sender = state_.agent_standing(from, now);
+        if (sender && state_.quarantine_of(sender->operator_id, now) != nullptr) return refused;
+    }
+    return {};
 }
 
 void TrustPolicy::learn_peer(const NodeId& peer, const dht::PeerCredentials& credentials) {

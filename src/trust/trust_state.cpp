@@ -1,4 +1,7 @@
+#include <nocturne/core/hex.hpp>
+#include <nocturne/core/sha256.hpp>
 #include <nocturne/trust/trust_state.hpp>
+#include <nocturne/wire/limits.hpp>
 
 #include <algorithm>
 #include <set>
@@ -72,6 +75,12 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now,
         case wire::RecordKind::revocation:
             ec = learn_revocation(record, now, credentials);
             break;
+        case wire::RecordKind::quarantine:
+            ec = learn_quarantine(record, now, credentials);
+            break;
+        case wire::RecordKind::anomaly:
+            ec = learn_report(record, now);
+            break;
         default:
             return make_error_code(errc::unknown_record_kind);
     }
@@ -123,12 +132,16 @@ std::vector<wire::Record> TrustState::records() const {
     for (const auto& [id, r] : cert_records_) out.push_back(r);
     for (const auto& [id, a] : agents_) out.push_back(a.record);
     for (const auto& [id, r] : revocation_records_) out.push_back(r);
+    for (const auto& [id, q] : quarantines_) out.push_back(q.record);
+    for (const auto& r : reports_) out.push_back(r.record);
     return out;
 }
 
 void TrustState::keep(const wire::Record& record) {
     ++stats_.learned;
     if (on_learned_) on_learned_(record);
+    // Reports are many and short-lived: kept in memory (a restarted node catches up by gossip).
+    if (record.kind == wire::RecordKind::anomaly) return;
     if (auto stored = persist_.put(record);
         !stored && stored.error() != errc::stale_seq && stored.error() != errc::seq_conflict) {
         ++stats_.persist_errors;
@@ -198,25 +211,102 @@ std::error_code TrustState::learn_revocation(const wire::Record& record, std::in
     if (validator_.is_revoked_at(rev->operator_id, rev->timestamp)) {
         return make_error_code(errc::operator_revoked);
     }
-    // Signers are judged as they stood at the revocation's time: a signer certificate that has
-    // expired since is still good evidence of that (validated at that time, and only the signers'
-    // certificates: at most max_credentials of them come with one record).
-    if (rev->timestamp <= now) {
-        for (const auto& c : credentials) {
-            if (c.kind != wire::RecordKind::cert) continue;
-            auto cert = certificate_from_record(c);
-            if (!cert || validator_.operator_depth(cert->operator_id, rev->timestamp)) continue;
-            const bool signer = std::any_of(
-                rev->signatures.begin(), rev->signatures.end(),
-                [&](const RevocationSignature& s) { return s.signer == cert->public_key; });
-            if (signer) (void)validator_.add_certificate(*cert, rev->timestamp);
-        }
-    }
+    adopt_signer_certificates(rev->signatures, rev->timestamp, now, credentials);
     if (auto ec = validator_.apply_revocation(*rev, now)) return ec;
     ++standing_epoch_;
     revocation_records_.try_emplace(rev->operator_id, record);
     remember(record, rev->operator_id, {});
     return {};
+}
+
+void TrustState::adopt_signer_certificates(const std::vector<RevocationSignature>& signatures,
+                                           std::int64_t at, std::int64_t now,
+                                           std::span<const wire::Record> credentials) {
+    // A signer certificate that has expired since is still good evidence of its standing then
+    // (validated at that time, and only the signers' certificates: at most max_credentials of
+    // them come with one record).
+    if (at > now) return;
+    for (const auto& c : credentials) {
+        if (c.kind != wire::RecordKind::cert) continue;
+        auto cert = certificate_from_record(c);
+        if (!cert || validator_.operator_depth(cert->operator_id, at)) continue;
+        const bool signer =
+            std::any_of(signatures.begin(), signatures.end(),
+                        [&](const RevocationSignature& s) { return s.signer == cert->public_key; });
+        if (signer) (void)validator_.add_certificate(*cert, at);
+    }
+}
+
+std::error_code TrustState::learn_quarantine(const wire::Record& record, std::int64_t now,
+                                             std::span<const wire::Record> credentials) {
+    auto order = quarantine_from_record(record);
+    if (!order) return order.error();
+    // Only a later order changes anything (a lift over a hold of the same time): an older one,
+    // or the same again re-signed, is neither verified nor kept.
+    if (const auto it = quarantines_.find(order->operator_id); it != quarantines_.end()) {
+        const auto& current = it->second.order;
+        const bool later =
+            order->timestamp > current.timestamp ||
+            (order->timestamp == current.timestamp && order->action == QuarantineAction::lift &&
+             current.action == QuarantineAction::hold);
+        if (!later) return make_error_code(errc::stale_seq);
+    }
+    adopt_signer_certificates(order->signatures, order->timestamp, now, credentials);
+    if (auto ec = validator_.validate_quarantine(*order, now)) return ec;
+    const auto op = order->operator_id;
+    quarantines_.insert_or_assign(op, Quarantine{std::move(*order), record});
+    remember(record, op, {});
+    return {};
+}
+
+std::error_code TrustState::learn_report(const wire::Record& record, std::int64_t now) {
+    // The reporter first (a map lookup): a report by anyone else is not worth decoding.
+    auto reporter = agent_standing(node_id_of(record.author), now);
+    if (!reporter) return reporter.error();
+    auto report = report_from_record(record);
+    if (!report) return report.error();
+    if (report->network != genesis().network) return make_error_code(errc::network_mismatch);
+    if (auto depth = validator_.operator_depth(report->operator_id, now); !depth) {
+        return depth.error();
+    }
+    if (auto ec = verify_report(*report, genesis().anomaly)) return ec;
+    const auto at = violation_time(*report);
+    if (at + report_lifetime_seconds <= now) return make_error_code(errc::record_expired);
+
+    // Bounded: a reporter keeps its latest max_reports_per_reporter here, everyone together
+    // max_reports.
+    const auto mine = static_cast<std::size_t>(std::count_if(
+        reports_.begin(), reports_.end(),
+        [&](const Report& r) { return r.reporter_operator == reporter->operator_id; }));
+    if (mine >= max_reports_per_reporter) {
+        reports_.erase(std::find_if(reports_.begin(), reports_.end(), [&](const Report& r) {
+            return r.reporter_operator == reporter->operator_id;
+        }));
+    }
+    if (reports_.size() >= max_reports) reports_.pop_front();
+    const auto digest = sha256(bytes_view(record.sig.data(), record.sig.size()));
+    reports_.push_back(Report{record, to_hex(digest), reporter->operator_id, report->operator_id,
+                              report->type, at, report->evidence.size()});
+    remember(record, report->operator_id, {});
+    return {};
+}
+
+const QuarantineOrder* TrustState::quarantine_of(const std::string& operator_id,
+                                                 std::int64_t now) const {
+    const auto it = quarantines_.find(operator_id);
+    if (it == quarantines_.end()) return nullptr;
+    // A hold dated a little ahead of our clock acts at once, like any time within the skew.
+    const auto& order = it->second.order;
+    const bool holds = order.action == QuarantineAction::hold &&
+                       order.timestamp <= now + wire::default_limits.max_clock_skew_seconds &&
+                       now < order.until;
+    return holds ? &order : nullptr;
+}
+
+std::vector<QuarantineOrder> TrustState::quarantine_orders() const {
+    std::vector<QuarantineOrder> out;
+    for (const auto& [id, q] : quarantines_) out.push_back(q.order);
+    return out;
 }
 
 result<TrustState::AgentStanding> TrustState::agent_standing(const NodeId& agent,
@@ -294,6 +384,15 @@ std::vector<wire::Record> TrustState::credentials_for(const wire::Record& record
             if (auto rev = revocation_from_record(record)) {
                 std::vector<std::string> signers;
                 for (const auto& s : rev->signatures) signers.push_back(operator_id_of(s.signer));
+                add_chains(std::move(signers), out, limit);
+            }
+            break;
+        case wire::RecordKind::quarantine:
+            if (auto order = quarantine_from_record(record)) {
+                std::vector<std::string> signers;
+                for (const auto& s : order->signatures) {
+                    signers.push_back(operator_id_of(s.signer));
+                }
                 add_chains(std::move(signers), out, limit);
             }
             break;

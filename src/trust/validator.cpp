@@ -167,23 +167,43 @@ std::error_code TrustValidator::validate_revocation(const RevocationCertificate&
     if (rev.timestamp > now + wire::default_limits.max_clock_skew_seconds) {
         return make_error_code(errc::created_in_future);
     }
-    const bool of_genesis = is_genesis(rev.operator_id);
+    return check_signers(rev.operator_id, rev.timestamp, rev.signatures,
+                         revocation_message(rev.operator_id, rev.timestamp, rev.reason));
+}
+
+std::error_code TrustValidator::validate_quarantine(const QuarantineOrder& order,
+                                                    std::int64_t now) const {
+    if (order.network != genesis_.network) return make_error_code(errc::network_mismatch);
+    if (auto ec = check_quarantine_fields(order)) return ec;
+    if (order.timestamp > now + wire::default_limits.max_clock_skew_seconds) {
+        return make_error_code(errc::created_in_future);
+    }
+    return check_signers(order.operator_id, order.timestamp, order.signatures,
+                         quarantine_message(order));
+}
+
+std::error_code TrustValidator::check_signers(const std::string& target, std::int64_t at,
+                                              const std::vector<RevocationSignature>& signatures,
+                                              const std::string& message) const {
+    const bytes_view signed_bytes(reinterpret_cast<const std::uint8_t*>(message.data()),
+                                  message.size());
+    const bool of_genesis = is_genesis(target);
     const int needed = of_genesis ? genesis_signers_needed() : genesis_.revocation_threshold;
     std::set<std::string> seen;
     int counted = 0;
     int forged = 0;
     int protected_refusals = 0;
-    for (const auto& s : rev.signatures) {
+    for (const auto& s : signatures) {
         const auto signer_id = operator_id_of(s.signer);
-        if (signer_id == rev.operator_id || !seen.insert(signer_id).second) continue;
+        if (signer_id == target || !seen.insert(signer_id).second) continue;
         if (of_genesis && !is_genesis(signer_id)) {
             ++protected_refusals;
             continue;
         }
-        // Trust first, at the revocation's own time: only a signature of an operator trusted
+        // Trust first, at the statement's own time: only a signature of an operator trusted
         // then is worth verifying.
-        if (!operator_depth(signer_id, rev.timestamp)) continue;
-        if (verify_revocation_signature(s, rev.operator_id, rev.timestamp, rev.reason)) {
+        if (!operator_depth(signer_id, at)) continue;
+        if (!crypto::verify(s.signer, signed_bytes, s.sig)) {
             if (++forged >= needed) break;
             continue;
         }

@@ -103,6 +103,7 @@ std::error_code VoteService::check(const wire::Record& record, const NodeId& fro
                    e.second.offered.sig == evidence->offered.sig;
         });
         if (!known) {
+            if (on_equivocation_) on_equivocation_(*evidence);
             if (evidence_.size() == max_evidence) evidence_.pop_front();
             evidence_.emplace_back(entry_key, std::move(*evidence));
         }

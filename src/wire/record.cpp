@@ -24,7 +24,7 @@ struct KindName {
     std::string_view name;
 };
 
-constexpr std::array<KindName, 8> kind_names{{
+constexpr std::array<KindName, 10> kind_names{{
     {RecordKind::knowledge, "knowledge"},
     {RecordKind::domain_announce, "domain_announce"},
     {RecordKind::cert, "cert"},
@@ -33,6 +33,8 @@ constexpr std::array<KindName, 8> kind_names{{
     {RecordKind::vote, "vote"},
     {RecordKind::task, "task"},
     {RecordKind::awareness, "awareness"},
+    {RecordKind::quarantine, "quarantine"},
+    {RecordKind::anomaly, "anomaly"},
 }};
 
 struct Derived {
@@ -152,6 +154,14 @@ result<Derived> derive(RecordKind kind, const nlohmann::json& payload) {
             d.key =
                 prefix_key(key_prefix::awareness, payload_field(payload, "id", is_valid_id, ec));
             break;
+        case RecordKind::quarantine:
+            d.key = prefix_key(key_prefix::quarantine,
+                               payload_field(payload, "operator_id", is_valid_id, ec));
+            break;
+        case RecordKind::anomaly:
+            d.key = prefix_key(key_prefix::anomaly,
+                               payload_field(payload, "operator_id", is_valid_id, ec));
+            break;
     }
     if (ec) return ec;
     return d;
@@ -197,6 +207,10 @@ std::int64_t max_ttl_seconds(RecordKind kind) noexcept {
         case RecordKind::task:
             return 7 * day;
         case RecordKind::awareness:
+            return 30 * day;
+        case RecordKind::quarantine:
+            return 60 * day;  // a hold lasts at most 30 days; its lift outlives it
+        case RecordKind::anomaly:
             return 30 * day;
     }
     return 0;

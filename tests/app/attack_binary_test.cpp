@@ -367,13 +367,14 @@ TEST_F(DaemonsUnderAttack, ClaimedAddressesAreDialedOnlyAsIpAndPortOncePerClaim)
 }
 
 TEST_F(DaemonsUnderAttack, PeersThatNeverReadAreCutOffAndMemoryStaysBounded) {
-    // A domain index whose pages are large: 64 announcements of ~1.3 KiB each.
+    // A domain index whose pages are large: 64 announcements of ~1.3 KiB each, by two operators
+    // (each under the mesh's 50 entries an hour into one domain).
     json big = entry("sec/bulk", "", std::string(250, 't'));
     big["tags"] = json::array();
     for (int t = 0; t < 16; ++t) big["tags"].push_back(std::string(60, static_cast<char>('a' + t)));
     for (int i = 0; i < 64; ++i) {
         big["id"] = "bulk-" + std::to_string(i);
-        na_->publish(big);
+        (i % 2 == 0 ? na_ : nb_)->publish(big);
     }
     const auto rss_before = peak_resident_kib(na_->pid());
 

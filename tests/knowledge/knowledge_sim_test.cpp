@@ -33,7 +33,16 @@ constexpr std::size_t stranger = 29;  // a node no operator vouches for
 
 class KnowledgeOnDht : public ::testing::Test {
 protected:
-    KnowledgeOnDht() : mesh_({mesh_size, k, 17, stranger}), web_(mesh_.web()), sim_(&mesh_.sim()) {
+    // The bulk tests load hundreds of entries into one domain within minutes: a lab mesh whose
+    // genesis allows that (the default, 50 an hour per operator, is anomaly_mesh_test's).
+    KnowledgeOnDht()
+        : mesh_(test::TrustedSimOptions{.size = mesh_size,
+                                        .k = k,
+                                        .seed = 17,
+                                        .stranger = stranger,
+                                        .domain_flood_per_hour = trust::max_rule_rate}),
+          web_(mesh_.web()),
+          sim_(&mesh_.sim()) {
         for (std::size_t i = 0; i < mesh_size; ++i) peers_.push_back(&mesh_.peer(i));
     }
 

@@ -26,6 +26,7 @@ struct TrustedSimOptions {
     std::int64_t vote_commit_seconds = 0;  // 0: the genesis default
     std::int64_t vote_reveal_seconds = 0;
     std::int64_t claim_seconds = 0;  // 0: the genesis default
+    int domain_flood_per_hour = 0;   // 0: the genesis default
 };
 
 // Owned by the test's thread, like the simulator.
@@ -53,6 +54,9 @@ public:
             web_.genesis.vote_reveal_seconds = options.vote_reveal_seconds;
         }
         if (options.claim_seconds > 0) web_.genesis.claim_seconds = options.claim_seconds;
+        if (options.domain_flood_per_hour > 0) {
+            web_.genesis.anomaly.domain_flood_per_hour = options.domain_flood_per_hour;
+        }
         const auto now = sim_->clock().unix_seconds();
         for (std::size_t i = 0; i < options.size; ++i) {
             auto peer =

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nocturne/anomaly/anomaly_service.hpp>
 #include <nocturne/compute/awareness_service.hpp>
 #include <nocturne/compute/compute_service.hpp>
 #include <nocturne/core/clock.hpp>
@@ -35,6 +36,8 @@ struct AgentConfig {
     Clock::duration snapshot_period = std::chrono::minutes(5);
     // Revocations, quarantines, certificates and anomaly reports (seed 0: the node's, when set).
     gossip::GossipOptions gossip;
+    // The rate caps and reports (dry_run: report, do not refuse).
+    anomaly::AnomalyOptions anomaly;
     // A bootstrap that left the routing table empty is tried again after this, doubling up to
     // bootstrap_retry_max: a newcomer whose seeds were busy (or under attack) joins once they
     // answer. The table found empty later is refilled the same way.
@@ -63,7 +66,7 @@ struct AgentStores {
 };
 
 // What a node does, without I/O: the DHT node, the Web of Trust (state and record policy), and
-// the services (knowledge, votes, tasks, gossip, and the anomaly monitors to come), with the
+// the services (knowledge, votes, tasks, anomaly monitors, gossip), with the
 // schedules that keep them going: credential watch, certificate republishing, routing-table
 // snapshots. Messages arrive through on_message() (it is the transport's sink)
 // and time through tick() at next_wakeup(). The daemon hosts it on an io_context with a WebSocket
@@ -117,12 +120,15 @@ public:
     dht::Node& node() { return node_; }
     const dht::Node& node() const { return node_; }
     trust::TrustState& trust() { return trust_; }
+    const trust::TrustState& trust() const { return trust_; }
     store::Store& records() { return stores_.records; }
     knowledge::KnowledgeService& knowledge() { return knowledge_; }
     vote::VoteService& votes() { return votes_; }
     compute::ComputeService& compute() { return compute_; }
     compute::AwarenessService& awareness() { return awareness_; }
     gossip::GossipService& gossip() { return gossip_; }
+    anomaly::AnomalyService& anomaly() { return anomaly_; }
+    const anomaly::AnomalyService& anomaly() const { return anomaly_; }
     const gossip::GossipService& gossip() const { return gossip_; }
 
 private:
@@ -144,6 +150,7 @@ private:
     vote::VoteService votes_;
     compute::ComputeService compute_;
     compute::AwarenessService awareness_;
+    anomaly::AnomalyService anomaly_;
     gossip::GossipService gossip_;
 
     std::vector<wire::Record> own_certificates_;

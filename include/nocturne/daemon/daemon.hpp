@@ -23,6 +23,8 @@ struct DaemonConfig {
     // mesh whose nodes share this host (tests, a dev mesh). Off by default: one host can run
     // any number of ids.
     bool loopback_peers = false;
+    // The anomaly monitors report, but do not refuse (anomaly::AnomalyOptions::dry_run).
+    bool anomaly_dry_run = false;
     // How often the node looks for entries that need a compute task (compute::TaskGenerator).
     std::chrono::milliseconds task_scan_period = std::chrono::minutes(1);
     // Called once the node listens (peers and API) and has printed its ready line: the

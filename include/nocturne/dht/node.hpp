@@ -160,6 +160,10 @@ public:
     // own put) must also pass `check`, after the trust policy; its error is the refusal's code.
     // An empty check removes the kind's.
     void check_stores(wire::RecordKind kind, StoreCheck check);
+    // A check every record must pass, whatever its kind, after the policy and the kind's own
+    // (the anomaly monitors' rate caps: they count what would be stored). An empty check removes
+    // it.
+    void check_all_stores(StoreCheck check) { store_check_all_ = std::move(check); }
     // Sends a request and calls `handler` with the answer or, on timeout, nullptr (see
     // RpcManager). Only `to` may answer it.
     void request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler);
@@ -290,6 +294,7 @@ private:
     RpcManager rpc_;
     std::unordered_map<std::size_t, RequestHandler> services_;  // by payload alternative
     std::map<wire::RecordKind, StoreCheck> store_checks_;
+    StoreCheck store_check_all_;
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
     AddressVerifier verifier_;         // claimed addresses: which to dial back
     // The credentials each peer presented last (one object per session): judged once per session.

@@ -99,12 +99,13 @@ struct ClassStats {
 
 struct GossipStats {
     std::array<ClassStats, class_count> classes{};
-    std::uint64_t syncs = 0;            // SYNC exchanges completed
-    std::uint64_t synced_items = 0;     // items learned by anti-entropy
-    std::uint64_t slowed_peers = 0;     // requests refused with "slow down"
-    std::uint64_t slowed_by_peers = 0;  // our requests a peer refused with "slow down"
-    std::uint64_t failed_sends = 0;     // requests that got no answer
-    std::uint64_t not_gossiped = 0;     // pushed records of kinds gossip does not carry
+    std::uint64_t syncs = 0;              // SYNC exchanges completed
+    std::uint64_t synced_items = 0;       // items learned by anti-entropy
+    std::uint64_t slowed_peers = 0;       // requests refused with "slow down"
+    std::uint64_t slowed_by_peers = 0;    // our requests a peer refused with "slow down"
+    std::uint64_t failed_sends = 0;       // requests that got no answer
+    std::uint64_t not_gossiped = 0;       // pushed records of kinds gossip does not carry
+    std::uint64_t discouraged_peers = 0;  // peers not heard for sending a false report
     const ClassStats& of(ItemClass c) const { return classes[class_index(c)]; }
     ClassStats& of(ItemClass c) { return classes[class_index(c)]; }
 };
@@ -162,6 +163,8 @@ private:
     void serve_sync(const dht::InboundMessage& msg);
     // Takes `cost` tokens of from's bucket, or answers msg with "slow down" and returns false.
     bool admit_cost(const dht::InboundMessage& msg, std::size_t cost);
+    // The peer sent a report that does not verify: its requests are refused for a while.
+    void discourage(const NodeId& peer);
     // Whether an item of this author may be forwarded now (its bucket).
     bool author_allows(const crypto::PublicKey& author);
     // Whether one more whole copy of the item may be pushed (max_copies), counting it.
@@ -230,6 +233,7 @@ private:
     std::deque<Delayed> delayed_;
     std::unordered_map<NodeId, Bucket, NodeIdHash> buckets_;
     std::map<crypto::PublicKey, Bucket> authors_;
+    std::unordered_map<NodeId, Clock::time_point, NodeIdHash> discouraged_;  // peer -> until
     std::unordered_map<ItemId, std::size_t, NodeIdHash> copies_;
     std::vector<std::shared_ptr<SyncSession>> sessions_;
     bool admitting_ = false;  // learning through the TrustState ourselves: offer() keeps only

@@ -31,10 +31,6 @@ std::optional<ItemClass> class_of(wire::RecordKind kind) noexcept;
 constexpr bool is_eager(ItemClass c) noexcept {
     return c == ItemClass::revocation || c == ItemClass::quarantine;
 }
-// Kept and reconciled by anti-entropy (a node that was away catches up on these).
-constexpr bool is_reconciled(ItemClass c) noexcept {
-    return c != ItemClass::anomaly;
-}
 
 // An item's id: for a revocation, the operator it revokes (one is enough); for anything else the
 // one signed version, by the SHA-256 of its signature.

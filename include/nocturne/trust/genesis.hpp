@@ -2,6 +2,7 @@
 
 #include <nocturne/core/error.hpp>
 #include <nocturne/crypto/keys.hpp>
+#include <nocturne/trust/anomaly_report.hpp>
 
 #include <cstdint>
 #include <string>
@@ -37,6 +38,10 @@ struct Genesis {
     // size). 0: the default, 20. A small private mesh (tests, a lab) sets fewer, so that not
     // every node holds every key. Written into the file only when set.
     int replication = 0;
+    // Rates above which responsible nodes refuse an operator's records and report it (anomaly/).
+    // Written into the file only when they differ from the defaults (20 votes a minute, 50
+    // entries an hour into one domain).
+    AnomalyRules anomaly;
     std::vector<GenesisOperator> operators;
 
     static constexpr std::int64_t default_vote_commit_seconds = 3600;

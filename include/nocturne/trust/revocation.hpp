@@ -4,6 +4,8 @@
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/wire/record.hpp>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +13,8 @@
 
 namespace nocturne::trust {
 
+// One trusted operator's signature on a statement about another operator: a revocation here, a
+// quarantine or its lift (quarantine.hpp). Such statements count with enough of them.
 struct RevocationSignature {
     crypto::PublicKey signer{};
     crypto::Signature sig{};
@@ -39,6 +43,16 @@ struct RevocationShare {
 
 inline constexpr std::size_t max_reason_bytes = 512;
 inline constexpr std::size_t max_revocation_signatures = 64;
+
+// 1-512 bytes without control characters: a reason ends up in logs and on terminals.
+bool is_valid_reason(std::string_view reason) noexcept;
+// The signatures of a threshold statement as its record payload carries them, and back. Reading
+// checks the syntax and that `author` is among the signers (public_key_mismatch otherwise), not
+// the signatures: TrustValidator verifies those of trusted signers only, so that a statement
+// signed by 64 throwaway keys costs no verification.
+nlohmann::json signatures_json(const std::vector<RevocationSignature>& signatures);
+result<std::vector<RevocationSignature>> read_signatures(const nlohmann::json& array,
+                                                         const crypto::PublicKey& author);
 
 std::string revocation_message(std::string_view operator_id, std::int64_t timestamp,
                                std::string_view reason);

@@ -21,7 +21,10 @@ namespace nocturne::trust {
 //   reader to show as unverified;
 // - outgoing STOREs and answers carry the certificates that prove their records' standing;
 // - only agents with standing hold records: they are the storers puts and reads count (the
-//   certificates a peer presents at its handshake say whether it is one).
+//   certificates a peer presents at its handshake say whether it is one);
+// - a quarantined operator's records are refused while the hold stands (operator_quarantined),
+//   in STOREs and in answers, except those it signed before the hold that a replica (not of a
+//   held operator) passes on. Its nodes still route and hold others' records.
 //
 // Owned by the thread that owns the node; not thread-safe.
 class TrustPolicy final : public dht::RecordPolicy {
@@ -41,6 +44,8 @@ public:
     bool storer(const NodeId& node) override;
 
 private:
+    // operator_quarantined when the record's author is held (see above).
+    std::error_code held(const wire::Record& record, const NodeId& from, Use use, std::int64_t now);
     // Learns what `node` presented for its session, the first time it matters.
     void settle(const NodeId& node);
 

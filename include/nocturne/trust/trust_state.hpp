@@ -3,10 +3,12 @@
 #include <nocturne/core/error.hpp>
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/store/store.hpp>
+#include <nocturne/trust/anomaly_report.hpp>
 #include <nocturne/trust/validator.hpp>
 #include <nocturne/wire/record.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -17,17 +19,20 @@
 
 namespace nocturne::trust {
 
-// Certificates and revocations: the records the Web of Trust is made of.
+// Certificates, revocations, quarantines and anomaly reports: the records the Web of Trust is
+// made of, and the evidence it acts on.
 inline bool is_trust_kind(wire::RecordKind kind) noexcept {
     return kind == wire::RecordKind::cert || kind == wire::RecordKind::agent_cert ||
-           kind == wire::RecordKind::revocation;
+           kind == wire::RecordKind::revocation || kind == wire::RecordKind::quarantine ||
+           kind == wire::RecordKind::anomaly;
 }
 
 // What a node knows of the Web of Trust, as signed records: operator certificates, agent
-// certificates and revocations. It learns them from STOREs it is responsible for, from the
-// credentials that ride along with STOREs and FIND_VALUE answers, and from its own enrollment; it
-// keeps them in `persist` so that a restarted node can still prove the standing of the records it
-// holds when it replicates them.
+// certificates, revocations, quarantines, and the anomaly reports it verified (those are kept in
+// memory only, a bounded number per reporter). It learns them from STOREs it is responsible for,
+// from the credentials that ride along with STOREs and FIND_VALUE answers, and from its own
+// enrollment; it keeps them in `persist` so that a restarted node can still prove the standing of
+// the records it holds when it replicates them.
 //
 // Owned by the thread that owns the node (the daemon's io_context); not thread-safe.
 class TrustState {
@@ -84,8 +89,29 @@ public:
 
     // Whether this exact record (by signature) was learned before: the gossip layer's duplicate.
     bool knows(const wire::Record& record) const { return known_.count(record.sig) != 0; }
-    // The trust records this node holds now: certificates, agent certificates, revocations.
+    // The trust records this node holds now: certificates, agent certificates, revocations,
+    // quarantine orders (the standing one per operator) and anomaly reports.
     std::vector<wire::Record> records() const;
+
+    // The hold on an operator at `now`, if one stands (a hold whose time has come and not gone,
+    // not lifted since).
+    const QuarantineOrder* quarantine_of(const std::string& operator_id, std::int64_t now) const;
+    // The standing order (hold or lift) of every operator that has one.
+    std::vector<QuarantineOrder> quarantine_orders() const;
+
+    struct Report {
+        wire::Record record;
+        std::string id;  // hex SHA-256 of the record's signature (a quarantine's `report`)
+        std::string reporter_operator;
+        std::string operator_id;
+        AnomalyType type = AnomalyType::vote_burst;
+        std::int64_t violation_at = 0;
+        std::size_t evidence = 0;
+    };
+    // Verified reports, oldest first.
+    const std::deque<Report>& reports() const { return reports_; }
+    static constexpr std::size_t max_reports = 1024;
+    static constexpr std::size_t max_reports_per_reporter = 16;
     // Called with each record learned from now on, whatever brought it (a STORE, a lookup's
     // credentials, enrollment, gossip): the gossip layer spreads what is new.
     void on_learned(std::function<void(const wire::Record&)> hook) {
@@ -110,6 +136,14 @@ private:
     std::error_code learn_agent(const wire::Record& record, std::int64_t now);
     std::error_code learn_revocation(const wire::Record& record, std::int64_t now,
                                      std::span<const wire::Record> credentials);
+    std::error_code learn_quarantine(const wire::Record& record, std::int64_t now,
+                                     std::span<const wire::Record> credentials);
+    std::error_code learn_report(const wire::Record& record, std::int64_t now);
+    // Signers of a threshold statement are judged as they stood at its time: their
+    // certificates among `credentials` are validated at that time.
+    void adopt_signer_certificates(const std::vector<RevocationSignature>& signatures,
+                                   std::int64_t at, std::int64_t now,
+                                   std::span<const wire::Record> credentials);
     void keep(const wire::Record& record);
     void remember(const wire::Record& record, std::string operator_id, NodeId agent);
     // Certificate records of non-genesis operators from these operators up towards genesis.
@@ -122,6 +156,12 @@ private:
     std::map<NodeId, AgentEntry> agents_;
     std::map<Slot, NodeId> slot_holders_;
     std::map<std::string, wire::Record> revocation_records_;
+    struct Quarantine {
+        QuarantineOrder order;
+        wire::Record record;
+    };
+    std::map<std::string, Quarantine> quarantines_;  // by operator: the standing order
+    std::deque<Report> reports_;
     std::map<crypto::Signature, Known> known_;  // by record signature: learned before
     std::set<crypto::Signature> rejected_;      // records refused for a forged signature
     Stats stats_;

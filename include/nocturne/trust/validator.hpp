@@ -3,6 +3,7 @@
 #include <nocturne/core/error.hpp>
 #include <nocturne/trust/certificate.hpp>
 #include <nocturne/trust/genesis.hpp>
+#include <nocturne/trust/quarantine.hpp>
 #include <nocturne/trust/revocation.hpp>
 
 #include <cstdint>
@@ -73,6 +74,9 @@ public:
     // majority of the genesis operators (genesis_signers_needed()), genesis signatures only, so
     // that operators endorsed into the web cannot remove the ones that anchor it.
     std::error_code validate_revocation(const RevocationCertificate& rev, std::int64_t now) const;
+    // A quarantine (hold or lift) needs the same signers as a revocation of that operator, at
+    // the order's timestamp; its fields must be valid (check_quarantine_fields).
+    std::error_code validate_quarantine(const QuarantineOrder& order, std::int64_t now) const;
     std::error_code apply_revocation(const RevocationCertificate& rev, std::int64_t now);
     // Applies a revocation this node validated before (kept across restarts): not judged again,
     // since what made it valid (its signers' certificates) may have expired since.
@@ -91,6 +95,11 @@ public:
 private:
     using DepthMemo = std::map<std::pair<std::string, int>, result<int>>;
 
+    // The signers' rule of revocations and quarantines: enough distinct signers other than the
+    // target, trusted at `at`, whose signatures over `message` verify.
+    std::error_code check_signers(const std::string& target, std::int64_t at,
+                                  const std::vector<RevocationSignature>& signatures,
+                                  const std::string& message) const;
     result<int> depth_within(const std::string& operator_id, std::int64_t now, int budget,
                              DepthMemo& memo) const;
     // verify: check endorsement signatures (a new certificate); stored ones were checked once.

@@ -78,6 +78,11 @@ public:
     void resume();
 
     std::size_t pending_reveals() const { return pending_.size(); }
+    // Called with each new equivocation this node catches as a storer (the anomaly monitors
+    // report it).
+    void on_equivocation(std::function<void(const Equivocation&)> hook) {
+        on_equivocation_ = std::move(hook);
+    }
 
 private:
     struct Pending {
@@ -112,6 +117,7 @@ private:
     };
     std::map<NodeId, Cached> cache_;                                 // by entry key
     std::map<std::string, Clock::time_point> missing_certificates_;  // operator -> until
+    std::function<void(const Equivocation&)> on_equivocation_;
     std::shared_ptr<char> alive_ = std::make_shared<char>();
 
     static constexpr std::size_t max_evidence = 256;

@@ -22,8 +22,10 @@ inline constexpr std::string_view vote = "vote";
 inline constexpr std::string_view task = "task";
 inline constexpr std::string_view awareness = "awareness";
 inline constexpr std::string_view task_index = "task_index";  // a domain's compute tasks
-inline constexpr std::array<std::string_view, 8> all = {domain_index, cert, revocation, agent,
-                                                        vote,         task, awareness,  task_index};
+inline constexpr std::string_view quarantine = "quarantine";
+inline constexpr std::string_view anomaly = "anomaly";
+inline constexpr std::array<std::string_view, 10> all = {
+    domain_index, cert, revocation, agent, vote, task, awareness, task_index, quarantine, anomaly};
 }  // namespace key_prefix
 
 // 1-128 of [A-Za-z0-9._/-], e.g. "go/concurrency", and not a reserved key prefix.

@@ -23,7 +23,9 @@ enum class RecordKind {
     // part "task": key = prefix_key("task_index", payload.domain), slot = payload.id;
     // parts "claim", "grant", "result": key = prefix_key("task", payload.id), slot = the part
     task,
-    awareness,  // key = prefix_key("awareness", payload.id)
+    awareness,   // key = prefix_key("awareness", payload.id)
+    quarantine,  // key = prefix_key("quarantine", payload.operator_id)
+    anomaly,     // key = prefix_key("anomaly", payload.operator_id): a report with its evidence
 };
 
 // Highest agent slot an agent_cert may name; an operator's max_agents is at most this plus one.
