@@ -72,7 +72,7 @@ void Agent::on_undeliverable(const std::string& message_id) {
 
 Clock::time_point Agent::next_wakeup() const {
     auto t = std::min({node_.next_wakeup(), next_bootstrap_, votes_.next_wakeup(),
-                       compute_.next_wakeup(), gossip_.next_wakeup()});
+                       compute_.next_wakeup(), gossip_.next_wakeup(), anomaly_.next_wakeup()});
     if (hooks_.poll_credentials) t = std::min(t, next_credentials_);
     if (hooks_.save_peers) t = std::min(t, next_snapshot_);
     return t;
@@ -82,6 +82,7 @@ void Agent::tick() {
     node_.tick();
     votes_.tick();
     compute_.tick();
+    anomaly_.tick();
     gossip_.tick();
     const auto now = clock_.now();
     if (now >= next_credentials_) {

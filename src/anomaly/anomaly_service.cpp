@@ -1,5 +1,6 @@
 #include <nocturne/anomaly/anomaly_service.hpp>
 #include <nocturne/core/hex.hpp>
+#include <nocturne/vote/tally.hpp>
 #include <nocturne/wire/limits.hpp>
 
 #include <algorithm>
@@ -17,7 +18,12 @@ constexpr std::int64_t forget_period = 60;
 
 AnomalyService::AnomalyService(dht::Node& node, const crypto::KeyPair& keys, const Clock& clock,
                                trust::TrustState& trust, AnomalyOptions options)
-    : node_(node), keys_(keys), clock_(clock), trust_(trust), options_(options) {
+    : node_(node),
+      keys_(keys),
+      clock_(clock),
+      trust_(trust),
+      options_(options),
+      accuracy_(options.accuracy) {
     node_.check_all_stores(
         [this](const wire::Record& r, const NodeId& from) { return check(r, from); });
 }
@@ -26,109 +32,144 @@ AnomalyService::~AnomalyService() {
     node_.check_all_stores(nullptr);
 }
 
-std::error_code AnomalyService::check(const wire::Record& record, const NodeId& /*from*/) {
-    trust::AnomalyType type;
-    NodeId group_key{};
-    std::string unit;
-    std::int64_t window = 0;
-    int limit = 0;
+std::error_code AnomalyService::check(const wire::Record& record, const NodeId& from) {
     const auto& rules = trust_.genesis().anomaly;
+    if (record.kind == wire::RecordKind::vote && record.slot == "reveal") {
+        // Its tally settles when the round's reveal window (and the storers' grace) is over.
+        const vote::Windows w{trust_.genesis().vote_commit_seconds,
+                              trust_.genesis().vote_reveal_seconds};
+        if (!settling_.contains(record.key) && settling_.size() < max_settling) {
+            settling_[record.key] = {record.seq, w.reveal_end(record.seq) + vote::grace_seconds(w)};
+        }
+        return {};
+    }
+    Rule rule;
     if (record.kind == wire::RecordKind::vote && record.slot == "commit") {
-        type = trust::AnomalyType::vote_burst;
-        unit = record.key.to_hex() + to_hex(record.author) + std::to_string(record.seq);
-        window = trust::vote_burst_window_seconds;
-        limit = rules.vote_burst_per_minute;
+        rule = {trust::AnomalyType::vote_burst,
+                {},
+                record.key.to_hex() + to_hex(record.author) + std::to_string(record.seq),
+                trust::vote_burst_window_seconds,
+                rules.vote_burst_per_minute};
     } else if (record.kind == wire::RecordKind::domain_announce) {
-        type = trust::AnomalyType::domain_flood;
-        group_key = record.key;
-        unit = record.slot;
-        window = trust::domain_flood_window_seconds;
-        limit = rules.domain_flood_per_hour;
+        rule = {trust::AnomalyType::domain_flood, record.key, record.slot,
+                trust::domain_flood_window_seconds, rules.domain_flood_per_hour};
     } else {
         return {};
     }
     const auto now = clock_.unix_seconds();
-    const auto t = record.created;
-    if (t < now - window - wire::default_limits.max_clock_skew_seconds) return {};
-    auto standing = trust_.agent_standing(node_id_of(record.author), now);
+    const auto author = node_id_of(record.author);
+    auto standing = trust_.agent_standing(author, now);
     if (!standing) return {};  // the policy judged it: a record of no operator
     forget_old(now);
 
-    const Group group{standing->operator_id, type, group_key};
-    auto it = counted_.find(group);
-    if (it == counted_.end()) {
-        if (counted_.size() >= max_groups) {
-            // The group whose newest record is oldest goes: it is the least likely to fill up.
-            auto oldest = counted_.begin();
-            std::int64_t oldest_t = INT64_MAX;
-            for (auto g = counted_.begin(); g != counted_.end(); ++g) {
-                std::int64_t newest = INT64_MIN;
-                for (const auto& c : g->second) newest = std::max(newest, c.created);
-                if (newest < oldest_t) {
-                    oldest_t = newest;
-                    oldest = g;
-                }
-            }
-            counted_.erase(oldest);
+    // A record created within the window is counted at its creation (what a report can prove).
+    // One created earlier that a replica passes on is old news: not counted. But one its author
+    // sends itself may be backdated to slip past the rate: it counts at its arrival, against a
+    // budget ten times the rate (a publisher re-sending its old entries to a new storer stays
+    // within it), and is not reported (its time proves nothing).
+    bool by_arrival = false;
+    auto t = record.created;
+    if (t < now - rule.window - wire::default_limits.max_clock_skew_seconds) {
+        if (from != author) return {};
+        if (auto held = node_.records().find(store::RecordIdentity::of(record));
+            held && held->has_value() && (*held)->sig == record.sig) {
+            return {};  // held already: republishing
         }
-        it = counted_.emplace(group, std::vector<Counted>{}).first;
+        by_arrival = true;
+        t = now;
+        rule.limit *= 10;
     }
-    auto& list = it->second;
+    auto& list = group(Group{standing->operator_id, rule.type, rule.key, by_arrival});
     for (auto& c : list) {
         if (c.sig == record.sig) return {};  // counted already (a replica, the author again)
-        if (c.unit == unit) {
+        if (c.unit == rule.unit) {
             // A new version of something counted (an entry updated): nothing new to count.
-            c = Counted{t, unit, store::RecordIdentity::of(record), record.sig};
+            c.identity = store::RecordIdentity::of(record);
+            c.sig = record.sig;
             return {};
         }
     }
 
-    // The most distinct units of one window [s, s + window) that holds t, this record included.
-    std::vector<const Counted*> best;
-    std::int64_t best_start = 0;
-    std::vector<std::int64_t> starts{t - window + 1};
-    for (const auto& c : list) {
-        if (c.created > t - window && c.created <= t) starts.push_back(c.created);
-    }
-    for (const auto s : starts) {
-        std::vector<const Counted*> in;
-        for (const auto& c : list) {
-            if (c.created >= s && c.created < s + window) in.push_back(&c);
+    // The window [s, s + window) holding t with the most records, this one included: starts
+    // at t - window + 1 or at a counted record's time. `list` is sorted by time.
+    const auto time_of = [](const Counted& c) { return c.created; };
+    std::size_t best_from = 0, best_to = 0;
+    std::int64_t best_start = t - rule.window + 1;
+    const auto count_from = [&](std::int64_t s) {
+        const auto lo = std::ranges::lower_bound(list, s, {}, time_of);
+        const auto hi = std::ranges::lower_bound(list, s + rule.window, {}, time_of);
+        return std::make_pair(static_cast<std::size_t>(lo - list.begin()),
+                              static_cast<std::size_t>(hi - list.begin()));
+    };
+    std::tie(best_from, best_to) = count_from(best_start);
+    for (auto it = std::ranges::upper_bound(list, t - rule.window, {}, time_of);
+         it != list.end() && it->created <= t; ++it) {
+        const auto [from_i, to_i] = count_from(it->created);
+        if (to_i - from_i > best_to - best_from) {
+            best_from = from_i;
+            best_to = to_i;
+            best_start = it->created;
         }
-        if (in.size() > best.size()) {
-            best = std::move(in);
-            best_start = s;
-        }
     }
-    if (best.size() + 1 <= static_cast<std::size_t>(limit)) {
-        if (list.size() < max_per_group)
-            list.push_back({t, unit, store::RecordIdentity::of(record), record.sig});
+    const auto insert = [&] {
+        if (list.size() >= max_per_group) list.erase(list.begin());
+        const auto at = std::ranges::upper_bound(list, t, {}, time_of);
+        list.insert(at, Counted{t, rule.unit, store::RecordIdentity::of(record), record.sig});
+    };
+    if (best_to - best_from + 1 <= static_cast<std::size_t>(rule.limit)) {
+        insert();
         return {};
     }
 
     ++stats_.over_rate;
-    const auto key = std::make_pair(standing->operator_id, type);
-    if (auto r = reported_until_.find(key); r == reported_until_.end() || r->second <= now) {
+    const auto key = std::make_pair(standing->operator_id, rule.type);
+    if (auto r = reported_until_.find(key);
+        !by_arrival && (r == reported_until_.end() || r->second <= now)) {
         if (reported_until_.size() >= max_reported) reported_until_.clear();
-        reported_until_[key] = now + window;
+        reported_until_[key] = now + rule.window;
         // The evidence: this record and `limit` of the window's, as this node holds them.
         std::vector<wire::Record> evidence{record};
-        for (const auto* c : best) {
-            if (evidence.size() > static_cast<std::size_t>(limit)) break;
-            auto held = node_.records().find(c->identity);
+        for (auto i = best_from; i < best_to; ++i) {
+            if (evidence.size() > static_cast<std::size_t>(rule.limit)) break;
+            auto held = node_.records().find(list[i].identity);
             if (!held || !held->has_value()) continue;
             const auto& h = **held;
-            if (h.created >= best_start && h.created < best_start + window) evidence.push_back(h);
+            if (h.created >= best_start && h.created < best_start + rule.window) {
+                evidence.push_back(h);
+            }
         }
-        report(standing->operator_id, type, std::move(evidence));
+        report(standing->operator_id, rule.type, std::move(evidence));
     }
     if (options_.dry_run) {
-        if (list.size() < max_per_group)
-            list.push_back({t, unit, store::RecordIdentity::of(record), record.sig});
+        insert();
         return {};
     }
     ++stats_.refused;
     return make_error_code(errc::over_operator_rate);
+}
+
+std::vector<AnomalyService::Counted>& AnomalyService::group(const Group& g) {
+    if (const auto it = counted_.find(g); it != counted_.end()) return it->second;
+    // Full: the operator's own least recent group goes first (an operator that spreads over
+    // many domains forgets its own counts, not others'), else anyone's.
+    const auto& op = std::get<0>(g);
+    const auto first = counted_.lower_bound(Group{op, trust::AnomalyType{}, NodeId{}, false});
+    std::size_t own = 0;
+    for (auto it = first; it != counted_.end() && std::get<0>(it->first) == op; ++it) ++own;
+    if (own >= max_groups_per_operator || counted_.size() >= max_groups) {
+        const auto newest = [](const std::vector<Counted>& l) {
+            return l.empty() ? INT64_MIN : l.back().created;
+        };
+        auto victim = counted_.end();
+        auto from = own > 0 ? first : counted_.begin();
+        for (auto it = from; it != counted_.end() && (own == 0 || std::get<0>(it->first) == op);
+             ++it) {
+            if (victim == counted_.end() || newest(it->second) < newest(victim->second))
+                victim = it;
+        }
+        if (victim != counted_.end()) counted_.erase(victim);
+    }
+    return counted_[g];
 }
 
 void AnomalyService::equivocation(const wire::Record& held, const wire::Record& offered) {
@@ -163,6 +204,57 @@ void AnomalyService::report(const std::string& operator_id, trust::AnomalyType t
         return;
     }
     ++stats_.reports;
+}
+
+void AnomalyService::tick() {
+    const auto now = clock_.unix_seconds();
+    for (auto it = settling_.begin(); it != settling_.end();) {
+        if (it->second.at > now) {
+            ++it;
+            continue;
+        }
+        settle(it->first, it->second.round, now);
+        it = settling_.erase(it);
+    }
+}
+
+Clock::time_point AnomalyService::next_wakeup() const {
+    if (settling_.empty()) return Clock::time_point::max();
+    std::int64_t next = INT64_MAX;
+    for (const auto& [key, s] : settling_) next = std::min(next, s.at);
+    return Clock::time_point{std::chrono::seconds{next}};
+}
+
+void AnomalyService::settle(const NodeId& vote_key, std::uint64_t round, std::int64_t now) {
+    auto records = node_.records().get(vote_key, now);
+    if (!records || records->empty()) return;
+    std::optional<NodeId> entry_key;
+    for (const auto& r : *records) {
+        if (auto v = vote::reveal_from_record(r)) entry_key = v->entry_key;
+        if (entry_key) break;
+    }
+    if (!entry_key) return;
+    const vote::Windows w{trust_.genesis().vote_commit_seconds,
+                          trust_.genesis().vote_reveal_seconds};
+    const auto tally =
+        vote::count_votes(*records, *entry_key, 0.5, w, now,
+                          [&](const crypto::PublicKey& author) -> std::optional<vote::Standing> {
+                              auto s = trust_.agent_standing(node_id_of(author), now);
+                              if (!s) return std::nullopt;
+                              return vote::Standing{s->operator_id, s->operator_depth};
+                          });
+    for (const auto& v : tally.voters) {
+        if (v.round != round ||
+            (v.state != vote::VoterState::up && v.state != vote::VoterState::down)) {
+            continue;
+        }
+        const bool up = v.state == vote::VoterState::up;
+        // The others' tally: a voter is not judged against its own weight.
+        const double others =
+            (tally.weight_up - (up ? v.weight : 0)) - (tally.weight_down - (up ? 0 : v.weight));
+        if (std::abs(others) < 1e-9) continue;  // no others, or a tie: nothing to go against
+        (void)accuracy_.observe(v.operator_id, (others > 0) != up, now);
+    }
 }
 
 void AnomalyService::forget_old(std::int64_t now) {

@@ -42,10 +42,22 @@ nlohmann::json anomalies_json(const trust::TrustState& trust,
         if (o.action == trust::QuarantineAction::hold) q["until"] = o.until;
         quarantines.push_back(std::move(q));
     }
+    // This node's own view: not evidence another node can check, so neither signed nor spread.
+    nlohmann::json observations = nlohmann::json::array();
+    const auto& alarms = monitors.accuracy().alarms();
+    for (auto it = alarms.rbegin(); it != alarms.rend(); ++it) {
+        observations.push_back({{"type", "accuracy_drop"},
+                                {"operator_id", it->operator_id},
+                                {"at", it->at},
+                                {"votes", it->votes},
+                                {"against", it->against},
+                                {"statistic", it->statistic}});
+    }
     const auto& s = monitors.stats();
     const auto& rules = trust.genesis().anomaly;
     return {{"marker", marker},
             {"reports", reports},
+            {"observations", observations},
             {"quarantines", quarantines},
             {"monitors",
              {{"dry_run", monitors.options().dry_run},

@@ -69,6 +69,8 @@ int http_status_of(std::error_code ec) {
         case errc::not_responsible:
         case errc::rate_limited:
             return 503;
+        case errc::over_operator_rate:
+            return 429;
         default:
             return 500;
     }
@@ -79,6 +81,11 @@ Response error_response(const Error& error) {
                                errc_of(error.code(), errc::internal_error), error.message());
     // "Slow down": a client that honours Retry-After is never refused twice in a row for it.
     if (error.code() == errc::rate_limited) response.headers.emplace_back("Retry-After", "1");
+    // Over the mesh's rate for this operator (votes a minute, entries an hour into one domain):
+    // the window has to move on.
+    if (error.code() == errc::over_operator_rate) {
+        response.headers.emplace_back("Retry-After", "60");
+    }
     return response;
 }
 

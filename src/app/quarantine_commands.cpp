@@ -28,6 +28,13 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
             return fail(err, opts.join->string() + " is for network " + first->network + ", not " +
                                  genesis.network);
         }
+        if (first->action != opts.action) {
+            return fail(
+                err, opts.join->string() + " is a quarantine " + trust::to_string(first->action) +
+                         ": join it with `quarantine " +
+                         (first->action == trust::QuarantineAction::hold ? "sign" : "lift") +
+                         " --join`");
+        }
         order = std::move(*first);
         order.signatures.clear();
     } else {
@@ -39,7 +46,7 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
         if (opts.action == trust::QuarantineAction::hold) {
             const double seconds = std::round(opts.days * 86400);
             if (!(seconds >= 60 && seconds <= static_cast<double>(trust::max_quarantine_seconds))) {
-                return fail(err, "--days must be between 0.001 and 30");
+                return fail(err, "--days must be between 0.0007 (one minute) and 30");
             }
             order.until = now + static_cast<std::int64_t>(seconds);
         } else {
@@ -67,6 +74,8 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
         return fail(err, "cannot write " + file.string() + ": " + describe(ec) +
                              (ec == std::errc::file_exists ? "; choose another --out" : ""));
     }
+    // The order's time is fixed by its first signer: the hold counts from then, whenever the
+    // others join.
     out << "quarantine_signature_file=" << file.string() << "\n"
         << "action=" << trust::to_string(order.action) << "\n"
         << "operator_id=" << order.operator_id << "\n"
@@ -78,20 +87,10 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
 int run_quarantine_publish(const QuarantinePublishOptions& opts, trust::TrustState& state,
                            MeshAccess* mesh, std::int64_t now, std::ostream& out,
                            std::ostream& err) {
-    std::vector<trust::QuarantineOrder> shares;
-    for (const auto& path : opts.signatures) {
-        auto text = read_file(path, max_trust_file_bytes);
-        if (!text) {
-            return fail(err, "cannot read " + path.string() + ": " + describe(text.error()));
-        }
-        auto share = trust::parse_quarantine_share(*text);
-        if (!share) {
-            return fail(err, path.string() + " is not a valid quarantine signature: " +
-                                 describe(share.error()));
-        }
-        shares.push_back(std::move(*share));
-    }
-    auto order = trust::combine_quarantine_shares(shares);
+    auto shares = read_shares<trust::QuarantineOrder>(
+        opts.signatures, trust::parse_quarantine_share, "quarantine", err);
+    if (!shares) return 1;
+    auto order = trust::combine_quarantine_shares(*shares);
     if (!order) {
         return fail(err, order.error() == errc::value_out_of_range
                              ? "the signature files disagree on the order: the other signers "
@@ -107,16 +106,16 @@ int run_quarantine_publish(const QuarantinePublishOptions& opts, trust::TrustSta
     if (mesh == nullptr || mesh->peers() == 0) {
         return fail(err, "no peers reachable: pass --bootstrap ws://HOST:PORT");
     }
-    for (const auto& s : order->signatures) {
-        const auto id = trust::operator_id_of(s.signer);
-        if (!state.validator().is_trusted(id, now)) {
-            mesh->get(prefix_key(wire::key_prefix::cert, id));
-        }
-    }
+    fetch_signer_certificates(state, *mesh, order->signatures, now);
     if (auto ec = state.validator().validate_quarantine(*order, now)) {
-        return fail(err, "quarantine not valid: " + describe(ec) + "; it needs " +
-                             std::to_string(state.genesis().revocation_threshold) +
-                             " signatures of trusted operators other than the one held");
+        const bool of_genesis = state.validator().is_genesis(order->operator_id);
+        return fail(err,
+                    "quarantine not valid: " + describe(ec) + "; it needs " +
+                        (of_genesis ? std::to_string(state.validator().genesis_signers_needed()) +
+                                          " signatures of genesis operators"
+                                    : std::to_string(state.genesis().revocation_threshold) +
+                                          " signatures of trusted operators") +
+                        " other than the one held, valid when it was first signed");
     }
     if (order->action == trust::QuarantineAction::hold && order->until <= now) {
         return fail(err, "this hold has already ended");
@@ -124,16 +123,18 @@ int run_quarantine_publish(const QuarantinePublishOptions& opts, trust::TrustSta
     auto record = trust::sign_quarantine_record(*order, *author, now);
     if (!record) return fail(err, "cannot sign the quarantine: " + describe(record.error()));
     const auto res = mesh->put(*record);
-    if (res.stored == 0) {
-        return fail(err, "quarantine not stored: " + (res.first_refusal == errc::ok
-                                                          ? std::string("no node answered")
-                                                          : errc_name(res.first_refusal)));
+    if (res.stored == 0 && res.first_refusal == errc::stale_seq) {
+        return fail(err,
+                    "not published: the mesh holds an order for this operator at least as "
+                    "recent (a later hold or lift, or this one already)");
     }
+    const auto stored = stored_or_fail(res, "quarantine", err);
+    if (!stored) return 1;
     out << (order->action == trust::QuarantineAction::hold ? "quarantined_operator_id="
                                                            : "lifted_operator_id=")
         << order->operator_id << "\n";
     if (order->action == trust::QuarantineAction::hold) out << "until=" << order->until << "\n";
-    out << "published=stored on " << res.stored << " nodes\n";
+    out << "published=stored on " << *stored << " nodes\n";
     return 0;
 }
 

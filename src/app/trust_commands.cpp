@@ -322,20 +322,10 @@ int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis
 
 int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& state, MeshAccess* mesh,
                        std::int64_t now, std::ostream& out, std::ostream& err) {
-    std::vector<trust::RevocationShare> shares;
-    for (const auto& path : opts.signatures) {
-        auto text = read_file(path, max_trust_file_bytes);
-        if (!text) {
-            return fail(err, "cannot read " + path.string() + ": " + describe(text.error()));
-        }
-        auto share = trust::parse_revocation_share(*text);
-        if (!share) {
-            return fail(err, path.string() + " is not a valid revocation signature: " +
-                                 describe(share.error()));
-        }
-        shares.push_back(std::move(*share));
-    }
-    auto rev = trust::combine_revocation_shares(shares);
+    auto shares = read_shares<trust::RevocationShare>(
+        opts.signatures, trust::parse_revocation_share, "revocation", err);
+    if (!shares) return 1;
+    auto rev = trust::combine_revocation_shares(*shares);
     if (!rev) {
         return fail(err, rev.error() == errc::value_out_of_range
                              ? "the signature files disagree on operator, reason or time: the "
@@ -351,12 +341,7 @@ int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& stat
     if (mesh == nullptr || mesh->peers() == 0) {
         return fail(err, "no peers reachable: pass --bootstrap ws://HOST:PORT");
     }
-    for (const auto& s : rev->signatures) {
-        const auto id = trust::operator_id_of(s.signer);
-        if (!state.validator().is_trusted(id, now)) {
-            mesh->get(prefix_key(wire::key_prefix::cert, id));
-        }
-    }
+    fetch_signer_certificates(state, *mesh, rev->signatures, now);
     if (auto ec = state.validator().validate_revocation(*rev, now)) {
         return fail(err, "revocation not valid: " + describe(ec) + "; it needs " +
                              std::to_string(state.genesis().revocation_threshold) +
@@ -364,14 +349,10 @@ int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& stat
     }
     auto record = trust::sign_revocation_record(*rev, *author, now);
     if (!record) return fail(err, "cannot sign the revocation: " + describe(record.error()));
-    const auto res = mesh->put(*record);
-    if (res.stored == 0) {
-        return fail(err, "revocation not stored: " + (res.first_refusal == errc::ok
-                                                          ? std::string("no node answered")
-                                                          : errc_name(res.first_refusal)));
-    }
+    const auto stored = stored_or_fail(mesh->put(*record), "revocation", err);
+    if (!stored) return 1;
     out << "revoked_operator_id=" << rev->operator_id << "\n"
-        << "published=stored on " << res.stored << " nodes\n";
+        << "published=stored on " << *stored << " nodes\n";
     return 0;
 }
 

@@ -86,26 +86,29 @@ void GossipService::accept(const ItemId& id, const wire::Record& record, ItemCla
 
 void GossipService::spread(const ItemId& id, ItemClass cls, const NodeId& from) {
     std::set<NodeId> exclude{from, node_.id()};
-    if (is_eager(cls)) {
+    const bool eager = is_eager(cls);
+    if (eager) {
         for (const auto& c : pick_peers(options_.eager_fanout, exclude)) {
             exclude.insert(c.id);
             if (take_copy(id)) enqueue(c, id, cls, true);
         }
-        auto lazy = pick_peers(options_.lazy_fanout, exclude);
-        for (const auto& c : lazy) exclude.insert(c.id);
-        // And this node's nearest neighbours: a node is known above all to the nodes nearest it,
-        // and may be in no other table's near bucket; announcing costs an id, and a whole copy
-        // only goes to those that lack the item.
-        for (const auto& p : node_.table().closest_n(node_.id(), options_.near_fanout + 2)) {
-            if (lazy.size() >= options_.lazy_fanout + options_.near_fanout) break;
-            if (exclude.insert(p.id).second) lazy.push_back({p.id, p.address});
-        }
-        if (!lazy.empty()) {
-            delayed_.push_back({clock_.now() + options_.announce_delay, id, cls, std::move(lazy)});
-        }
+    }
+    auto lazy = pick_peers(options_.lazy_fanout, exclude);
+    for (const auto& c : lazy) exclude.insert(c.id);
+    // And this node's nearest neighbours: a node is known above all to the nodes nearest it,
+    // and may be in no other table's near bucket; announcing costs an id, and a whole copy only
+    // goes to those that lack the item. (Announced alone to lazy_fanout random peers, an item
+    // misses about e^-4 of the nodes until anti-entropy; with these, e^-8.)
+    for (const auto& p : node_.table().closest_n(node_.id(), options_.near_fanout + 2)) {
+        if (lazy.size() >= options_.lazy_fanout + options_.near_fanout) break;
+        if (exclude.insert(p.id).second) lazy.push_back({p.id, p.address});
+    }
+    if (lazy.empty()) return;
+    if (eager) {
+        delayed_.push_back({clock_.now() + options_.announce_delay, id, cls, std::move(lazy)});
         return;
     }
-    for (const auto& c : pick_peers(options_.lazy_fanout, exclude)) enqueue(c, id, cls, false);
+    for (const auto& c : lazy) enqueue(c, id, cls, false);
 }
 
 bool GossipService::take_copy(const ItemId& id) {
@@ -182,11 +185,11 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
             ++st.duplicates;
             continue;
         }
-        // Certificates were learned with the credentials above; a revocation's signers are
-        // judged as they stood at its time, which the credentials may show.
-        const auto ec = trust_.learn(
-            record, now_s,
-            *cls == ItemClass::revocation ? credentials : std::span<const wire::Record>{});
+        // Certificates were learned with the credentials above. A revocation's or a quarantine's
+        // signers are judged as they stood at its time, which the credentials may show.
+        const bool threshold = *cls == ItemClass::revocation || *cls == ItemClass::quarantine;
+        const auto ec =
+            trust_.learn(record, now_s, threshold ? credentials : std::span<const wire::Record>{});
         if ((ec == errc::operator_revoked && *cls == ItemClass::revocation) ||
             (ec == errc::stale_seq && *cls == ItemClass::quarantine)) {
             // Another revocation of an operator already revoked, an order older than the one
@@ -231,7 +234,12 @@ bool GossipService::author_allows(const crypto::PublicKey& author) {
 // ---- serving peers --------------------------------------------------------------------------
 
 void GossipService::discourage(const NodeId& peer) {
-    if (discouraged_.size() >= max_buckets) discouraged_.clear();
+    if (discouraged_.size() >= max_buckets && !discouraged_.contains(peer)) {
+        // The one nearest its end goes: minting ids does not wipe the others.
+        discouraged_.erase(
+            std::min_element(discouraged_.begin(), discouraged_.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; }));
+    }
     discouraged_[peer] = clock_.now() + discourage_time;
     ++stats_.discouraged_peers;
 }

@@ -13,7 +13,10 @@ GossipPeer::GossipPeer(dht::Transport& transport, const NodeId& id, const std::s
       gossip_(node_, trust_, clock, options) {
     trust_.on_learned([this](const wire::Record& r) {
         gossip_.offer(r);
-        if (r.kind == wire::RecordKind::revocation) learned_.emplace(r.sig, clock_.now());
+        if (r.kind == wire::RecordKind::revocation || r.kind == wire::RecordKind::quarantine ||
+            r.kind == wire::RecordKind::anomaly) {
+            learned_.emplace(r.sig, clock_.now());
+        }
     });
 }
 

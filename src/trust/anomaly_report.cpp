@@ -15,19 +15,33 @@ namespace {
 
 constexpr std::size_t max_evidence = static_cast<std::size_t>(max_rule_rate) + 1;
 
-// Every evidence record is authored by an agent that one of the certificates ties to the
-// accused operator in the report's network.
+// A string field of a record's payload ("" when absent).
+std::string payload_string(const wire::Record& r, std::string_view name) {
+    auto json = wire::parse_json(r.payload, wire::default_limits.max_record_bytes,
+                                 wire::default_limits.max_json_depth);
+    if (!json || !json->is_object()) return {};
+    const auto it = json->find(name);
+    return it != json->end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+// Every evidence record names the accused operator and is authored by an agent that one of the
+// certificates ties to it, in the report's network, at the record's creation: a key the operator
+// retired (its certificate expired) proves nothing about what was signed with it later.
 bool authors_tied(const AnomalyReport& report) {
-    std::set<crypto::PublicKey> agents;
+    std::vector<AgentCertificate> certs;
     for (const auto& r : report.agents) {
         if (operator_id_of(r.author) != report.operator_id) continue;
         auto cert = agent_certificate_from_record(r);
         if (cert && cert->network == report.network && cert->operator_id == report.operator_id) {
-            agents.insert(cert->agent_key);
+            certs.push_back(std::move(*cert));
         }
     }
-    return std::all_of(report.evidence.begin(), report.evidence.end(),
-                       [&](const wire::Record& r) { return agents.count(r.author) != 0; });
+    return std::all_of(report.evidence.begin(), report.evidence.end(), [&](const wire::Record& r) {
+        const bool tied = std::any_of(certs.begin(), certs.end(), [&](const AgentCertificate& c) {
+            return c.agent_key == r.author && c.created_at <= r.created && r.created < c.expires_at;
+        });
+        return tied && payload_string(r, "operator_id") == report.operator_id;
+    });
 }
 
 bool within(const std::vector<wire::Record>& records, std::int64_t window) {
@@ -96,9 +110,12 @@ std::error_code verify_report(const AnomalyReport& report, const AnomalyRules& r
             return {};
         }
         case AnomalyType::equivocation: {
+            // One agent, one entry, one round, two commitments. (Two agents of one operator
+            // that vote on one entry commit differently, each with its own salt: that is not a
+            // lie, and the tally counts the operator once.)
             if (ev.size() != 2 || !is_commit(ev[0]) || !is_commit(ev[1]) ||
-                ev[0].key != ev[1].key || ev[0].seq != ev[1].seq ||
-                ev[0].payload == ev[1].payload) {
+                ev[0].author != ev[1].author || ev[0].key != ev[1].key || ev[0].seq != ev[1].seq ||
+                payload_string(ev[0], "commitment") == payload_string(ev[1], "commitment")) {
                 return bad;
             }
             return {};
@@ -125,7 +142,19 @@ std::string report_payload(const AnomalyReport& report) {
                                   {"agents", agents}});
 }
 
-result<AnomalyReport> report_from_record(const wire::Record& record) {
+std::size_t max_evidence_of(AnomalyType type, const AnomalyRules& rules) {
+    switch (type) {
+        case AnomalyType::vote_burst:
+            return static_cast<std::size_t>(rules.vote_burst_per_minute) + 1;
+        case AnomalyType::domain_flood:
+            return static_cast<std::size_t>(rules.domain_flood_per_hour) + 1;
+        case AnomalyType::equivocation:
+            return 2;
+    }
+    return 0;
+}
+
+result<AnomalyReport> report_from_record(const wire::Record& record, const AnomalyRules& rules) {
     if (record.kind != wire::RecordKind::anomaly) {
         return make_error_code(errc::unknown_record_kind);
     }
@@ -144,22 +173,46 @@ result<AnomalyReport> report_from_record(const wire::Record& record) {
     if (!t) return t.error();
     report.type = *t;
     if (!wire::is_valid_id(report.operator_id)) return make_error_code(errc::value_out_of_range);
+    // What proves the violation is exactly one more than the rate: no more is decoded.
+    if (evidence->size() > max_evidence_of(report.type, rules)) {
+        return make_error_code(errc::value_out_of_range);
+    }
+    // The agents first: an evidence record whose author none of them names is not worth
+    // verifying.
+    std::set<crypto::PublicKey> named;
+    for (const auto& a : *agents) {
+        if (!a.is_string()) return make_error_code(errc::wrong_type);
+    }
     // Each decode verifies a signature: at most max_evidence + max_report_agents of them, paid
     // once per report (the gossip layer charges the sender for it).
     const auto decode_all = [](const nlohmann::json& array, std::optional<wire::RecordKind> only,
                                std::vector<wire::Record>& out) -> std::error_code {
         for (const auto& item : array) {
-            if (!item.is_string()) return make_error_code(errc::invalid_evidence);
+            if (!item.is_string()) return make_error_code(errc::wrong_type);
             auto rec = wire::decode_record(item.get_ref<const std::string&>());
-            if (!rec || (only && rec->kind != *only)) {
-                return make_error_code(errc::invalid_evidence);
-            }
+            if (!rec) return rec.error();
+            if (only && rec->kind != *only) return make_error_code(errc::unknown_record_kind);
             out.push_back(std::move(*rec));
         }
         return {};
     };
-    if (auto ec = decode_all(*evidence, std::nullopt, report.evidence)) return ec;
     if (auto ec = decode_all(*agents, wire::RecordKind::agent_cert, report.agents)) return ec;
+    for (const auto& a : report.agents) {
+        if (auto cert = agent_certificate_from_record(a)) named.insert(cert->agent_key);
+    }
+    for (const auto& item : *evidence) {
+        if (!item.is_string()) return make_error_code(errc::wrong_type);
+        auto outer = wire::parse_json(item.get_ref<const std::string&>(),
+                                      wire::default_limits.max_record_bytes,
+                                      wire::default_limits.max_json_depth);
+        if (!outer || !outer->is_object() || !outer->contains("pk") ||
+            !(*outer)["pk"].is_string()) {
+            return make_error_code(errc::malformed_json);
+        }
+        auto pk = crypto::public_key_from_hex((*outer)["pk"].get<std::string>());
+        if (!pk || named.count(*pk) == 0) return make_error_code(errc::invalid_evidence);
+    }
+    if (auto ec = decode_all(*evidence, std::nullopt, report.evidence)) return ec;
     return report;
 }
 

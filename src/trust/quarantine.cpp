@@ -60,6 +60,8 @@ const char* to_string(QuarantineAction action) noexcept {
 
 std::string quarantine_message(const QuarantineOrder& o) {
     std::string m = "QUARANTINE:";
+    m += o.network;
+    m += ':';
     m += to_string(o.action);
     m += ':';
     m += o.operator_id;

@@ -65,7 +65,8 @@ std::error_code TrustPolicy::held(const wire::Record& record, const NodeId& from
         return refused;
     }
     if (use == Use::store && from == author_id) return refused;
-    if (use == Use::store && from != self_) {
+    // Nor may another of its nodes pass it on, in a STORE or in an answer.
+    if (from != self_) {
         auto sender = state_.agent_standing(from, now);
         if (sender && state_.quarantine_of(sender->operator_id, now) != nullptr) return refused;
     }

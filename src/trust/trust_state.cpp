@@ -30,9 +30,21 @@ TrustState::TrustState(Genesis genesis, store::Store& persist, std::int64_t now)
     } else {
         ++stats_.persist_errors;
     }
-    // Revocations were validated before they were kept: they stand, whatever became of their
-    // signers since (a revocation valid when issued stays valid).
+    // Revocations and quarantine orders were validated before they were kept: they stand,
+    // whatever became of their signers since (one valid when issued stays valid).
     for (const auto& r : all) {
+        if (r.kind == wire::RecordKind::quarantine) {
+            auto order = quarantine_from_record(r);
+            if (!order || order->network != validator_.genesis().network) continue;
+            const auto it = quarantines_.find(order->operator_id);
+            if (it == quarantines_.end() ||
+                supersedes(*order, r, it->second.order, it->second.record)) {
+                const auto op = order->operator_id;
+                quarantines_.insert_or_assign(op, Quarantine{std::move(*order), r});
+                remember(r, op, {});
+            }
+            continue;
+        }
         if (r.kind != wire::RecordKind::revocation) continue;
         if (auto rev = revocation_from_record(r);
             rev && rev->network == validator_.genesis().network) {
@@ -86,10 +98,10 @@ std::error_code TrustState::learn(const wire::Record& record, std::int64_t now,
     }
     if (ec) {
         ++stats_.rejected;
-        // A forged endorsement or signature stays forged: do not verify it again when the same
-        // record comes back. (Other refusals may heal, e.g. once an endorser's certificate
-        // arrives.)
-        if (ec == errc::bad_signature) {
+        // A forged endorsement or signature stays forged, and evidence that does not prove its
+        // violation never will: do not verify it again when the same record comes back. (Other
+        // refusals may heal, e.g. once an endorser's certificate arrives.)
+        if (ec == errc::bad_signature || ec == errc::invalid_evidence) {
             if (rejected_.size() >= max_rejected) rejected_.clear();
             rejected_.insert(record.sig);
         }
@@ -241,29 +253,41 @@ std::error_code TrustState::learn_quarantine(const wire::Record& record, std::in
                                              std::span<const wire::Record> credentials) {
     auto order = quarantine_from_record(record);
     if (!order) return order.error();
-    // Only a later order changes anything (a lift over a hold of the same time): an older one,
-    // or the same again re-signed, is neither verified nor kept.
+    // Only a later order changes anything: an older one, or the same again re-signed, is
+    // neither verified nor kept.
     if (const auto it = quarantines_.find(order->operator_id); it != quarantines_.end()) {
-        const auto& current = it->second.order;
-        const bool later =
-            order->timestamp > current.timestamp ||
-            (order->timestamp == current.timestamp && order->action == QuarantineAction::lift &&
-             current.action == QuarantineAction::hold);
-        if (!later) return make_error_code(errc::stale_seq);
+        if (!supersedes(*order, record, it->second.order, it->second.record)) {
+            return make_error_code(errc::stale_seq);
+        }
     }
     adopt_signer_certificates(order->signatures, order->timestamp, now, credentials);
     if (auto ec = validator_.validate_quarantine(*order, now)) return ec;
+    // Its author signed it too (it is one of the signers the validator may not have needed):
+    // nobody re-publishes others' orders under their own name.
+    for (const auto& s : order->signatures) {
+        if (s.signer == record.author && verify_quarantine_signature(s, *order)) {
+            return make_error_code(errc::bad_signature);
+        }
+    }
     const auto op = order->operator_id;
     quarantines_.insert_or_assign(op, Quarantine{std::move(*order), record});
     remember(record, op, {});
     return {};
 }
 
+bool TrustState::supersedes(const QuarantineOrder& order, const wire::Record& record,
+                            const QuarantineOrder& current, const wire::Record& current_record) {
+    if (order.timestamp != current.timestamp) return order.timestamp > current.timestamp;
+    // At the same time a lift wins; two orders of one kind: the one every node picks alike.
+    if (order.action != current.action) return order.action == QuarantineAction::lift;
+    return record.sig > current_record.sig;
+}
+
 std::error_code TrustState::learn_report(const wire::Record& record, std::int64_t now) {
     // The reporter first (a map lookup): a report by anyone else is not worth decoding.
     auto reporter = agent_standing(node_id_of(record.author), now);
     if (!reporter) return reporter.error();
-    auto report = report_from_record(record);
+    auto report = report_from_record(record, genesis().anomaly);
     if (!report) return report.error();
     if (report->network != genesis().network) return make_error_code(errc::network_mismatch);
     if (auto depth = validator_.operator_depth(report->operator_id, now); !depth) {
@@ -272,9 +296,23 @@ std::error_code TrustState::learn_report(const wire::Record& record, std::int64_
     if (auto ec = verify_report(*report, genesis().anomaly)) return ec;
     const auto at = violation_time(*report);
     if (at + report_lifetime_seconds <= now) return make_error_code(errc::record_expired);
+    // The accused agents hold their slots now, as far as this node knows: a key the operator
+    // has since replaced (a retired laptop's, say) is not its to answer for. Their
+    // certificates came with the report.
+    learn_all(report->agents, now);
+    for (const auto& e : report->evidence) {
+        auto standing = agent_standing(node_id_of(e.author), now);
+        if (!standing) return standing.error();
+        if (standing->operator_id != report->operator_id)
+            return make_error_code(errc::invalid_evidence);
+    }
 
-    // Bounded: a reporter keeps its latest max_reports_per_reporter here, everyone together
-    // max_reports.
+    // Bounded: a reporter's newer report on the same operator and rule replaces its older one;
+    // a reporter keeps its latest max_reports_per_reporter, everyone together max_reports.
+    std::erase_if(reports_, [&](const Report& r) {
+        return r.reporter_operator == reporter->operator_id &&
+               r.operator_id == report->operator_id && r.type == report->type;
+    });
     const auto mine = static_cast<std::size_t>(std::count_if(
         reports_.begin(), reports_.end(),
         [&](const Report& r) { return r.reporter_operator == reporter->operator_id; }));

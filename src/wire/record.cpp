@@ -92,6 +92,10 @@ bool is_vote_phase(std::string_view text) noexcept {
     return text == "commit" || text == "reveal";
 }
 
+bool is_quarantine_action(std::string_view text) noexcept {
+    return text == "hold" || text == "lift";
+}
+
 bool is_task_part(std::string_view text) noexcept {
     return text == "task" || text == "claim" || text == "grant" || text == "result";
 }
@@ -155,8 +159,11 @@ result<Derived> derive(RecordKind kind, const nlohmann::json& payload) {
                 prefix_key(key_prefix::awareness, payload_field(payload, "id", is_valid_id, ec));
             break;
         case RecordKind::quarantine:
+            // A hold and a lift by one signer are two identities: a lift in the hold's second
+            // must not conflict with it.
             d.key = prefix_key(key_prefix::quarantine,
                                payload_field(payload, "operator_id", is_valid_id, ec));
+            d.slot = payload_field(payload, "action", is_quarantine_action, ec);
             break;
         case RecordKind::anomaly:
             d.key = prefix_key(key_prefix::anomaly,

@@ -46,6 +46,7 @@ protected:
     };
 
     AnomalyMesh() {
+        web_.genesis.anomaly.domain_flood_per_hour = 5;  // the default, 50, in fewer steps
         clock_.set(std::chrono::time_point_cast<Clock::duration>(std::chrono::system_clock::now()));
         const auto now = clock_.unix_seconds();
         op_cert_ = web_.cert_record(web_.certificate(op_, web_.genesis_signers(3), now - 60), op_);
@@ -127,6 +128,16 @@ protected:
                                  peers_[3]->keys)
             .value();
     }
+    wire::Record announcement(const std::string& id, std::int64_t created) {
+        const auto payload =
+            R"({"domain":"flood","entry_id":")" + id +
+            R"(","title":"t","content":"c","tags":[],"confidence":0.5,"created":)" +
+            std::to_string(created) + R"(,"operator_id":")" + op_id_ + R"("})";
+        return wire::sign_record(
+                   {wire::RecordKind::domain_announce, 1, created, created + 86400, payload},
+                   peers_[3]->keys)
+            .value();
+    }
     trust::AnomalyReport burst_report(int votes) {
         trust::AnomalyReport r{
             web_.genesis.network,
@@ -167,6 +178,46 @@ TEST_F(AnomalyMesh, AVoteBurstIsRefusedOverTheRateAndAVerifiedReportReachesEvery
         EXPECT_EQ(p->agent->trust().reports().back().type, trust::AnomalyType::vote_burst);
         EXPECT_EQ(p->agent->trust().reports().back().evidence, 21u);
         EXPECT_EQ(p->agent->anomaly().stats().refused, 1u);
+    }
+}
+
+TEST_F(AnomalyMesh, FloodingADomainIsCappedAndReportedAndBackdatingDoesNotEscapeTheCap) {
+    auto& v = *peers_[3];
+    const auto now = clock_.unix_seconds();
+    for (int i = 0; i < 5; ++i)
+        ASSERT_EQ(put(v, announcement("f" + std::to_string(i), now)).stored, 4u);
+    const auto over = put(v, announcement("f5", now));
+    EXPECT_EQ(over.stored, 0u);
+    EXPECT_EQ(over.first_refusal, errc::over_operator_rate);
+    ASSERT_TRUE(run_until([&] {
+        for (auto& p : peers_) {
+            // One by each storer that refused it.
+            const auto& reports = p->agent->trust().reports();
+            if (reports.size() < 4 || reports.back().type != trust::AnomalyType::domain_flood) {
+                return false;
+            }
+        }
+        return true;
+    }));
+    // Each storer that refused it reported it (V's own node too: it holds its operator to the
+    // mesh's rate like any other).
+    std::vector<std::size_t> reports;
+    for (auto& p : peers_) reports.push_back(p->agent->trust().reports().size());
+    // Signed two hours ago, sent now by their author: counted as they arrive, against ten times
+    // the rate, and not reported (their times prove nothing).
+    int stored = 0;
+    for (int i = 0; i < 51; ++i) {
+        const auto res = put(v, announcement("old" + std::to_string(i), now - 7200));
+        if (res.stored == 4u) ++stored;
+        if (i == 50) {
+            EXPECT_EQ(res.first_refusal, errc::over_operator_rate);
+        }
+    }
+    EXPECT_EQ(stored, 50);
+    run_until([] { return false; }, 300ms);
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+        EXPECT_EQ(peers_[i]->agent->trust().reports().size(), reports[i]);
+        EXPECT_EQ(peers_[i]->agent->anomaly().stats().refused, 2u);
     }
 }
 

@@ -96,6 +96,35 @@ TEST_F(AnomalyReportTest, FiftyOneEntriesInOneDomainWithinAnHourProveAFlood) {
     EXPECT_EQ(verify_report(updates, rules_), errc::invalid_evidence);
 }
 
+TEST_F(AnomalyReportTest, AKeyTheOperatorRetiredOrAnotherNetworksRecordsProveNothing) {
+    // A commitment signed after the agent's certificate expired.
+    auto late = burst(21, 30);
+    late.evidence.back() = commit_by(agent_, accused_id_, 99, t0 + test::year + 10);
+    EXPECT_EQ(verify_report(late, rules_), errc::invalid_evidence);
+    // A commitment that names another operator (signed for another mesh's operator, say).
+    auto other = burst(21, 30);
+    other.evidence.back() = commit_by(agent_, std::string(64, 'f'), 99, t0 + 10);
+    EXPECT_EQ(verify_report(other, rules_), errc::invalid_evidence);
+}
+
+TEST_F(AnomalyReportTest, TwoAgentsOfOneOperatorVotingOnOneEntryIsNoEquivocation) {
+    const auto second = key(21);
+    AnomalyReport r{web_.genesis.network, accused_id_, AnomalyType::equivocation, {}, {}};
+    r.agents = {web_.agent_record(accused_, agent_), web_.agent_record(accused_, second, 1)};
+    r.evidence = {commit_by(agent_, accused_id_, 1, t0, 5, 'a'),
+                  commit_by(second, accused_id_, 1, t0 + 1, 5, 'b')};
+    EXPECT_EQ(verify_report(r, rules_), errc::invalid_evidence);
+}
+
+TEST_F(AnomalyReportTest, MoreEvidenceThanTheRuleNeedsIsNotDecoded) {
+    const auto big = sign_report_record(burst(23, 30), reporter_, t0 + 60).value();
+    EXPECT_EQ(report_from_record(big, rules_).error(), errc::value_out_of_range);
+    auto stranger = burst(21, 30);
+    stranger.evidence.back() = commit_by(key(77), accused_id_, 99, t0 + 10);
+    const auto unnamed = sign_report_record(stranger, reporter_, t0 + 60).value();
+    EXPECT_EQ(report_from_record(unnamed, rules_).error(), errc::invalid_evidence);
+}
+
 TEST_F(AnomalyReportTest, TwoDifferentCommitmentsInOneRoundProveAnEquivocation) {
     AnomalyReport r{web_.genesis.network, accused_id_, AnomalyType::equivocation, {}, {}};
     r.agents.push_back(web_.agent_record(accused_, agent_));
@@ -118,12 +147,16 @@ TEST_F(AnomalyReportTest, TheTrustStateKeepsVerifiedReportsOfAgentsWithStandingO
     // A stranger's report is not even decoded.
     EXPECT_EQ(state_.learn(sign_report_record(burst(21, 30), key(50), t0 + 62).value(), t0 + 62),
               errc::unknown_agent);
-    // Each reporter keeps its latest max_reports_per_reporter.
-    for (std::size_t i = 0; i < TrustState::max_reports_per_reporter + 3; ++i) {
-        const auto now = t0 + 100 + static_cast<std::int64_t>(i);
+    // A reporter's newer report on the same operator and rule replaces its older one: an operator
+    // that keeps breaking a rule does not fill the reporter's share of the memory.
+    for (int i = 0; i < 20; ++i) {
+        const auto now = t0 + 100 + i;
         ASSERT_FALSE(state_.learn(sign_report_record(burst(21, 30), reporter_, now).value(), now));
     }
-    EXPECT_EQ(state_.reports().size(), TrustState::max_reports_per_reporter);
+    ASSERT_EQ(state_.reports().size(), 1u);
+    EXPECT_EQ(state_.reports().front().record.created, t0 + 119);
+    // The same forged report again is not verified again.
+    EXPECT_EQ(state_.learn(forged, t0 + 200), errc::bad_signature);
 }
 
 }  // namespace

@@ -78,6 +78,11 @@ TEST_F(RecordTest, KeyDerivationPerKind) {
          prefix_key("task_index", "go"),
          "t1"},
         {RecordKind::awareness, {{"id", "latest"}}, prefix_key("awareness", "latest"), ""},
+        {RecordKind::quarantine,
+         {{"operator_id", "op1"}, {"action", "lift"}},
+         prefix_key("quarantine", "op1"),
+         "lift"},
+        {RecordKind::anomaly, {{"operator_id", "op1"}}, prefix_key("anomaly", "op1"), ""},
     };
     for (const auto& c : cases) {
         const auto r = sign(draft(c.kind, c.payload));

@@ -20,7 +20,9 @@
 #include <numeric>
 #include <random>
 
+#include "anomaly_spread.hpp"
 #include "enrolled_agents.hpp"
+#include "percentile.hpp"
 
 namespace nocturne::tools {
 namespace {
@@ -28,13 +30,6 @@ namespace {
 using namespace std::chrono_literals;
 
 using sim::GossipPeer;
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(at, v.size() - 1)];
-}
 
 }  // namespace
 
@@ -51,7 +46,8 @@ int run_gossip(const GossipRunOptions& opt) {
     genesis.network = "sim-gossip";
     genesis.revocation_threshold = 3;
     std::vector<crypto::KeyPair> signers;
-    for (std::uint64_t o = 0; o < 3; ++o) {
+    // Three signers, and a fourth genesis operator that floods a domain (--anomalies).
+    for (std::uint64_t o = 0; o < 4; ++o) {
         signers.push_back(key_of(o, 7));
         genesis.operators.push_back({signers.back().public_key(), "gen" + std::to_string(o), 4});
     }
@@ -125,7 +121,7 @@ int run_gossip(const GossipRunOptions& opt) {
         const auto target = trust::operator_id_of(key_of(1000 + r, 8).public_key());
         const auto now = sim.clock().unix_seconds();
         std::vector<const crypto::KeyPair*> signing;
-        for (const auto& s : signers) signing.push_back(&s);
+        for (std::size_t s = 0; s < 3; ++s) signing.push_back(&signers[s]);
         auto rev = trust::create_revocation(genesis.network, target, "sim", now, signing);
         auto record = trust::sign_revocation_record(rev, signers[0], now).value();
         revocations.push_back(record);
@@ -193,6 +189,12 @@ int run_gossip(const GossipRunOptions& opt) {
         static_cast<double>(forwarded) / per_node_item,
         static_cast<double>(announced) / per_node_item,
         static_cast<double>(duplicates) / per_node_item, static_cast<unsigned long long>(shed));
+
+    if (opt.anomalies > 0) {
+        ok = spread_anomalies(sim, peers, live_nodes, genesis, signers, opt.anomalies,
+                              opt.reaction_seconds, rng) &&
+             ok;
+    }
 
     if (opt.away_hours > 0) {
         // The mesh goes on while the node is away; then it comes back with its table and stores

@@ -20,6 +20,7 @@
 
 #include "claim_run.hpp"
 #include "gossip_run.hpp"
+#include "percentile.hpp"
 #include "sybil_run.hpp"
 #include "vote_run.hpp"
 
@@ -27,6 +28,7 @@ namespace {
 
 using namespace nocturne;
 using namespace std::chrono_literals;
+using tools::percentile;
 
 struct Options {
     std::size_t nodes = 1000;
@@ -41,13 +43,6 @@ struct Options {
     int latency_max_ms = 100;
     int rpc_timeout_ms = 2000;
 };
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(idx, v.size() - 1)];
-}
 
 int run(const Options& opt) {
     sim::SimConfig config;
@@ -265,6 +260,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 10000));
     cli.add_option("--dead", gossip_run.churn, "Fraction of nodes dead while spreading (--gossip)")
         ->check(CLI::Range(0.0, 0.9));
+    cli.add_option("--anomalies", gossip_run.anomalies,
+                   "Anomaly reports and their quarantines spread after the revocations (--gossip)")
+        ->check(CLI::Range(0, 1000));
+    cli.add_option("--reaction-seconds", gossip_run.reaction_seconds,
+                   "How long the quarantine's signers take once their nodes have the report "
+                   "(--gossip --anomalies)")
+        ->check(CLI::Range(0.0, 3600.0));
     cli.add_option("--away-hours", gossip_run.away_hours,
                    "How long the returning node was away (--gossip; 0: skip)")
         ->check(CLI::Range(0.0, 24.0 * 30));

@@ -9,11 +9,18 @@
 // the TrustState and so spread by gossip. Equivocations the vote storers catch are reported the
 // same way. Dry-run: report, do not refuse.
 //
-// Records created before the rate's window (replication of old entries, republishing) are
-// neither counted nor refused: evidence of a rate needs creation times inside one window.
+// As a vote storer it also watches each operator's accuracy: when a round's reveals are in, the
+// tally of every entry it holds votes on is settled, and each revealed vote is judged against the
+// others' tally (AccuracyMonitor). Its alarms are this node's view (the tallies it holds are not
+// evidence another node can check alone): listed, not gossiped.
+//
+// A record created before the rate's window is not counted when a replica passes it on (old
+// entries replicated); when its author sends it itself it counts at its arrival against ten times
+// the rate, unreported (a backdated flood is capped, but its times prove nothing).
 //
 // Owned by the thread that owns the node; not thread-safe.
 
+#include <nocturne/anomaly/accuracy_monitor.hpp>
 #include <nocturne/core/clock.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/dht/node.hpp>
@@ -31,6 +38,7 @@ namespace nocturne::anomaly {
 
 struct AnomalyOptions {
     bool dry_run = false;  // report, but do not refuse
+    AccuracyOptions accuracy;
 };
 
 struct AnomalyStats {
@@ -53,8 +61,13 @@ public:
     // Two different commitments of one operator in one round, both signed (vote storers).
     void equivocation(const wire::Record& held, const wire::Record& offered);
 
+    // Settles the tallies whose reveal windows have closed.
+    void tick();
+    Clock::time_point next_wakeup() const;
+
     const AnomalyStats& stats() const { return stats_; }
     const AnomalyOptions& options() const { return options_; }
+    const AccuracyMonitor& accuracy() const { return accuracy_; }
 
 private:
     // A record counted towards a rate: what identifies it, and where its whole is kept.
@@ -64,13 +77,24 @@ private:
         store::RecordIdentity identity;
         crypto::Signature sig{};
     };
-    using Group = std::tuple<std::string, trust::AnomalyType, NodeId>;  // operator, rule, key
-
+    // operator, rule, key (zero for votes), counted by arrival (backdated first-hand records)
+    using Group = std::tuple<std::string, trust::AnomalyType, NodeId, bool>;
+    struct Rule {
+        trust::AnomalyType type = trust::AnomalyType::vote_burst;
+        NodeId key;
+        std::string unit;
+        std::int64_t window = 0;
+        int limit = 0;
+    };
     std::error_code check(const wire::Record& record, const NodeId& from);
+    // The group's records by time, created when new (evicting when full).
+    std::vector<Counted>& group(const Group& g);
     // Makes, verifies, signs and learns a report (it then spreads by gossip).
     void report(const std::string& operator_id, trust::AnomalyType type,
                 std::vector<wire::Record> evidence);
     void forget_old(std::int64_t now);
+    // Judges the revealed votes of `round` under one vote key against the others' tally.
+    void settle(const NodeId& vote_key, std::uint64_t round, std::int64_t now);
 
     dht::Node& node_;
     const crypto::KeyPair& keys_;
@@ -83,10 +107,18 @@ private:
     std::map<std::pair<std::string, trust::AnomalyType>, std::int64_t> reported_until_;
     std::set<crypto::Signature> equivocations_reported_;
     std::int64_t next_forget_ = 0;
+    AccuracyMonitor accuracy_;
+    struct Settling {
+        std::uint64_t round = 0;
+        std::int64_t at = 0;  // unix seconds: the round's reveals are all in
+    };
+    std::map<NodeId, Settling> settling_;  // by vote key
 
     static constexpr std::size_t max_groups = 16'384;
+    static constexpr std::size_t max_groups_per_operator = 1024;
     static constexpr std::size_t max_per_group = 4 * trust::max_rule_rate;
     static constexpr std::size_t max_reported = 4096;
+    static constexpr std::size_t max_settling = 4096;
 };
 
 }  // namespace nocturne::anomaly

@@ -53,7 +53,7 @@ struct GossipOptions {
     // announced to 6 more (docs/gossip.md has the simulator's figures behind these numbers).
     std::size_t eager_fanout = 8;
     std::size_t lazy_fanout = 4;
-    std::size_t near_fanout = 4;  // eager items are also announced to this node's nearest
+    std::size_t near_fanout = 4;  // every item is also announced to this node's nearest
     // Whole copies of one item this node pushes (to its eager peers and to those that asked
     // after an announcement), at most: what an item costs a node is bounded.
     std::size_t max_copies = 12;

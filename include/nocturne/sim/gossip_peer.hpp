@@ -16,7 +16,7 @@ namespace nocturne::sim {
 // A simulated peer that hosts what the agent hosts for gossip, unchanged: its DHT node, its trust
 // state (which tells the gossip layer what it learns, as in agent::Agent) and the gossip service.
 // Lighter than a whole agent, so that the simulator runs 10,000 of them; it records when it
-// learned each revocation, for the figures.
+// learned each revocation, quarantine and anomaly report, for the figures.
 //
 // Owned by the simulator's thread, like the simulation.
 class GossipPeer final : public Participant {
@@ -34,7 +34,7 @@ public:
     dht::Node& node() { return node_; }
     trust::TrustState& trust() { return trust_; }
     gossip::GossipService& gossip() { return gossip_; }
-    // When this node learned each revocation, by the record's signature.
+    // When this node learned each revocation, quarantine or report, by the record's signature.
     const std::map<crypto::Signature, Clock::time_point>& learned() const { return learned_; }
     bool learned(const wire::Record& r) const { return learned_.count(r.sig) != 0; }
 

@@ -55,9 +55,11 @@ std::error_code verify_report(const AnomalyReport& report, const AnomalyRules& r
 std::int64_t violation_time(const AnomalyReport& report);
 
 std::string report_payload(const AnomalyReport& report);
-// Decodes (and so verifies the signatures of) every evidence record and agent certificate; too
-// many, or undecodable ones: invalid_evidence. Does not call verify_report.
-result<AnomalyReport> report_from_record(const wire::Record& record);
+// Decodes (and so verifies the signatures of) every agent certificate and evidence record: at
+// most one more record than the rule's rate (value_out_of_range), each authored by an agent a
+// certificate names (invalid_evidence otherwise, before its signature is checked); a record
+// that does not decode gives its own error. Does not call verify_report.
+result<AnomalyReport> report_from_record(const wire::Record& record, const AnomalyRules& rules);
 // created = seq = now; kept 7 days.
 result<wire::Record> sign_report_record(const AnomalyReport& report,
                                         const crypto::KeyPair& reporter, std::int64_t now);

@@ -23,11 +23,12 @@ const char* to_string(QuarantineAction action) noexcept;
 
 // Signed by at least revocation_threshold trusted operators (a genesis operator: a majority of
 // genesis, like a revocation) over
-//   "QUARANTINE:" action ":" operator_id ":" timestamp ":" until ":" report ":" reason
+//   "QUARANTINE:" network ":" action ":" operator_id ":" timestamp ":" until ":" report ":"
+//   reason
 // (the reason last, so any text is unambiguous). Published as a `quarantine` record at
-// prefix_key("quarantine", operator_id), seq = timestamp, authored by one of the signers. Of an
-// operator's orders the one with the latest timestamp stands (a lift over a hold at the same
-// time).
+// prefix_key("quarantine", operator_id), slot = action, seq = timestamp, authored by one of the
+// signers. Of an operator's orders the one with the latest timestamp stands (a lift over a hold
+// at the same time).
 struct QuarantineOrder {
     std::string network;
     std::string operator_id;  // the operator held

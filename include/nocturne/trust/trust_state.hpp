@@ -139,6 +139,9 @@ private:
     std::error_code learn_quarantine(const wire::Record& record, std::int64_t now,
                                      std::span<const wire::Record> credentials);
     std::error_code learn_report(const wire::Record& record, std::int64_t now);
+    // Whether `order` replaces `current` as the operator's standing order.
+    static bool supersedes(const QuarantineOrder& order, const wire::Record& record,
+                           const QuarantineOrder& current, const wire::Record& current_record);
     // Signers of a threshold statement are judged as they stood at its time: their
     // certificates among `credentials` are validated at that time.
     void adopt_signer_certificates(const std::vector<RevocationSignature>& signatures,

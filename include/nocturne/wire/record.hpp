@@ -24,7 +24,7 @@ enum class RecordKind {
     // parts "claim", "grant", "result": key = prefix_key("task", payload.id), slot = the part
     task,
     awareness,   // key = prefix_key("awareness", payload.id)
-    quarantine,  // key = prefix_key("quarantine", payload.operator_id)
+    quarantine,  // key = prefix_key("quarantine", payload.operator_id); slot = payload.action
     anomaly,     // key = prefix_key("anomaly", payload.operator_id): a report with its evidence
 };
 
