@@ -38,8 +38,12 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
         // Its tally settles when the round's reveal window (and the storers' grace) is over.
         const vote::Windows w{trust_.genesis().vote_commit_seconds,
                               trust_.genesis().vote_reveal_seconds};
-        if (!settling_.contains(record.key) && settling_.size() < max_settling) {
-            settling_[record.key] = {record.seq, w.reveal_end(record.seq) + vote::grace_seconds(w)};
+        // Only while it is open: a reveal that comes again after (replication, republishing)
+        // must not have the round judged twice.
+        const auto at = w.reveal_end(record.seq) + vote::grace_seconds(w);
+        if (at > clock_.unix_seconds() && !settling_.contains(record.key) &&
+            settling_.size() < max_settling) {
+            settling_[record.key] = {record.seq, at};
         }
         return {};
     }
@@ -70,7 +74,12 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
     bool by_arrival = false;
     auto t = record.created;
     if (t < now - rule.window - wire::default_limits.max_clock_skew_seconds) {
-        if (from != author) return {};
+        // From a replica of another operator: old news. From another of the author's own nodes:
+        // as good as first-hand.
+        if (from != author) {
+            auto sender = trust_.agent_standing(from, now);
+            if (!sender || sender->operator_id != standing->operator_id) return {};
+        }
         if (auto held = node_.records().find(store::RecordIdentity::of(record));
             held && held->has_value() && (*held)->sig == record.sig) {
             return {};  // held already: republishing
@@ -79,7 +88,16 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
         t = now;
         rule.limit *= 10;
     }
-    auto& list = group(Group{standing->operator_id, rule.type, rule.key, by_arrival});
+    auto* counted = group(Group{standing->operator_id, rule.type, rule.key, by_arrival}, now);
+    if (counted == nullptr) {
+        // No room to count it (an operator spread over more groups than a node keeps): refused,
+        // never forgotten, so that nobody resets its own counts by spreading.
+        ++stats_.over_rate;
+        if (options_.dry_run) return {};
+        ++stats_.refused;
+        return make_error_code(errc::over_operator_rate);
+    }
+    auto& list = *counted;
     for (auto& c : list) {
         if (c.sig == record.sig) return {};  // counted already (a replica, the author again)
         if (c.unit == rule.unit) {
@@ -111,12 +129,15 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
             best_start = it->created;
         }
     }
+    // Within two windows (what forget_old keeps) an operator at its rate has at most about
+    // twice the rate counted: four times is room enough, and more is over it anyway.
+    const auto capacity = 4 * static_cast<std::size_t>(rule.limit);
     const auto insert = [&] {
-        if (list.size() >= max_per_group) list.erase(list.begin());
+        if (list.size() >= capacity) return;
         const auto at = std::ranges::upper_bound(list, t, {}, time_of);
         list.insert(at, Counted{t, rule.unit, store::RecordIdentity::of(record), record.sig});
     };
-    if (best_to - best_from + 1 <= static_cast<std::size_t>(rule.limit)) {
+    if (best_to - best_from + 1 <= static_cast<std::size_t>(rule.limit) && list.size() < capacity) {
         insert();
         return {};
     }
@@ -125,20 +146,20 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
     const auto key = std::make_pair(standing->operator_id, rule.type);
     if (auto r = reported_until_.find(key);
         !by_arrival && (r == reported_until_.end() || r->second <= now)) {
-        if (reported_until_.size() >= max_reported) reported_until_.clear();
-        reported_until_[key] = now + rule.window;
-        // The evidence: this record and `limit` of the window's, as this node holds them.
+        // The evidence: this record and `limit` of the window's, as this node holds them (the
+        // very records counted).
         std::vector<wire::Record> evidence{record};
         for (auto i = best_from; i < best_to; ++i) {
             if (evidence.size() > static_cast<std::size_t>(rule.limit)) break;
             auto held = node_.records().find(list[i].identity);
-            if (!held || !held->has_value()) continue;
-            const auto& h = **held;
-            if (h.created >= best_start && h.created < best_start + rule.window) {
-                evidence.push_back(h);
+            if (held && held->has_value() && (*held)->sig == list[i].sig) {
+                evidence.push_back(**held);
             }
         }
-        report(standing->operator_id, rule.type, std::move(evidence));
+        if (report(standing->operator_id, rule.type, std::move(evidence))) {
+            if (reported_until_.size() >= max_reported) reported_until_.clear();
+            reported_until_[key] = now + rule.window;
+        }
     }
     if (options_.dry_run) {
         insert();
@@ -148,28 +169,28 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
     return make_error_code(errc::over_operator_rate);
 }
 
-std::vector<AnomalyService::Counted>& AnomalyService::group(const Group& g) {
-    if (const auto it = counted_.find(g); it != counted_.end()) return it->second;
-    // Full: the operator's own least recent group goes first (an operator that spreads over
-    // many domains forgets its own counts, not others'), else anyone's.
+std::vector<AnomalyService::Counted>* AnomalyService::group(const Group& g, std::int64_t now) {
+    if (const auto it = counted_.find(g); it != counted_.end()) return &it->second;
+    // An operator gets at most max_groups_per_operator at once; beyond, its records wait (a
+    // group is never dropped while it counts: that would reset the count).
     const auto& op = std::get<0>(g);
-    const auto first = counted_.lower_bound(Group{op, trust::AnomalyType{}, NodeId{}, false});
     std::size_t own = 0;
-    for (auto it = first; it != counted_.end() && std::get<0>(it->first) == op; ++it) ++own;
-    if (own >= max_groups_per_operator || counted_.size() >= max_groups) {
-        const auto newest = [](const std::vector<Counted>& l) {
-            return l.empty() ? INT64_MIN : l.back().created;
-        };
-        auto victim = counted_.end();
-        auto from = own > 0 ? first : counted_.begin();
-        for (auto it = from; it != counted_.end() && (own == 0 || std::get<0>(it->first) == op);
-             ++it) {
-            if (victim == counted_.end() || newest(it->second) < newest(victim->second))
-                victim = it;
-        }
-        if (victim != counted_.end()) counted_.erase(victim);
+    for (auto it = counted_.lower_bound(Group{op, trust::AnomalyType{}, NodeId{}, false});
+         it != counted_.end() && std::get<0>(it->first) == op; ++it) {
+        ++own;
     }
-    return counted_[g];
+    if (own >= max_groups_per_operator) return nullptr;
+    if (counted_.size() >= max_groups) {
+        // Only a group whose records are all past both windows (nothing left to count) goes.
+        const auto skew = wire::default_limits.max_clock_skew_seconds;
+        const auto idle = std::find_if(counted_.begin(), counted_.end(), [&](const auto& e) {
+            return e.second.empty() ||
+                   e.second.back().created < now - 2 * trust::domain_flood_window_seconds - skew;
+        });
+        if (idle == counted_.end()) return nullptr;
+        counted_.erase(idle);
+    }
+    return &counted_[g];
 }
 
 void AnomalyService::equivocation(const wire::Record& held, const wire::Record& offered) {
@@ -182,7 +203,7 @@ void AnomalyService::equivocation(const wire::Record& held, const wire::Record& 
     report(standing->operator_id, trust::AnomalyType::equivocation, {held, offered});
 }
 
-void AnomalyService::report(const std::string& operator_id, trust::AnomalyType type,
+bool AnomalyService::report(const std::string& operator_id, trust::AnomalyType type,
                             std::vector<wire::Record> evidence) {
     const auto now = clock_.unix_seconds();
     trust::AnomalyReport rep{trust_.genesis().network, operator_id, type, std::move(evidence), {}};
@@ -196,14 +217,15 @@ void AnomalyService::report(const std::string& operator_id, trust::AnomalyType t
     // Only what any node can verify alone leaves this node.
     if (trust::verify_report(rep, trust_.genesis().anomaly)) {
         ++stats_.unreportable;
-        return;
+        return false;
     }
     auto record = trust::sign_report_record(rep, keys_, now);
     if (!record || trust_.learn(*record, now)) {
         ++stats_.unreportable;  // too large for one record (big entries), or not enrolled
-        return;
+        return false;
     }
     ++stats_.reports;
+    return true;
 }
 
 void AnomalyService::tick() {

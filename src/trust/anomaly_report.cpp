@@ -24,9 +24,10 @@ std::string payload_string(const wire::Record& r, std::string_view name) {
     return it != json->end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
-// Every evidence record names the accused operator and is authored by an agent that one of the
-// certificates ties to it, in the report's network, at the record's creation: a key the operator
-// retired (its certificate expired) proves nothing about what was signed with it later.
+// Every evidence record is authored by an agent that one of the certificates ties to the accused
+// operator, in the report's network, at the record's creation: a key the operator retired (its
+// certificate expired) proves nothing about what was signed with it later. (Payloads that name
+// an operator are not relied on: an announcement need not.)
 bool authors_tied(const AnomalyReport& report) {
     std::vector<AgentCertificate> certs;
     for (const auto& r : report.agents) {
@@ -40,7 +41,7 @@ bool authors_tied(const AnomalyReport& report) {
         const bool tied = std::any_of(certs.begin(), certs.end(), [&](const AgentCertificate& c) {
             return c.agent_key == r.author && c.created_at <= r.created && r.created < c.expires_at;
         });
-        return tied && payload_string(r, "operator_id") == report.operator_id;
+        return tied;
     });
 }
 

@@ -277,10 +277,16 @@ std::error_code TrustState::learn_quarantine(const wire::Record& record, std::in
 
 bool TrustState::supersedes(const QuarantineOrder& order, const wire::Record& record,
                             const QuarantineOrder& current, const wire::Record& current_record) {
+    (void)record;
+    (void)current_record;
     if (order.timestamp != current.timestamp) return order.timestamp > current.timestamp;
-    // At the same time a lift wins; two orders of one kind: the one every node picks alike.
+    // At the same time a lift wins; two different orders of one kind: the one every node picks
+    // alike, by what was signed. The same order again (re-published, re-signed by one more
+    // signer) changes nothing.
     if (order.action != current.action) return order.action == QuarantineAction::lift;
-    return record.sig > current_record.sig;
+    const auto a = quarantine_message(order), b = quarantine_message(current);
+    if (a == b) return false;
+    return sha256(as_bytes(a)) > sha256(as_bytes(b));
 }
 
 std::error_code TrustState::learn_report(const wire::Record& record, std::int64_t now) {
@@ -300,11 +306,14 @@ std::error_code TrustState::learn_report(const wire::Record& record, std::int64_
     // has since replaced (a retired laptop's, say) is not its to answer for. Their
     // certificates came with the report.
     learn_all(report->agents, now);
+    // (What depends on this node's view is not held against the report for good, nor against
+    // its sender: another node may know more.)
     for (const auto& e : report->evidence) {
         auto standing = agent_standing(node_id_of(e.author), now);
         if (!standing) return standing.error();
-        if (standing->operator_id != report->operator_id)
-            return make_error_code(errc::invalid_evidence);
+        if (standing->operator_id != report->operator_id) {
+            return make_error_code(errc::wrong_subject);
+        }
     }
 
     // Bounded: a reporter's newer report on the same operator and rule replaces its older one;

@@ -101,9 +101,10 @@ TEST_F(AnomalyReportTest, AKeyTheOperatorRetiredOrAnotherNetworksRecordsProveNot
     auto late = burst(21, 30);
     late.evidence.back() = commit_by(agent_, accused_id_, 99, t0 + test::year + 10);
     EXPECT_EQ(verify_report(late, rules_), errc::invalid_evidence);
-    // A commitment that names another operator (signed for another mesh's operator, say).
+    // The agent's certificate from another mesh (the same keys enrolled there too).
     auto other = burst(21, 30);
-    other.evidence.back() = commit_by(agent_, std::string(64, 'f'), 99, t0 + 10);
+    other.agents = {sign_agent_certificate("other-net", accused_, agent_, 0, t0, test::year, 1)
+                        .value()};
     EXPECT_EQ(verify_report(other, rules_), errc::invalid_evidence);
 }
 

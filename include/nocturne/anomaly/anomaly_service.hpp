@@ -87,10 +87,11 @@ private:
         int limit = 0;
     };
     std::error_code check(const wire::Record& record, const NodeId& from);
-    // The group's records by time, created when new (evicting when full).
-    std::vector<Counted>& group(const Group& g);
-    // Makes, verifies, signs and learns a report (it then spreads by gossip).
-    void report(const std::string& operator_id, trust::AnomalyType type,
+    // The group's records by time, created when new; nullptr when there is no room for it.
+    std::vector<Counted>* group(const Group& g, std::int64_t now);
+    // Makes, verifies, signs and learns a report (it then spreads by gossip); false when the
+    // evidence does not prove the violation or does not fit in one record.
+    bool report(const std::string& operator_id, trust::AnomalyType type,
                 std::vector<wire::Record> evidence);
     void forget_old(std::int64_t now);
     // Judges the revealed votes of `round` under one vote key against the others' tally.
@@ -116,7 +117,6 @@ private:
 
     static constexpr std::size_t max_groups = 16'384;
     static constexpr std::size_t max_groups_per_operator = 1024;
-    static constexpr std::size_t max_per_group = 4 * trust::max_rule_rate;
     static constexpr std::size_t max_reported = 4096;
     static constexpr std::size_t max_settling = 4096;
 };
