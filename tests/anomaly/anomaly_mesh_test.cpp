@@ -45,7 +45,7 @@ protected:
         wire::Contact contact() const { return {agent->id(), transport->address()}; }
     };
 
-    AnomalyMesh() {
+    explicit AnomalyMesh(bool dry_run = false) {
         web_.genesis.anomaly.domain_flood_per_hour = 5;  // the default, 50, in fewer steps
         clock_.set(std::chrono::time_point_cast<Clock::duration>(std::chrono::system_clock::now()));
         const auto now = clock_.unix_seconds();
@@ -59,6 +59,7 @@ protected:
             agent::AgentConfig config;
             config.node.rpc_timeout = 2s;
             config.node.table.exempt_loopback = true;
+            config.anomaly.dry_run = dry_run;
             p->agent = std::make_unique<agent::Agent>(
                 p->keys, p->transport->address(), clock_, *p->transport,
                 agent::AgentStores{p->records, p->trust, p->published}, web_.genesis, config);
@@ -244,6 +245,27 @@ TEST_F(AnomalyMesh, HonestHeavyUseJustUnderTheRatesRaisesNothing) {
         EXPECT_TRUE(p->agent->trust().reports().empty());
         EXPECT_EQ(p->agent->anomaly().stats().over_rate, 0u);
         EXPECT_EQ(p->agent->anomaly().stats().refused, 0u);
+    }
+}
+
+class AnomalyMeshDryRun : public AnomalyMesh {
+protected:
+    AnomalyMeshDryRun() : AnomalyMesh(true) {}
+};
+
+TEST_F(AnomalyMeshDryRun, ADryRunReportsTheBurstButStoresEveryVote) {
+    auto& v = *peers_[3];
+    for (int i = 0; i < 22; ++i) ASSERT_EQ(put(v, commit(i)).stored, 4u) << i;
+    ASSERT_TRUE(run_until([&] {
+        for (auto& p : peers_) {
+            if (p->agent->trust().reports().empty()) return false;
+        }
+        return true;
+    }));
+    for (auto& p : peers_) {
+        EXPECT_EQ(p->agent->anomaly().stats().refused, 0u);
+        EXPECT_EQ(p->agent->anomaly().stats().over_rate, 2u);  // the 21st and the 22nd
+        EXPECT_EQ(p->agent->trust().reports().back().type, trust::AnomalyType::vote_burst);
     }
 }
 

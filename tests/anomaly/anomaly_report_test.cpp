@@ -103,8 +103,8 @@ TEST_F(AnomalyReportTest, AKeyTheOperatorRetiredOrAnotherNetworksRecordsProveNot
     EXPECT_EQ(verify_report(late, rules_), errc::invalid_evidence);
     // The agent's certificate from another mesh (the same keys enrolled there too).
     auto other = burst(21, 30);
-    other.agents = {sign_agent_certificate("other-net", accused_, agent_, 0, t0, test::year, 1)
-                        .value()};
+    other.agents = {
+        sign_agent_certificate("other-net", accused_, agent_, 0, t0, test::year, 1).value()};
     EXPECT_EQ(verify_report(other, rules_), errc::invalid_evidence);
 }
 

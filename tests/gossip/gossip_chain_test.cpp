@@ -299,8 +299,12 @@ TEST_F(GossipChain, ANodeThatMissedHundredsOfItemsFetchesThemAllWithinItsPeersRa
     start(d, config);
     d.agent->node().table().add({c.agent->id(), c.transport->address(), "", clock_.now()});
     d.gossip().catch_up();
-    ASSERT_TRUE(run_until([&] { return d.gossip().stats().synced_items == certificates; }, 60s))
+    // Most by anti-entropy; C's announcements queued for D while it was away may bring some
+    // (C announces every item to its nearest neighbours, D among them).
+    ASSERT_TRUE(
+        run_until([&] { return d.stats(ItemClass::certificate).received == certificates; }, 60s))
         << d.gossip().stats().synced_items;
+    EXPECT_GT(d.gossip().stats().synced_items, certificates / 2);
     EXPECT_GT(c.gossip().stats().slowed_peers, 0u);
     EXPECT_EQ(d.gossip().held(), c.gossip().held());
 }
