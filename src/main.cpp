@@ -3,7 +3,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/cli.hpp"
 
@@ -21,7 +24,24 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version print what was asked for and succeed.
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+        // A usage error: one line in the house format, exit 2 (as getopt's users expect), not
+        // CLI11's text and its exit codes 100-120.
+        std::string what = e.what();
+        if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+            what = std::string("unknown command ") + argv[1];
+        }
+        if (!what.empty())
+            what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+        // The help of the (sub)command the error is about.
+        std::string command = "nocturne-agent";
+        for (const CLI::App* at = &app; !at->get_subcommands().empty();) {
+            at = at->get_subcommands().back();
+            command += " " + at->get_name();
+        }
+        std::fprintf(stderr, "nocturne-agent: %s (see %s --help)\n", what.c_str(), command.c_str());
+        return 2;
     }
     try {
         return commands.run();

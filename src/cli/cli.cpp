@@ -29,6 +29,12 @@ int fail(const std::string& message) {
     return 1;
 }
 
+int usage_error(const std::string& command, const std::string& message) {
+    std::fprintf(stderr, "nocturne-agent: %s (see nocturne-agent %s --help)\n", message.c_str(),
+                 command.c_str());
+    return 2;
+}
+
 void add_home_option(CLI::App* cmd, std::optional<std::string>& home) {
     cmd->add_option("--home", home, "State directory (default: $NOCTURNE_HOME, else ~/.nocturne)");
 }

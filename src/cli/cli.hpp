@@ -37,6 +37,9 @@ void add_trust_commands(CLI::App& app, Commands& commands);  // setup, endorse, 
 
 // "nocturne-agent: <message>" on stderr; returns exit code 1.
 int fail(const std::string& message);
+// A usage error the command line parser could not catch (options that go together): the same
+// line with the command's help, exit 2.
+int usage_error(const std::string& command, const std::string& message);
 
 void add_home_option(CLI::App* cmd, std::optional<std::string>& home);
 void add_genesis_option(CLI::App* cmd, std::optional<std::string>& genesis);

@@ -168,7 +168,8 @@ void add_revoke(CLI::App& app, Commands& commands) {
         if (s->join) {
             s->sign.join = *s->join;
         } else if (!s->by_key && !s->by_id) {
-            return fail(
+            return usage_error(
+                "revoke sign",
                 "revoke sign needs --operator PUBLIC_KEY or --operator-id ID (and --reason), "
                 "or --join FILE");
         }
@@ -244,9 +245,11 @@ void add_quarantine_signer(CLI::App& quarantine, Commands& commands,
         if (s->join) {
             s->sign.join = *s->join;
         } else if ((!s->by_key && !s->by_id) || s->sign.reason.empty()) {
-            return fail(std::string("quarantine ") + (hold ? "sign" : "lift") +
-                        " needs --operator PUBLIC_KEY or --operator-id ID and --reason, or "
-                        "--join FILE");
+            return usage_error(
+                std::string("quarantine ") + (hold ? "sign" : "lift"),
+                std::string("quarantine ") + (hold ? "sign" : "lift") +
+                    " needs --operator PUBLIC_KEY or --operator-id ID and --reason, or "
+                    "--join FILE");
         }
         s->sign.by_id = s->by_id.has_value();
         s->sign.operator_ref = s->by_id.value_or(s->by_key.value_or(""));

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <sys/stat.h>
 
+#include "support/agent_cli.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -48,6 +50,38 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
     EXPECT_EQ(line2->rfind("ready node_id=" + node_id + " ", 0), 0u) << *line2;
     again.signal(SIGINT);
     EXPECT_EQ(again.wait(5s), 0);
+}
+
+TEST(AgentBinary, UsageErrorsSayWhatIsWrongInOneLineAndExitTwo) {
+    const std::vector<std::vector<std::string>> usages = {
+        {},
+        {"bogus"},
+        {"start", "--bogus"},
+        {"start", "--port", "99999"},
+        {"start", "--task-scan-seconds", "0"},
+        {"quarantine"},
+        {"quarantine", "sign", "--days", "soon", "--key", "k"},
+        {"revoke", "sign", "--operator", "a", "--operator-id", "b", "--key", "k"},
+        {"revoke", "sign", "--key", "k"},
+        {"quarantine", "lift", "--key", "k"},
+    };
+    for (const auto& args : usages) {
+        auto out = run_agent(args);
+        std::string line;
+        for (const auto& a : args) line += a + " ";
+        EXPECT_EQ(out.code, 2) << line << out.err;
+        EXPECT_EQ(out.err.rfind("nocturne-agent: ", 0), 0u) << line << out.err;
+        EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 1) << line << out.err;
+        EXPECT_NE(out.err.find("--help)"), std::string::npos) << line << out.err;
+        EXPECT_TRUE(out.out.empty()) << line << out.out;
+    }
+    // The error names the command whose help explains it.
+    EXPECT_NE(run_agent({"start", "--port", "99999"}).err.find("see nocturne-agent start --help"),
+              std::string::npos);
+    // Asking for help or the version is no error.
+    EXPECT_EQ(run_agent({"--help"}).code, 0);
+    EXPECT_EQ(run_agent({"quarantine", "sign", "--help"}).code, 0);
+    EXPECT_EQ(run_agent({"--version"}).code, 0);
 }
 
 TEST(AgentBinary, BadInputGivesOneClearErrorAndNonZeroExit) {
