@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     nocturne::cli::Commands commands;
     nocturne::cli::add_node_commands(app, commands);
     nocturne::cli::add_trust_commands(app, commands);
+    nocturne::cli::add_api_commands(app, commands);
 
     try {
         app.parse(argc, argv);

@@ -32,6 +32,7 @@ private:
 
 void add_node_commands(CLI::App& app, Commands& commands);   // start, status, stop
 void add_trust_commands(CLI::App& app, Commands& commands);  // setup, endorse, enroll, revoke
+void add_api_commands(CLI::App& app, Commands& commands);    // peers, publish, query, delete, vote
 
 // ---- shared by the command files ----------------------------------------------------------------
 
