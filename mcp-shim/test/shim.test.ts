@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import * as net from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -437,32 +438,51 @@ describe("a shim told to stop by a signal", () => {
 });
 
 describe("start-up failures and pass-through commands", () => {
-  it("exits non-zero naming the binary and the daemon's stderr when the daemon cannot start", async () => {
+  it("stays up when the daemon cannot start, and every tool says why, naming the binary", async () => {
     const home = await ledger.tempDir();
     const files = await ledger.tempDir();
-    const env = { ...process.env, NOCTURNE_AGENT_BIN: bin, NOCTURNE_GENESIS: `${files}/missing-genesis.json` };
-    // stdin stays open (as with an MCP client) until the shim gives up by itself.
-    const result = await run(ledger, process.execPath, [SHIM, "--home", home, "--port", "0", "--api-port", "0"], env, 40_000);
-    assert.equal(result.code, 1, result.stderr);
-    assert.equal(result.stdout, "", "nothing but MCP on stdout");
-    assert.ok(result.stderr.includes(bin), result.stderr);
-    assert.match(result.stderr, /genesis/);
+    const shim = await connectShim(ledger, bin, home, { NOCTURNE_GENESIS: `${files}/missing-genesis.json` });
+    const error = await callError(shim, "mesh_health", {});
+    assert.equal(error.code, "shim_error");
+    assert.ok(error.message.includes(bin), error.message);
+    assert.match(error.message, /genesis/);
+    // Still connected: the client can list the tools and ask again.
+    assert.ok((await shim.client.listTools()).tools.length > 0);
+    assert.match((await callError(shim, "mesh_query", { domain: "d" })).message, /genesis/);
+    await shim.client.close();
   });
 
-  it("gives up on a daemon that never gets ready, naming the binary, and kills it", async () => {
+  it("answers every tool with the port in use when the daemon's API port is taken", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const home = await ledger.tempDir();
+      const shim = await connectShim(ledger, bin, home, {}, ["--api-port", String(port)]);
+      const error = await callError(shim, "mesh_peers", {});
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`), error.message);
+      assert.match(error.message, /in use|choose another --api-port/, error.message);
+      await shim.client.close();
+    } finally {
+      busy.close();
+    }
+  });
+
+  it("gives up on a daemon that never gets ready, kills it, and every tool says why", async () => {
     // A stand-in that starts and then hangs: the real daemon does not hang on purpose.
     const dir = await ledger.tempDir();
     const fake = path.join(dir, "hanging-agent");
     const pidFile = path.join(dir, "pid");
     await writeFile(fake, `#!/bin/sh\necho $$ > ${pidFile}\necho "warming up forever" >&2\nexec sleep 120\n`, { mode: 0o755 });
     const home = await ledger.tempDir();
-    const result = await run(ledger, process.execPath, [SHIM, "--home", home, "--agent-bin", fake, "--startup-timeout", "1"], process.env, 20_000);
+    const shim = await connectShim(ledger, bin, home, {}, ["--agent-bin", fake, "--startup-timeout", "1"]);
+    const error = await callError(shim, "mesh_health", {});
     const hungPid = Number((await readFile(pidFile, "utf8")).trim());
     ledger.trackPid(hungPid);
-    assert.equal(result.code, 1, result.stderr);
-    assert.ok(result.stderr.includes(`${fake} printed no ready line within 1 s`), result.stderr);
-    assert.match(result.stderr, /warming up forever/);
+    assert.ok(error.message.includes(`${fake} printed no ready line within 1 s`), error.message);
+    assert.match(error.message, /warming up forever/);
     assert.equal(isAlive(hungPid), false, "the hanging child was killed");
+    await shim.client.close();
   });
 
   it("passes status through to nocturne-agent with its exit code", async () => {
