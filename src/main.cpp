@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nocturne-agent: %s (see %s --help)\n", what.c_str(), command.c_str());
         return 2;
     }
+    // Only the daemon logs: a command's output is its result (errors come as one line each).
+    if (!commands.starts_daemon()) spdlog::set_level(spdlog::level::warn);
     try {
         return commands.run();
     } catch (const std::exception& e) {

@@ -48,6 +48,7 @@ int run_status(const std::filesystem::path& home, std::ostream& out, std::ostrea
         return fail(err, "unreadable health answer");
     }
     out << "health=" << health.value("status", "?") << "\n"
+        << "network=" << health.value("network", "") << "\n"
         << "peers=" << health.value("routing_table", 0) << "\n"
         << "routing_table=" << health.value("routing_table", 0) << "\n"
         << "store_records=" << health.value("store_records", 0) << "\n"

@@ -2,7 +2,11 @@
 
 #include <nocturne/app/home.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <iostream>
+#include <sstream>
 
 namespace nocturne::cli {
 namespace {
@@ -15,13 +19,60 @@ std::string check_address(const std::string& v) {
 
 }  // namespace
 
+void Commands::add(CLI::App* command, std::function<int()> run) {
+    std::shared_ptr<bool> json;
+    if (command->get_option_no_throw("--json") == nullptr && command->get_name() != "start") {
+        json = std::make_shared<bool>(false);
+        command->add_flag("--json", *json, "Print the output as one JSON object, for scripts");
+    }
+    list_.push_back({command, std::move(run), std::move(json)});
+}
+
+bool Commands::starts_daemon() const {
+    for (const auto& e : list_) {
+        if (e.command->parsed() && e.command->get_name() == "start") return true;
+    }
+    return false;
+}
+
 int Commands::run() const {
     // Nested subcommands (revoke sign) come after their parent: the last parsed one is innermost.
-    const std::function<int()>* chosen = nullptr;
-    for (const auto& [command, run] : list_) {
-        if (command->parsed()) chosen = &run;
+    const Entry* chosen = nullptr;
+    for (const auto& e : list_) {
+        if (e.command->parsed()) chosen = &e;
     }
-    return chosen != nullptr ? (*chosen)() : 0;
+    if (chosen == nullptr) return 0;
+    if (!chosen->json || !*chosen->json) return chosen->run();
+    // The command prints key=value lines to std::cout: catch them, and print them as JSON.
+    std::ostringstream captured;
+    auto* previous = std::cout.rdbuf(captured.rdbuf());
+    int code = 0;
+    try {
+        code = chosen->run();
+    } catch (...) {
+        std::cout.rdbuf(previous);
+        throw;
+    }
+    std::cout.rdbuf(previous);
+    nlohmann::json out = nlohmann::json::object();
+    std::istringstream lines(captured.str());
+    for (std::string line; std::getline(lines, line);) {
+        const auto eq = line.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            out["lines"].push_back(line);
+            continue;
+        }
+        const auto key = line.substr(0, eq);
+        auto value = nlohmann::json(line.substr(eq + 1));
+        if (!out.contains(key)) {
+            out[key] = std::move(value);
+        } else {
+            if (!out[key].is_array()) out[key] = nlohmann::json::array({out[key]});
+            out[key].push_back(std::move(value));
+        }
+    }
+    std::cout << out.dump() << "\n";
+    return code;
 }
 
 int fail(const std::string& message) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,14 +21,21 @@ inline constexpr const char* version = "0.1.0";
 // The subcommands and what each runs. Owned by main's thread.
 class Commands {
 public:
-    void add(CLI::App* command, std::function<int()> run) {
-        list_.emplace_back(command, std::move(run));
-    }
+    // Gives the command a --json flag unless it has its own (or is `start`): its key=value lines
+    // then come as one JSON object (a key given twice: an array of its values).
+    void add(CLI::App* command, std::function<int()> run);
     // Runs the parsed subcommand (the innermost one, e.g. "revoke sign"); its exit code.
     int run() const;
+    // Whether the parsed subcommand is `start` (the daemon logs; the others print results only).
+    bool starts_daemon() const;
 
 private:
-    std::vector<std::pair<CLI::App*, std::function<int()>>> list_;
+    struct Entry {
+        CLI::App* command;
+        std::function<int()> run;
+        std::shared_ptr<bool> json;  // the --json flag added here, if any
+    };
+    std::vector<Entry> list_;
 };
 
 void add_node_commands(CLI::App& app, Commands& commands);   // start, status, stop

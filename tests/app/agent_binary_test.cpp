@@ -1,6 +1,7 @@
 // Drives the real nocturne-agent binary as a user would.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -82,6 +83,22 @@ TEST(AgentBinary, UsageErrorsSayWhatIsWrongInOneLineAndExitTwo) {
     EXPECT_EQ(run_agent({"--help"}).code, 0);
     EXPECT_EQ(run_agent({"quarantine", "sign", "--help"}).code, 0);
     EXPECT_EQ(run_agent({"--version"}).code, 0);
+}
+
+TEST(AgentBinary, CommandsPrintOneJsonObjectForScripts) {
+    TempDir home;
+    const auto h = home.path().string();
+    auto setup = run_agent({"setup", "--home", h, "--label", "scripted", "--json"});
+    ASSERT_EQ(setup.code, 0) << setup.err;
+    const auto made = nlohmann::json::parse(setup.out, nullptr, false);
+    ASSERT_TRUE(made.is_object()) << setup.out;
+    EXPECT_EQ(made.value("operator_public_key", "").size(), 64u) << setup.out;
+    EXPECT_TRUE(setup.err.empty()) << "no log lines: " << setup.err;
+    auto status = run_agent({"status", "--home", h, "--json"});
+    EXPECT_EQ(status.code, 3);
+    const auto st = nlohmann::json::parse(status.out, nullptr, false);
+    ASSERT_TRUE(st.is_object()) << status.out;
+    EXPECT_EQ(st.value("running", ""), "no");
 }
 
 TEST(AgentBinary, BadInputGivesOneClearErrorAndNonZeroExit) {
