@@ -38,7 +38,7 @@ private:
     std::vector<Entry> list_;
 };
 
-void add_node_commands(CLI::App& app, Commands& commands);   // start, status, stop
+void add_node_commands(CLI::App& app, Commands& commands);   // start, status, stop, dev-mesh
 void add_trust_commands(CLI::App& app, Commands& commands);  // setup, endorse, enroll, revoke
 void add_api_commands(CLI::App& app, Commands& commands);    // peers, publish, query, delete, vote
 

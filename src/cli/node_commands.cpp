@@ -2,9 +2,11 @@
 
 #include <nocturne/app/background.hpp>
 #include <nocturne/app/daemon_commands.hpp>
+#include <nocturne/app/dev_mesh.hpp>
 #include <nocturne/app/home.hpp>
 #include <nocturne/app/home_lock.hpp>
 #include <nocturne/app/runtime_info.hpp>
+#include <nocturne/core/clock.hpp>
 #include <nocturne/daemon/daemon.hpp>
 
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -81,7 +83,33 @@ int run_start(const StartOptions& opts) {
 
 }  // namespace
 
+namespace {
+
+void add_dev_mesh(CLI::App& app, Commands& commands) {
+    auto o = std::make_shared<app::DevMeshOptions>();
+    auto dir = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand(
+        "dev-mesh", "Create N enrolled homes of a private mesh on this machine, ready to start");
+    cmd->add_option("nodes", o->nodes, "How many nodes (1-20)")
+        ->required()
+        ->check(CLI::Range(1, 20));
+    cmd->add_option("--dir", *dir, "An empty or new directory for the homes and genesis.json")
+        ->required();
+    cmd->add_option("--network", o->network, "The mesh's name (default: dev- and random hex)");
+    cmd->add_option("--base-port", o->base_port,
+                    "Node i listens on base + 2i, its API on base + 2i + 1")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 65000));
+    commands.add(cmd, [o, dir] {
+        o->dir = *dir;
+        return app::run_dev_mesh(*o, SystemClock{}.unix_seconds(), std::cout, std::cerr);
+    });
+}
+
+}  // namespace
+
 void add_node_commands(CLI::App& app, Commands& commands) {
+    add_dev_mesh(app, commands);
     auto start = std::make_shared<StartOptions>();
     auto* start_cmd = app.add_subcommand(
         "start", "Start this node in the background (--foreground for systemd and containers)");

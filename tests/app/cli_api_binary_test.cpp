@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include "support/agent_cli.hpp"
 #include "support/daemon.hpp"
@@ -24,10 +26,10 @@ TEST(CliApi, PublishQueryDeleteAndPeersTalkToTheHomesRunningNode) {
     Daemon node(home.path(), genesis);
     ASSERT_TRUE(node.started());
     std::ofstream(files / "text.md") << "Use select with a default case.";
-    auto pub = run_agent({"publish", "--home", h, "--domain", "go/concurrency", "--id", "sel",
-                          "--title", "Non-blocking send", "--content-file",
-                          (files / "text.md").string(), "--tags", "go,channels",
-                          "--confidence", "0.8"});
+    auto pub =
+        run_agent({"publish", "--home", h, "--domain", "go/concurrency", "--id", "sel", "--title",
+                   "Non-blocking send", "--content-file", (files / "text.md").string(), "--tags",
+                   "go,channels", "--confidence", "0.8"});
     ASSERT_EQ(pub.code, 0) << pub.err;
     EXPECT_EQ(pub.values["id"], "sel");
     EXPECT_EQ(pub.values["seq"], "1");
@@ -51,13 +53,13 @@ TEST(CliApi, PublishQueryDeleteAndPeersTalkToTheHomesRunningNode) {
     EXPECT_TRUE(nlohmann::json::parse(peers.out, nullptr, false).contains("peers")) << peers.out;
 
     // The node's refusals: its message and code, exit 1.
-    auto bad = run_agent({"publish", "--home", h, "--domain", "go:bad", "--title", "t",
-                          "--content", "c"});
+    auto bad =
+        run_agent({"publish", "--home", h, "--domain", "go:bad", "--title", "t", "--content", "c"});
     EXPECT_EQ(bad.code, 1);
     EXPECT_NE(bad.err.find("(value_out_of_range)"), std::string::npos) << bad.err;
 
-    auto vote = run_agent({"vote", "--home", h, "--id", "sel", "--domain", "go/concurrency",
-                           "--up", "--reason", "tried it"});
+    auto vote = run_agent({"vote", "--home", h, "--id", "sel", "--domain", "go/concurrency", "--up",
+                           "--reason", "tried it"});
     ASSERT_EQ(vote.code, 0) << vote.err;
     EXPECT_EQ(vote.values["stored"], "1");
     EXPECT_EQ(run_agent({"vote", "--home", h, "--id", "sel", "--domain", "go/concurrency"}).code,
@@ -68,6 +70,39 @@ TEST(CliApi, PublishQueryDeleteAndPeersTalkToTheHomesRunningNode) {
     EXPECT_EQ(gone.values["deleted"], "yes");
     EXPECT_EQ(run_agent({"query", "--home", h, "--domain", "go/concurrency"}).values["count"], "0");
     node.stop();
+}
+
+TEST(CliApi, ADevMeshIsThreeEnrolledHomesThatPublishAndQueryEachOther) {
+    TempDir dir;
+    const auto made = run_agent({"dev-mesh", "3", "--dir", (dir / "mesh").string(), "--json"});
+    ASSERT_EQ(made.code, 0) << made.err;
+    const auto out = nlohmann::json::parse(made.out, nullptr, false);
+    ASSERT_TRUE(out.is_object()) << made.out;
+    ASSERT_EQ(out["start"].size(), 3u) << made.out;
+    const std::filesystem::path genesis = out.value("genesis", "");
+    // Its homes, started as the printed commands say (ports 0 here: tests run side by side).
+    std::vector<std::unique_ptr<Daemon>> nodes;
+    for (int i = 0; i < 3; ++i) {
+        nodes.push_back(std::make_unique<Daemon>(dir / "mesh" / ("node-" + std::to_string(i)),
+                                                 genesis, i == 0 ? "" : nodes[0]->address()));
+        ASSERT_TRUE(nodes.back()->started());
+    }
+    for (auto& n : nodes) ASSERT_TRUE(n->await_peers(2));
+    const auto home = [&](int i) {
+        return (dir / "mesh" / ("node-" + std::to_string(i))).string();
+    };
+    auto pub = run_agent({"publish", "--home", home(0), "--domain", "dev", "--id", "hello",
+                          "--title", "Hello", "--content", "from node 0"});
+    ASSERT_EQ(pub.code, 0) << pub.err;
+    EXPECT_EQ(pub.values["stored_on"], "3");
+    auto found = run_agent({"query", "--home", home(2), "--domain", "dev"});
+    ASSERT_EQ(found.code, 0) << found.err;
+    EXPECT_NE(found.out.find("entry=dev hello"), std::string::npos) << found.out;
+    // A second dev-mesh into the same directory is refused.
+    auto again = run_agent({"dev-mesh", "2", "--dir", (dir / "mesh").string()});
+    EXPECT_EQ(again.code, 1);
+    EXPECT_NE(again.err.find("not empty"), std::string::npos) << again.err;
+    for (auto& n : nodes) n->stop();
 }
 
 }  // namespace
