@@ -12,15 +12,11 @@
 #include <string>
 #include <thread>
 
+#include "command_support.hpp"
+
 namespace nocturne::app {
-namespace {
 
-int fail(std::ostream& err, const std::string& message) {
-    err << "nocturne-agent: " << message << "\n";
-    return 1;
-}
-
-}  // namespace
+using detail::fail;
 
 int run_status(const std::filesystem::path& home, std::ostream& out, std::ostream& err) {
     auto info = load_runtime_info(home);

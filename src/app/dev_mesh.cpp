@@ -11,15 +11,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "command_support.hpp"
+
 namespace nocturne::app {
-namespace {
 
-int fail(std::ostream& err, const std::string& message) {
-    err << "nocturne-agent: " << message << "\n";
-    return 1;
-}
-
-}  // namespace
+using detail::fail;
 
 int run_dev_mesh(const DevMeshOptions& opts, std::int64_t now, std::ostream& out,
                  std::ostream& err) {
