@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "cli/cli.hpp"
+#include "cli/start_config.hpp"
 
 int main(int argc, char** argv) {
     // Logs go to stderr; stdout is reserved for command output a script may parse.
@@ -22,6 +24,18 @@ int main(int argc, char** argv) {
     nocturne::cli::add_trust_commands(app, commands);
     nocturne::cli::add_api_commands(app, commands);
 
+    // `start` takes what its command line does not give from the home's saved settings.
+    std::string why;
+    auto args =
+        nocturne::cli::with_saved_settings(std::vector<std::string>(argv, argv + argc), why);
+    if (!args) {
+        std::fprintf(stderr, "nocturne-agent: %s\n", why.c_str());
+        return 1;
+    }
+    std::vector<char*> full;
+    for (auto& a : *args) full.push_back(a.data());
+    argc = static_cast<int>(full.size());
+    argv = full.data();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -29,8 +29,8 @@ export const USAGE = `usage: nocturne-mesh [options]               MCP server on
 
 options:
   --home DIR               node home (default: $NOCTURNE_HOME, else ~/.nocturne)
-  --port N                 peer port of a spawned node (default 9090; 0: any free port)
-  --api-port N             local API port of a spawned node (default 9091; 0: any free port)
+  --port N                 peer port of a spawned node (default 47100; 0: any free port)
+  --api-port N             local API port of a spawned node (default 47101; 0: any free port)
   --bootstrap ws://H:P     peer to join through (repeatable)
   --agent-bin PATH         nocturne-agent binary (default: $NOCTURNE_AGENT_BIN, the package's
                            bin/nocturne-agent, then PATH)
@@ -88,8 +88,8 @@ export function parseCommand(argv: string[]): Command {
   return {
     kind: "serve",
     home: values.home,
-    port: port("port", values.port, 9090),
-    apiPort: port("api-port", values["api-port"], 9091),
+    port: port("port", values.port, 47100),
+    apiPort: port("api-port", values["api-port"], 47101),
     bootstrap: values.bootstrap ?? [],
     agentBin: values["agent-bin"],
     startupTimeoutMs: timeout * 1000,

@@ -18,23 +18,10 @@
 #include <memory>
 
 #include "cli.hpp"
+#include "start_config.hpp"
 
 namespace nocturne::cli {
 namespace {
-
-struct StartOptions {
-    std::optional<std::string> home;
-    std::optional<std::string> genesis;
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 9090;
-    std::uint16_t api_port = 9091;
-    std::string advertise;
-    std::vector<std::string> bootstrap;
-    bool foreground = false;
-    bool loopback_peers = false;
-    bool anomaly_dry_run = false;
-    unsigned task_scan_seconds = 60;
-};
 
 // A daemon in the background logs to its home's log file (5 files of 10 MiB); in the foreground
 // (systemd, containers, a terminal) to stderr, where the supervisor collects it.
@@ -49,6 +36,19 @@ void log_to_file(const std::filesystem::path& home) {
 int run_start(const StartOptions& opts) {
     auto home = home_or_fail(opts.home);
     if (!home) return 1;
+    spdlog::set_level(spdlog::level::from_str(opts.log_level));
+    // The first start (or --save-config) writes the settings it runs with: the next start
+    // without flags runs the node as it was.
+    const auto config_file = app::HomeLayout{*home}.config_file();
+    std::error_code exists_ec;
+    if (opts.save_config || !std::filesystem::exists(config_file, exists_ec)) {
+        if (auto ec = app::prepare_home(*home)) {
+            return fail("cannot use home " + home->string() + ": " + ec.message());
+        }
+        if (auto ec = save_settings(config_file, opts)) {
+            return fail("cannot write " + config_file.string() + ": " + ec.message());
+        }
+    }
     daemon::DaemonConfig config;
     config.home = *home;
     config.listen_host = opts.host;
@@ -142,6 +142,12 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                    "Report operators over the mesh's rates (vote bursts, domain flooding), but "
                    "store their records anyway: to try the rates on real traffic first")
         ->envname("NOCTURNE_ANOMALY_DRY_RUN");
+    start_cmd->add_option("--log-level", start->log_level, "trace, debug, info, warn or error")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    start_cmd->add_flag("--save-config", start->save_config,
+                        "Save this start's settings in the home's node.toml (the first start "
+                        "does by itself; later ones read it for what their flags do not give)");
     start_cmd
         ->add_option("--task-scan-seconds", start->task_scan_seconds,
                      "How often this node looks, in the domains it is responsible for, for "

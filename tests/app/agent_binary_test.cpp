@@ -101,6 +101,35 @@ TEST(AgentBinary, CommandsPrintOneJsonObjectForScripts) {
     EXPECT_EQ(st.value("running", ""), "no");
 }
 
+TEST(AgentBinary, AHomeRemembersHowItsNodeRan) {
+    TempDir home;
+    const auto h = home.path().string();
+    auto first = run_agent({"start", "--home", h, "--port", "0", "--api-port", "0", "--log-level",
+                            "warn", "--task-scan-seconds", "120"});
+    ASSERT_EQ(first.code, 0) << first.err;
+    ASSERT_EQ(run_agent({"stop", "--home", h}).code, 0);
+    const auto saved = read_text_file(home / "node.toml");
+    EXPECT_NE(saved.find("api-port = 0"), std::string::npos) << saved;
+    EXPECT_NE(saved.find("task-scan-seconds = 120"), std::string::npos) << saved;
+    // No flags: as before (free ports, not the defaults).
+    auto again = run_agent({"start", "--home", h});
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_EQ(again.out.find(":47101"), std::string::npos) << again.out;
+    ASSERT_EQ(run_agent({"stop", "--home", h}).code, 0);
+    // A flag wins for this start without changing the file; --save-config changes it.
+    auto flagged = run_agent({"start", "--home", h, "--log-level", "error", "--save-config"});
+    ASSERT_EQ(flagged.code, 0) << flagged.err;
+    ASSERT_EQ(run_agent({"stop", "--home", h}).code, 0);
+    const auto resaved = read_text_file(home / "node.toml");
+    EXPECT_NE(resaved.find("log-level = \"error\""), std::string::npos) << resaved;
+    EXPECT_NE(resaved.find("task-scan-seconds = 120"), std::string::npos) << resaved;
+    // A setting it does not know: start says which, in which file.
+    std::ofstream(home / "node.toml", std::ios::app) << "colour = \"blue\"\n";
+    auto bad = run_agent({"start", "--home", h});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("node.toml: unknown setting colour"), std::string::npos) << bad.err;
+}
+
 TEST(AgentBinary, BadInputGivesOneClearErrorAndNonZeroExit) {
     TempDir dir;
     Process no_cmd(agent_binary(), {});

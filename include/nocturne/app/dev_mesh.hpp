@@ -16,7 +16,7 @@ struct DevMeshOptions {
     int nodes = 3;  // 1-20
     std::filesystem::path dir;
     std::string network;              // default: "dev-" and 8 random hex digits
-    std::uint16_t base_port = 47100;  // node i: peers on base + 2i, API on base + 2i + 1
+    std::uint16_t base_port = 47200;  // node i: peers on base + 2i, API on base + 2i + 1
 };
 // Exit code 0 done; 1 when the directory is not empty or a step fails (and why).
 int run_dev_mesh(const DevMeshOptions& opts, std::int64_t now, std::ostream& out,

@@ -21,6 +21,9 @@ std::error_code prepare_home(const std::filesystem::path& home);
 struct HomeLayout {
     std::filesystem::path root;
 
+    // `start`'s settings (TOML): written at the first start, read by the next ones.
+    std::filesystem::path config_file() const { return root / "node.toml"; }
+
     std::filesystem::path keys_dir() const { return root / "keys"; }
     std::filesystem::path node_key() const { return keys_dir() / "node.key"; }
     std::filesystem::path operator_key() const { return keys_dir() / "operator.key"; }

@@ -13,11 +13,11 @@ namespace nocturne::daemon {
 struct DaemonConfig {
     std::filesystem::path home;
     std::string listen_host = "127.0.0.1";
-    std::uint16_t port = 9090;                          // 0: any free port (tests)
+    std::uint16_t port = 47100;                         // 0: any free port (tests)
     std::string advertised_address;                     // empty: ws://<listen_host>:<bound port>
     std::vector<std::string> bootstrap;                 // ws://host:port of peers to join through
     std::optional<std::filesystem::path> genesis_file;  // --genesis; default: the built-in one
-    std::uint16_t api_port = 9091;                      // local HTTP API on 127.0.0.1; 0: any
+    std::uint16_t api_port = 47101;                     // local HTTP API on 127.0.0.1; 0: any
     std::string version;                                // reported by /local/health
     // Loopback peers count as separate networks in the routing table's diversity limits: for a
     // mesh whose nodes share this host (tests, a dev mesh). Off by default: one host can run
