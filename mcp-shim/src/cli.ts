@@ -8,8 +8,9 @@ export const PASSTHROUGH = new Set(["setup", "endorse", "enroll", "revoke", "sta
 export interface ServeOptions {
   kind: "serve";
   home: string | undefined;
-  port: number;
-  apiPort: number;
+  /** Undefined: the node's own (its home's saved settings, else 47100 / 47101). */
+  port: number | undefined;
+  apiPort: number | undefined;
   bootstrap: string[];
   agentBin: string | undefined;
   startupTimeoutMs: number;
@@ -29,8 +30,8 @@ export const USAGE = `usage: nocturne-mesh [options]               MCP server on
 
 options:
   --home DIR               node home (default: $NOCTURNE_HOME, else ~/.nocturne)
-  --port N                 peer port of a spawned node (default 47100; 0: any free port)
-  --api-port N             local API port of a spawned node (default 47101; 0: any free port)
+  --port N                 peer port of a spawned node (default: the home's saved one, else 47100)
+  --api-port N             local API port of a spawned node (default: saved, else 47101)
   --bootstrap ws://H:P     peer to join through (repeatable)
   --agent-bin PATH         nocturne-agent binary (default: $NOCTURNE_AGENT_BIN, the package's
                            bin/nocturne-agent, then PATH)
@@ -40,8 +41,8 @@ options:
 A node already running for the home is used and left running; otherwise one is started and
 stopped again when this server exits. NOCTURNE_GENESIS is passed on to a spawned node.`;
 
-function port(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
+function port(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535) throw new Error(`--${name} must be a port number 0..65535, not '${text}'`);
   return n;
@@ -88,8 +89,8 @@ export function parseCommand(argv: string[]): Command {
   return {
     kind: "serve",
     home: values.home,
-    port: port("port", values.port, 47100),
-    apiPort: port("api-port", values["api-port"], 47101),
+    port: port("port", values.port),
+    apiPort: port("api-port", values["api-port"]),
     bootstrap: values.bootstrap ?? [],
     agentBin: values["agent-bin"],
     startupTimeoutMs: timeout * 1000,

@@ -19,8 +19,8 @@ export type Log = (message: string) => void;
 
 export interface DaemonOptions {
   home: string;
-  port: number;
-  apiPort: number;
+  port: number | undefined;
+  apiPort: number | undefined;
   bootstrap: string[];
   /** Resolves the binary; called only when a daemon has to be spawned. */
   findBinary: () => Promise<string>;
@@ -250,7 +250,10 @@ function describeExit(child: ChildProcess): string {
 export async function spawnDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   if (opts.signal?.aborted === true) throw new Error("start-up cancelled: the shim is exiting");
   const agentBin = await opts.findBinary();
-  const args = ["start", "--foreground", "--home", opts.home, "--port", String(opts.port), "--api-port", String(opts.apiPort)];
+  // Ports only when given: otherwise the node runs on its home's saved ones.
+  const args = ["start", "--foreground", "--home", opts.home];
+  if (opts.port !== undefined) args.push("--port", String(opts.port));
+  if (opts.apiPort !== undefined) args.push("--api-port", String(opts.apiPort));
   for (const seed of opts.bootstrap) args.push("--bootstrap", seed);
   opts.log(`starting ${agentBin} ${args.join(" ")}`);
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+
 namespace nocturne::app {
 namespace {
 
@@ -69,9 +71,16 @@ Answer call(const ApiCall& c, const std::string& method, const std::string& targ
         return {1, {}};
     }
     if (res->status >= 300) {
-        const auto& e = parsed.contains("error") ? parsed["error"] : json::object();
-        err << "nocturne-agent: " << e.value("message", "the node refused") << " ("
-            << e.value("code", "HTTP " + std::to_string(res->status)) << ")\n";
+        std::string message = "the node refused", code = "HTTP " + std::to_string(res->status);
+        if (const auto e = parsed.find("error"); e != parsed.end() && e->is_object()) {
+            if (const auto m = e->find("message"); m != e->end() && m->is_string()) {
+                message = m->get<std::string>();
+            }
+            if (const auto k = e->find("code"); k != e->end() && k->is_string()) {
+                code = k->get<std::string>();
+            }
+        }
+        err << "nocturne-agent: " << printable(message) << " (" << printable(code) << ")\n";
         return {1, std::move(parsed)};
     }
     return {0, std::move(parsed)};
@@ -91,7 +100,8 @@ int run_peers(const ApiCall& c, std::ostream& out, std::ostream& err) {
     if (c.json) return print_json(a, out);
     out << "count=" << a.body.value("count", 0) << "\n";
     for (const auto& p : a.body.value("peers", json::array())) {
-        out << "peer=" << p.value("node_id", "") << " " << p.value("address", "") << "\n";
+        out << "peer=" << printable(p.value("node_id", "")) << " "
+            << printable(p.value("address", "")) << "\n";
     }
     return 0;
 }
@@ -117,6 +127,7 @@ int run_query(const ApiCall& c, const QueryOptions& o, std::ostream& out, std::o
     if (!o.q.empty()) target += "&q=" + encode(o.q);
     if (o.min_confidence) target += "&min_confidence=" + std::to_string(*o.min_confidence);
     if (o.limit) target += "&limit=" + std::to_string(*o.limit);
+    if (!o.cursor.empty()) target += "&cursor=" + encode(o.cursor);
     auto a = call(c, "GET", target, "", err);
     if (a.code != 0) return a.code;
     if (c.json) return print_json(a, out);
@@ -132,9 +143,10 @@ int run_query(const ApiCall& c, const QueryOptions& o, std::ostream& out, std::o
             if (inner.is_object()) title = inner.value("title", "");
         }
         const auto prov = e.value("provenance", json::object());
-        out << "entry=" << e.value("domain", "") << " " << e.value("id", "")
+        out << "entry=" << printable(e.value("domain", "")) << " " << printable(e.value("id", ""))
             << " confidence=" << prov.value("confidence", 0.0)
-            << " trust=" << prov.value("trust", "") << " title=" << printable(title) << "\n";
+            << " trust=" << printable(prov.value("trust", "")) << " title=" << printable(title)
+            << "\n";
     }
     if (const auto next = a.body.value("next_cursor", ""); !next.empty()) {
         out << "next_cursor=" << next << "\n";

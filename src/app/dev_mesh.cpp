@@ -17,6 +17,18 @@ namespace nocturne::app {
 
 using detail::fail;
 
+namespace {
+
+// A path as a shell word.
+std::string shell_word(const std::string& s) {
+    if (s.find_first_of(" \t'\"\\$`;&|<>()*?[]#~!{}") == std::string::npos) return s;
+    std::string out = "'";
+    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
 int run_dev_mesh(const DevMeshOptions& opts, std::int64_t now, std::ostream& out,
                  std::ostream& err) {
     std::error_code ec;
@@ -56,9 +68,10 @@ int run_dev_mesh(const DevMeshOptions& opts, std::int64_t now, std::ostream& out
         << "genesis=" << genesis_file.string() << "\n";
     for (int i = 0; i < opts.nodes; ++i) {
         const auto port = static_cast<int>(opts.base_port) + 2 * i;
-        out << "start=nocturne-agent start --home " << homes[static_cast<std::size_t>(i)].string()
-            << " --genesis " << genesis_file.string() << " --port " << port << " --api-port "
-            << port + 1 << " --loopback-peers";
+        out << "start=nocturne-agent start --home "
+            << shell_word(homes[static_cast<std::size_t>(i)].string()) << " --genesis "
+            << shell_word(genesis_file.string()) << " --port " << port << " --api-port " << port + 1
+            << " --loopback-peers";
         if (i > 0) out << " --bootstrap ws://127.0.0.1:" << opts.base_port;
         out << "\n";
     }

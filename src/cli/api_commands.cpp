@@ -95,6 +95,7 @@ void add_api_commands(CLI::App& app, Commands& commands) {
             ->check(CLI::Range(0.0, 1.0));
         cmd->add_option("--limit", o->query.limit, "Entries at most (1-100)")
             ->check(CLI::Range(1, 100));
+        cmd->add_option("--cursor", o->query.cursor, "The next page: next_cursor of the last");
         commands.add(cmd, [o] {
             auto c = resolve(o->common);
             return c ? app::run_query(*c, o->query, std::cout, std::cerr) : 1;

@@ -71,7 +71,8 @@ int Commands::run() const {
             out[key].push_back(std::move(value));
         }
     }
-    std::cout << out.dump() << "\n";
+    // Paths and texts need not be UTF-8: replaced, rather than the output lost.
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return code;
 }
 

@@ -30,6 +30,7 @@ void log_to_file(const std::filesystem::path& home) {
         app::HomeLayout{home}.log_file().string(), 10 * 1024 * 1024, 5);
     auto logger = std::make_shared<spdlog::logger>("nocturne", sink);
     logger->flush_on(spdlog::level::info);
+    logger->set_level(spdlog::get_level());  // --log-level (a new logger starts at info)
     spdlog::set_default_logger(logger);
 }
 
@@ -37,18 +38,18 @@ int run_start(const StartOptions& opts) {
     auto home = home_or_fail(opts.home);
     if (!home) return 1;
     spdlog::set_level(spdlog::level::from_str(opts.log_level));
-    // The first start (or --save-config) writes the settings it runs with: the next start
-    // without flags runs the node as it was.
+    // The first start (or --save-config) writes the settings it runs with, once the node listens
+    // with the home locked (a start that fails saves nothing): the next start without flags runs
+    // the node as it was.
     const auto config_file = app::HomeLayout{*home}.config_file();
     std::error_code exists_ec;
-    if (opts.save_config || !std::filesystem::exists(config_file, exists_ec)) {
-        if (auto ec = app::prepare_home(*home)) {
-            return fail("cannot use home " + home->string() + ": " + ec.message());
-        }
+    const bool save = opts.save_config || !std::filesystem::exists(config_file, exists_ec);
+    const auto save_now = [save, config_file, opts] {
+        if (!save) return;
         if (auto ec = save_settings(config_file, opts)) {
-            return fail("cannot write " + config_file.string() + ": " + ec.message());
+            spdlog::warn("settings not saved in {}: {}", config_file.string(), ec.message());
         }
-    }
+    };
     daemon::DaemonConfig config;
     config.home = *home;
     config.listen_host = opts.host;
@@ -62,7 +63,10 @@ int run_start(const StartOptions& opts) {
     config.version = version;
     // The daemon may chdir nowhere, but a relative path given here must keep meaning the same.
     if (opts.genesis) config.genesis_file = std::filesystem::absolute(*opts.genesis);
-    if (opts.foreground) return daemon::run_daemon(config);
+    if (opts.foreground) {
+        config.on_ready = save_now;
+        return daemon::run_daemon(config);
+    }
 
     if (auto ec = app::prepare_home(*home)) {
         return fail("cannot use home " + home->string() + ": " + ec.message());
@@ -75,7 +79,10 @@ int run_start(const StartOptions& opts) {
     return app::start_in_background(
         [&](const std::function<void()>& ready) {
             log_to_file(*home);
-            config.on_ready = ready;
+            config.on_ready = [&] {
+                save_now();
+                ready();
+            };
             return daemon::run_daemon(config);
         },
         std::cout, std::cerr);

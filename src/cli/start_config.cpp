@@ -39,13 +39,16 @@ bool given(const std::vector<std::string>& args, const std::string& option) {
     });
 }
 
+// CLI11's TOML reader cuts a line at '#' and does not undo escapes: such a value would not come
+// back as it was, so it is not saved.
+bool savable(const std::string& s) {
+    return std::none_of(s.begin(), s.end(), [](char c) {
+        return c == '#' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+    });
+}
+
 std::string quoted(const std::string& s) {
-    std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
+    return "\"" + s + "\"";
 }
 
 }  // namespace
@@ -76,6 +79,7 @@ result<std::vector<std::string>> with_saved_settings(std::vector<std::string> ar
         why = file.string() + " is not valid TOML: " + e.what();
         return make_error_code(errc::malformed_json);
     }
+    std::vector<std::string> saved;
     for (const auto& item : items) {
         if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
         const auto it = std::find_if(settings.begin(), settings.end(),
@@ -88,20 +92,29 @@ result<std::vector<std::string>> with_saved_settings(std::vector<std::string> ar
         }
         const std::string option = std::string("--") + it->name;
         if (given(args, option)) continue;
-        if (it->env != nullptr && std::getenv(it->env) != nullptr) continue;
-        if (it->flag) {
-            if (item.inputs.size() == 1 && item.inputs[0] == "true") args.push_back(option);
+        if (const char* env = it->env != nullptr ? std::getenv(it->env) : nullptr;
+            env != nullptr && *env != '\0') {
             continue;
         }
-        for (const auto& v : item.inputs) {
-            args.push_back(option);
-            args.push_back(v);
+        // Right after "start", as --name=value: before any "--", and a value that begins with
+        // '-' stays a value.
+        if (it->flag) {
+            if (item.inputs.size() == 1 && item.inputs[0] == "true") saved.push_back(option);
+            continue;
         }
+        for (const auto& v : item.inputs) saved.push_back(option + "=" + v);
     }
+    args.insert(args.begin() + 2, saved.begin(), saved.end());
     return args;
 }
 
 std::error_code save_settings(const std::filesystem::path& file, const StartOptions& o) {
+    std::vector<std::string> texts{o.host, o.advertise, o.log_level};
+    if (o.genesis) texts.push_back(std::filesystem::absolute(*o.genesis).string());
+    texts.insert(texts.end(), o.bootstrap.begin(), o.bootstrap.end());
+    if (!std::all_of(texts.begin(), texts.end(), savable)) {
+        return make_error_code(std::errc::invalid_argument);  // '#', quotes, backslashes
+    }
     std::ostringstream out;
     out << "# nocturne-agent start: the settings of this home's node. A flag on the command line\n"
         << "# wins over a setting here; `start --save-config` writes them here again.\n"

@@ -54,12 +54,14 @@ TEST(AgentBinary, StartCreatesIdentityAndStoreThenStopsOnSigterm) {
 }
 
 TEST(AgentBinary, UsageErrorsSayWhatIsWrongInOneLineAndExitTwo) {
+    TempDir home;  // not the developer's: start reads a home's saved settings
+    const auto h = home.path().string();
     const std::vector<std::vector<std::string>> usages = {
         {},
         {"bogus"},
-        {"start", "--bogus"},
-        {"start", "--port", "99999"},
-        {"start", "--task-scan-seconds", "0"},
+        {"start", "--home", h, "--bogus"},
+        {"start", "--home", h, "--port", "99999"},
+        {"start", "--home", h, "--task-scan-seconds", "0"},
         {"quarantine"},
         {"quarantine", "sign", "--days", "soon", "--key", "k"},
         {"revoke", "sign", "--operator", "a", "--operator-id", "b", "--key", "k"},
@@ -77,7 +79,8 @@ TEST(AgentBinary, UsageErrorsSayWhatIsWrongInOneLineAndExitTwo) {
         EXPECT_TRUE(out.out.empty()) << line << out.out;
     }
     // The error names the command whose help explains it.
-    EXPECT_NE(run_agent({"start", "--port", "99999"}).err.find("see nocturne-agent start --help"),
+    EXPECT_NE(run_agent({"start", "--home", h, "--port", "99999"})
+                  .err.find("see nocturne-agent start --help"),
               std::string::npos);
     // Asking for help or the version is no error.
     EXPECT_EQ(run_agent({"--help"}).code, 0);
@@ -104,6 +107,11 @@ TEST(AgentBinary, CommandsPrintOneJsonObjectForScripts) {
 TEST(AgentBinary, AHomeRemembersHowItsNodeRan) {
     TempDir home;
     const auto h = home.path().string();
+    // A start that fails saves nothing.
+    auto failed = run_agent({"start", "--home", h, "--port", "0", "--api-port", "0", "--genesis",
+                             (home / "no-such-genesis.json").string()});
+    EXPECT_EQ(failed.code, 1);
+    EXPECT_FALSE(std::filesystem::exists(home / "node.toml"));
     auto first = run_agent({"start", "--home", h, "--port", "0", "--api-port", "0", "--log-level",
                             "warn", "--task-scan-seconds", "120"});
     ASSERT_EQ(first.code, 0) << first.err;

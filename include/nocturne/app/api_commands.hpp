@@ -35,6 +35,7 @@ struct QueryOptions {
     std::string q;
     std::optional<double> min_confidence;
     std::optional<int> limit;
+    std::string cursor;  // next_cursor of the previous page
 };
 int run_query(const ApiCall& call, const QueryOptions& opts, std::ostream& out, std::ostream& err);
 
