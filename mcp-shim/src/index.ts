@@ -61,6 +61,13 @@ async function serve(opts: ServeOptions): Promise<void> {
   const starting = new AbortController();
   let daemon: DaemonHandle | undefined;
   let exiting = false;
+  // The latest attempt to attach to or spawn the daemon; after a failure, a tool call made
+  // retryAfterMs later tries again (a port that was busy for a moment, a binary installed since).
+  let startup: Promise<DaemonHandle> | undefined;
+  let ready: Promise<Connection> = Promise.reject(new Error("the shim is starting"));
+  ready.catch(() => undefined);
+  let failedAt = 0;
+  const retryAfterMs = 5_000;
 
   const shutdown = (reason: string, code: number): void => {
     if (exiting) return;
@@ -71,7 +78,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       await server.close().catch(() => undefined);
       // A start-up in progress is cancelled by the abort above; wait until it has settled, since
       // it stops a half-started child itself, and exiting first would orphan that child.
-      const handle = await startup.catch(() => undefined);
+      const handle = startup === undefined ? undefined : await startup.catch(() => undefined);
       if (handle !== undefined) {
         if (handle.mode === "spawned") log(`stopping nocturne-agent pid ${handle.pid}`);
         await handle.stop();
@@ -95,28 +102,43 @@ async function serve(opts: ServeOptions): Promise<void> {
 
   // The MCP session opens at once (clients time out slow initialisations); tool calls wait for
   // the daemon.
-  const startup = attachOrSpawn({
-    home,
-    port: opts.port,
-    apiPort: opts.apiPort,
-    bootstrap: opts.bootstrap,
-    findBinary: () => findAgentBinary(opts.agentBin),
-    startupTimeoutMs: opts.startupTimeoutMs,
-    log,
-    signal: starting.signal,
-  });
-  const ready: Promise<Connection> = startup.then((handle) => {
-    daemon = handle;
-    return { api: handle.api, shim: { mode: handle.mode, pid: handle.pid, home, apiUrl: handle.apiUrl } };
-  });
-  // Without a daemon the tools cannot work, but the server stays up: every tool call answers
-  // with the reason (the client would otherwise see only "connection closed").
-  ready.catch((err: unknown) => {
-    if (exiting) return;
-    log(`${err instanceof Error ? err.message : String(err)}; every tool call answers with this reason`);
-  });
+  const start = (): void => {
+    const attempt = attachOrSpawn({
+      home,
+      port: opts.port,
+      apiPort: opts.apiPort,
+      bootstrap: opts.bootstrap,
+      findBinary: () => findAgentBinary(opts.agentBin),
+      startupTimeoutMs: opts.startupTimeoutMs,
+      log,
+      signal: starting.signal,
+    });
+    startup = attempt;
+    ready = attempt.then((handle) => {
+      daemon = handle;
+      return { api: handle.api, shim: { mode: handle.mode, pid: handle.pid, home, apiUrl: handle.apiUrl } };
+    });
+    // Without a daemon the tools cannot work, but the server stays up: every tool call answers
+    // with the reason (the client would otherwise see only "connection closed").
+    ready.catch((err: unknown) => {
+      failedAt = Date.now();
+      if (exiting) return;
+      log(
+        `${err instanceof Error ? err.message : String(err)}; every tool call answers with this reason, ` +
+          `and one ${retryAfterMs / 1000} s later tries again`,
+      );
+    });
+  };
+  start();
+  const connect = (): Promise<Connection> => {
+    if (failedAt > 0 && !exiting && Date.now() - failedAt >= retryAfterMs) {
+      failedAt = 0;
+      start();
+    }
+    return ready;
+  };
 
-  registerTools(server, () => ready);
+  registerTools(server, connect);
   await server.connect(new StdioServerTransport());
   log(`MCP server on stdio, home ${home}`);
 }

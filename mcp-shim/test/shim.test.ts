@@ -452,19 +452,26 @@ describe("start-up failures and pass-through commands", () => {
     await shim.client.close();
   });
 
-  it("answers every tool with the port in use when the daemon's API port is taken", async () => {
+  it("answers every tool with the port in use while the API port is taken, and starts once it is free", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     const port = (busy.address() as net.AddressInfo).port;
+    let closed = false;
     try {
       const home = await ledger.tempDir();
       const shim = await connectShim(ledger, bin, home, {}, ["--api-port", String(port)]);
       const error = await callError(shim, "mesh_peers", {});
       assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`), error.message);
       assert.match(error.message, /in use|choose another --api-port/, error.message);
+      // The port is freed: a call after the retry delay starts the node.
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+      closed = true;
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      const health = await callOk(shim, "mesh_health");
+      assert.equal(health["status"], "ok");
       await shim.client.close();
     } finally {
-      busy.close();
+      if (!closed) busy.close();
     }
   });
 
