@@ -62,8 +62,11 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
     }
     const auto now = clock_.unix_seconds();
     const auto author = node_id_of(record.author);
-    auto standing = trust_.agent_standing(author, now);
-    if (!standing) return {};  // the policy judged it: a record of no operator
+    // The policy has just accepted the author's standing; an agent with no certificate here has no
+    // operator to count against.
+    const auto* author_operator = trust_.operator_of(author);
+    if (author_operator == nullptr) return {};
+    const auto& operator_id = *author_operator;
     forget_old(now);
 
     // A record created within the window is counted at its creation (what a report can prove).
@@ -78,7 +81,7 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
         // as good as first-hand.
         if (from != author) {
             auto sender = trust_.agent_standing(from, now);
-            if (!sender || sender->operator_id != standing->operator_id) return {};
+            if (!sender || sender->operator_id != operator_id) return {};
         }
         if (auto held = node_.records().find(store::RecordIdentity::of(record));
             held && held->has_value() && (*held)->sig == record.sig) {
@@ -88,7 +91,7 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
         t = now;
         rule.limit *= 10;
     }
-    auto* counted = group(Group{standing->operator_id, rule.type, rule.key, by_arrival}, now);
+    auto* counted = group(Group{operator_id, rule.type, rule.key, by_arrival}, now);
     if (counted == nullptr) {
         // No room to count it (an operator spread over more groups than a node keeps): refused,
         // never forgotten, so that nobody resets its own counts by spreading.
@@ -143,7 +146,7 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
     }
 
     ++stats_.over_rate;
-    const auto key = std::make_pair(standing->operator_id, rule.type);
+    const auto key = std::make_pair(operator_id, rule.type);
     if (auto r = reported_until_.find(key);
         !by_arrival && (r == reported_until_.end() || r->second <= now)) {
         // The evidence: this record and `limit` of the window's, as this node holds them (the
@@ -156,7 +159,7 @@ std::error_code AnomalyService::check(const wire::Record& record, const NodeId& 
                 evidence.push_back(**held);
             }
         }
-        if (report(standing->operator_id, rule.type, std::move(evidence))) {
+        if (report(operator_id, rule.type, std::move(evidence))) {
             if (reported_until_.size() >= max_reported) reported_until_.clear();
             reported_until_[key] = now + rule.window;
         }

@@ -84,7 +84,7 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
     return 0;
 }
 
-int run_quarantine_publish(const QuarantinePublishOptions& opts, trust::TrustState& state,
+int run_quarantine_publish(const ThresholdPublishOptions& opts, trust::TrustState& state,
                            MeshAccess* mesh, std::int64_t now, std::ostream& out,
                            std::ostream& err) {
     auto shares = read_shares<trust::QuarantineOrder>(

@@ -320,8 +320,8 @@ int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis
     return 0;
 }
 
-int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& state, MeshAccess* mesh,
-                       std::int64_t now, std::ostream& out, std::ostream& err) {
+int run_revoke_publish(const ThresholdPublishOptions& opts, trust::TrustState& state,
+                       MeshAccess* mesh, std::int64_t now, std::ostream& out, std::ostream& err) {
     auto shares = read_shares<trust::RevocationShare>(
         opts.signatures, trust::parse_revocation_share, "revocation", err);
     if (!shares) return 1;

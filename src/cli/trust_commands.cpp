@@ -139,6 +139,36 @@ void add_enroll(CLI::App& app, Commands& commands) {
     });
 }
 
+// `revoke publish`, `quarantine publish`: combine the signature files and publish the statement
+// through the mesh, as one of its signers.
+using ThresholdPublish = int (*)(const app::ThresholdPublishOptions&, trust::TrustState&,
+                                 app::MeshAccess*, std::int64_t, std::ostream&, std::ostream&);
+void add_threshold_publish(CLI::App& parent, Commands& commands, const std::string& description,
+                           ThresholdPublish run) {
+    struct PublishOptions {
+        MeshCommand mesh;
+        std::string signatures;
+        app::ThresholdPublishOptions publish;
+    };
+    auto p = std::make_shared<PublishOptions>();
+    auto* publish = parent.add_subcommand("publish", description);
+    publish->add_option("--signatures", p->signatures, "Signature files, comma-separated")
+        ->required();
+    publish->add_option("--key", p->publish.key, "Your operator key file (a signer's)")->required();
+    add_home_option(publish, p->mesh.home);
+    add_genesis_option(publish, p->mesh.genesis);
+    add_bootstrap_option(publish, p->mesh.bootstrap,
+                         "Peer to publish through (default: the home's saved peers)");
+    commands.add(publish, [p, run] {
+        p->publish.signatures = split(p->signatures);
+        auto home = app::resolve_home(p->mesh.home);
+        std::optional<std::filesystem::path> home_dir;
+        if (home) home_dir = *home;
+        if (auto code = p->mesh.prepare(home_dir)) return *code;
+        return run(p->publish, *p->mesh.state, p->mesh.mesh.get(), now(), std::cout, std::cerr);
+    });
+}
+
 void add_revoke(CLI::App& app, Commands& commands) {
     auto* revoke =
         app.add_subcommand("revoke", "Revoke an operator (needs several operators' signatures)");
@@ -181,30 +211,8 @@ void add_revoke(CLI::App& app, Commands& commands) {
         return app::run_revoke_sign(s->sign, *genesis, now(), std::cout, std::cerr);
     });
 
-    struct PublishOptions {
-        MeshCommand mesh;
-        std::string signatures;
-        app::RevokePublishOptions publish;
-    };
-    auto p = std::make_shared<PublishOptions>();
-    auto* publish =
-        revoke->add_subcommand("publish", "Combine signatures and publish the revocation");
-    publish->add_option("--signatures", p->signatures, "Signature files, comma-separated")
-        ->required();
-    publish->add_option("--key", p->publish.key, "Your operator key file (a signer's)")->required();
-    add_home_option(publish, p->mesh.home);
-    add_genesis_option(publish, p->mesh.genesis);
-    add_bootstrap_option(publish, p->mesh.bootstrap,
-                         "Peer to publish through (default: the home's saved peers)");
-    commands.add(publish, [p] {
-        p->publish.signatures = split(p->signatures);
-        auto home = app::resolve_home(p->mesh.home);
-        std::optional<std::filesystem::path> home_dir;
-        if (home) home_dir = *home;
-        if (auto code = p->mesh.prepare(home_dir)) return *code;
-        return app::run_revoke_publish(p->publish, *p->mesh.state, p->mesh.mesh.get(), now(),
-                                       std::cout, std::cerr);
-    });
+    add_threshold_publish(*revoke, commands, "Combine signatures and publish the revocation",
+                          app::run_revoke_publish);
 }
 
 void add_quarantine_signer(CLI::App& quarantine, Commands& commands,
@@ -268,30 +276,9 @@ void add_quarantine(CLI::App& app, Commands& commands) {
     add_quarantine_signer(*quarantine, commands, trust::QuarantineAction::hold);
     add_quarantine_signer(*quarantine, commands, trust::QuarantineAction::lift);
 
-    struct PublishOptions {
-        MeshCommand mesh;
-        std::string signatures;
-        app::QuarantinePublishOptions publish;
-    };
-    auto p = std::make_shared<PublishOptions>();
-    auto* publish = quarantine->add_subcommand(
-        "publish", "Combine signatures and publish the quarantine (or its lift)");
-    publish->add_option("--signatures", p->signatures, "Signature files, comma-separated")
-        ->required();
-    publish->add_option("--key", p->publish.key, "Your operator key file (a signer's)")->required();
-    add_home_option(publish, p->mesh.home);
-    add_genesis_option(publish, p->mesh.genesis);
-    add_bootstrap_option(publish, p->mesh.bootstrap,
-                         "Peer to publish through (default: the home's saved peers)");
-    commands.add(publish, [p] {
-        p->publish.signatures = split(p->signatures);
-        auto home = app::resolve_home(p->mesh.home);
-        std::optional<std::filesystem::path> home_dir;
-        if (home) home_dir = *home;
-        if (auto code = p->mesh.prepare(home_dir)) return *code;
-        return app::run_quarantine_publish(p->publish, *p->mesh.state, p->mesh.mesh.get(), now(),
-                                           std::cout, std::cerr);
-    });
+    add_threshold_publish(*quarantine, commands,
+                          "Combine signatures and publish the quarantine (or its lift)",
+                          app::run_quarantine_publish);
 }
 
 }  // namespace

@@ -53,10 +53,12 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
 
 std::error_code TrustPolicy::held(const wire::Record& record, const NodeId& from, Use use,
                                   std::int64_t now) {
+    if (!state_.has_quarantines()) return {};
+    // admit() has just accepted the author's standing: its operator is one lookup away.
     const auto author_id = NodeId::from_public_key(record.author).value();
-    auto author = state_.agent_standing(author_id, now);
-    if (!author) return {};
-    const auto* hold = state_.quarantine_of(author->operator_id, now);
+    const auto* author_operator = state_.operator_of(author_id);
+    if (author_operator == nullptr) return {};
+    const auto* hold = state_.quarantine_of(*author_operator, now);
     if (hold == nullptr) return {};
     const auto refused = make_error_code(errc::operator_quarantined);
     // What the operator signed during the hold is refused everywhere. What it signed before

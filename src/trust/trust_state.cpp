@@ -37,8 +37,7 @@ TrustState::TrustState(Genesis genesis, store::Store& persist, std::int64_t now)
             auto order = quarantine_from_record(r);
             if (!order || order->network != validator_.genesis().network) continue;
             const auto it = quarantines_.find(order->operator_id);
-            if (it == quarantines_.end() ||
-                supersedes(*order, r, it->second.order, it->second.record)) {
+            if (it == quarantines_.end() || supersedes(*order, it->second.order)) {
                 const auto op = order->operator_id;
                 quarantines_.insert_or_assign(op, Quarantine{std::move(*order), r});
                 remember(r, op, {});
@@ -256,7 +255,7 @@ std::error_code TrustState::learn_quarantine(const wire::Record& record, std::in
     // Only a later order changes anything: an older one, or the same again re-signed, is
     // neither verified nor kept.
     if (const auto it = quarantines_.find(order->operator_id); it != quarantines_.end()) {
-        if (!supersedes(*order, record, it->second.order, it->second.record)) {
+        if (!supersedes(*order, it->second.order)) {
             return make_error_code(errc::stale_seq);
         }
     }
@@ -275,10 +274,7 @@ std::error_code TrustState::learn_quarantine(const wire::Record& record, std::in
     return {};
 }
 
-bool TrustState::supersedes(const QuarantineOrder& order, const wire::Record& record,
-                            const QuarantineOrder& current, const wire::Record& current_record) {
-    (void)record;
-    (void)current_record;
+bool TrustState::supersedes(const QuarantineOrder& order, const QuarantineOrder& current) {
     if (order.timestamp != current.timestamp) return order.timestamp > current.timestamp;
     // At the same time a lift wins; two different orders of one kind: the one every node picks
     // alike, by what was signed. The same order again (re-published, re-signed by one more
@@ -336,6 +332,11 @@ std::error_code TrustState::learn_report(const wire::Record& record, std::int64_
                               report->type, at, report->evidence.size()});
     remember(record, report->operator_id, {});
     return {};
+}
+
+const std::string* TrustState::operator_of(const NodeId& agent) const {
+    const auto it = agents_.find(agent);
+    return it == agents_.end() ? nullptr : &it->second.cert.operator_id;
 }
 
 const QuarantineOrder* TrustState::quarantine_of(const std::string& operator_id,

@@ -6,6 +6,7 @@
 // and one of them publishes the signature files together.
 
 #include <nocturne/app/mesh_access.hpp>
+#include <nocturne/app/trust_commands.hpp>
 #include <nocturne/trust/genesis.hpp>
 #include <nocturne/trust/quarantine.hpp>
 #include <nocturne/trust/trust_state.hpp>
@@ -35,11 +36,7 @@ int run_quarantine_sign(const QuarantineSignOptions& opts, const trust::Genesis&
 
 // Combines signature files into an order, validates it (threshold of trusted signers) and
 // publishes it, authored by `key` (one of the signers).
-struct QuarantinePublishOptions {
-    std::vector<std::filesystem::path> signatures;
-    std::filesystem::path key;
-};
-int run_quarantine_publish(const QuarantinePublishOptions& opts, trust::TrustState& state,
+int run_quarantine_publish(const ThresholdPublishOptions& opts, trust::TrustState& state,
                            MeshAccess* mesh, std::int64_t now, std::ostream& out,
                            std::ostream& err);
 

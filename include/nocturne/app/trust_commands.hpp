@@ -64,13 +64,16 @@ struct RevokeSignOptions {
 int run_revoke_sign(const RevokeSignOptions& opts, const trust::Genesis& genesis, std::int64_t now,
                     std::ostream& out, std::ostream& err);
 
-// Combines signature files into a revocation certificate, validates it (threshold of trusted
-// signers) and publishes it, authored by `key` (one of the signers).
-struct RevokePublishOptions {
+// `revoke publish` and `quarantine publish`: the signature files to combine into one statement,
+// and the key of the signer that publishes it.
+struct ThresholdPublishOptions {
     std::vector<std::filesystem::path> signatures;
     std::filesystem::path key;
 };
-int run_revoke_publish(const RevokePublishOptions& opts, trust::TrustState& state, MeshAccess* mesh,
-                       std::int64_t now, std::ostream& out, std::ostream& err);
+
+// Combines signature files into a revocation certificate, validates it (threshold of trusted
+// signers) and publishes it, authored by `key` (one of the signers).
+int run_revoke_publish(const ThresholdPublishOptions& opts, trust::TrustState& state,
+                       MeshAccess* mesh, std::int64_t now, std::ostream& out, std::ostream& err);
 
 }  // namespace nocturne::app

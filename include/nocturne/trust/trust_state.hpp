@@ -93,6 +93,11 @@ public:
     // quarantine orders (the standing one per operator) and anomaly reports.
     std::vector<wire::Record> records() const;
 
+    // The operator an agent's certificate names (nullptr: no certificate known), without judging
+    // its standing: for a record whose author agent_standing() has just accepted.
+    const std::string* operator_of(const NodeId& agent) const;
+    // Whether any quarantine order is known (most meshes have none: nothing to look up).
+    bool has_quarantines() const noexcept { return !quarantines_.empty(); }
     // The hold on an operator at `now`, if one stands (a hold whose time has come and not gone,
     // not lifted since).
     const QuarantineOrder* quarantine_of(const std::string& operator_id, std::int64_t now) const;
@@ -140,8 +145,7 @@ private:
                                      std::span<const wire::Record> credentials);
     std::error_code learn_report(const wire::Record& record, std::int64_t now);
     // Whether `order` replaces `current` as the operator's standing order.
-    static bool supersedes(const QuarantineOrder& order, const wire::Record& record,
-                           const QuarantineOrder& current, const wire::Record& current_record);
+    static bool supersedes(const QuarantineOrder& order, const QuarantineOrder& current);
     // Signers of a threshold statement are judged as they stood at its time: their
     // certificates among `credentials` are validated at that time.
     void adopt_signer_certificates(const std::vector<RevocationSignature>& signatures,
