@@ -2,8 +2,26 @@
 
 import { parseArgs } from "node:util";
 
-/** Subcommands handed to nocturne-agent as they are (trust and life-cycle commands). */
-export const PASSTHROUGH = new Set(["setup", "endorse", "enroll", "revoke", "status", "stop"]);
+/**
+ * Subcommands handed to nocturne-agent as they are: with the npm packages alone, `npx nocturne-mesh
+ * setup` (or `dev-mesh 3 --dir D`, `query --domain d`) is the whole CLI, no separate install.
+ */
+export const PASSTHROUGH = new Set([
+  "setup",
+  "endorse",
+  "enroll",
+  "revoke",
+  "quarantine",
+  "start",
+  "status",
+  "stop",
+  "peers",
+  "publish",
+  "query",
+  "vote",
+  "delete",
+  "dev-mesh",
+]);
 
 export interface ServeOptions {
   kind: "serve";
@@ -25,16 +43,18 @@ export interface PassthroughOptions {
 export type Command = ServeOptions | PassthroughOptions | { kind: "help" } | { kind: "version" };
 
 export const USAGE = `usage: nocturne-mesh [options]               MCP server on stdio for the nocturne mesh
-       nocturne-mesh [--agent-bin PATH] setup|endorse|enroll|revoke|status|stop [args...]
-                                                  run that nocturne-agent command
+       nocturne-mesh [--agent-bin PATH] COMMAND [args...]
+                                                  run that nocturne-agent command: setup, endorse,
+                                                  enroll, revoke, quarantine, start, status, stop,
+                                                  peers, publish, query, vote, delete, dev-mesh
 
 options:
   --home DIR               node home (default: $NOCTURNE_HOME, else ~/.nocturne)
   --port N                 peer port of a spawned node (default: the home's saved one, else 47100)
   --api-port N             local API port of a spawned node (default: saved, else 47101)
   --bootstrap ws://H:P     peer to join through (repeatable)
-  --agent-bin PATH         nocturne-agent binary (default: $NOCTURNE_AGENT_BIN, the package's
-                           bin/nocturne-agent, then PATH)
+  --agent-bin PATH         nocturne-agent binary (default: $NOCTURNE_AGENT_BIN, then the
+                           nocturne-mesh-PLATFORM-ARCH package's, then PATH)
   --startup-timeout SECS   how long to wait for a spawned node to be healthy (default 30)
   --help, --version
 

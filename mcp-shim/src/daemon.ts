@@ -6,6 +6,7 @@
 // MCP client that restarts its servers never piles up daemons.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { constants as fsConstants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -69,11 +70,33 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
+/** The npm package that carries the daemon for this machine, as esbuild and biome ship theirs. */
+export function platformPackage(platform: string = process.platform, arch: string = process.arch): string {
+  return `nocturne-mesh-${platform}-${arch}`;
+}
+
 /**
- * The daemon binary: `--agent-bin`, else `$NOCTURNE_AGENT_BIN`, else `bin/nocturne-agent` inside
- * this package (a bundled build), else the first `nocturne-agent` on PATH. An explicit choice that
- * is not executable is an error rather than a silent fallback, so a typo does not start another
- * binary than the one the user named.
+ * `bin/nocturne-agent` of the platform package when npm installed it (an optional dependency:
+ * npm skips it on other platforms), else undefined. Resolved from this package's own location, the
+ * way Node resolves any dependency, so that nested, hoisted and global installs all work.
+ */
+function platformBinary(root: string): string | undefined {
+  try {
+    const require = createRequire(path.join(root, "package.json"));
+    const manifest = require.resolve(`${platformPackage()}/package.json`);
+    return path.join(path.dirname(manifest), "bin", "nocturne-agent");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The daemon binary: `--agent-bin`, else `$NOCTURNE_AGENT_BIN`, else the one in the platform
+ * package (`nocturne-mesh-linux-x64`, installed with this one by npm), else `bin/nocturne-agent`
+ * inside this package (a bundled build), else the first `nocturne-agent` on PATH. The explicit
+ * choices come first, as esbuild's ESBUILD_BINARY_PATH does: a developer testing a fresh build
+ * must not be overridden by an installed package. An explicit choice that is not executable is an
+ * error rather than a silent fallback, so a typo does not start another binary than the one named.
  */
 export async function findAgentBinary(
   flag: string | undefined,
@@ -89,18 +112,22 @@ export async function findAgentBinary(
     if (!(await isExecutable(file))) throw new Error(`${source} names ${file}, which is not an executable file`);
     return file;
   }
-  const bundled = path.join(root, "bin", "nocturne-agent");
-  if (await isExecutable(bundled)) return bundled;
-  const searched: string[] = [bundled];
+  // Where a package would put it, in order; PATH comes last.
+  const places: string[] = [];
+  const fromPackage = platformBinary(root);
+  if (fromPackage !== undefined) places.push(fromPackage);
+  places.push(path.join(root, "bin", "nocturne-agent"));
+  for (const file of places) if (await isExecutable(file)) return file;
   for (const dir of (env["PATH"] ?? "").split(path.delimiter)) {
     if (dir === "") continue;
     const candidate = path.join(dir, "nocturne-agent");
     if (await isExecutable(candidate)) return candidate;
-    searched.push(candidate);
   }
+  const missing = fromPackage === undefined ? `; the package ${platformPackage()} is not installed` : "";
   throw new Error(
     "cannot find the nocturne-agent binary: pass --agent-bin PATH or set NOCTURNE_AGENT_BIN " +
-      `(looked at ${bundled} and on PATH)`,
+      `(looked at ${places.join(", ")} and on PATH${missing}; npm installs ${platformPackage()} ` +
+      "with nocturne-mesh on the platforms it is built for)",
   );
 }
 

@@ -2,6 +2,7 @@
 // behind a real SDK Client, and a ledger of every process and directory a test made, so that
 // cleanup() removes them all even after a failed assertion.
 
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants as fsConstants } from "node:fs";
 import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 /** dist/src/index.js: the compiled shim, as `npm test` builds it. */
 export const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "index.js");
@@ -71,6 +73,11 @@ export class Ledger {
     return dir;
   }
 
+  /** A home made by someone else (a dev mesh) inside one of this ledger's directories. */
+  trackHome(dir: string): void {
+    this.homes.push(dir);
+  }
+
   trackPid(pid: number): void {
     this.pids.add(pid);
   }
@@ -118,9 +125,16 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (at most `ms`), collecting its output. */
-export function run(ledger: Ledger, command: string, args: string[], env: NodeJS.ProcessEnv = process.env, ms = 60_000): Promise<RunResult> {
+export function run(
+  ledger: Ledger,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  ms = 60_000,
+  cwd?: string,
+): Promise<RunResult> {
   // stdin is a pipe left open, as an MCP client leaves it: the shim treats its end as "exit now".
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env });
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env, cwd });
   ledger.trackChild(child);
   let stdout = "";
   let stderr = "";
@@ -277,12 +291,17 @@ export async function connectShim(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, { NOCTURNE_AGENT_BIN: bin }, extraEnv);
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SHIM, "--home", home, "--port", "0", "--api-port", "0", "--startup-timeout", "30", ...extraArgs],
-    env,
-    stderr: "pipe",
-  });
+  return connectMcp(ledger, process.execPath, [SHIM, ...shimArgs(home, extraArgs)], env);
+}
+
+/** The serve arguments of a test's shim: its home, any free ports, a generous start-up time. */
+export function shimArgs(home: string, extraArgs: string[] = []): string[] {
+  return ["--home", home, "--port", "0", "--api-port", "0", "--startup-timeout", "30", ...extraArgs];
+}
+
+/** An MCP client on `command args` over stdio; `env` overrides the SDK's few inherited variables (HOME, PATH, ...). */
+export async function connectMcp(ledger: Ledger, command: string, args: string[], env: Record<string, string>): Promise<Shim> {
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
   let stderr = "";
   // Drained all along: a full stderr pipe would block the shim.
   transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -294,3 +313,43 @@ export async function connectShim(
   ledger.trackPid(pid);
   return { client, transport, pid, stderr: () => stderr };
 }
+
+/** Every tool the shim offers, sorted. */
+export const TOOLS = [
+  "mesh_anomalies",
+  "mesh_awareness",
+  "mesh_compute_claim",
+  "mesh_compute_release",
+  "mesh_compute_submit",
+  "mesh_delete",
+  "mesh_domains",
+  "mesh_health",
+  "mesh_peers",
+  "mesh_publish",
+  "mesh_query",
+  "mesh_reflect",
+  "mesh_vote",
+];
+
+export type Structured = Record<string, unknown>;
+
+export async function callOk(shim: Shim, name: string, args: Record<string, unknown> = {}): Promise<Structured> {
+  const result = (await shim.client.callTool({ name, arguments: args })) as CallToolResult;
+  assert.notEqual(result.isError, true, `${name} failed: ${JSON.stringify(result.content)}\nshim stderr:\n${shim.stderr()}`);
+  assert.ok(result.structuredContent, `${name} returned no structuredContent`);
+  // The text copy says the same as the structured content.
+  const first = result.content[0];
+  assert.equal(first?.type, "text");
+  assert.deepEqual(JSON.parse(first.type === "text" ? first.text : ""), result.structuredContent);
+  return result.structuredContent;
+}
+
+/** Calls a tool that must fail; returns the daemon's error as the shim reported it. */
+export async function callError(shim: Shim, name: string, args: Record<string, unknown>): Promise<{ code: string; message: string; status: number }> {
+  const result = (await shim.client.callTool({ name, arguments: args })) as CallToolResult;
+  assert.equal(result.isError, true, `${name} should fail: ${JSON.stringify(result)}`);
+  const json = result.content.find((c) => c.type === "text" && c.text.startsWith('{"error"'));
+  assert.ok(json !== undefined && json.type === "text", `no JSON error in ${JSON.stringify(result.content)}`);
+  return (JSON.parse(json.text) as { error: { code: string; message: string; status: number } }).error;
+}
+

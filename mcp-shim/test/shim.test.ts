@@ -8,11 +8,11 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-
 import {
   agentBinary,
   callApi,
+  callError,
+  callOk,
   connectShim,
   enrolledHome,
   enrolledMesh,
@@ -22,8 +22,10 @@ import {
   run,
   SHIM,
   startDaemon,
+  TOOLS,
   waitUntil,
   type Shim,
+  type Structured,
 } from "./helpers.js";
 
 const ledger = new Ledger();
@@ -39,43 +41,6 @@ it("has the nocturne-agent binary to test against (NOCTURNE_AGENT_BIN)", async (
   await agentBinary();
 });
 
-type Structured = Record<string, unknown>;
-
-async function callOk(shim: Shim, name: string, args: Record<string, unknown> = {}): Promise<Structured> {
-  const result = (await shim.client.callTool({ name, arguments: args })) as CallToolResult;
-  assert.notEqual(result.isError, true, `${name} failed: ${JSON.stringify(result.content)}\nshim stderr:\n${shim.stderr()}`);
-  assert.ok(result.structuredContent, `${name} returned no structuredContent`);
-  // The text copy says the same as the structured content.
-  const first = result.content[0];
-  assert.equal(first?.type, "text");
-  assert.deepEqual(JSON.parse(first.type === "text" ? first.text : ""), result.structuredContent);
-  return result.structuredContent;
-}
-
-/** Calls a tool that must fail; returns the daemon's error as the shim reported it. */
-async function callError(shim: Shim, name: string, args: Record<string, unknown>): Promise<{ code: string; message: string; status: number }> {
-  const result = (await shim.client.callTool({ name, arguments: args })) as CallToolResult;
-  assert.equal(result.isError, true, `${name} should fail: ${JSON.stringify(result)}`);
-  const json = result.content.find((c) => c.type === "text" && c.text.startsWith('{"error"'));
-  assert.ok(json !== undefined && json.type === "text", `no JSON error in ${JSON.stringify(result.content)}`);
-  return (JSON.parse(json.text) as { error: { code: string; message: string; status: number } }).error;
-}
-
-const TOOLS = [
-  "mesh_anomalies",
-  "mesh_awareness",
-  "mesh_compute_claim",
-  "mesh_compute_release",
-  "mesh_compute_submit",
-  "mesh_delete",
-  "mesh_domains",
-  "mesh_health",
-  "mesh_peers",
-  "mesh_publish",
-  "mesh_query",
-  "mesh_reflect",
-  "mesh_vote",
-];
 
 describe("a shim that spawns its daemon", () => {
   let shim: Shim;
