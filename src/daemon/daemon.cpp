@@ -126,9 +126,12 @@ result<Home> open_home(const DaemonConfig& config) {
                 std::move(*published)};
 }
 
-// The peers to join through: those saved on the last run first, then the configured seeds.
+// The peers to join through: those saved on the last run first, then the configured seeds; the
+// genesis' seeds only when there is neither (a new home of a mesh that lists its seeds).
 std::vector<wire::Contact> initial_seeds(const app::HomeLayout& layout,
-                                         const std::vector<std::string>& bootstrap) {
+                                         const std::vector<std::string>& bootstrap,
+                                         const std::vector<std::string>& genesis_seeds,
+                                         const std::string& own_address) {
     std::vector<wire::Contact> seeds;
     if (auto saved = app::load_peer_snapshot(layout.peers_file())) {
         seeds = std::move(*saved);
@@ -138,6 +141,13 @@ std::vector<wire::Contact> initial_seeds(const app::HomeLayout& layout,
                      saved.error().message());
     }
     for (const auto& address : bootstrap) seeds.push_back({NodeId{}, address});
+    if (seeds.empty() && !genesis_seeds.empty()) {
+        spdlog::info("no saved peers and no --bootstrap: joining through the genesis' {} seeds",
+                     genesis_seeds.size());
+        // A seed node reads the same list: it does not dial itself.
+        for (const auto& address : genesis_seeds)
+            if (address != own_address) seeds.push_back({NodeId{}, address});
+    }
     return seeds;
 }
 
@@ -157,6 +167,7 @@ int run_daemon(const DaemonConfig& config) {
     tcfg.listen_port = config.port;
     tcfg.advertised_address = config.advertised_address;
     tcfg.network = trust::network_id(home.genesis);
+    const auto genesis_seeds = home.genesis.bootstrap;  // the agent takes the genesis below
     net::WsTransport transport(io, keys, clock, tcfg);
     if (auto ec = transport.listen()) {
         return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.port) +
@@ -234,7 +245,7 @@ int run_daemon(const DaemonConfig& config) {
         return fail("cannot write " + layout.runtime_file().string() + ": " + ec.message());
     }
 
-    const auto seeds = initial_seeds(layout, config.bootstrap);
+    const auto seeds = initial_seeds(layout, config.bootstrap, genesis_seeds, transport.address());
 
     Ticker ticker(io, agent);
     ticker.start();

@@ -15,6 +15,18 @@ namespace {
 constexpr std::size_t max_genesis_bytes = 256 * 1024;
 constexpr std::size_t max_operators = 256;
 constexpr int max_rule_value = 64;
+constexpr std::size_t max_seed_bytes = 256;
+
+bool is_valid_seed(std::string_view s) noexcept {
+    if (s.size() > max_seed_bytes) return false;
+    if (!s.starts_with("ws://") && !s.starts_with("wss://")) return false;
+    const auto host = s.substr(s.find("//") + 2);
+    if (host.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// Everything but the seeds: what the network id hashes.
+nlohmann::json encode_rules(const Genesis& genesis);
 
 Error fail(std::string message) {
     return Error(errc::invalid_genesis, std::move(message));
@@ -29,7 +41,7 @@ const GenesisOperator* Genesis::find(const crypto::PublicKey& key) const noexcep
 }
 
 std::string network_id(const Genesis& genesis) {
-    const auto text = encode_genesis(genesis);
+    const auto text = encode_rules(genesis).dump(2) + "\n";
     return to_hex(sha256(as_bytes(text)));
 }
 
@@ -71,13 +83,14 @@ result<Genesis> parse_genesis(std::string_view text) {
         static_cast<int>(r.optional_int64("domain_flood_per_hour", 1, max_rule_rate)
                              .value_or(AnomalyRules{}.domain_flood_per_hour));
     const auto* ops = r.array("operators", max_operators);
+    const auto* seeds = r.optional_array("bootstrap", Genesis::max_bootstrap);
     if (auto ec = r.finish()) {
         return fail(std::string("bad top-level field (") + error_name(ec) +
                     "): expected version, network, min_endorsements, "
                     "revocation_threshold, operators and optionally max_depth, "
                     "vote_commit_seconds, vote_reveal_seconds and claim_seconds (1-604800) and "
                     "replication (1-20), vote_burst_per_minute and domain_flood_per_hour "
-                    "(1-1000)");
+                    "(1-1000), bootstrap (up to 16 ws:// addresses)");
     }
     if (g.version != 1) return fail("unsupported version " + std::to_string(g.version));
     if (!wire::is_valid_id(g.network)) return fail("network must be 1-128 of [A-Za-z0-9._-]");
@@ -102,6 +115,14 @@ result<Genesis> parse_genesis(std::string_view text) {
         if (!seen.insert(op.public_key).second) return fail(where + ": duplicate public_key");
         g.operators.push_back(std::move(op));
     }
+    for (std::size_t i = 0; seeds != nullptr && i < seeds->size(); ++i) {
+        const auto& seed = (*seeds)[i];
+        if (!seed.is_string() || !is_valid_seed(seed.get_ref<const std::string&>())) {
+            return fail("bootstrap[" + std::to_string(i) +
+                        "] must be a ws://host:port or wss://host:port address");
+        }
+        g.bootstrap.push_back(seed.get<std::string>());
+    }
     if (static_cast<int>(g.operators.size()) < g.min_endorsements) {
         return fail("fewer genesis operators than min_endorsements: nobody could ever enroll");
     }
@@ -112,6 +133,14 @@ result<Genesis> parse_genesis(std::string_view text) {
 }
 
 std::string encode_genesis(const Genesis& genesis) {
+    auto j = encode_rules(genesis);
+    if (!genesis.bootstrap.empty()) j["bootstrap"] = genesis.bootstrap;
+    return j.dump(2) + "\n";
+}
+
+namespace {
+
+nlohmann::json encode_rules(const Genesis& genesis) {
     nlohmann::json ops = nlohmann::json::array();
     for (const auto& op : genesis.operators) {
         ops.push_back({{"public_key", to_hex(op.public_key)},
@@ -140,7 +169,9 @@ std::string encode_genesis(const Genesis& genesis) {
     if (genesis.claim_seconds != Genesis::default_claim_seconds) {
         j["claim_seconds"] = genesis.claim_seconds;
     }
-    return j.dump(2) + "\n";
+    return j;
 }
+
+}  // namespace
 
 }  // namespace nocturne::trust

@@ -1,5 +1,7 @@
 // Drives the real nocturne-agent binary as a user would.
 
+#include <nocturne/trust/genesis.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -234,6 +236,36 @@ TEST(AgentBinary, NodesJoinThroughBootstrapAndRejoinFromSavedPeers) {
 
     for (auto* p : {a.get(), b.get(), c.get()}) p->signal(SIGTERM);
     for (auto* p : {a.get(), b.get(), c.get()}) EXPECT_EQ(p->wait(5s), 0);
+}
+
+TEST(AgentBinary, ANewHomeJoinsThroughTheSeedsItsGenesisLists) {
+    TempDir ha, hb, files;
+    auto genesis = trust::parse_genesis(trust::builtin_genesis_text());
+    ASSERT_TRUE(genesis.has_value());
+    const auto plain = files / "genesis.json";
+    std::ofstream(plain) << trust::encode_genesis(*genesis);
+    auto start = [](const TempDir& home, const std::filesystem::path& g) {
+        return std::make_unique<Process>(
+            agent_binary(),
+            std::vector<std::string>{"start", "--foreground", "--api-port", "0", "--port", "0",
+                                     "--home", home.path().string(), "--genesis", g.string()});
+    };
+    auto a = start(ha, plain);
+    const auto ra = wait_ready(*a);
+    ASSERT_TRUE(ra.has_value()) << a->drain_stderr();
+    EXPECT_EQ(wait_bootstrapped(*a), 0);
+
+    // The same mesh's genesis with A as its seed (and a seed that is down): B, a new home started
+    // with neither saved peers nor --bootstrap, joins A; the seeds did not make another network.
+    genesis->bootstrap = {"ws://127.0.0.1:1", ra->address};
+    const auto seeded = files / "seeded-genesis.json";
+    std::ofstream(seeded) << trust::encode_genesis(*genesis);
+    auto b = start(hb, seeded);
+    ASSERT_TRUE(wait_ready(*b).has_value()) << b->drain_stderr();
+    EXPECT_EQ(wait_bootstrapped(*b), 1) << b->drain_stderr();
+
+    for (auto* p : {a.get(), b.get()}) p->signal(SIGTERM);
+    for (auto* p : {a.get(), b.get()}) EXPECT_EQ(p->wait(5s), 0);
 }
 
 }  // namespace

@@ -68,6 +68,33 @@ TEST(Genesis, MalformedGenesisIsExplained) {
     j = base;
     j["network"] = "has space";
     rejects(j, "network");
+    j = base;
+    j["bootstrap"] = {"http://seed:47100"};
+    rejects(j, "bootstrap[0] must be a ws://host:port");
+    j = base;
+    j["bootstrap"] = {"ws://a:1", 7};
+    rejects(j, "bootstrap[1]");
+    j = base;
+    j["bootstrap"] = nlohmann::json::array();
+    for (int i = 0; i < 17; ++i) j["bootstrap"].push_back("ws://seed" + std::to_string(i) + ":1");
+    rejects(j, "bootstrap (up to 16");
+}
+
+TEST(Genesis, BootstrapSeedsRoundTripWithoutChangingTheNetwork) {
+    test::TestWeb web;
+    auto seeded = web.genesis;
+    seeded.bootstrap = {"ws://seed1.example:47100", "wss://seed2.example/mesh"};
+    const auto text = encode_genesis(seeded);
+    auto back = parse_genesis(text);
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_EQ(back->bootstrap, seeded.bootstrap);
+    // Seeds are hints: listing, adding or dropping one keeps the mesh the same mesh.
+    EXPECT_EQ(network_id(*back), network_id(web.genesis));
+    EXPECT_EQ(encode_genesis(web.genesis).find("bootstrap"), std::string::npos);
+    // Anything else still makes another mesh.
+    auto other = web.genesis;
+    other.max_depth = 2;
+    EXPECT_NE(network_id(other), network_id(web.genesis));
 }
 
 TEST(Genesis, OperatorIdIsHexSha256OfKey) {

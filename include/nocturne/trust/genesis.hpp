@@ -43,12 +43,17 @@ struct Genesis {
     // entries an hour into one domain).
     AnomalyRules anomaly;
     std::vector<GenesisOperator> operators;
+    // ws:// or wss:// addresses of the mesh's well-known nodes, joined through when a home has no
+    // saved peers and no --bootstrap. Hints only, outside the network id: seeds come and go
+    // without making a new mesh, and every peer is authenticated and network-checked anyway.
+    std::vector<std::string> bootstrap;
 
     static constexpr std::int64_t default_vote_commit_seconds = 3600;
     static constexpr std::int64_t default_vote_reveal_seconds = 3600;
     static constexpr std::int64_t max_vote_window_seconds = 7 * 86400;
     static constexpr std::int64_t default_claim_seconds = 3600;
     static constexpr int max_replication = 20;
+    static constexpr std::size_t max_bootstrap = 16;
 
     const GenesisOperator* find(const crypto::PublicKey& key) const noexcept;
 };
@@ -58,8 +63,9 @@ struct Genesis {
 result<Genesis> parse_genesis(std::string_view text);
 std::string encode_genesis(const Genesis& genesis);
 
-// The mesh's identity: hex SHA-256 of the genesis as encode_genesis() writes it. Nodes compare it
-// at their handshake; two genesis files that differ in anything make two meshes.
+// The mesh's identity: hex SHA-256 of the genesis as encode_genesis() writes it, without the
+// bootstrap seeds. Nodes compare it at their handshake; two genesis files that differ in anything
+// else make two meshes.
 std::string network_id(const Genesis& genesis);
 
 // genesis.json from the repository root, compiled into the binary.
