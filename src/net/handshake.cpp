@@ -49,9 +49,12 @@ bool is_advertised_address(std::string_view text) {
 
 }  // namespace
 
-std::string make_hello(const crypto::Nonce& nonce, std::string_view network) {
-    return wire::to_compact_json(
-        {{"type", "HELLO"}, {"v", 2}, {"nonce", to_hex(nonce)}, {"network", std::string(network)}});
+std::string make_hello(const Hello& hello) {
+    return wire::to_compact_json({{"type", "HELLO"},
+                                  {"v", 3},
+                                  {"nonce", to_hex(hello.nonce)},
+                                  {"network", hello.network},
+                                  {"kx", to_hex(hello.kx)}});
 }
 
 result<Hello> parse_hello(std::string_view frame) {
@@ -63,30 +66,31 @@ result<Hello> parse_hello(std::string_view frame) {
     Hello hello;
     hello.nonce = reader.hex_fixed<std::tuple_size_v<crypto::Nonce>>("nonce");
     hello.network = reader.string("network", network_hex_bytes);
+    hello.kx = reader.hex_fixed<std::tuple_size_v<crypto::KxPublicKey>>("kx");
     if (auto ec = reader.finish()) return ec;
     if (type != "HELLO") return make_error_code(errc::unknown_message_type);
-    if (version != 2) return make_error_code(errc::unknown_version);
+    if (version != 3) return make_error_code(errc::unknown_version);
     return hello;
 }
 
-std::string make_auth(const crypto::Nonce& peer_nonce, const crypto::KeyPair& keys,
+std::string make_auth(const AuthBinding& binding, const crypto::KeyPair& keys,
                       std::string_view address, std::string_view network,
                       const std::vector<wire::Record>& credentials) {
     auto creds = nlohmann::json::array();
     for (const auto& r : credentials)
         creds.push_back(nlohmann::json::parse(wire::encode_record(r)));
-    const nlohmann::json body = {{"nonce", to_hex(peer_nonce)},
-                                 {"node_id", keys.node_id().to_hex()},
-                                 {"public_key", to_hex(keys.public_key())},
-                                 {"address", std::string(address)},
-                                 {"network", std::string(network)},
-                                 {"credentials", std::move(creds)}};
+    const nlohmann::json body = {
+        {"nonce", to_hex(binding.peer_nonce)},     {"node_id", keys.node_id().to_hex()},
+        {"public_key", to_hex(keys.public_key())}, {"address", std::string(address)},
+        {"network", std::string(network)},         {"kx", to_hex(binding.own_kx)},
+        {"peer_kx", to_hex(binding.peer_kx)},      {"stream", to_hex(binding.stream)},
+        {"credentials", std::move(creds)}};
     const auto blob = wire::sign_blob(handshake_domain, wire::to_compact_json(body), keys);
     return wire::to_compact_json(wire::blob_to_json(blob));
 }
 
-result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& our_nonce,
-                                 std::string_view network, const wire::Limits& limits) {
+result<PeerIdentity> verify_auth(std::string_view frame, const Hello& ours, const Hello& peer_hello,
+                                 const wire::Limits& limits) {
     auto outer = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
     if (!outer) return outer.error();
     auto blob = wire::verify_blob(*outer, handshake_domain, max_handshake_frame_bytes);
@@ -102,15 +106,20 @@ result<PeerIdentity> verify_auth(std::string_view frame, const crypto::Nonce& ou
     peer.public_key = reader.hex_fixed<std::tuple_size_v<crypto::PublicKey>>("public_key");
     peer.address = reader.string("address", limits.max_string_bytes);
     peer.network = reader.string("network", network_hex_bytes);
+    const auto kx = reader.hex_fixed<std::tuple_size_v<crypto::KxPublicKey>>("kx");
+    const auto peer_kx = reader.hex_fixed<std::tuple_size_v<crypto::KxPublicKey>>("peer_kx");
+    peer.stream = reader.hex_fixed<std::tuple_size_v<crypto::StreamHeader>>("stream");
     const auto* creds = reader.array("credentials", limits.max_credentials);
     if (auto ec = reader.finish()) return ec;
     // A signature over someone else's nonce is a replayed or relayed AUTH.
-    if (nonce != our_nonce) return make_error_code(errc::value_out_of_range);
+    if (nonce != ours.nonce) return make_error_code(errc::value_out_of_range);
+    // The keys the session's channel is made of must be the ones both HELLOs carried.
+    if (kx != peer_hello.kx || peer_kx != ours.kx) return make_error_code(errc::bad_key_exchange);
     if (peer.public_key != blob->public_key) return make_error_code(errc::public_key_mismatch);
     auto derived = NodeId::from_public_key(peer.public_key);
     if (!derived || *derived != peer.node_id) return make_error_code(errc::node_id_mismatch);
     if (!is_advertised_address(peer.address)) return make_error_code(errc::value_out_of_range);
-    if (peer.network != network) return make_error_code(errc::network_mismatch);
+    if (peer.network != ours.network) return make_error_code(errc::network_mismatch);
     for (const auto& item : *creds) {
         auto record = wire::decode_record(wire::to_compact_json(item), limits);
         if (!record) return record.error();

@@ -2,6 +2,7 @@
 
 #include "peer_session.hpp"
 
+#include <nocturne/crypto/channel.hpp>
 #include <nocturne/crypto/random.hpp>
 #include <nocturne/net/admission.hpp>
 #include <nocturne/net/flow_control.hpp>
@@ -70,7 +71,6 @@ public:
           retire_timer_(ws_.get_executor()),
           pace_timer_(ws_.get_executor()),
           stall_timer_(ws_.get_executor()),
-          replay_(t_->config_.limits.max_clock_skew_seconds),
           flow_(flow_options(t_->config_), std::chrono::steady_clock::now()) {
         boost::system::error_code ec;
         const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
@@ -92,7 +92,6 @@ public:
           stall_timer_(ws_.get_executor()),
           target_(std::move(target)),
           expected_(expected),
-          replay_(t_->config_.limits.max_clock_skew_seconds),
           flow_(flow_options(t_->config_), std::chrono::steady_clock::now()) {
         remote_ = printable(format_ws_address(target_.host, target_.port).substr(5));
     }
@@ -210,7 +209,10 @@ private:
         }
         if (ok && state_ == State::handshaking && !t_->closed_) {
             state_ = State::open;
-            ws_.read_message_max(t_->config_.limits.max_frame_bytes);
+            // Sealed frames from here on: binary, each up to a message plus the channel's tag.
+            ws_.binary(true);
+            ws_.read_message_max(t_->config_.limits.max_frame_bytes +
+                                 crypto::ChannelSender::overhead);
             t_->touch(*this);
             t_->on_authenticated(*this);  // may retire us at once
             start_writer();
@@ -312,9 +314,11 @@ private:
     }
 
     asio::awaitable<bool> authenticate() {
-        const crypto::Nonce our_nonce = crypto::random_nonce();
         const auto& network = t_->config_.network;
-        if (!co_await write_handshake_frame(make_hello(our_nonce, network))) co_return false;
+        // Fresh for this session and wiped when the handshake ends: forward secrecy.
+        const auto ephemeral = crypto::EphemeralKey::generate();
+        const Hello ours{crypto::random_nonce(), network, ephemeral.public_key()};
+        if (!co_await write_handshake_frame(make_hello(ours))) co_return false;
 
         auto frame = co_await read_handshake_frame();
         if (!frame) co_return false;
@@ -329,14 +333,18 @@ private:
             co_return co_await reject_handshake("network mismatch");
         }
 
+        auto keys = crypto::ChannelKeys::derive(role_ == Role::outbound, ephemeral, hello->kx);
+        if (!keys) co_return co_await reject_handshake("bad HELLO: " + keys.error().message());
+        sender_.emplace(*keys);
+        const AuthBinding binding{hello->nonce, hello->kx, ours.kx, sender_->header()};
         if (!co_await write_handshake_frame(
-                make_auth(hello->nonce, t_->keys_, t_->address_, network, *t_->credentials_))) {
+                make_auth(binding, t_->keys_, t_->address_, network, *t_->credentials_))) {
             co_return false;
         }
 
         auto auth = co_await read_handshake_frame();
         if (!auth) co_return false;
-        auto peer = verify_auth(*auth, our_nonce, network, t_->config_.limits);
+        auto peer = verify_auth(*auth, ours, *hello, t_->config_.limits);
         if (!peer) co_return co_await reject_handshake("bad AUTH: " + peer.error().message());
         // Refusing our own id also defeats reflecting our AUTH back at us.
         if (peer->node_id == t_->self_)
@@ -346,6 +354,8 @@ private:
                                                 ", peer is " + peer->node_id.short_hex());
         }
         peer_ = peer->node_id;
+        peer_key_ = peer->public_key;
+        receiver_.emplace(*keys, peer->stream);
         peer_credentials_ =
             std::make_shared<const std::vector<wire::Record>>(std::move(peer->credentials));
         co_return true;
@@ -369,15 +379,22 @@ private:
     }
 
     void handle_frame(std::string_view frame, bool text) {
-        // The rate limit comes first: it is the cheap check, and it is what keeps a flooding peer
-        // from making us verify a signature per frame.
+        // Every frame is opened, even one over the rate: the stream's counter must see each in
+        // order. Opening costs about what copying does; decoding, the expensive part, waits for
+        // the rate check. A frame that does not open was altered, replayed, reordered, cut short
+        // or never ours: nothing more from this connection can be trusted, so it closes now.
+        if (text) return channel_failure("a text frame after the handshake");
+        auto opened = receiver_->open(frame);
+        if (!opened) return channel_failure(opened.error().message());
+        const std::string_view message = *opened;
+
         const auto steady_now = std::chrono::steady_clock::now();
         switch (flow_.on_inbound(steady_now)) {
             case FlowControl::Inbound::accept:
                 break;
             case FlowControl::Inbound::refuse_and_tell:
                 ++t_->stats_.rejected_rate;
-                tell_to_slow_down(frame, flow_.retry_after(steady_now));
+                tell_to_slow_down(message, flow_.retry_after(steady_now));
                 return;
             case FlowControl::Inbound::refuse:
                 ++t_->stats_.rejected_rate;
@@ -386,24 +403,11 @@ private:
                 return violation(&Stats::rejected_rate,
                                  "over the rate limit after being told to slow down");
         }
-        if (!text) return violation(&Stats::rejected_invalid, "binary frame");
-        auto env = wire::decode_envelope(frame, t_->config_.limits);
+        auto env = wire::decode_message(message, t_->config_.limits);
         if (!env) return violation(&Stats::rejected_invalid, env.error().message());
-        if (env->sender.node_id != peer_) {
-            return violation(
-                &Stats::rejected_invalid,
-                "envelope from " + env->sender.node_id.short_hex() + " on this session");
-        }
-        const std::int64_t now = t_->clock_.unix_seconds();
-        switch (replay_.check(env->id, env->timestamp, now)) {
-            case ReplayGuard::Verdict::stale:
-                return violation(&Stats::rejected_replay,
-                                 "timestamp " + std::to_string(env->timestamp - now) + " s off");
-            case ReplayGuard::Verdict::duplicate:
-                return violation(&Stats::rejected_replay, "duplicate message id " + env->id);
-            case ReplayGuard::Verdict::fresh:
-                break;
-        }
+        // Who sent it is who the handshake proved, whatever the message says.
+        env->sender.node_id = peer_;
+        env->sender.public_key = peer_key_;
         if (wire::is_reply(env->payload)) t_->table_.note_reply(id_);
         if (const auto* e = std::get_if<wire::ErrorReply>(&env->payload);
             e != nullptr && e->code == errc::rate_limited) {
@@ -418,16 +422,23 @@ private:
             std::move(env->payload), remote_ip_, peer_credentials_});
     }
 
-    // Answers a request we refused over the rate limit, on this session, without verifying it
+    // Answers a request we refused over the rate limit, on this session, without decoding it
     // (see wire::peek_request_id): the sender's request fails at once and it pauses.
-    void tell_to_slow_down(std::string_view frame, std::chrono::milliseconds retry_after) {
-        const auto id = wire::peek_request_id(frame, t_->config_.limits);
+    void tell_to_slow_down(std::string_view message, std::chrono::milliseconds retry_after) {
+        const auto id = wire::peek_request_id(message, t_->config_.limits);
         if (!id) return;
         ++t_->stats_.slow_downs_sent;
         wire::ErrorReply reply{*id, errc::rate_limited, "slow down",
                                static_cast<std::uint32_t>(std::min<std::int64_t>(
                                    retry_after.count(), wire::max_retry_after_ms))};
         t_->send(wire::Contact{peer_, ""}, dht::Message{crypto::random_hex_id(), std::move(reply)});
+    }
+
+    void channel_failure(std::string_view what) {
+        ++t_->stats_.channel_failures;
+        spdlog::warn("net: closing session {}: {}", label(), what);
+        silenced_ = true;
+        close_gracefully(websocket::close_code::policy_error, true);
     }
 
     void violation(std::uint64_t Stats::*counter, std::string_view what) {
@@ -528,9 +539,12 @@ private:
                 if (ec || !writable()) break;
                 continue;  // the delay may have grown meanwhile
             }
+            // Closing before the handshake finished: nothing may go out unsealed.
+            if (!sender_) break;
             flow_.on_sent(std::chrono::steady_clock::now());
-            auto [ec, n] =
-                co_await ws_.async_write(asio::buffer(queue_.front().frame), use_nothrow);
+            // Sealed here, in the order frames go out: the peer's stream expects exactly that.
+            sealed_ = sender_->seal(queue_.front().frame);
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(sealed_), use_nothrow);
             if (ec) {
                 spdlog::debug("net: session {}: write failed: {}", label(), ec.message());
                 writing_ = false;
@@ -653,7 +667,10 @@ private:
     bool silenced_ = false;  // closing for a violation or shutdown: inbound frames are ignored
     websocket::close_code close_code_ = websocket::close_code::normal;
 
-    ReplayGuard replay_;
+    crypto::PublicKey peer_key_{};                 // proved by the handshake
+    std::optional<crypto::ChannelSender> sender_;  // set during the handshake
+    std::optional<crypto::ChannelReceiver> receiver_;
+    std::string sealed_;  // the frame being written
     FlowControl flow_;
     bool pacing_ = false;  // the writer waits for the peer's rate, not for the socket
     unsigned violations_ = 0;

@@ -209,9 +209,8 @@ void WsTransportImpl::send(const wire::Contact& to, dht::Message msg) {
     draft.agent_id = agent_id_;
     draft.operator_id = operator_id_;
     draft.address = address_;
-    draft.timestamp = clock_.unix_seconds();
     draft.payload = std::move(msg.payload);
-    auto frame = wire::sign_envelope(draft, keys_, config_.limits);
+    auto frame = wire::encode_message(draft, config_.limits);
     if (!frame) {
         spdlog::warn("net: cannot send {} to {}: {}", wire::to_string(wire::type_of(draft.payload)),
                      to.id.short_hex(), frame.error().message());

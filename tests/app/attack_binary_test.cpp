@@ -327,17 +327,13 @@ TEST_F(DaemonsUnderAttack, ClaimedAddressesAreDialedOnlyAsIpAndPortOncePerClaim)
         "ws://user:pw@127.0.0.1:" + port, "ws://localhost:" + port, "ws://192.0.2.1:" + port};
     std::vector<std::pair<crypto::KeyPair, std::unique_ptr<RawWsClient>>> clients;
     const auto claim_all = [&] {
-        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
         for (std::size_t i = 0; i < clients.size(); ++i) {
             auto& [keys, c] = clients[i];
             wire::EnvelopeDraft ping;
-            ping.timestamp = now;
             ping.address = claims[i % claims.size()];
             ping.payload = wire::Ping{};
             EXPECT_FALSE(
-                net::test::run_task(io, c->write(wire::sign_envelope(ping, keys).value())).value());
+                net::test::run_task(io, c->send(wire::encode_message(ping).value())).value());
         }
     };
     for (int i = 0; i < 20; ++i) {  // 20 claims from 20 fresh keys
@@ -379,9 +375,6 @@ TEST_F(DaemonsUnderAttack, PeersThatNeverReadAreCutOffAndMemoryStaysBounded) {
     const auto rss_before = peak_resident_kib(na_->pid());
 
     asio::io_context io;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
     std::vector<std::unique_ptr<RawWsClient>> readers;
     constexpr int sessions = 10;
     constexpr int requests = 350;  // within the per-session rate burst; ~30 MiB of answers each
@@ -394,9 +387,9 @@ TEST_F(DaemonsUnderAttack, PeersThatNeverReadAreCutOffAndMemoryStaysBounded) {
         ASSERT_FALSE(net::test::run_task(io, c.connect(na_->peer_port())).value());
         ASSERT_FALSE(net::test::run_task(io, c.handshake(keys, network_)).value());
         for (int r = 0; r < requests; ++r) {
-            const auto frame = RawWsClient::envelope(keys, now, crypto::random_hex_id(),
-                                                     wire::FindValue{domain_index_key("sec/bulk")});
-            ASSERT_FALSE(net::test::run_task(io, c.write(frame)).value());
+            const auto message = RawWsClient::message(
+                crypto::random_hex_id(), wire::FindValue{domain_index_key("sec/bulk")});
+            ASSERT_FALSE(net::test::run_task(io, c.send(message)).value());
         }
     }
     // A peer that reads is never cut for what we queued (its frames are refused locally); one

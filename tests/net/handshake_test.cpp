@@ -21,12 +21,32 @@ crypto::Nonce nonce_of(std::uint8_t fill) {
     return n;
 }
 
-nlohmann::json auth_body(const crypto::Nonce& nonce, const crypto::KeyPair& keys) {
-    return {{"nonce", to_hex(nonce)},
+crypto::KxPublicKey kx_of(std::uint8_t fill) {
+    crypto::KxPublicKey k{};
+    k.fill(fill);
+    return k;
+}
+
+// Our HELLO and the peer's, as the session holds them when the peer's AUTH arrives.
+const Hello ours{nonce_of(7), net_a, kx_of(1)};
+const Hello theirs{nonce_of(9), net_a, kx_of(2)};
+
+// What the peer signs for us.
+AuthBinding binding_for_us() {
+    crypto::StreamHeader stream{};
+    stream.fill(5);
+    return {ours.nonce, ours.kx, theirs.kx, stream};
+}
+
+nlohmann::json auth_body(const crypto::KeyPair& keys) {
+    return {{"nonce", to_hex(ours.nonce)},
             {"node_id", keys.node_id().to_hex()},
             {"public_key", to_hex(keys.public_key())},
             {"address", ""},
             {"network", net_a},
+            {"kx", to_hex(theirs.kx)},
+            {"peer_kx", to_hex(ours.kx)},
+            {"stream", to_hex(binding_for_us().stream)},
             {"credentials", nlohmann::json::array()}};
 }
 
@@ -36,25 +56,29 @@ std::string signed_auth(const nlohmann::json& body, const crypto::KeyPair& keys,
 }
 
 TEST(WsTransportHandshake, HelloRoundTripsAndIsStrict) {
-    const auto nonce = crypto::random_nonce();
-    const auto hello = make_hello(nonce, net_a);
-    EXPECT_EQ(hello, R"({"network":")" + net_a + R"(","nonce":")" + to_hex(nonce) +
-                         R"(","type":"HELLO","v":2})");
-    EXPECT_EQ(parse_hello(hello)->nonce, nonce);
+    const Hello mine{crypto::random_nonce(), net_a, crypto::EphemeralKey::generate().public_key()};
+    const auto hello = make_hello(mine);
+    EXPECT_EQ(hello, R"({"kx":")" + to_hex(mine.kx) + R"(","network":")" + net_a +
+                         R"(","nonce":")" + to_hex(mine.nonce) + R"(","type":"HELLO","v":3})");
+    EXPECT_EQ(parse_hello(hello)->nonce, mine.nonce);
     EXPECT_EQ(parse_hello(hello)->network, net_a);
+    EXPECT_EQ(parse_hello(hello)->kx, mine.kx);
 
-    const std::string hex = to_hex(nonce);
-    const std::string tail = R"(","network":")" + net_a + "\"}";
-    EXPECT_EQ(parse_hello(R"({"type":"AUTH","v":2,"nonce":")" + hex + tail).error(),
+    const std::string hex = to_hex(mine.nonce);
+    const std::string tail = R"(","network":")" + net_a + R"(","kx":")" + to_hex(mine.kx) + "\"}";
+    EXPECT_EQ(parse_hello(R"({"type":"AUTH","v":3,"nonce":")" + hex + tail).error(),
               errc::unknown_message_type);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":1,"nonce":")" + hex + tail).error(),
+    // A node of the previous protocol (signed messages, no channel) is told apart at once.
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":")" + hex + tail).error(),
               errc::unknown_version);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"x":1,"nonce":")" + hex + tail).error(),
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":3,"x":1,"nonce":")" + hex + tail).error(),
               errc::unknown_field);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":"abcd)" + tail).error(),
+    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":3,"nonce":"abcd)" + tail).error(),
               errc::bad_length);
-    EXPECT_EQ(parse_hello(R"({"type":"HELLO","v":2,"nonce":")" + hex + "\"}").error(),
-              errc::missing_field);
+    EXPECT_EQ(
+        parse_hello(R"({"type":"HELLO","v":3,"network":")" + net_a + R"(","nonce":")" + hex + "\"}")
+            .error(),
+        errc::missing_field);
     EXPECT_EQ(parse_hello("junk").error(), errc::malformed_json);
     EXPECT_EQ(parse_hello("[1]").error(), errc::wrong_type);
     EXPECT_EQ(parse_hello(std::string(max_handshake_frame_bytes + 1, ' ')).error(),
@@ -64,62 +88,79 @@ TEST(WsTransportHandshake, HelloRoundTripsAndIsStrict) {
 
 TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonceAndCarriesCredentials) {
     const auto keys = crypto::KeyPair::generate();
-    const auto ours = nonce_of(7);
     const auto record =
         wire::sign_record({wire::RecordKind::cert, 1, 1'700'000'000, 1'700'000'000 + 3600,
                            R"({"operator_id":")" + std::string(64, 'c') + R"("})"},
                           keys);
     ASSERT_TRUE(record.has_value());
-    const auto auth = make_auth(ours, keys, "ws://127.0.0.1:9090", net_a, {*record});
-    auto peer = verify_auth(auth, ours, net_a);
+    const auto auth = make_auth(binding_for_us(), keys, "ws://127.0.0.1:9090", net_a, {*record});
+    auto peer = verify_auth(auth, ours, theirs);
     ASSERT_TRUE(peer.has_value()) << peer.error().message();
     EXPECT_EQ(peer->node_id, keys.node_id());
     EXPECT_EQ(peer->public_key, keys.public_key());
     EXPECT_EQ(peer->address, "ws://127.0.0.1:9090");
+    EXPECT_EQ(peer->stream, binding_for_us().stream);
     ASSERT_EQ(peer->credentials.size(), 1u);
     EXPECT_EQ(peer->credentials[0].body, record->body);
 
     // An AUTH made for another nonce (an old one, or another connection's) is refused.
-    EXPECT_EQ(verify_auth(auth, nonce_of(8), net_a).error(), errc::value_out_of_range);
+    EXPECT_EQ(verify_auth(auth, {nonce_of(8), net_a, ours.kx}, theirs).error(),
+              errc::value_out_of_range);
     // A node of another mesh is refused.
-    EXPECT_EQ(verify_auth(auth, ours, net_b).error(), errc::network_mismatch);
+    EXPECT_EQ(verify_auth(auth, {ours.nonce, net_b, ours.kx}, theirs).error(),
+              errc::network_mismatch);
+}
+
+TEST(WsTransportHandshake, AuthBindsBothKeyExchangeKeys) {
+    const auto keys = crypto::KeyPair::generate();
+    const auto auth = make_auth(binding_for_us(), keys, "", net_a, {});
+    // Someone in the middle replaced the peer's HELLO key with its own: the AUTH names the real
+    // one.
+    EXPECT_EQ(verify_auth(auth, ours, {theirs.nonce, net_a, kx_of(3)}).error(),
+              errc::bad_key_exchange);
+    // ... or replaced ours on the way to the peer: the peer signed the key it saw.
+    EXPECT_EQ(verify_auth(auth, {ours.nonce, net_a, kx_of(4)}, theirs).error(),
+              errc::bad_key_exchange);
 }
 
 TEST(WsTransportHandshake, AuthRejectsForgeries) {
     const auto keys = crypto::KeyPair::generate();
     const auto other = crypto::KeyPair::generate();
-    const auto ours = nonce_of(1);
-    const auto verify = [&](const std::string& frame) { return verify_auth(frame, ours, net_a); };
+    const auto verify = [&](const std::string& frame) { return verify_auth(frame, ours, theirs); };
+    ASSERT_TRUE(verify(signed_auth(auth_body(keys), keys)).has_value());
 
     // Body changed after signing.
-    auto outer = nlohmann::json::parse(make_auth(ours, keys, "", net_a, {}));
-    auto body = auth_body(ours, keys);
+    auto outer = nlohmann::json::parse(make_auth(binding_for_us(), keys, "", net_a, {}));
+    auto body = auth_body(keys);
     body["address"] = "ws://evil:1";
     outer["body"] = body.dump();
     EXPECT_EQ(verify(outer.dump()).error(), errc::bad_signature);
 
     // Claims another node's id / key while signing with its own.
-    body = auth_body(ours, keys);
+    body = auth_body(keys);
     body["node_id"] = other.node_id().to_hex();
     EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::node_id_mismatch);
-    EXPECT_EQ(verify(signed_auth(auth_body(ours, other), keys)).error(), errc::public_key_mismatch);
+    EXPECT_EQ(verify(signed_auth(auth_body(other), keys)).error(), errc::public_key_mismatch);
 
-    // Signed for another purpose (domain separation).
-    EXPECT_EQ(verify(signed_auth(auth_body(ours, keys), keys, wire::message_domain)).error(),
+    // Signed for another purpose, or for the previous handshake (domain separation).
+    EXPECT_EQ(verify(signed_auth(auth_body(keys), keys, "nocturne/handshake/v1")).error(),
               errc::bad_signature);
 
     // Strict body.
-    body = auth_body(ours, keys);
+    body = auth_body(keys);
     body["extra"] = 1;
     EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::unknown_field);
-    body = auth_body(ours, keys);
+    body = auth_body(keys);
+    body.erase("stream");
+    EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::missing_field);
+    body = auth_body(keys);
     body["address"] = "http://x:1";
     EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::value_out_of_range);
     // A credential that is not a valid signed record, or too many of them.
-    body = auth_body(ours, keys);
+    body = auth_body(keys);
     body["credentials"] = {{{"pk", to_hex(keys.public_key())}, {"body", "{}"}, {"sig", "00"}}};
     EXPECT_FALSE(verify(signed_auth(body, keys)).has_value());
-    body = auth_body(ours, keys);
+    body = auth_body(keys);
     body["credentials"] = nlohmann::json::array();
     for (int i = 0; i < 17; ++i) body["credentials"].push_back(nlohmann::json::object());
     EXPECT_EQ(verify(signed_auth(body, keys)).error(), errc::value_out_of_range);

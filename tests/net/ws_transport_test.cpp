@@ -327,39 +327,39 @@ TEST_F(WsTransportTest, HandshakeMustFinishInTime) {
 
 TEST_F(WsTransportTest, InvalidMessagesAreCountedAndRepeatOffendersDisconnected) {
     WsTransportConfig config;
-    config.max_violations = 5;
+    config.max_violations = 4;
     Node b(io_, clock_, config);
     const auto client_keys = crypto::KeyPair::generate();
-    const auto other_keys = crypto::KeyPair::generate();
     RawWsClient& client = new_client();
     ASSERT_FALSE(run(client.connect(b.transport.port())));
     ASSERT_FALSE(run(client.handshake(client_keys)));
     EXPECT_EQ(client.server_id(), b.id());
     ASSERT_TRUE(run_until([&] { return b.stats().sessions_opened == 1; }));
 
-    const std::int64_t now = clock_.unix_seconds();
-    const std::string valid = RawWsClient::envelope(client_keys, now);
-    const auto send = [&](const std::string& frame, auto done) {
-        EXPECT_FALSE(run(client.write(frame)));
-        EXPECT_TRUE(run_until(done)) << "frame: " << frame.substr(0, 60);
+    // Each properly sealed in the channel: what is wrong is the message inside.
+    const auto send = [&](const std::string& message, auto done) {
+        EXPECT_FALSE(run(client.send(message)));
+        EXPECT_TRUE(run_until(done)) << "message: " << message.substr(0, 60);
     };
     const auto& stats = b.stats();
 
-    send(valid, [&] { return stats.messages_in == 1; });
+    send(RawWsClient::message(), [&] { return stats.messages_in == 1; });
     ASSERT_EQ(b.sink.messages.size(), 1u);
+    // Who sent it is who the handshake proved.
     EXPECT_EQ(b.sink.messages[0].from.id, client_keys.node_id());
     EXPECT_EQ(b.sink.messages[0].from.address, "");
 
     send("this is not json", [&] { return stats.rejected_invalid == 1; });
-    // Valid envelope, but from a key other than the one the session proved.
-    send(RawWsClient::envelope(other_keys, now), [&] { return stats.rejected_invalid == 2; });
-    send(valid, [&] { return stats.rejected_replay == 1; });  // the identical frame again
-    send(RawWsClient::envelope(client_keys, now - 600), [&] { return stats.rejected_replay == 2; });
+    // The previous protocol's signed frame, sealed: not a message of this one.
+    send(R"({"pk":"00","body":"{}","sig":"00"})", [&] { return stats.rejected_invalid == 2; });
+    auto claims = nlohmann::json::parse(RawWsClient::message());
+    claims["sender"]["node_id"] = crypto::KeyPair::generate().node_id().to_hex();
+    send(claims.dump(), [&] { return stats.rejected_invalid == 3; });
     EXPECT_EQ(stats.disconnects_for_violations, 0u);
     EXPECT_EQ(b.transport.session_count(), 1u);
 
-    // The fifth violation closes the session.
-    send(R"({"pk":"00","body":"{}","sig":"00"})", [&] { return stats.rejected_invalid == 3; });
+    // The fourth violation closes the session.
+    send(R"({"v":2,"type":"SHOUT"})", [&] { return stats.rejected_invalid == 4; });
     EXPECT_EQ(read_until_closed(client), test::websocket::error::closed);
     EXPECT_EQ(stats.disconnects_for_violations, 1u);
     EXPECT_EQ(stats.messages_in, 1u);
@@ -374,6 +374,76 @@ TEST_F(WsTransportTest, InvalidMessagesAreCountedAndRepeatOffendersDisconnected)
     close_and_drain({&a, &b});
 }
 
+// The channel (crypto/channel.hpp) on a live session: each way of breaking the stream closes the
+// session at once, delivers nothing of the bad frame, and leaves the node serving others.
+TEST_F(WsTransportTest, TamperedReplayedReorderedAndTruncatedFramesCloseTheSession) {
+    Node b(io_, clock_);
+    const auto& stats = b.stats();
+    std::size_t delivered = 0;
+    std::uint64_t failures = 0;
+    const auto attack = [&](const char* what, auto misbehave) {
+        SCOPED_TRACE(what);
+        RawWsClient& client = new_client();
+        ASSERT_FALSE(run(client.connect(b.transport.port())));
+        ASSERT_FALSE(run(client.handshake(crypto::KeyPair::generate())));
+        // One good message first: the session works until the attack.
+        ASSERT_FALSE(run(client.send(RawWsClient::message())));
+        ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == delivered + 1; }));
+        ++delivered;
+        misbehave(client);
+        EXPECT_EQ(read_until_closed(client), test::websocket::error::closed);
+        EXPECT_TRUE(run_until([&] { return stats.channel_failures == failures + 1; }));
+        ++failures;
+        EXPECT_EQ(b.sink.messages.size(), delivered) << "nothing of the bad frame is delivered";
+        ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 0; }));
+    };
+    attack("tampered", [&](RawWsClient& c) {
+        auto frame = c.seal(RawWsClient::message());
+        frame[frame.size() / 2] ^= 0x20;
+        run(c.write(frame));
+    });
+    attack("replayed", [&](RawWsClient& c) {
+        const auto frame = c.seal(RawWsClient::message());
+        run(c.write(frame));
+        ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == delivered + 1; }));
+        ++delivered;
+        run(c.write(frame));
+    });
+    attack("reordered", [&](RawWsClient& c) {
+        const auto first = c.seal(RawWsClient::message());
+        const auto second = c.seal(RawWsClient::message());
+        run(c.write(second));
+        (void)first;
+    });
+    attack("truncated", [&](RawWsClient& c) {
+        const auto frame = c.seal(RawWsClient::message());
+        run(c.write(frame.substr(0, frame.size() - 1)));
+    });
+    attack("unsealed", [&](RawWsClient& c) { run(c.write(RawWsClient::message())); });
+    attack("a text frame, as the handshake's", [&](RawWsClient& c) {
+        c.stream().text(true);
+        run(c.write(RawWsClient::message()));
+    });
+    EXPECT_EQ(stats.messages_in, delivered);
+
+    // The node still serves everyone else.
+    Node a(io_, clock_);
+    EXPECT_TRUE(deliver(a, b));
+    close_and_drain({&a, &b});
+}
+
+TEST_F(WsTransportTest, AHandshakeWithTheWrongKeyExchangeKeyFails) {
+    Node b(io_, clock_);
+    RawWsClient& client = new_client();
+    ASSERT_FALSE(run(client.connect(b.transport.port())));
+    const bool wrong_peer_kx = true;
+    run(client.handshake(crypto::KeyPair::generate(), "", "", wrong_peer_kx));
+    ASSERT_TRUE(run_until([&] { return b.stats().handshakes_failed == 1; }));
+    EXPECT_EQ(b.stats().sessions_opened, 0u);
+    EXPECT_EQ(b.transport.session_count(), 0u);
+    close_and_drain({&b});
+}
+
 TEST_F(WsTransportTest, OversizeFrameClosesOnlyThatSession) {
     WsTransportConfig config;
     config.limits.max_frame_bytes = 4096;
@@ -386,7 +456,7 @@ TEST_F(WsTransportTest, OversizeFrameClosesOnlyThatSession) {
     RawWsClient& client = new_client();
     ASSERT_FALSE(run(client.connect(b.transport.port())));
     ASSERT_FALSE(run(client.handshake(client_keys)));
-    run(client.write(std::string(5000, 'x')));
+    run(client.send(std::string(5000, 'x')));
     EXPECT_TRUE(read_until_closed(client));
     ASSERT_TRUE(run_until([&] { return b.stats().rejected_oversize == 1; }));
     ASSERT_TRUE(run_until([&] { return b.transport.session_count() == 1; }));
@@ -412,7 +482,7 @@ TEST_F(WsTransportTest, APeerOverTheRateIsToldToSlowDownAndOnlyOneThatIgnoresItI
         std::vector<std::string> ids, frames;
         for (int i = 0; i < n; ++i) {
             ids.push_back(crypto::random_hex_id());
-            frames.push_back(RawWsClient::envelope(client_keys, clock_.unix_seconds(), ids.back()));
+            frames.push_back(client.seal(RawWsClient::message(ids.back())));
         }
         const auto blast = [&]() -> boost::asio::awaitable<error_code> {
             for (auto& frame : frames)
@@ -432,9 +502,9 @@ TEST_F(WsTransportTest, APeerOverTheRateIsToldToSlowDownAndOnlyOneThatIgnoresItI
     std::uint32_t retry_after_ms = 0;
     std::set<std::string> answered;
     for (std::uint64_t i = 0; i < refused; ++i) {
-        auto [ec, text] = run(client.read());
+        auto [ec, text] = run(client.receive());
         ASSERT_FALSE(ec);
-        auto env = wire::decode_envelope(text);
+        auto env = wire::decode_message(text);
         ASSERT_TRUE(env.has_value());
         const auto& e = std::get<wire::ErrorReply>(env->payload);
         EXPECT_EQ(e.code, errc::rate_limited);
@@ -486,7 +556,7 @@ TEST_F(WsTransportTest, MaxSessionsRefusesTheSecondInboundConnection) {
     EXPECT_EQ(b.transport.session_count(), 1u);
 
     // The first one is unaffected.
-    EXPECT_FALSE(run(first.write(RawWsClient::envelope(keys, clock_.unix_seconds()))));
+    EXPECT_FALSE(run(first.send(RawWsClient::message())));
     ASSERT_TRUE(run_until([&] { return b.sink.messages.size() == 1; }));
     close_and_drain({&b});
 }

@@ -2,10 +2,12 @@
 
 // A raw WebSocket peer for transport tests. It speaks the handshake by hand (not through
 // net/handshake.hpp) so the tests check the wire format independently, and so a test can
-// misbehave at any step.
+// misbehave at any step; the channel after it is crypto/channel.hpp's, the one primitive both
+// sides must share.
 
 #include <nocturne/core/hex.hpp>
 #include <nocturne/core/node_id.hpp>
+#include <nocturne/crypto/channel.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/crypto/random.hpp>
 #include <nocturne/wire/envelope.hpp>
@@ -106,26 +108,43 @@ public:
         co_return std::pair{ec, beast::buffers_to_string(buffer.data())};
     }
 
-    // HELLO, AUTH over the server's nonce, and a check that the server's AUTH signs ours.
-    // network: what the transports under test were configured with ("" by default); address:
-    // where we claim to listen.
+    // HELLO, AUTH over the server's nonce and both X25519 keys, and a check that the server's
+    // AUTH signs ours; then the channel is set up and send()/receive() seal and open. network:
+    // what the transports under test were configured with ("" by default); address: where we
+    // claim to listen.
+    // wrong_peer_kx: our AUTH names another key than the server's HELLO carried (what a party in
+    // the middle that swapped the server's key would make us sign).
     asio::awaitable<error_code> handshake(const crypto::KeyPair& keys, std::string network = "",
-                                          std::string address = "") {
+                                          std::string address = "", bool wrong_peer_kx = false) {
         const crypto::Nonce nonce = crypto::random_nonce();
-        const nlohmann::json hello = {
-            {"type", "HELLO"}, {"v", 2}, {"nonce", to_hex(nonce)}, {"network", network}};
+        const auto ephemeral = crypto::EphemeralKey::generate();
+        const nlohmann::json hello = {{"type", "HELLO"},
+                                      {"v", 3},
+                                      {"nonce", to_hex(nonce)},
+                                      {"network", network},
+                                      {"kx", to_hex(ephemeral.public_key())}};
         if (auto ec = co_await write(hello.dump())) co_return ec;
         auto [hello_ec, server_hello] = co_await read();
         if (hello_ec) co_return hello_ec;
-        const auto server_nonce = nlohmann::json::parse(server_hello).at("nonce");
+        const auto parsed_hello = nlohmann::json::parse(server_hello);
+        const auto server_kx_hex = parsed_hello.at("kx").get<std::string>();
+        const auto server_kx = from_hex_fixed<32>(server_kx_hex);
+        if (!server_kx) co_return make_error_code(boost::system::errc::protocol_error);
+        auto channel_keys = crypto::ChannelKeys::derive(true, ephemeral, *server_kx);
+        if (!channel_keys) co_return make_error_code(boost::system::errc::protocol_error);
+        sender_.emplace(*channel_keys);
 
-        const nlohmann::json body = {{"nonce", server_nonce},
-                                     {"node_id", keys.node_id().to_hex()},
-                                     {"public_key", to_hex(keys.public_key())},
-                                     {"address", address},
-                                     {"network", network},
-                                     {"credentials", nlohmann::json::array()}};
-        const auto auth = wire::sign_blob("nocturne/handshake/v1", body.dump(), keys);
+        const nlohmann::json body = {
+            {"nonce", parsed_hello.at("nonce")},
+            {"node_id", keys.node_id().to_hex()},
+            {"public_key", to_hex(keys.public_key())},
+            {"address", address},
+            {"network", network},
+            {"kx", to_hex(ephemeral.public_key())},
+            {"peer_kx", wrong_peer_kx ? std::string(64, '1') : server_kx_hex},
+            {"stream", to_hex(sender_->header())},
+            {"credentials", nlohmann::json::array()}};
+        const auto auth = wire::sign_blob("nocturne/handshake/v2", body.dump(), keys);
         if (auto ec = co_await write(wire::blob_to_json(auth).dump())) co_return ec;
         auto [auth_ec, server_auth] = co_await read();
         if (auth_ec) co_return auth_ec;
@@ -134,18 +153,39 @@ public:
         if (server_body.at("nonce") != to_hex(nonce)) {
             co_return make_error_code(boost::system::errc::protocol_error);
         }
+        const auto header = from_hex_fixed<24>(server_body.at("stream").get<std::string>());
+        if (!header) co_return make_error_code(boost::system::errc::protocol_error);
+        receiver_.emplace(*channel_keys, *header);
         server_id_ = NodeId::from_hex(server_body.at("node_id").get<std::string>()).value();
+        ws_.binary(true);
         co_return error_code{};
     }
 
-    // A valid envelope from `keys` (a PING unless told), as the transport would send it.
-    static std::string envelope(const crypto::KeyPair& keys, std::int64_t timestamp,
-                                std::string id = {}, wire::Payload payload = wire::Ping{}) {
+    // After handshake(): seals a message as the next frame of our stream and writes it.
+    asio::awaitable<error_code> send(std::string_view message) {
+        co_return co_await write(seal(message));
+    }
+
+    // Our stream's next frame for a message, for a test that writes it itself (twice, late, cut).
+    std::string seal(std::string_view message) { return sender_->seal(message); }
+
+    // After handshake(): reads the server's next frame and opens it ("" with an error when it
+    // does not open).
+    asio::awaitable<std::pair<error_code, std::string>> receive() {
+        auto [ec, frame] = co_await read();
+        if (ec) co_return std::pair{ec, std::string{}};
+        auto opened = receiver_->open(frame);
+        if (!opened)
+            co_return std::pair{make_error_code(boost::system::errc::bad_message), std::string{}};
+        co_return std::pair{error_code{}, std::move(*opened)};
+    }
+
+    // A valid message (a PING unless told), as the transport would encode it.
+    static std::string message(std::string id = {}, wire::Payload payload = wire::Ping{}) {
         wire::EnvelopeDraft draft;
         draft.id = std::move(id);
-        draft.timestamp = timestamp;
         draft.payload = std::move(payload);
-        return wire::sign_envelope(draft, keys).value();
+        return wire::encode_message(draft).value();
     }
 
     void abort() {
@@ -159,6 +199,8 @@ public:
 private:
     websocket::stream<beast::tcp_stream> ws_;
     NodeId server_id_;
+    std::optional<crypto::ChannelSender> sender_;
+    std::optional<crypto::ChannelReceiver> receiver_;
 };
 
 }  // namespace nocturne::net::test

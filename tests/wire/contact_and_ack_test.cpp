@@ -32,11 +32,10 @@ TEST(ContactAddress, AnAnswerReferringToAHostNameOrAPathIsRefused) {
     for (const char* address : {"ws://evil.example:80", "ws://10.0.0.1:80/admin?x=1"}) {
         EnvelopeDraft d;
         d.id = std::string(32, 'a');
-        d.timestamp = test::t0;
         d.payload = Response{std::string(32, 'b'), NodesResult{{{id, address}}}};
-        auto frame = sign_envelope(d, keys);
+        auto frame = encode_message(d);
         ASSERT_TRUE(frame.has_value());
-        EXPECT_EQ(decode_envelope(*frame).error(), errc::value_out_of_range) << address;
+        EXPECT_EQ(decode_message(*frame).error(), errc::value_out_of_range) << address;
     }
 }
 
@@ -57,9 +56,8 @@ TEST(StoreAck, AnAcknowledgementNamesOneRecordVersionAndOneNode) {
     // It travels in a STORE answer.
     EnvelopeDraft d;
     d.id = std::string(32, 'a');
-    d.timestamp = test::t0;
     d.payload = Response{std::string(32, 'b'), StoreResult{true, errc::ok, ack}};
-    auto env = decode_envelope(sign_envelope(d, holder).value());
+    auto env = decode_message(encode_message(d).value());
     ASSERT_TRUE(env.has_value());
     const auto& result = std::get<StoreResult>(std::get<Response>(env->payload).result);
     ASSERT_TRUE(result.ack.has_value());

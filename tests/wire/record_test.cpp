@@ -179,8 +179,8 @@ TEST_F(RecordTest, AuthorMustSignAndKeyMustMatchPayload) {
     body = original.body;
     body["owner"] = "me";
     EXPECT_EQ(decode_record(resigned(record_domain, body, author_)).error(), errc::unknown_field);
-    // A message signature never verifies as a record.
-    EXPECT_EQ(decode_record(resigned(message_domain, original.body, author_)).error(),
+    // A handshake signature never verifies as a record.
+    EXPECT_EQ(decode_record(resigned("nocturne/handshake/v2", original.body, author_)).error(),
               errc::bad_signature);
 }
 

@@ -1,12 +1,14 @@
-// Fuzzes the decoders of untrusted input: envelopes and records, both as raw frames (everything
-// up to the signature check) and as bodies signed with a fixed key (so the fuzzer reaches the
-// field and payload parsing that a valid signature unlocks); records that decode go on through
+// Fuzzes the decoders of untrusted input: session messages (what a peer seals in its channel: it
+// may say anything), records, both as raw frames (everything up to the signature check) and as
+// bodies signed with a fixed key (so the fuzzer reaches the field and payload parsing that a valid
+// signature unlocks), and sealed frames opened by a channel; records that decode go on through
 // the Web of Trust's certificate, agent-certificate and revocation readers and a TrustState; and
 // the trust files a user hands to the CLI (genesis, endorsement, revocation signature).
 //
 //   build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -max_total_time=60 corpus/
 
 #include <nocturne/core/hex.hpp>
+#include <nocturne/crypto/channel.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/dht/ip_group.hpp>
 #include <nocturne/net/handshake.hpp>
@@ -61,15 +63,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
     switch (data[0] % 9) {
         case 0:
-            (void)nocturne::wire::decode_envelope(input);
+            (void)nocturne::wire::decode_message(input);
+            (void)nocturne::wire::peek_request_id(input);
             break;
         case 1:
             trust_paths(nocturne::wire::decode_record(input));
             break;
-        case 2:
-            (void)nocturne::wire::decode_envelope(
-                signed_frame(nocturne::wire::message_domain, std::string(input)));
+        case 2: {
+            // A frame of a peer's stream: only what the peer's own key sealed opens.
+            static const auto dialer = nocturne::crypto::EphemeralKey::generate();
+            static const auto acceptor = nocturne::crypto::EphemeralKey::generate();
+            static const auto keys =
+                nocturne::crypto::ChannelKeys::derive(false, acceptor, dialer.public_key()).value();
+            nocturne::crypto::ChannelReceiver receiver(keys, nocturne::crypto::StreamHeader{});
+            (void)receiver.open(input);
             break;
+        }
         case 3:
             trust_paths(nocturne::wire::decode_record(
                 signed_frame(nocturne::wire::record_domain, std::string(input))));
@@ -87,10 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // The handshake frames, an AUTH body signed or not, and every address parser a
             // peer's claim goes through.
             (void)nocturne::net::parse_hello(input);
-            (void)nocturne::net::verify_auth(input, nocturne::crypto::Nonce{}, "");
+            (void)nocturne::net::verify_auth(input, {}, {});
             (void)nocturne::net::verify_auth(
-                signed_frame("nocturne/handshake/v1", std::string(input)),
-                nocturne::crypto::Nonce{}, "");
+                signed_frame(nocturne::net::handshake_domain, std::string(input)), {}, {});
             (void)nocturne::net::parse_ws_address(input);
             (void)nocturne::dht::address_at(input, "10.1.2.3");
             (void)nocturne::dht::address_at(input, "2001:db8::1");

@@ -31,6 +31,8 @@ enum class errc {
     bad_signature = 20,
     node_id_mismatch,
     public_key_mismatch,
+    bad_channel_frame,  // a session frame that is not the peer's next sealed one
+    bad_key_exchange,   // a handshake's X25519 key that yields no session keys
     // Records.
     unknown_record_kind = 30,
     key_mismatch,

@@ -119,8 +119,8 @@ public:
         std::uint64_t messages_in = 0;         // delivered to the sink
         std::uint64_t messages_out = 0;        // written to a socket
         std::uint64_t messages_dropped = 0;    // outbound: failed dial, bad address, full queue
-        std::uint64_t rejected_invalid = 0;    // not an envelope, bad signature, wrong sender
-        std::uint64_t rejected_replay = 0;     // timestamp outside the window, or duplicate id
+        std::uint64_t rejected_invalid = 0;    // not a message, or not the kind we accept
+        std::uint64_t channel_failures = 0;    // frames that did not open: the session closes
         std::uint64_t rejected_rate = 0;       // over the per-session token bucket
         std::uint64_t slow_downs_sent = 0;     // "slow down" answers to frames over it
         std::uint64_t slow_downs_received = 0;  // peers that told us to slow down

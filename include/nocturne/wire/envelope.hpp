@@ -32,8 +32,8 @@ enum class MessageType {
 const char* to_string(MessageType type) noexcept;
 result<MessageType> message_type_from_string(std::string_view text);
 
-// Who sent a message. Every field is covered by the signature; node_id must equal
-// SHA-256(public_key) and public_key must be the key that signed.
+// Who sent a message. node_id and public_key are the session's peer, proven at its handshake; the
+// rest is what the peer says about itself in each message.
 struct Sender {
     NodeId node_id;
     std::string agent_id;     // may be empty before the agent is enrolled
@@ -42,52 +42,47 @@ struct Sender {
     crypto::PublicKey public_key{};
 };
 
-// A verified, fully decoded message.
+// A decoded message of a peer session.
 //
-// Frame: {"pk": hex, "body": "<json>", "sig": hex} (see signed_blob.hpp), body:
-//   {"v":1, "type":"FIND_NODE", "id":"<32 hex>", "sender":{...}, "timestamp":<unix s>,
-//    "payload":{...}}
-// The signature, under "nocturne/msg/v1", covers the exact body bytes, hence every field.
+// Encoding (the plaintext of one sealed channel frame, crypto/channel.hpp):
+//   {"v":2, "type":"FIND_NODE", "id":"<32 hex>",
+//    "sender":{"agent_id":..,"operator_id":..,"address":..}, "payload":{...}}
+// Messages are not signed: the session's channel authenticates every frame as its peer's, in
+// order and once. What a third party must be able to check (records, certificates, votes, gossip
+// items, store acknowledgements) is signed inside the payload by its author.
 struct Envelope {
     MessageType type = MessageType::ping;
     std::string id;  // 128-bit random message id, lower-case hex
     Sender sender;
-    std::int64_t timestamp = 0;
     Payload payload;
-
-    std::string body;  // exact signed bytes
-    crypto::Signature sig{};
 };
 
-// What a sender fills in; sign_envelope adds the public key, node id and signature.
+// What a sender fills in.
 struct EnvelopeDraft {
     std::string id;  // empty: a fresh random id
     std::string agent_id;
     std::string operator_id;
     std::string address;
-    std::int64_t timestamp = 0;
     Payload payload;
 };
 
 // The message type follows from the payload alternative.
 MessageType type_of(const Payload& payload) noexcept;
 
-// Signs and encodes a frame ready to send. Fails only when the draft itself is invalid (bad ids,
-// oversize fields), which is a programming error on the sending side but still reported, not
+// Encodes a message for a session's channel. Fails only when the draft itself is invalid (bad
+// ids, oversize fields), which is a programming error on the sending side but still reported, not
 // asserted: drafts can carry data relayed from peers.
-result<std::string> sign_envelope(const EnvelopeDraft& draft, const crypto::KeyPair& keys,
-                                  const Limits& limits = default_limits);
+result<std::string> encode_message(const EnvelopeDraft& draft,
+                                   const Limits& limits = default_limits);
 
-// Verify before parse: size, JSON depth, frame shape, signature over the exact body; only then the
-// body and the payload of its type. Timestamps are NOT checked here (that needs a clock and a
-// replay cache; see the session layer).
-result<Envelope> decode_envelope(std::string_view frame, const Limits& limits = default_limits);
+// Size, JSON depth and shape first, then the payload of its type. The sender's node id and public
+// key are left for the session to fill in.
+result<Envelope> decode_message(std::string_view message, const Limits& limits = default_limits);
 
-// The message id of a request frame, read WITHOUT verifying anything: for answering a frame we
-// refuse before any signature work (a "slow down" reply on the same authenticated session, where a
-// forged id only fails to match anything). nullopt for replies and for anything that does not
-// parse.
-std::optional<std::string> peek_request_id(std::string_view frame,
+// The message id of a request, read without decoding the rest: for answering a message we refuse
+// over the rate limit (a "slow down" reply) without the cost of decoding it. nullopt for replies
+// and for anything that does not parse.
+std::optional<std::string> peek_request_id(std::string_view message,
                                            const Limits& limits = default_limits);
 
 }  // namespace nocturne::wire

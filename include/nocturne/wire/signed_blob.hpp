@@ -10,13 +10,13 @@
 
 namespace nocturne::wire {
 
-// Domain-separation prefixes: a signature made for one purpose never verifies for another.
-inline constexpr std::string_view message_domain = "nocturne/msg/v1";
+// Domain-separation prefixes: a signature made for one purpose never verifies for another (the
+// handshake's is net::handshake_domain).
 inline constexpr std::string_view record_domain = "nocturne/record/v1";
 
 // {"pk": hex, "body": "<json text>", "sig": hex}: the signed body travels as the exact bytes that
-// were signed, and the signature is checked before the body is parsed. Envelopes and records share
-// this shape and differ in their domain prefix.
+// were signed, and the signature is checked before the body is parsed. Records and the handshake's
+// AUTH share this shape and differ in their domain prefix.
 struct SignedBlob {
     crypto::PublicKey public_key{};
     std::string body;
