@@ -72,6 +72,40 @@ ChannelKeys::~ChannelKeys() {
     sodium_memzero(tx_.data(), tx_.size());
 }
 
+namespace {
+
+static_assert(crypto_auth_BYTES == std::tuple_size_v<KeyConfirmation>);
+static_assert(crypto_auth_KEYBYTES == 32);
+
+// A key of its own for the confirmation: the direction's stream key is never used twice.
+std::array<std::uint8_t, 32> confirmation_key(const std::array<std::uint8_t, 32>& direction) {
+    static constexpr std::string_view label = "nocturne/key-confirmation/v1";
+    std::array<std::uint8_t, 32> key{};
+    crypto_generichash(key.data(), key.size(), reinterpret_cast<const unsigned char*>(label.data()),
+                       label.size(), direction.data(), direction.size());
+    return key;
+}
+
+}  // namespace
+
+KeyConfirmation ChannelKeys::confirm(std::string_view identity) const {
+    auto key = confirmation_key(tx_);
+    KeyConfirmation mac{};
+    crypto_auth(mac.data(), reinterpret_cast<const unsigned char*>(identity.data()),
+                identity.size(), key.data());
+    sodium_memzero(key.data(), key.size());
+    return mac;
+}
+
+bool ChannelKeys::confirms(std::string_view identity, const KeyConfirmation& confirmation) const {
+    auto key = confirmation_key(rx_);
+    const bool ok = crypto_auth_verify(confirmation.data(),
+                                       reinterpret_cast<const unsigned char*>(identity.data()),
+                                       identity.size(), key.data()) == 0;
+    sodium_memzero(key.data(), key.size());
+    return ok;
+}
+
 struct ChannelSender::State {
     crypto_secretstream_xchacha20poly1305_state s;
     ~State() { sodium_memzero(&s, sizeof s); }
@@ -81,8 +115,6 @@ ChannelSender::ChannelSender(const ChannelKeys& keys) : state_(std::make_unique<
     crypto_secretstream_xchacha20poly1305_init_push(&state_->s, header_.data(), keys.tx_.data());
 }
 
-ChannelSender::ChannelSender(ChannelSender&&) noexcept = default;
-ChannelSender& ChannelSender::operator=(ChannelSender&&) noexcept = default;
 ChannelSender::~ChannelSender() = default;
 
 std::string ChannelSender::seal(std::string_view message) {
@@ -106,8 +138,6 @@ ChannelReceiver::ChannelReceiver(const ChannelKeys& keys, const StreamHeader& pe
                                                               keys.rx_.data()) != 0;
 }
 
-ChannelReceiver::ChannelReceiver(ChannelReceiver&&) noexcept = default;
-ChannelReceiver& ChannelReceiver::operator=(ChannelReceiver&&) noexcept = default;
 ChannelReceiver::~ChannelReceiver() = default;
 
 result<std::string> ChannelReceiver::open(std::string_view frame) {

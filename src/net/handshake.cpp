@@ -73,9 +73,17 @@ result<Hello> parse_hello(std::string_view frame) {
     return hello;
 }
 
+std::string confirmation_identity(const NodeId& node_id, const crypto::PublicKey& key,
+                                  bool dialer) {
+    return std::string(dialer ? "dialer:" : "acceptor:") + node_id.to_hex() + ":" + to_hex(key);
+}
+
 std::string make_auth(const AuthBinding& binding, const crypto::KeyPair& keys,
                       std::string_view address, std::string_view network,
-                      const std::vector<wire::Record>& credentials) {
+                      const std::vector<wire::Record>& credentials,
+                      const crypto::ChannelKeys& channel, bool we_dialed) {
+    const auto confirmation =
+        channel.confirm(confirmation_identity(keys.node_id(), keys.public_key(), we_dialed));
     auto creds = nlohmann::json::array();
     for (const auto& r : credentials)
         creds.push_back(nlohmann::json::parse(wire::encode_record(r)));
@@ -84,12 +92,13 @@ std::string make_auth(const AuthBinding& binding, const crypto::KeyPair& keys,
         {"public_key", to_hex(keys.public_key())}, {"address", std::string(address)},
         {"network", std::string(network)},         {"kx", to_hex(binding.own_kx)},
         {"peer_kx", to_hex(binding.peer_kx)},      {"stream", to_hex(binding.stream)},
-        {"credentials", std::move(creds)}};
+        {"confirm", to_hex(confirmation)},         {"credentials", std::move(creds)}};
     const auto blob = wire::sign_blob(handshake_domain, wire::to_compact_json(body), keys);
     return wire::to_compact_json(wire::blob_to_json(blob));
 }
 
 result<PeerIdentity> verify_auth(std::string_view frame, const Hello& ours, const Hello& peer_hello,
+                                 const crypto::ChannelKeys& channel, bool we_dialed,
                                  const wire::Limits& limits) {
     auto outer = wire::parse_json(frame, max_handshake_frame_bytes, handshake_json_depth);
     if (!outer) return outer.error();
@@ -109,6 +118,8 @@ result<PeerIdentity> verify_auth(std::string_view frame, const Hello& ours, cons
     const auto kx = reader.hex_fixed<std::tuple_size_v<crypto::KxPublicKey>>("kx");
     const auto peer_kx = reader.hex_fixed<std::tuple_size_v<crypto::KxPublicKey>>("peer_kx");
     peer.stream = reader.hex_fixed<std::tuple_size_v<crypto::StreamHeader>>("stream");
+    const auto confirmation =
+        reader.hex_fixed<std::tuple_size_v<crypto::KeyConfirmation>>("confirm");
     const auto* creds = reader.array("credentials", limits.max_credentials);
     if (auto ec = reader.finish()) return ec;
     // A signature over someone else's nonce is a replayed or relayed AUTH.
@@ -118,6 +129,11 @@ result<PeerIdentity> verify_auth(std::string_view frame, const Hello& ours, cons
     if (peer.public_key != blob->public_key) return make_error_code(errc::public_key_mismatch);
     auto derived = NodeId::from_public_key(peer.public_key);
     if (!derived || *derived != peer.node_id) return make_error_code(errc::node_id_mismatch);
+    // The signer holds this session's keys, in the other role than ours.
+    if (!channel.confirms(confirmation_identity(peer.node_id, peer.public_key, !we_dialed),
+                          confirmation)) {
+        return make_error_code(errc::bad_key_exchange);
+    }
     if (!is_advertised_address(peer.address)) return make_error_code(errc::value_out_of_range);
     if (peer.network != ours.network) return make_error_code(errc::network_mismatch);
     for (const auto& item : *creds) {

@@ -315,9 +315,9 @@ private:
 
     asio::awaitable<bool> authenticate() {
         const auto& network = t_->config_.network;
-        // Fresh for this session and wiped when the handshake ends: forward secrecy.
-        const auto ephemeral = crypto::EphemeralKey::generate();
-        const Hello ours{crypto::random_nonce(), network, ephemeral.public_key()};
+        // Fresh for this session and wiped as soon as the keys are derived: forward secrecy.
+        std::optional<crypto::EphemeralKey> ephemeral = crypto::EphemeralKey::generate();
+        const Hello ours{crypto::random_nonce(), network, ephemeral->public_key()};
         if (!co_await write_handshake_frame(make_hello(ours))) co_return false;
 
         auto frame = co_await read_handshake_frame();
@@ -333,18 +333,20 @@ private:
             co_return co_await reject_handshake("network mismatch");
         }
 
-        auto keys = crypto::ChannelKeys::derive(role_ == Role::outbound, ephemeral, hello->kx);
+        const bool dialer = role_ == Role::outbound;
+        auto keys = crypto::ChannelKeys::derive(dialer, *ephemeral, hello->kx);
+        ephemeral.reset();
         if (!keys) co_return co_await reject_handshake("bad HELLO: " + keys.error().message());
         sender_.emplace(*keys);
         const AuthBinding binding{hello->nonce, hello->kx, ours.kx, sender_->header()};
-        if (!co_await write_handshake_frame(
-                make_auth(binding, t_->keys_, t_->address_, network, *t_->credentials_))) {
+        if (!co_await write_handshake_frame(make_auth(binding, t_->keys_, t_->address_, network,
+                                                      *t_->credentials_, *keys, dialer))) {
             co_return false;
         }
 
         auto auth = co_await read_handshake_frame();
         if (!auth) co_return false;
-        auto peer = verify_auth(*auth, ours, *hello, t_->config_.limits);
+        auto peer = verify_auth(*auth, ours, *hello, *keys, dialer, t_->config_.limits);
         if (!peer) co_return co_await reject_handshake("bad AUTH: " + peer.error().message());
         // Refusing our own id also defeats reflecting our AUTH back at us.
         if (peer->node_id == t_->self_)
@@ -539,8 +541,8 @@ private:
                 if (ec || !writable()) break;
                 continue;  // the delay may have grown meanwhile
             }
-            // Closing before the handshake finished: nothing may go out unsealed.
-            if (!sender_) break;
+            // Closing before the handshake finished: nothing goes to a peer not yet verified.
+            if (!receiver_) break;
             flow_.on_sent(std::chrono::steady_clock::now());
             // Sealed here, in the order frames go out: the peer's stream expects exactly that.
             sealed_ = sender_->seal(queue_.front().frame);

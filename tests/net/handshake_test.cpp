@@ -27,15 +27,44 @@ crypto::KxPublicKey kx_of(std::uint8_t fill) {
     return k;
 }
 
-// Our HELLO and the peer's, as the session holds them when the peer's AUTH arrives.
-const Hello ours{nonce_of(7), net_a, kx_of(1)};
-const Hello theirs{nonce_of(9), net_a, kx_of(2)};
+// One session's two ends as the handshake leaves them: we dialed, they accepted. ours and theirs
+// are the two HELLOs.
+struct Session {
+    crypto::EphemeralKey our_ephemeral = crypto::EphemeralKey::generate();
+    crypto::EphemeralKey their_ephemeral = crypto::EphemeralKey::generate();
+    crypto::ChannelKeys our_keys =
+        crypto::ChannelKeys::derive(true, our_ephemeral, their_ephemeral.public_key()).value();
+    crypto::ChannelKeys their_keys =
+        crypto::ChannelKeys::derive(false, their_ephemeral, our_ephemeral.public_key()).value();
+    Hello ours{nonce_of(7), net_a, our_ephemeral.public_key()};
+    Hello theirs{nonce_of(9), net_a, their_ephemeral.public_key()};
+};
+const Session& session() {
+    static const Session s;
+    return s;
+}
+const Hello& ours = session().ours;
+const Hello& theirs = session().theirs;
 
 // What the peer signs for us.
 AuthBinding binding_for_us() {
     crypto::StreamHeader stream{};
     stream.fill(5);
     return {ours.nonce, ours.kx, theirs.kx, stream};
+}
+
+// The peer's AUTH for us, made as its session would.
+std::string their_auth(const crypto::KeyPair& keys, std::string_view address = "",
+                       std::string_view network = net_a,
+                       const std::vector<wire::Record>& credentials = {}) {
+    return make_auth(binding_for_us(), keys, address, network, credentials, session().their_keys,
+                     false);
+}
+
+// Ours, checked as our session checks it.
+result<PeerIdentity> verify_theirs(std::string_view frame, const Hello& our_hello = ours,
+                                   const Hello& their_hello = theirs) {
+    return verify_auth(frame, our_hello, their_hello, session().our_keys, true);
 }
 
 nlohmann::json auth_body(const crypto::KeyPair& keys) {
@@ -47,6 +76,8 @@ nlohmann::json auth_body(const crypto::KeyPair& keys) {
             {"kx", to_hex(theirs.kx)},
             {"peer_kx", to_hex(ours.kx)},
             {"stream", to_hex(binding_for_us().stream)},
+            {"confirm", to_hex(session().their_keys.confirm(
+                            confirmation_identity(keys.node_id(), keys.public_key(), false)))},
             {"credentials", nlohmann::json::array()}};
 }
 
@@ -93,8 +124,8 @@ TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonceAndCarriesCredentials) {
                            R"({"operator_id":")" + std::string(64, 'c') + R"("})"},
                           keys);
     ASSERT_TRUE(record.has_value());
-    const auto auth = make_auth(binding_for_us(), keys, "ws://127.0.0.1:9090", net_a, {*record});
-    auto peer = verify_auth(auth, ours, theirs);
+    const auto auth = their_auth(keys, "ws://127.0.0.1:9090", net_a, {*record});
+    auto peer = verify_theirs(auth);
     ASSERT_TRUE(peer.has_value()) << peer.error().message();
     EXPECT_EQ(peer->node_id, keys.node_id());
     EXPECT_EQ(peer->public_key, keys.public_key());
@@ -104,33 +135,57 @@ TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonceAndCarriesCredentials) {
     EXPECT_EQ(peer->credentials[0].body, record->body);
 
     // An AUTH made for another nonce (an old one, or another connection's) is refused.
-    EXPECT_EQ(verify_auth(auth, {nonce_of(8), net_a, ours.kx}, theirs).error(),
-              errc::value_out_of_range);
+    EXPECT_EQ(verify_theirs(auth, {nonce_of(8), net_a, ours.kx}).error(), errc::value_out_of_range);
     // A node of another mesh is refused.
-    EXPECT_EQ(verify_auth(auth, {ours.nonce, net_b, ours.kx}, theirs).error(),
-              errc::network_mismatch);
+    EXPECT_EQ(verify_theirs(auth, {ours.nonce, net_b, ours.kx}).error(), errc::network_mismatch);
 }
 
 TEST(WsTransportHandshake, AuthBindsBothKeyExchangeKeys) {
     const auto keys = crypto::KeyPair::generate();
-    const auto auth = make_auth(binding_for_us(), keys, "", net_a, {});
+    const auto auth = their_auth(keys);
     // Someone in the middle replaced the peer's HELLO key with its own: the AUTH names the real
     // one.
-    EXPECT_EQ(verify_auth(auth, ours, {theirs.nonce, net_a, kx_of(3)}).error(),
+    EXPECT_EQ(verify_theirs(auth, ours, {theirs.nonce, net_a, kx_of(3)}).error(),
               errc::bad_key_exchange);
     // ... or replaced ours on the way to the peer: the peer signed the key it saw.
-    EXPECT_EQ(verify_auth(auth, {ours.nonce, net_a, kx_of(4)}, theirs).error(),
-              errc::bad_key_exchange);
+    EXPECT_EQ(verify_theirs(auth, {ours.nonce, net_a, kx_of(4)}).error(), errc::bad_key_exchange);
+}
+
+// A relay E passes both HELLOs on, so that we and the real peer share keys, and replaces the
+// peer's AUTH with one it signs itself, copying every bound value it saw: it would have us credit
+// the peer's session to E. It cannot make the key confirmation for its own identity.
+TEST(WsTransportHandshake, ARelayCannotClaimASessionWhoseKeysItDoesNotHold) {
+    const auto peer = crypto::KeyPair::generate();
+    const auto relay = crypto::KeyPair::generate();
+    const auto genuine = their_auth(peer);
+    ASSERT_TRUE(verify_theirs(genuine).has_value());
+
+    auto body = nlohmann::json::parse(nlohmann::json::parse(genuine)["body"].get<std::string>());
+    body["node_id"] = relay.node_id().to_hex();
+    body["public_key"] = to_hex(relay.public_key());
+    // The peer's confirmation, copied: made over the peer's identity, not E's.
+    EXPECT_EQ(verify_theirs(signed_auth(body, relay)).error(), errc::bad_key_exchange);
+    // One E makes with keys of its own session with us (or with anyone): other keys.
+    const auto e_ephemeral = crypto::EphemeralKey::generate();
+    const auto e_keys = crypto::ChannelKeys::derive(false, e_ephemeral, ours.kx).value();
+    body["confirm"] =
+        to_hex(e_keys.confirm(confirmation_identity(relay.node_id(), relay.public_key(), false)));
+    EXPECT_EQ(verify_theirs(signed_auth(body, relay)).error(), errc::bad_key_exchange);
+    // The peer's own confirmation in the dialer's role (both ends dialed, spliced): refused.
+    body = nlohmann::json::parse(nlohmann::json::parse(genuine)["body"].get<std::string>());
+    body["confirm"] = to_hex(session().their_keys.confirm(
+        confirmation_identity(peer.node_id(), peer.public_key(), true)));
+    EXPECT_EQ(verify_theirs(signed_auth(body, peer)).error(), errc::bad_key_exchange);
 }
 
 TEST(WsTransportHandshake, AuthRejectsForgeries) {
     const auto keys = crypto::KeyPair::generate();
     const auto other = crypto::KeyPair::generate();
-    const auto verify = [&](const std::string& frame) { return verify_auth(frame, ours, theirs); };
+    const auto verify = [&](const std::string& frame) { return verify_theirs(frame); };
     ASSERT_TRUE(verify(signed_auth(auth_body(keys), keys)).has_value());
 
     // Body changed after signing.
-    auto outer = nlohmann::json::parse(make_auth(binding_for_us(), keys, "", net_a, {}));
+    auto outer = nlohmann::json::parse(their_auth(keys));
     auto body = auth_body(keys);
     body["address"] = "ws://evil:1";
     outer["body"] = body.dump();

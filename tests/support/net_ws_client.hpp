@@ -143,6 +143,8 @@ public:
             {"kx", to_hex(ephemeral.public_key())},
             {"peer_kx", wrong_peer_kx ? std::string(64, '1') : server_kx_hex},
             {"stream", to_hex(sender_->header())},
+            {"confirm", to_hex(channel_keys->confirm("dialer:" + keys.node_id().to_hex() + ":" +
+                                                     to_hex(keys.public_key())))},
             {"credentials", nlohmann::json::array()}};
         const auto auth = wire::sign_blob("nocturne/handshake/v2", body.dump(), keys);
         if (auto ec = co_await write(wire::blob_to_json(auth).dump())) co_return ec;

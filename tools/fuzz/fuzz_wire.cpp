@@ -43,6 +43,15 @@ std::string signed_frame(std::string_view domain, std::string body) {
     return nocturne::wire::to_compact_json(nocturne::wire::blob_to_json(blob));
 }
 
+// One session's keys (an acceptor's), for the channel and the handshake's key confirmation.
+const nocturne::crypto::ChannelKeys& fuzz_channel() {
+    static const auto dialer = nocturne::crypto::EphemeralKey::generate();
+    static const auto acceptor = nocturne::crypto::EphemeralKey::generate();
+    static const auto keys =
+        nocturne::crypto::ChannelKeys::derive(false, acceptor, dialer.public_key()).value();
+    return keys;
+}
+
 // Whatever decodes as a record is also read as each kind of trust record, and judged.
 void trust_paths(const nocturne::result<nocturne::wire::Record>& record) {
     if (!record) return;
@@ -71,11 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 2: {
             // A frame of a peer's stream: only what the peer's own key sealed opens.
-            static const auto dialer = nocturne::crypto::EphemeralKey::generate();
-            static const auto acceptor = nocturne::crypto::EphemeralKey::generate();
-            static const auto keys =
-                nocturne::crypto::ChannelKeys::derive(false, acceptor, dialer.public_key()).value();
-            nocturne::crypto::ChannelReceiver receiver(keys, nocturne::crypto::StreamHeader{});
+            nocturne::crypto::ChannelReceiver receiver(fuzz_channel(),
+                                                       nocturne::crypto::StreamHeader{});
             (void)receiver.open(input);
             break;
         }
@@ -96,9 +102,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // The handshake frames, an AUTH body signed or not, and every address parser a
             // peer's claim goes through.
             (void)nocturne::net::parse_hello(input);
-            (void)nocturne::net::verify_auth(input, {}, {});
+            (void)nocturne::net::verify_auth(input, {}, {}, fuzz_channel(), true);
             (void)nocturne::net::verify_auth(
-                signed_frame(nocturne::net::handshake_domain, std::string(input)), {}, {});
+                signed_frame(nocturne::net::handshake_domain, std::string(input)), {}, {},
+                fuzz_channel(), true);
             (void)nocturne::net::parse_ws_address(input);
             (void)nocturne::dht::address_at(input, "10.1.2.3");
             (void)nocturne::dht::address_at(input, "2001:db8::1");

@@ -13,12 +13,13 @@
 // one key per direction (libsodium's crypto_kx), so a recorded session stays sealed after the
 // long-term keys leak (forward secrecy). Each direction is a libsodium secretstream
 // (XChaCha20-Poly1305): every frame is authenticated, and its nonce is the stream's own counter, so
-// a frame that is altered, replayed, dropped, reordered or cut short fails to open. A receiver that
-// failed once is done: the session closes.
+// a frame that is altered, replayed, reordered or cut short fails to open, and so does the frame
+// after one that was dropped. A receiver that failed once is done: the session closes.
 namespace nocturne::crypto {
 
 using KxPublicKey = std::array<std::uint8_t, 32>;
 using StreamHeader = std::array<std::uint8_t, 24>;
+using KeyConfirmation = std::array<std::uint8_t, 32>;
 
 // One side's ephemeral key for one handshake; the secret half is wiped on destruction.
 class EphemeralKey {
@@ -52,6 +53,14 @@ public:
     ChannelKeys& operator=(ChannelKeys&&) noexcept;
     ~ChannelKeys();
 
+    // Key confirmation for the handshake: a MAC over `identity` (who signs the AUTH, in which
+    // role) under a key derived from this side's sending key. Only a holder of the session's keys
+    // can make it, so an AUTH that carries it cannot be re-signed by a relay that claims the
+    // session as its own (the identity misbinding that signing the key exchange alone allows).
+    KeyConfirmation confirm(std::string_view identity) const;
+    // Checks the peer's confirmation with our receiving key (constant time).
+    bool confirms(std::string_view identity, const KeyConfirmation& confirmation) const;
+
 private:
     friend class ChannelSender;
     friend class ChannelReceiver;
@@ -64,8 +73,9 @@ private:
 class ChannelSender {
 public:
     explicit ChannelSender(const ChannelKeys& keys);
-    ChannelSender(ChannelSender&&) noexcept;
-    ChannelSender& operator=(ChannelSender&&) noexcept;
+    // Neither copied nor moved: a stream's state has exactly one owner (std::optional::emplace).
+    ChannelSender(const ChannelSender&) = delete;
+    ChannelSender& operator=(const ChannelSender&) = delete;
     ~ChannelSender();
 
     // What the receiver needs to open this stream; sent once, inside the signed AUTH.
@@ -85,8 +95,8 @@ private:
 class ChannelReceiver {
 public:
     ChannelReceiver(const ChannelKeys& keys, const StreamHeader& peer_header);
-    ChannelReceiver(ChannelReceiver&&) noexcept;
-    ChannelReceiver& operator=(ChannelReceiver&&) noexcept;
+    ChannelReceiver(const ChannelReceiver&) = delete;
+    ChannelReceiver& operator=(const ChannelReceiver&) = delete;
     ~ChannelReceiver();
 
     // The message, or bad_channel_frame for a frame that is not the next one the peer sealed

@@ -28,12 +28,15 @@
 //             {"nonce":"<the PEER's nonce>","node_id":hex,"public_key":hex,"address":"ws://..."|"",
 //              "network":"<64 hex>","kx":"<own X25519 key>","peer_kx":"<the PEER's X25519 key>",
 //              "stream":"<48 hex: the header of the sender's secretstream>",
-//              "credentials":[records]}
+//              "confirm":"<64 hex>","credentials":[records]}
 // Signing the peer's fresh nonce proves possession of the key now (an old AUTH cannot be
 // replayed); node_id must equal SHA-256(public_key) and public_key must be the signing key.
-// Signing both X25519 keys binds the session keys to both identities (as SIGMA does): a party in
-// the middle that swapped a HELLO's key cannot produce the AUTH that names it. Every later frame
-// is binary, sealed in the sender's stream (crypto/channel.hpp). The credentials are the sender's
+// Signing both X25519 keys ties the session keys to the signer: a party in the middle that swapped
+// a HELLO's key cannot produce the AUTH that names it. `confirm` is a MAC, under the session's
+// keys, over the signer's identity and role (crypto::ChannelKeys::confirm): a relay that passes
+// both HELLOs on cannot re-sign the other's AUTH as its own and claim a session whose keys it does
+// not hold (SIGMA's identity binding). Every later frame is binary, sealed in the sender's stream
+// (crypto/channel.hpp). The credentials are the sender's
 // agent certificate and its operator's chain (at most max_credentials signed records), verified
 // and judged once per session: whether the peer is an enrolled agent, the kind of node that may
 // hold records.
@@ -64,10 +67,14 @@ struct AuthBinding {
 };
 
 // address is our advertised address or ""; credentials our agent certificate chain (may be
-// empty).
+// empty); channel the session's keys, we_dialed our role.
 std::string make_auth(const AuthBinding& binding, const crypto::KeyPair& keys,
                       std::string_view address, std::string_view network,
-                      const std::vector<wire::Record>& credentials);
+                      const std::vector<wire::Record>& credentials,
+                      const crypto::ChannelKeys& channel, bool we_dialed);
+
+// What `confirm` covers: the signer's role, node id and public key.
+std::string confirmation_identity(const NodeId& node_id, const crypto::PublicKey& key, bool dialer);
 
 // Who the peer proved to be.
 struct PeerIdentity {
@@ -82,10 +89,12 @@ struct PeerIdentity {
 // Verifies the signature before parsing the body, then: nonce == our_nonce (value_out_of_range
 // otherwise), kx == the key of the peer's HELLO and peer_kx == our_kx (bad_key_exchange),
 // public_key == the signing key (public_key_mismatch), node_id == SHA-256(public_key)
-// (node_id_mismatch), address "" or a ws:// / wss:// address, network == ours
+// (node_id_mismatch), confirm made with this session's keys over that identity in the peer's role
+// (bad_key_exchange), address "" or a ws:// / wss:// address, network == ours
 // (network_mismatch), at most max_credentials credentials, each a valid signed record. The caller
 // still checks the node id against the one it dialed, and that it is not its own.
 result<PeerIdentity> verify_auth(std::string_view frame, const Hello& ours, const Hello& peer,
+                                 const crypto::ChannelKeys& channel, bool we_dialed,
                                  const wire::Limits& limits = wire::default_limits);
 
 // A dialable peer address: ws://host:port[/path]. Only plain ws:// for now (no TLS in the
