@@ -1,6 +1,24 @@
 #include <nocturne/dht/address_verifier.hpp>
 
 namespace nocturne::dht {
+namespace {
+
+std::string verified_key(const NodeId& peer, const std::string& address) {
+    return peer.to_hex() + ' ' + address;
+}
+
+// Forgets the oldest entries beyond `cap`; an order entry whose key was set again later (or
+// erased since) is stale and just dropped.
+void forget_beyond(std::unordered_map<std::string, Clock::time_point>& when,
+                   std::deque<std::pair<std::string, Clock::time_point>>& order, std::size_t cap) {
+    while (when.size() > cap || (!order.empty() && order.size() > 2 * cap)) {
+        const auto [oldest, at] = order.front();
+        order.pop_front();
+        if (const auto it = when.find(oldest); it != when.end() && it->second == at) when.erase(it);
+    }
+}
+
+}  // namespace
 
 bool AddressVerifier::begin(const NodeId& peer, const std::string& address, Clock::time_point now) {
     if (peers_.size() >= options_.max_in_flight) return false;
@@ -20,20 +38,21 @@ void AddressVerifier::end(const NodeId& peer, const std::string& address, bool a
     addresses_.erase(address);
     if (answered) {
         failed_.erase(address);
+        const auto key = verified_key(peer, address);
+        verified_[key] = now;
+        verified_order_.emplace_back(key, now);
+        forget_beyond(verified_, verified_order_, options_.max_verified);
         return;
     }
     failed_[address] = now;
     failed_order_.emplace_back(address, now);
-    // Forget the oldest failures beyond the cap; an order entry whose address failed again
-    // later (or was answered since) is stale and just dropped.
-    while (failed_.size() > options_.max_failed ||
-           (!failed_order_.empty() && failed_order_.size() > 2 * options_.max_failed)) {
-        const auto [oldest, at] = failed_order_.front();
-        failed_order_.pop_front();
-        if (const auto f = failed_.find(oldest); f != failed_.end() && f->second == at) {
-            failed_.erase(f);
-        }
-    }
+    forget_beyond(failed_, failed_order_, options_.max_failed);
+}
+
+bool AddressVerifier::verified(const NodeId& peer, const std::string& address,
+                               Clock::time_point now) const {
+    const auto v = verified_.find(verified_key(peer, address));
+    return v != verified_.end() && now - v->second < options_.verified_ttl;
 }
 
 }  // namespace nocturne::dht

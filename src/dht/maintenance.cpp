@@ -1,6 +1,7 @@
 #include "maintenance.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace nocturne::dht {
 namespace {
@@ -192,16 +193,20 @@ void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
         if (handed_over_.size() >= max_handed_over) handed_over_.erase(handed_over_.begin());
     }
     handed_over_[newcomer.id] = now;
-    // The keys the newcomer can be among the k closest to (as far as we know) share at least as
-    // many leading bits with it as its k-th closest known peer does: that prefix's key range is
-    // all we walk, a few keys a tick.
-    const auto closest = node_.closest_contacts(newcomer.id, node_.config_.k + 1, NodeId{}, true);
-    std::size_t bits = 0;
-    std::size_t others = 0;
-    for (const auto& p : closest) {
-        if (p.id == newcomer.id) continue;
-        if (++others == node_.config_.k) bits = bucket_index(newcomer.id, p.id);
+    // The keys the newcomer can be among the k closest to, as far as we know: a key that shares
+    // exactly p leading bits with it lies on the other side of bit p, with the storers that share
+    // exactly p bits with the newcomer, and each of those is closer to the key than the newcomer.
+    // Where we know k or more of them (ourselves included), no key there is the newcomer's. So the
+    // walk covers the newcomer's subtree below the first depth where we know fewer than k, a few
+    // keys a tick (and each key is checked exactly before anything is sent).
+    std::array<std::size_t, num_buckets> known_at{};
+    ++known_at[bucket_index(newcomer.id, node_.self_)];
+    for (const auto& p :
+         node_.closest_contacts(newcomer.id, node_.table_.size(), newcomer.id, true)) {
+        ++known_at[bucket_index(newcomer.id, p.id)];
     }
+    std::size_t bits = 0;
+    while (bits < num_buckets && known_at[bits] >= node_.config_.k) ++bits;
     const auto [lo, hi] = prefix_range(newcomer.id, bits);
     // Five seconds of slack: puts in flight while the newcomer was learned may have missed it.
     // (An author's clock may be off; what this skips, hourly replication still sends.)

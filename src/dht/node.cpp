@@ -203,8 +203,13 @@ void Node::consider(const InboundMessage& msg) {
         table_.on_ping_succeeded(msg.from.id);  // heard from: refreshed
         if (!address || *address == known->address) return;
     }
-    if (!address || !verifier_.begin(msg.from.id, *address, clock_.now())) return;
+    if (!address) return;
     const wire::Contact candidate{msg.from.id, *address};
+    if (verifier_.verified(candidate.id, candidate.address, clock_.now())) {
+        learn(candidate);  // proven there lately: offered to the table, no new connection
+        return;
+    }
+    if (!verifier_.begin(candidate.id, candidate.address, clock_.now())) return;
     auto verify = rpc_.start(
         candidate, wire::Ping{},
         [this, candidate](const InboundMessage* answer) {

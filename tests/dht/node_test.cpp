@@ -176,6 +176,25 @@ TEST_F(NodeTest, AnAddressIsDialedBackOnceAtATimeAndNotAgainSoonAfterItFailedWho
     EXPECT_EQ(transport_.take().size(), 2u);
 }
 
+TEST_F(NodeTest, APeerProvenAtItsAddressIsNotDialedBackForEveryMessageItSends) {
+    for (std::uint8_t b = 0x01; b <= 0x04; ++b) introduce(peer(b));
+    const auto late = peer(0x05);
+    introduce(late);  // proven, but its bucket is full: cached, not in the table
+    ASSERT_FALSE(node_.table().find(late.id));
+    const auto dial_backs = [&] {
+        const auto sent = transport_.take();
+        return std::count_if(sent.begin(), sent.end(),
+                             [](const auto& s) { return s.message.verify_address; });
+    };
+    for (int i = 0; i < 5; ++i) {
+        deliver(late, crypto::random_hex_id(), wire::Ping{});
+        EXPECT_EQ(dial_backs(), 0) << "message " << i;
+    }
+    clock_.advance(11min);
+    deliver(late, crypto::random_hex_id(), wire::Ping{});
+    EXPECT_EQ(dial_backs(), 1) << "proven again once the proof is old";
+}
+
 TEST_F(NodeTest, AKnownPeerBackOnAnotherPortIsVerifiedThereBeforeItMoves) {
     const auto a = peer(0x13);
     introduce(a);

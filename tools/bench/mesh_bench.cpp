@@ -2,7 +2,14 @@
 // io_context thread (as each daemon is). Builds the mesh, then times put and get.
 //
 //   build/release/tools/bench/mesh_bench --nodes 32
-//   build/release/tools/bench/mesh_bench --nodes 256
+//   build/release/tools/bench/mesh_bench --nodes 256 [--value-bytes 500] [--json]
+//
+// tools/bench/side_by_side.sh runs it next to OpenDHT (tools/bench/opendht_bench.py) with the
+// same workload; --json prints the figures its table needs (RSS per node counts what the process
+// grew by from before the first node to after the last get; CPU is user + system time of the put
+// and get phases).
+// MESH_BENCH_WARN=1 shows the transport's and the nodes' warnings (refused dials, closed
+// sessions).
 //
 // "network gets" are gets from a node that does not hold the value itself (it has to ask);
 // "all gets" include those a responsible node answers from its own store.
@@ -20,9 +27,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
+#include <string>
 #include <sys/resource.h>
 
 namespace {
@@ -45,6 +55,24 @@ double pct(std::vector<double> v, double p) {
                       static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
+// Resident set size in KiB (/proc/self/status VmRSS), 0 where unknown.
+long resident_kib() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return 0;
+}
+
+double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    const auto s = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return s(u.ru_utime) + s(u.ru_stime);
+}
+
 void raise_fd_limit() {
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -57,14 +85,18 @@ void raise_fd_limit() {
 
 int main(int argc, char** argv) {
     CLI::App cli{"mesh_bench: put/get latency over real WebSockets on loopback"};
-    std::size_t nodes = 32, puts = 200, gets = 1000;
+    std::size_t nodes = 32, puts = 200, gets = 1000, value_bytes = 500;
     std::uint64_t seed = 1;
+    bool json = false;
     cli.add_option("--nodes", nodes)->check(CLI::Range(2, 1024));
     cli.add_option("--puts", puts)->check(CLI::Range(1, 100000));
     cli.add_option("--gets", gets)->check(CLI::Range(1, 1000000));
+    cli.add_option("--value-bytes", value_bytes, "Content bytes of each record")
+        ->check(CLI::Range(1, 60000));
     cli.add_option("--seed", seed);
+    cli.add_flag("--json", json, "Print one JSON object (tools/bench/side_by_side.sh)");
     CLI11_PARSE(cli, argc, argv);
-    spdlog::set_level(spdlog::level::err);
+    spdlog::set_level(std::getenv("MESH_BENCH_WARN") ? spdlog::level::warn : spdlog::level::err);
     raise_fd_limit();
 
     boost::asio::io_context io;
@@ -85,6 +117,7 @@ int main(int argc, char** argv) {
         return done();
     };
 
+    const long rss_before = resident_kib();
     const auto build_start = steady::now();
     for (std::size_t i = 0; i < nodes; ++i) {
         auto p = std::make_unique<Peer>();
@@ -94,8 +127,13 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "listen failed: %s\n", ec.message().c_str());
             return 1;
         }
+        // Every node is on 127.0.0.1: loopback must not count as one network in the routing
+        // table's diversity limits (as `start --loopback-peers` says for daemons), or each table
+        // would stop at 3 peers.
+        dht::NodeConfig config;
+        config.table.exempt_loopback = true;
         p->node = std::make_unique<dht::Node>(p->keys.node_id(), p->transport->address(), clock,
-                                              *p->transport, p->store);
+                                              *p->transport, p->store, config);
         p->transport->set_sink(p->node.get());
         peers.push_back(std::move(p));
         if (i == 0) continue;
@@ -110,9 +148,15 @@ int main(int argc, char** argv) {
     }
     std::size_t table_total = 0;
     for (auto& p : peers) table_total += p->node->table().size();
-    std::printf("mesh: %zu nodes on 127.0.0.1, built in %.1f s, mean routing table %.1f peers\n",
-                nodes, std::chrono::duration<double>(steady::now() - build_start).count(),
-                static_cast<double>(table_total) / static_cast<double>(nodes));
+    const double build_seconds = std::chrono::duration<double>(steady::now() - build_start).count();
+    const double mean_table = static_cast<double>(table_total) / static_cast<double>(nodes);
+    if (!json) {
+        std::printf(
+            "mesh: %zu nodes on 127.0.0.1, built in %.1f s, mean routing table %.1f peers\n", nodes,
+            build_seconds, mean_table);
+    }
+    const long rss_built = resident_kib();
+    const double cpu_start = cpu_seconds();
 
     const auto author = crypto::KeyPair::generate();
     std::vector<wire::Record> records;
@@ -123,7 +167,7 @@ int main(int argc, char** argv) {
         records.push_back(
             wire::sign_record({wire::RecordKind::knowledge, 1, now, now + 3600,
                                R"({"domain":"bench","id":"e)" + std::to_string(i) +
-                                   R"(","content":")" + std::string(500, 'x') + "\"}"},
+                                   R"(","content":")" + std::string(value_bytes, 'x') + "\"}"},
                               author)
                 .value());
         auto& via = *peers[std::uniform_int_distribution<std::size_t>(0, nodes - 1)(rng)];
@@ -135,6 +179,7 @@ int main(int argc, char** argv) {
         if (res && res->ok()) ++put_ok;
     }
 
+    const long rss_put = resident_kib();
     std::vector<double> all_ms, net_ms;
     std::size_t hits = 0, net_hits = 0, net_gets = 0;
     for (std::size_t i = 0; i < gets; ++i) {
@@ -156,6 +201,48 @@ int main(int argc, char** argv) {
             net_hits += hit;
         }
     }
+    const double cpu = cpu_seconds() - cpu_start;
+    const long rss_after = resident_kib();
+    if (json) {
+        std::printf(
+            "{\"impl\":\"nocturne\",\"nodes\":%zu,\"value_bytes\":%zu,\"puts\":%zu,\"put_ok\":%zu,"
+            "\"put_p50_ms\":%.3f,\"put_p95_ms\":%.3f,\"gets\":%zu,\"hits\":%zu,"
+            "\"get_p50_ms\":%.3f,\"get_p95_ms\":%.3f,\"network_gets\":%zu,\"network_hits\":%zu,"
+            "\"network_get_p50_ms\":%.3f,\"network_get_p95_ms\":%.3f,\"rss_per_node_kib\":%.1f,"
+            "\"cpu_s_per_1000_ops\":%.3f,\"build_s\":%.1f,\"mean_table\":%.1f}\n",
+            nodes, value_bytes, puts, put_ok, pct(put_ms, 0.5), pct(put_ms, 0.95), gets, hits,
+            pct(all_ms, 0.5), pct(all_ms, 0.95), net_gets, net_hits, pct(net_ms, 0.5),
+            pct(net_ms, 0.95),
+            static_cast<double>(rss_after - rss_before) / static_cast<double>(nodes),
+            cpu * 1000.0 / static_cast<double>(puts + gets), build_seconds, mean_table);
+        for (auto& p : peers) p->transport->close();
+        io.restart();
+        io.run_for(3s);
+        return 0;
+    }
+    std::uint64_t sessions_opened = 0, handshakes_failed = 0, channel_failures = 0;
+    std::size_t live_sessions = 0;
+    for (auto& p : peers) {
+        const auto& st = p->transport->stats();
+        sessions_opened += st.sessions_opened;
+        handshakes_failed += st.handshakes_failed;
+        channel_failures += st.channel_failures;
+        live_sessions += p->transport->session_count();
+    }
+    const auto per_node_kib = [&](long from, long to) {
+        return static_cast<double>(to - from) / static_cast<double>(nodes);
+    };
+    std::printf(
+        "sessions:     %llu opened, %zu live at the end, %llu handshakes failed, %llu "
+        "channel failures\n",
+        static_cast<unsigned long long>(sessions_opened), live_sessions,
+        static_cast<unsigned long long>(handshakes_failed),
+        static_cast<unsigned long long>(channel_failures));
+    std::printf(
+        "memory:       per node %.0f KiB after the mesh was built, +%.0f KiB after the puts, "
+        "+%.0f KiB after the gets (RSS)\n",
+        per_node_kib(rss_before, rss_built), per_node_kib(rss_built, rss_put),
+        per_node_kib(rss_put, rss_after));
     std::printf("put:          %zu/%zu stored; p50 %.2f ms, p95 %.2f ms\n", put_ok, puts,
                 pct(put_ms, 0.5), pct(put_ms, 0.95));
     std::printf("network gets: %zu/%zu hits; p50 %.2f ms, p95 %.2f ms\n", net_hits, net_gets,
