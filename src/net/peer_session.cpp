@@ -545,8 +545,10 @@ private:
             if (!receiver_) break;
             flow_.on_sent(std::chrono::steady_clock::now());
             // Sealed here, in the order frames go out: the peer's stream expects exactly that.
-            sealed_ = sender_->seal(queue_.front().frame);
-            auto [ec, n] = co_await ws_.async_write(asio::buffer(sealed_), use_nothrow);
+            // A coroutine local: it lives until the write completes and is freed with it, so no
+            // session keeps the capacity of the largest frame it ever sent.
+            const auto sealed = sender_->seal(queue_.front().frame);
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(sealed), use_nothrow);
             if (ec) {
                 spdlog::debug("net: session {}: write failed: {}", label(), ec.message());
                 writing_ = false;
@@ -672,7 +674,6 @@ private:
     crypto::PublicKey peer_key_{};                 // proved by the handshake
     std::optional<crypto::ChannelSender> sender_;  // set during the handshake
     std::optional<crypto::ChannelReceiver> receiver_;
-    std::string sealed_;  // the frame being written
     FlowControl flow_;
     bool pacing_ = false;  // the writer waits for the peer's rate, not for the socket
     unsigned violations_ = 0;

@@ -203,6 +203,38 @@ int main(int argc, char** argv) {
     }
     const double cpu = cpu_seconds() - cpu_start;
     const long rss_after = resident_kib();
+    // The human-readable form: figures, then the sessions and memory behind them.
+    const auto print_text = [&] {
+        std::uint64_t sessions_opened = 0, handshakes_failed = 0, channel_failures = 0;
+        std::size_t live_sessions = 0;
+        for (auto& p : peers) {
+            const auto& st = p->transport->stats();
+            sessions_opened += st.sessions_opened;
+            handshakes_failed += st.handshakes_failed;
+            channel_failures += st.channel_failures;
+            live_sessions += p->transport->session_count();
+        }
+        const auto per_node_kib = [&](long from, long to) {
+            return static_cast<double>(to - from) / static_cast<double>(nodes);
+        };
+        std::printf(
+            "sessions:     %llu opened, %zu live at the end, %llu handshakes failed, %llu "
+            "channel failures\n",
+            static_cast<unsigned long long>(sessions_opened), live_sessions,
+            static_cast<unsigned long long>(handshakes_failed),
+            static_cast<unsigned long long>(channel_failures));
+        std::printf(
+            "memory:       per node %.0f KiB after the mesh was built, +%.0f KiB after the puts, "
+            "+%.0f KiB after the gets (RSS)\n",
+            per_node_kib(rss_before, rss_built), per_node_kib(rss_built, rss_put),
+            per_node_kib(rss_put, rss_after));
+        std::printf("put:          %zu/%zu stored; p50 %.2f ms, p95 %.2f ms\n", put_ok, puts,
+                    pct(put_ms, 0.5), pct(put_ms, 0.95));
+        std::printf("network gets: %zu/%zu hits; p50 %.2f ms, p95 %.2f ms\n", net_hits, net_gets,
+                    pct(net_ms, 0.5), pct(net_ms, 0.95));
+        std::printf("all gets:     %zu/%zu hits; p50 %.3f ms, p95 %.2f ms\n", hits, gets,
+                    pct(all_ms, 0.5), pct(all_ms, 0.95));
+    };
     if (json) {
         std::printf(
             "{\"impl\":\"nocturne\",\"nodes\":%zu,\"value_bytes\":%zu,\"puts\":%zu,\"put_ok\":%zu,"
@@ -215,41 +247,9 @@ int main(int argc, char** argv) {
             pct(net_ms, 0.95),
             static_cast<double>(rss_after - rss_before) / static_cast<double>(nodes),
             cpu * 1000.0 / static_cast<double>(puts + gets), build_seconds, mean_table);
-        for (auto& p : peers) p->transport->close();
-        io.restart();
-        io.run_for(3s);
-        return 0;
+    } else {
+        print_text();
     }
-    std::uint64_t sessions_opened = 0, handshakes_failed = 0, channel_failures = 0;
-    std::size_t live_sessions = 0;
-    for (auto& p : peers) {
-        const auto& st = p->transport->stats();
-        sessions_opened += st.sessions_opened;
-        handshakes_failed += st.handshakes_failed;
-        channel_failures += st.channel_failures;
-        live_sessions += p->transport->session_count();
-    }
-    const auto per_node_kib = [&](long from, long to) {
-        return static_cast<double>(to - from) / static_cast<double>(nodes);
-    };
-    std::printf(
-        "sessions:     %llu opened, %zu live at the end, %llu handshakes failed, %llu "
-        "channel failures\n",
-        static_cast<unsigned long long>(sessions_opened), live_sessions,
-        static_cast<unsigned long long>(handshakes_failed),
-        static_cast<unsigned long long>(channel_failures));
-    std::printf(
-        "memory:       per node %.0f KiB after the mesh was built, +%.0f KiB after the puts, "
-        "+%.0f KiB after the gets (RSS)\n",
-        per_node_kib(rss_before, rss_built), per_node_kib(rss_built, rss_put),
-        per_node_kib(rss_put, rss_after));
-    std::printf("put:          %zu/%zu stored; p50 %.2f ms, p95 %.2f ms\n", put_ok, puts,
-                pct(put_ms, 0.5), pct(put_ms, 0.95));
-    std::printf("network gets: %zu/%zu hits; p50 %.2f ms, p95 %.2f ms\n", net_hits, net_gets,
-                pct(net_ms, 0.5), pct(net_ms, 0.95));
-    std::printf("all gets:     %zu/%zu hits; p50 %.3f ms, p95 %.2f ms\n", hits, gets,
-                pct(all_ms, 0.5), pct(all_ms, 0.95));
-
     for (auto& p : peers) p->transport->close();
     io.restart();
     io.run_for(3s);
