@@ -7,14 +7,19 @@ std::string verified_key(const NodeId& peer, const std::string& address) {
     return peer.to_hex() + ' ' + address;
 }
 
-// Forgets the oldest entries beyond `cap`; an order entry whose key was set again later (or
-// erased since) is stale and just dropped.
+// Forgets the oldest entries beyond `cap`. `order` lists keys as they were set, so a key set again
+// leaves a stale entry behind; when those pile up past 2 * cap they are dropped (live entries
+// keep their place, so a key set over and over never pushes the others out early).
 void forget_beyond(std::unordered_map<std::string, Clock::time_point>& when,
                    std::deque<std::pair<std::string, Clock::time_point>>& order, std::size_t cap) {
-    while (when.size() > cap || (!order.empty() && order.size() > 2 * cap)) {
-        const auto [oldest, at] = order.front();
+    const auto stale = [&](const std::pair<std::string, Clock::time_point>& entry) {
+        const auto it = when.find(entry.first);
+        return it == when.end() || it->second != entry.second;
+    };
+    if (order.size() > 2 * cap) std::erase_if(order, stale);
+    while (when.size() > cap && !order.empty()) {
+        if (!stale(order.front())) when.erase(order.front().first);
         order.pop_front();
-        if (const auto it = when.find(oldest); it != when.end() && it->second == at) when.erase(it);
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/crypto/random.hpp>
+#include <nocturne/dht/address_verifier.hpp>
 #include <nocturne/dht/node.hpp>
 #include <nocturne/store/memory_store.hpp>
 #include <nocturne/wire/record.hpp>
@@ -193,6 +194,29 @@ TEST_F(NodeTest, APeerProvenAtItsAddressIsNotDialedBackForEveryMessageItSends) {
     clock_.advance(11min);
     deliver(late, crypto::random_hex_id(), wire::Ping{});
     EXPECT_EQ(dial_backs(), 1) << "proven again once the proof is old";
+}
+
+TEST(AddressVerifier, RemembersAtMostMaxVerifiedProofsTheOldestForgottenFirst) {
+    AddressVerifier::Options options;
+    options.max_verified = 2;
+    AddressVerifier v(options);
+    const Clock::time_point t0{};
+    for (std::uint8_t b = 1; b <= 3; ++b) {
+        const auto p = peer(b);
+        ASSERT_TRUE(v.begin(p.id, p.address, t0));
+        v.end(p.id, p.address, true, t0 + std::chrono::seconds(b));
+    }
+    EXPECT_EQ(v.verified_remembered(), 2u);
+    EXPECT_FALSE(v.verified(peer(1).id, peer(1).address, t0 + 5s)) << "the oldest is forgotten";
+    EXPECT_TRUE(v.verified(peer(3).id, peer(3).address, t0 + 5s));
+    // Another peer at a proven address, or the peer at another address, is not proven.
+    EXPECT_FALSE(v.verified(peer(2).id, peer(3).address, t0 + 5s));
+    // A peer proven again many times keeps one entry.
+    for (int i = 0; i < 100; ++i) {
+        ASSERT_TRUE(v.begin(peer(3).id, peer(3).address, t0));
+        v.end(peer(3).id, peer(3).address, true, t0 + std::chrono::seconds(10 + i));
+    }
+    EXPECT_EQ(v.verified_remembered(), 2u);
 }
 
 TEST_F(NodeTest, AKnownPeerBackOnAnotherPortIsVerifiedThereBeforeItMoves) {
