@@ -38,7 +38,8 @@ constexpr std::size_t max_gives_per_sync = 512;
 // A reconciliation told to slow down waits at most this long each time, and gives up after so
 // many times (a peer cannot hold our few reconciliation slots for hours).
 constexpr std::size_t max_session_backoffs = 8;
-// Refusals in a row after which what waits for a peer is shed (revocations excepted).
+// Refusals or unanswered sends in a row after which what waits for a peer is shed (revocations
+// only when it stopped answering).
 constexpr std::size_t max_peer_backoffs = 5;
 constexpr Clock::duration max_session_wait = 30s;
 

@@ -128,7 +128,13 @@ void GossipService::send_whole(Peer& peer) {
             requeue_front(p, sent, true);
             back_off(p, answer);
         } else if (answer == nullptr) {
+            // No answer in time: a peer busy with honest load (or a session still being set up)
+            // gets the batch again after a pause; only one that fails again and again has its
+            // queue shed, and anti-entropy repairs that. Duplicates cost the peer a seen-check.
             ++stats_.failed_sends;
+            for (const auto& s : sent) --stats_.of(s.cls).forwarded;
+            requeue_front(p, sent, true);
+            back_off(p, nullptr);
         } else if (e == nullptr) {
             p.backoffs = 0;
         }
@@ -163,6 +169,9 @@ void GossipService::send_ids(Peer& peer) {
         if (p.in_flight > 0) --p.in_flight;
         if (answer == nullptr) {
             ++stats_.failed_sends;
+            for (const auto& s : sent) --stats_.of(s.cls).announced;
+            requeue_front(p, sent, false);
+            back_off(p, nullptr);
             settle(to.id);
             return;
         }
@@ -196,12 +205,13 @@ void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items
 }
 
 void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {
-    ++stats_.slowed_by_peers;
-    // A peer that keeps refusing does not keep our queue for it: after so many refusals in a row
-    // what waits for it is shed, revocations excepted.
+    if (answer != nullptr) ++stats_.slowed_by_peers;
+    // A peer that keeps refusing (or not answering) does not keep our queue for it: after so many
+    // in a row what waits for it is shed; revocations too when it stopped answering (it may be
+    // gone for good; on its return it catches up by anti-entropy).
     if (++peer.backoffs >= max_peer_backoffs) {
         peer.backoffs = 0;
-        for (std::size_t c = 1; c < class_count; ++c) {
+        for (std::size_t c = answer == nullptr ? 0 : 1; c < class_count; ++c) {
             for (auto* q : {&peer.whole[c], &peer.ids[c]}) {
                 stats_.classes[c].shed += q->size();
                 peer.queued -= q->size();
@@ -210,7 +220,8 @@ void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {
         }
     }
     std::uint32_t ms = 1000;
-    if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload); e && e->retry_after_ms) {
+    const auto* e = answer ? std::get_if<wire::ErrorReply>(&answer->payload) : nullptr;
+    if (e != nullptr && e->retry_after_ms) {
         ms = e->retry_after_ms;
     }
     peer.not_before = clock_.now() + std::chrono::milliseconds(ms);

@@ -295,7 +295,10 @@ TEST_F(GossipChain, ANodeThatMissedHundredsOfItemsFetchesThemAllWithinItsPeersRa
     constexpr std::uint32_t certificates = 300;
     for (std::uint32_t i = 0; i < certificates; ++i) learn(*peers_[0], certificate(700 + i));
     ASSERT_TRUE(
-        run_until([&] { return c.stats(ItemClass::certificate).received == certificates; }, 60s));
+        run_until([&] { return c.stats(ItemClass::certificate).received == certificates; }, 60s))
+        << "C has " << c.stats(ItemClass::certificate).received << "; unanswered sends: A "
+        << peers_[0]->gossip().stats().failed_sends << ", B "
+        << peers_[1]->gossip().stats().failed_sends;
     start(d, config);
     d.agent->node().table().add({c.agent->id(), c.transport->address(), "", clock_.now()});
     d.gossip().catch_up();

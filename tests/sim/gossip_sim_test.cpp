@@ -94,5 +94,90 @@ TEST(GossipSim, RevocationsReachEveryLiveNodeWithinASecondAndAReturningNodeCatch
     EXPECT_EQ(peers[away]->gossip().stats().of(gossip::ItemClass::revocation).received, 3u);
 }
 
+// Two gossip peers that know each other, on the simulator's clock; anti-entropy is left out (an
+// hour between syncs), so that what arrives was pushed.
+class GossipPair : public ::testing::Test {
+protected:
+    GossipPair() : sim_(config()) {
+        for (std::uint8_t i = 0; i < 2; ++i) {
+            NodeId id;
+            id.bytes()[0] = static_cast<std::uint8_t>(0x10 * (i + 1));
+            sim_.add_participant(
+                id, [&](dht::Transport& t, const NodeId& pid, const std::string& address) {
+                    gossip::GossipOptions options;
+                    options.seed = 7 + i;
+                    options.sync_period = 1h;
+                    auto p = std::make_unique<GossipPeer>(t, pid, address, sim_.clock(),
+                                                          web_.genesis, dht::NodeConfig{}, options);
+                    peers_.push_back(p.get());
+                    return p;
+                });
+        }
+        peers_[0]->node().table().add(
+            {sim_.contact(1).id, sim_.contact(1).address, "", sim_.clock().now()});
+        peers_[1]->node().table().add(
+            {sim_.contact(0).id, sim_.contact(0).address, "", sim_.clock().now()});
+    }
+    static SimConfig config() {
+        SimConfig c;
+        c.seed = 3;
+        c.latency_min = 10ms;
+        c.latency_max = 20ms;
+        return c;
+    }
+    wire::Record certificate(std::uint8_t n) {
+        const auto op = trust::test::key(n);
+        return web_.cert_record(
+            web_.certificate(op, web_.genesis_signers(3), sim_.clock().unix_seconds()), op);
+    }
+    std::uint64_t received(std::size_t i) {
+        return peers_[i]->gossip().stats().of(gossip::ItemClass::certificate).received;
+    }
+
+    trust::test::TestWeb web_;
+    Simulation sim_;
+    std::vector<GossipPeer*> peers_;
+};
+
+TEST_F(GossipPair, PushesThatGotNoAnswerAreSentAgainAfterAPause) {
+    // B is out of reach while A learns 100 certificates: A's two batches (64 + 36) get no answer.
+    sim_.set_group(1, 1);
+    for (std::uint32_t i = 0; i < 100; ++i) {
+        ASSERT_FALSE(peers_[0]->trust().learn(certificate(static_cast<std::uint8_t>(100 + i)),
+                                              sim_.clock().unix_seconds()));
+    }
+    sim_.run_for(3s);
+    sim_.heal();
+    EXPECT_EQ(received(1), 0u);
+    // They time out (5 s) and go again a second later, in full.
+    sim_.run_for(10s, [&] { return received(1) == 100; });
+    EXPECT_EQ(received(1), 100u);
+    const auto& a = peers_[0]->gossip().stats();
+    EXPECT_EQ(a.failed_sends, 2u);
+    EXPECT_EQ(a.of(gossip::ItemClass::certificate).shed, 0u);
+    EXPECT_EQ(a.of(gossip::ItemClass::certificate).forwarded, 100u);
+    EXPECT_EQ(peers_[1]->gossip().stats().synced_items, 0u);
+}
+
+TEST_F(GossipPair, APeerThatNeverAnswersHasItsQueueShedRevocationsIncluded) {
+    sim_.kill(1);
+    ASSERT_FALSE(peers_[0]->trust().learn(certificate(100), sim_.clock().unix_seconds()));
+    const auto op_id = trust::operator_id_of(trust::test::key(250).public_key());
+    ASSERT_FALSE(peers_[0]->trust().learn(
+        web_.revocation_record(op_id, web_.genesis_signers(3), sim_.clock().unix_seconds()),
+        sim_.clock().unix_seconds()));
+    // Five unanswered sends in a row (two in flight at a time), then nothing waits for B: its
+    // queue is not kept, nor retried, forever.
+    sim_.run_for(2min);
+    const auto& a = peers_[0]->gossip().stats();
+    EXPECT_GE(a.failed_sends, 5u);
+    EXPECT_LE(a.failed_sends, 10u);
+    const auto failed = a.failed_sends;
+    sim_.run_for(10min);
+    EXPECT_EQ(a.failed_sends, failed);
+    EXPECT_EQ(a.of(gossip::ItemClass::certificate).shed, 1u);
+    EXPECT_EQ(a.of(gossip::ItemClass::revocation).shed, 1u);
+}
+
 }  // namespace
 }  // namespace nocturne::sim
