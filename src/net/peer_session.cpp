@@ -303,7 +303,20 @@ private:
             co_return std::nullopt;
         }
         if (t_->closed_) co_return std::nullopt;
-        co_return std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        std::string frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        release_buffer();
+        co_return frame;
+    }
+
+    // The read buffer grows to the largest frame read (a HELLO with credentials, a STORE, an
+    // answer with records) and would keep that capacity for the session's life: with a hundred
+    // sessions a node, that was most of its memory (docs/performance.md). Small frames, the
+    // common case, keep theirs.
+    void release_buffer() {
+        constexpr std::size_t keep_bytes = 2048;
+        if (buffer_.capacity() <= keep_bytes) return;
+        buffer_.clear();
+        buffer_.shrink_to_fit();
     }
 
     asio::awaitable<bool> reject_handshake(std::string reason) {
@@ -377,6 +390,7 @@ private:
             const std::string_view frame(static_cast<const char*>(buffer_.data().data()),
                                          buffer_.size());
             handle_frame(frame, ws_.got_text());
+            release_buffer();
         }
     }
 
