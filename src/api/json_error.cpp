@@ -61,6 +61,7 @@ int http_status_of(std::error_code ec) {
         case errc::not_claimant:
             return 403;
         case errc::quorum_unavailable:
+        case errc::not_ready:
             return 503;
         case errc::wrong_subject:
         case errc::operator_quarantined:

@@ -1,3 +1,4 @@
+#include <nocturne/api/json_error.hpp>
 #include <nocturne/api/local_api.hpp>
 
 #include <nlohmann/json.hpp>
@@ -55,6 +56,7 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
         const auto& stats = node.stats();
         nlohmann::json body = {
             {"status", "ok"},
+            {"ready", agent.bootstrapped()},
             {"version", facts.version},
             {"node_id", node.id().to_hex()},
             {"address", node.address()},
@@ -85,6 +87,18 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
         }
         body["transport"] = std::move(transport);
         return ok(body);
+    });
+    // Probes for supervisors and orchestrators: live means the API answers (its event loop, which
+    // is the node's, turns); ready means the node has joined a mesh and serves.
+    router.add("GET", "/local/health/live", [](const Request&, const PathParams&) {
+        return ok({{"status", "ok"}});
+    });
+    router.add("GET", "/local/health/ready", [&agent](const Request&, const PathParams&) {
+        if (!agent.bootstrapped()) {
+            return json_error(503, errc::not_ready,
+                              "not ready: no bootstrap peer has answered yet (retrying)");
+        }
+        return ok({{"status", "ready"}, {"routing_table", agent.node().table().size()}});
     });
     router.add("GET", "/local/peers", [&agent](const Request&, const PathParams&) {
         nlohmann::json peers = nlohmann::json::array();

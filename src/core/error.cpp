@@ -96,6 +96,7 @@ constexpr CodeInfo codes[] = {
     {errc::unsupported_media_type, "unsupported_media_type",
      "request body must be application/json"},
     {errc::internal_error, "internal_error", "internal error"},
+    {errc::not_ready, "not_ready", "the node has not joined a mesh yet"},
     {errc::vote_window_closed, "vote_window_closed", "outside the commit or reveal window"},
     {errc::no_commitment, "no_commitment", "no commitment for this reveal"},
     {errc::reveal_mismatch, "reveal_mismatch", "the reveal does not match the commitment"},

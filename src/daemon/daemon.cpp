@@ -13,6 +13,7 @@
 #include <nocturne/app/identity.hpp>
 #include <nocturne/app/peer_snapshot.hpp>
 #include <nocturne/app/runtime_info.hpp>
+#include <nocturne/app/service_notifier.hpp>
 #include <nocturne/app/trust_files.hpp>
 #include <nocturne/daemon/daemon.hpp>
 #include <nocturne/knowledge/text_indexing.hpp>
@@ -28,6 +29,8 @@
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
+
+#include "service_reporter.hpp"
 
 namespace nocturne::daemon {
 namespace {
@@ -154,6 +157,8 @@ std::vector<wire::Contact> initial_seeds(const app::HomeLayout& layout,
 }  // namespace
 
 int run_daemon(const DaemonConfig& config) {
+    // Read (and cleared) first: a start-up failure exits before READY, as systemd expects.
+    auto notifier = app::ServiceNotifier::from_environment();
     auto opened = open_home(config);
     if (!opened) return fail(opened.error().message());
     Home& home = *opened;
@@ -249,12 +254,20 @@ int run_daemon(const DaemonConfig& config) {
 
     Ticker ticker(io, agent);
     ticker.start();
+    ServiceReporter reporter(io, std::move(notifier), [&agent, &transport] {
+        const auto peers = agent.node().table().size();
+        return std::to_string(peers) + (peers == 1 ? " peer, " : " peers, ") +
+               std::to_string(transport.session_count()) + " sessions, " +
+               (agent.standing() ? "enrolled" : "not enrolled") +
+               (agent.bootstrapped() ? "" : ", bootstrap retrying");
+    });
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         // Stop taking requests, then close peer sessions; every acknowledged write is already
         // committed to SQLite (WAL), which is closed when the stores go out of scope.
         spdlog::info("received signal {}, shutting down", sig);
+        reporter.stopping();
         http.stop();
         ticker.stop();
         agent.stop();
@@ -270,9 +283,13 @@ int run_daemon(const DaemonConfig& config) {
               << " api=" << api_url << " enrolled=" << (standing ? "yes" : "no") << std::endl;
     if (config.on_ready) config.on_ready();
     if (seeds.empty()) spdlog::info("no bootstrap peers: this node starts a new mesh");
-    agent.bootstrap(seeds, [](std::size_t peers) {
+    // Ready for the service manager after the first bootstrap attempt, whatever it found: a node
+    // whose seeds are down still serves its API and retries (its status says so, and
+    // /local/health/ready answers 503 until a peer answered).
+    agent.bootstrap(seeds, [&reporter](std::size_t peers) {
         spdlog::info("bootstrap complete: {} peers in the routing table", peers);
         std::cout << "bootstrapped peers=" << peers << std::endl;
+        reporter.ready();
     });
 
     io.run();

@@ -99,6 +99,9 @@ public:
     void bootstrap(const std::vector<wire::Contact>& seeds, std::function<void(std::size_t)> done);
     // Saves the routing table (the host is shutting down).
     void stop();
+    // Whether the node has joined: its first bootstrap reached a peer, or it had no seed and
+    // starts a new mesh. What a readiness probe asks.
+    bool bootstrapped() const { return bootstrapped_; }
 
     // Learns this node's credentials (what `enroll` wrote: its operator's certificate, its agent
     // certificate and the endorsers' chain) and, when its standing changed, publishes its own

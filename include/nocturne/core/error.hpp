@@ -85,6 +85,7 @@ enum class errc {
     body_too_large,
     unsupported_media_type,
     internal_error,
+    not_ready,  // the node runs but has not joined a mesh yet (readiness probe)
     // Votes, tasks, anomalies (after the local API codes, which start at 100).
     vote_window_closed = 110,
     no_commitment,
