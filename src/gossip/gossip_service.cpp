@@ -157,7 +157,7 @@ const wire::Record* GossipService::find(const ItemId& id) const {
 
 std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
                                         std::span<const wire::Record> credentials,
-                                        const NodeId& from, bool forward) {
+                                        const NodeId& from) {
     const auto now = clock_.now();
     const auto now_s = clock_.unix_seconds();
     std::uint32_t fresh = 0;
@@ -209,10 +209,12 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         // Revocations need revocation_threshold operators; anything else one operator signs
         // alone, as often as it likes (a new agent certificate each second, say): what one
         // author gets spread is metered, the rest is kept for anti-entropy and counted as shed.
-        // Only what is new to the mesh travels by push: an old item that comes pushed (what a
-        // reconciliation gives, a replay) is kept, not forwarded; who lacks it catches up.
-        bool spread_it = forward && Clock::time_point{std::chrono::seconds{record.created}} >=
-                                        now - options_.origin_window;
+        // Only what is new to the mesh travels by push: an old item (what a reconciliation after
+        // a long absence gives, a replay) is kept, not forwarded; who lacks it catches up. A new
+        // one is spread however it came: one that a reconciliation brought before the push did
+        // (they race) would otherwise stop here, and this node's peers wait for their own sync.
+        bool spread_it =
+            Clock::time_point{std::chrono::seconds{record.created}} >= now - options_.origin_window;
         if (spread_it && *cls != ItemClass::revocation && !author_allows(record.author)) {
             ++st.shed;
             spread_it = false;
@@ -220,7 +222,7 @@ std::uint32_t GossipService::take_items(std::span<const wire::Record> items,
         accept(id, record, *cls, spread_it, from);
     }
     admitting_ = false;
-    if (forward && fresh > 0) flush_ready();
+    if (fresh > 0) flush_ready();
     return fresh;
 }
 
@@ -291,7 +293,7 @@ void GossipService::serve_gossip(const dht::InboundMessage& msg) {
     }
     if (!admit_cost(msg, cost + g.credentials.size() * (1 + revocations))) return;
     wire::GossipAck ack;
-    ack.accepted = take_items(g.items, g.credentials, msg.from.id, true);
+    ack.accepted = take_items(g.items, g.credentials, msg.from.id);
     node_.reply(msg, wire::Response{msg.id, std::move(ack)});
 }
 

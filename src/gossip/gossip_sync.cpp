@@ -102,7 +102,7 @@ void GossipService::on_session_answer(const std::shared_ptr<SyncSession>& s,
         for (const auto& r : items->items) {
             if (missing.erase(item_id(r)) != 0) got.push_back(r);
         }
-        stats_.synced_items += take_items(got, items->credentials, s->peer.id, false);
+        stats_.synced_items += take_items(got, items->credentials, s->peer.id);
         // An answer cut short by its size: ask for the rest.
         if (!got.empty() && !missing.empty()) {
             s->backlog.emplace_back(wire::IWant{{missing.begin(), missing.end()}});

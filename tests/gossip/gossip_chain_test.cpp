@@ -125,6 +125,38 @@ protected:
         return web_.cert_record(
             web_.certificate(op, web_.genesis_signers(3), clock_.unix_seconds()), op);
     }
+    // What a failed wait shows: each node's gossip, RPC and transport counters.
+    std::string describe() {
+        std::string out;
+        for (std::size_t i = 0; i < peers_.size(); ++i) {
+            auto& p = *peers_[i];
+            if (!p.agent) continue;
+            const auto& g = p.gossip().stats();
+            const auto& c = g.of(ItemClass::certificate);
+            const auto& n = p.agent->node().stats();
+            const auto& t = p.transport->stats();
+            out += "\n" + std::string(1, static_cast<char>('A' + i)) +
+                   ": received=" + std::to_string(c.received) +
+                   " forwarded=" + std::to_string(c.forwarded) +
+                   " announced=" + std::to_string(c.announced) +
+                   " duplicates=" + std::to_string(c.duplicates) +
+                   " refused=" + std::to_string(c.refused) + " shed=" + std::to_string(c.shed) +
+                   " queued=" + std::to_string(p.gossip().queued()) +
+                   " syncs=" + std::to_string(g.syncs) +
+                   " slowed_peers=" + std::to_string(g.slowed_peers) +
+                   " slowed_by_peers=" + std::to_string(g.slowed_by_peers) +
+                   " failed_sends=" + std::to_string(g.failed_sends) +
+                   " rpc_timeouts=" + std::to_string(n.rpc_timeouts) +
+                   " slowed_down=" + std::to_string(n.slowed_down) +
+                   " rejected_rate=" + std::to_string(t.rejected_rate) +
+                   " paced=" + std::to_string(t.frames_paced) +
+                   " paced_refusals=" + std::to_string(t.paced_refusals) +
+                   " dropped=" + std::to_string(t.messages_dropped) +
+                   " sessions=" + std::to_string(t.sessions_opened);
+        }
+        return out;
+    }
+
     // A learns the record as it would from a STORE or from enrollment: its trust state takes it
     // and the gossip layer spreads it.
     void learn(Peer& p, const wire::Record& r) {
@@ -213,7 +245,8 @@ TEST_F(GossipChain, OnASaturatedLinkTheRevocationOvertakesCertificatesAndNothing
     ASSERT_TRUE(run_until([&] { return d.revoked(op_id); }));
     // Back-pressure, not loss: the rest arrives, and C told B to slow down along the way.
     ASSERT_TRUE(
-        run_until([&] { return d.stats(ItemClass::certificate).received == certificates; }, 60s));
+        run_until([&] { return d.stats(ItemClass::certificate).received == certificates; }, 60s))
+        << describe();
     EXPECT_GT(c.gossip().stats().slowed_peers, 0u);
     for (auto* p : {&a, &c, &d}) {
         for (const auto cls : all_classes) EXPECT_EQ(p->stats(cls).shed, 0u) << to_string(cls);
@@ -296,9 +329,7 @@ TEST_F(GossipChain, ANodeThatMissedHundredsOfItemsFetchesThemAllWithinItsPeersRa
     for (std::uint32_t i = 0; i < certificates; ++i) learn(*peers_[0], certificate(700 + i));
     ASSERT_TRUE(
         run_until([&] { return c.stats(ItemClass::certificate).received == certificates; }, 60s))
-        << "C has " << c.stats(ItemClass::certificate).received << "; unanswered sends: A "
-        << peers_[0]->gossip().stats().failed_sends << ", B "
-        << peers_[1]->gossip().stats().failed_sends;
+        << describe();
     start(d, config);
     d.agent->node().table().add({c.agent->id(), c.transport->address(), "", clock_.now()});
     d.gossip().catch_up();

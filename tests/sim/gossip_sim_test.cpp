@@ -94,12 +94,12 @@ TEST(GossipSim, RevocationsReachEveryLiveNodeWithinASecondAndAReturningNodeCatch
     EXPECT_EQ(peers[away]->gossip().stats().of(gossip::ItemClass::revocation).received, 3u);
 }
 
-// Two gossip peers that know each other, on the simulator's clock; anti-entropy is left out (an
-// hour between syncs), so that what arrives was pushed.
+// Three gossip peers on the simulator's clock, that know whom each test links; anti-entropy runs
+// only when a test says so (an hour between syncs), so that what arrives was pushed.
 class GossipPair : public ::testing::Test {
 protected:
     GossipPair() : sim_(config()) {
-        for (std::uint8_t i = 0; i < 2; ++i) {
+        for (std::uint8_t i = 0; i < 3; ++i) {
             NodeId id;
             id.bytes()[0] = static_cast<std::uint8_t>(0x10 * (i + 1));
             sim_.add_participant(
@@ -113,10 +113,15 @@ protected:
                     return p;
                 });
         }
-        peers_[0]->node().table().add(
-            {sim_.contact(1).id, sim_.contact(1).address, "", sim_.clock().now()});
-        peers_[1]->node().table().add(
-            {sim_.contact(0).id, sim_.contact(0).address, "", sim_.clock().now()});
+    }
+    // i learns of j.
+    void knows(std::size_t i, std::size_t j) {
+        peers_[i]->node().table().add(
+            {sim_.contact(j).id, sim_.contact(j).address, "", sim_.clock().now()});
+    }
+    void link(std::size_t i, std::size_t j) {
+        knows(i, j);
+        knows(j, i);
     }
     static SimConfig config() {
         SimConfig c;
@@ -133,6 +138,12 @@ protected:
     std::uint64_t received(std::size_t i) {
         return peers_[i]->gossip().stats().of(gossip::ItemClass::certificate).received;
     }
+    void learn_certificates(std::size_t i, std::uint32_t n) {
+        for (std::uint32_t k = 0; k < n; ++k) {
+            ASSERT_FALSE(peers_[i]->trust().learn(certificate(static_cast<std::uint8_t>(100 + k)),
+                                                  sim_.clock().unix_seconds()));
+        }
+    }
 
     trust::test::TestWeb web_;
     Simulation sim_;
@@ -140,12 +151,10 @@ protected:
 };
 
 TEST_F(GossipPair, PushesThatGotNoAnswerAreSentAgainAfterAPause) {
+    link(0, 1);
     // B is out of reach while A learns 100 certificates: A's two batches (64 + 36) get no answer.
     sim_.set_group(1, 1);
-    for (std::uint32_t i = 0; i < 100; ++i) {
-        ASSERT_FALSE(peers_[0]->trust().learn(certificate(static_cast<std::uint8_t>(100 + i)),
-                                              sim_.clock().unix_seconds()));
-    }
+    learn_certificates(0, 100);
     sim_.run_for(3s);
     sim_.heal();
     EXPECT_EQ(received(1), 0u);
@@ -160,6 +169,7 @@ TEST_F(GossipPair, PushesThatGotNoAnswerAreSentAgainAfterAPause) {
 }
 
 TEST_F(GossipPair, APeerThatNeverAnswersHasItsQueueShedRevocationsIncluded) {
+    link(0, 1);
     sim_.kill(1);
     ASSERT_FALSE(peers_[0]->trust().learn(certificate(100), sim_.clock().unix_seconds()));
     const auto op_id = trust::operator_id_of(trust::test::key(250).public_key());
@@ -177,6 +187,22 @@ TEST_F(GossipPair, APeerThatNeverAnswersHasItsQueueShedRevocationsIncluded) {
     EXPECT_EQ(a.failed_sends, failed);
     EXPECT_EQ(a.of(gossip::ItemClass::certificate).shed, 1u);
     EXPECT_EQ(a.of(gossip::ItemClass::revocation).shed, 1u);
+}
+
+TEST_F(GossipPair, AFreshItemLearnedByReconciliationIsSpreadOn) {
+    // A knows nobody to push to; B knows A and C. B reconciles with A (as it does when it joins)
+    // and gets A's new certificates that way: it pushes them on to C, which does not wait for its
+    // own reconciliation.
+    knows(1, 0);
+    link(1, 2);
+    learn_certificates(0, 10);
+    sim_.run_for(1s);
+    EXPECT_EQ(received(1), 0u);
+    peers_[1]->gossip().catch_up();
+    sim_.run_for(5s, [&] { return received(2) == 10; });
+    EXPECT_EQ(peers_[1]->gossip().stats().synced_items, 10u);
+    EXPECT_EQ(received(2), 10u);
+    EXPECT_EQ(peers_[2]->gossip().stats().synced_items, 0u);
 }
 
 }  // namespace

@@ -170,11 +170,10 @@ private:
     // Whether one more whole copy of the item may be pushed (max_copies), counting it.
     bool take_copy(const ItemId& id);
 
-    // Validates and learns items a peer sent; forwards the new ones when `forward`. Returns how
-    // many were new and valid.
+    // Validates and learns items a peer sent (pushed, pulled or reconciled); spreads those new
+    // to the mesh (created within origin_window). Returns how many were new and valid.
     std::uint32_t take_items(std::span<const wire::Record> items,
-                             std::span<const wire::Record> credentials, const NodeId& from,
-                             bool forward);
+                             std::span<const wire::Record> credentials, const NodeId& from);
     // A new item: remembered, kept when reconciled, spread when `spread`.
     void accept(const ItemId& id, const wire::Record& record, ItemClass cls, bool spread,
                 const NodeId& from);
