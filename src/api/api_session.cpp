@@ -131,6 +131,7 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::string remote_;    // ip:port of the client, for logs
+    std::string endpoint_;  // the request's route, for metrics ("none" before routing)
     bool reading_ = false;  // a read is pending: shutdown() cancels it
     // A handler's answer being awaited; shared with the responder, which may outlive the session.
     struct PendingReply {
@@ -214,6 +215,7 @@ asio::awaitable<bool> BeastApiSession::wait_for_request() {
 }
 
 asio::awaitable<BeastApiSession::Outcome> BeastApiSession::serve_one() {
+    endpoint_ = "none";
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         config_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -271,6 +273,7 @@ asio::awaitable<BeastApiSession::Outcome> BeastApiSession::serve_one() {
     }
     // The handler may answer later (after DHT lookups): wait on a timer that the answer cancels,
     // bounded by handler_timeout, and by stop() (shutdown() cancels it too).
+    if (config_.metrics) endpoint_ = server_->router_.endpoint_of(*request);
     auto slot = std::make_shared<PendingReply>(stream_.get_executor());
     server_->router_.route(*request, [slot](Response r) {
         if (slot->response) return;
@@ -407,6 +410,7 @@ asio::awaitable<BeastApiSession::Outcome> BeastApiSession::reply(Response respon
     }
     // Both must come without a body (Beast refuses to serialise one).
     if (response.status == 204 || response.status == 304) response.body.clear();
+    if (config_.metrics) config_.metrics->count(endpoint_, response.status);
 
     keep_alive = keep_alive && !server_->stopped_;
     http::response<http::string_body> res;
@@ -419,7 +423,10 @@ asio::awaitable<BeastApiSession::Outcome> BeastApiSession::reply(Response respon
         }
         res.insert(name, value);
     }
-    res.set(http::field::content_type, "application/json");
+    // JSON unless the handler said otherwise (the metrics are Prometheus text).
+    if (res.find(http::field::content_type) == res.end()) {
+        res.set(http::field::content_type, "application/json");
+    }
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     res.keep_alive(keep_alive);

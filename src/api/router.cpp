@@ -118,7 +118,7 @@ void Router::route(const Request& request, Responder respond) const {
         once(std::move(*error));
         return;
     }
-    auto& [handler, params] = std::get<Match>(matched);
+    auto& [handler, params, route] = std::get<Match>(matched);
     // A handler that throws (bad_alloc, a bug) costs one request, never the daemon.
     try {
         (*handler)(request, params, once);
@@ -190,7 +190,16 @@ std::variant<Response, Router::Match> Router::match(const Request& request) cons
     for (std::size_t i = 0; i < segments.size(); ++i) {
         if (best->segments[i].param) params.emplace(best->segments[i].text, segments[i]);
     }
-    return Match{&best->handler, std::move(params)};
+    return Match{&best->handler, std::move(params), best};
+}
+
+std::string Router::endpoint_of(const Request& request) const {
+    const auto matched = match(request);
+    const auto* m = std::get_if<Match>(&matched);
+    if (m == nullptr) return "unmatched";
+    std::string out = m->route->method + " ";
+    for (const auto& s : m->route->segments) out += s.param ? "/{" + s.text + "}" : "/" + s.text;
+    return out;
 }
 
 }  // namespace nocturne::api

@@ -6,6 +6,7 @@
 #include <nocturne/api/http_server.hpp>
 #include <nocturne/api/knowledge_api.hpp>
 #include <nocturne/api/local_api.hpp>
+#include <nocturne/api/metrics_api.hpp>
 #include <nocturne/api/vote_api.hpp>
 #include <nocturne/app/credentials_file.hpp>
 #include <nocturne/app/home.hpp>
@@ -215,20 +216,24 @@ int run_daemon(const DaemonConfig& config) {
                     token.error().message());
     }
     api::Router router;
-    api::add_node_routes(
-        router, agent,
-        api::DaemonFacts{config.version, clock.now(), [&transport] {
-                             const auto& s = transport.stats();
-                             return std::vector<std::pair<std::string, std::uint64_t>>{
-                                 {"sessions_opened", s.sessions_opened},
-                                 {"rejected_rate", s.rejected_rate},
-                                 {"slow_downs_sent", s.slow_downs_sent},
-                                 {"slow_downs_received", s.slow_downs_received},
-                                 {"frames_paced", s.frames_paced},
-                                 {"paced_refusals", s.paced_refusals},
-                                 {"disconnects_for_violations", s.disconnects_for_violations},
-                                 {"slow_readers", s.slow_readers}};
-                         }});
+    const api::DaemonFacts facts{
+        config.version, clock.now(),
+        [&transport] {
+            const auto& s = transport.stats();
+            return std::vector<std::pair<std::string, std::uint64_t>>{
+                {"sessions_opened", s.sessions_opened},
+                {"rejected_rate", s.rejected_rate},
+                {"slow_downs_sent", s.slow_downs_sent},
+                {"slow_downs_received", s.slow_downs_received},
+                {"frames_paced", s.frames_paced},
+                {"paced_refusals", s.paced_refusals},
+                {"disconnects_for_violations", s.disconnects_for_violations},
+                {"slow_readers", s.slow_readers}};
+        },
+        [&transport] { return transport.session_count(); }};
+    api::add_node_routes(router, agent, facts);
+    auto api_metrics = std::make_shared<api::ApiMetrics>();
+    api::add_metrics_route(router, agent, facts, api_metrics);
     api::add_knowledge_routes(router, agent.knowledge(), &agent.votes());
     api::add_vote_routes(router, agent.votes());
     api::add_compute_routes(router, agent.compute(), agent.knowledge());
@@ -237,6 +242,7 @@ int run_daemon(const DaemonConfig& config) {
     api::HttpServerConfig hcfg;
     hcfg.listen_port = config.api_port;
     hcfg.token = *token;
+    hcfg.metrics = api_metrics;
     api::HttpServer http(io, std::move(router), hcfg);
     if (auto ec = http.listen()) {
         return fail(

@@ -33,6 +33,7 @@ struct Node::LookupJob {
     LookupCallback done;
     bool storers = false;
     bool finished = false;
+    Clock::time_point started{};
 };
 
 // A read after its lookup: the holders' further pages, then the merge.
@@ -67,14 +68,19 @@ Node::Node(const NodeId& self, std::string address, const Clock& clock, Transpor
 
 Node::~Node() = default;
 
-void Node::send(const wire::Contact& to, wire::Payload payload) {
+void Node::count_out(const wire::Payload& payload) {
     ++stats_.messages_out;
+    ++stats_.messages_out_by_type[static_cast<std::size_t>(wire::type_of(payload))];
+}
+
+void Node::send(const wire::Contact& to, wire::Payload payload) {
+    count_out(payload);
     transport_.send(to, Message{rpc_.next_id(), std::move(payload)});
 }
 
 void Node::request(const wire::Contact& to, wire::Payload payload, ResponseHandler handler) {
+    count_out(payload);
     auto msg = rpc_.start(to, std::move(payload), std::move(handler));
-    ++stats_.messages_out;
     transport_.send(to, std::move(msg));
 }
 
@@ -102,6 +108,7 @@ void Node::serve(wire::MessageType type, RequestHandler handler) {
 
 void Node::on_message(InboundMessage msg) {
     note_credentials(msg);
+    ++stats_.messages_in_by_type[static_cast<std::size_t>(wire::type_of(msg.payload))];
     if (wire::is_reply(msg.payload)) {
         handle_answer(msg);
     } else {
@@ -121,43 +128,46 @@ void Node::note_credentials(const InboundMessage& msg) {
 }
 
 void Node::handle_request(const InboundMessage& msg) {
-    std::visit(overloaded{
-                   [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
-                   [&](const wire::FindNode& p) {
-                       reply(msg, wire::Response{
-                                      msg.id, wire::NodesResult{closest_contacts(
-                                                  p.target, config_.k, msg.from.id, p.storers)}});
-                   },
-                   [&](const wire::FindValue& p) {
-                       wire::ValueResult out = value_page(p.key, p.offset);
-                       out.credentials = credentials_for(out.records);
-                       // Readers ask several holders: the closest storers come along either way.
-                       if (p.offset == 0) {
-                           out.peers = closest_contacts(p.key, config_.k, msg.from.id, true);
-                       }
-                       reply(msg, wire::Response{msg.id, std::move(out)});
-                   },
-                   [&](const wire::Store& p) {
-                       auto result = accept_store(p.record, p.credentials, msg.from.id, p.ack);
-                       if (result.stored) {
-                           ++stats_.stores_accepted;
-                           maintenance_->note_stored(p.record.key);
-                       } else {
-                           ++stats_.stores_refused;
-                       }
-                       reply(msg, wire::Response{msg.id, std::move(result)});
-                   },
-                   [&](const auto&) {
-                       const auto it = services_.find(msg.payload.index());
-                       if (it != services_.end()) {
-                           it->second(msg);
-                           return;
-                       }
-                       reply(msg, wire::ErrorReply{msg.id, errc::unexpected_message,
-                                                   "this node does not serve that request"});
-                   },
-               },
-               msg.payload);
+    std::visit(
+        overloaded{
+            [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
+            [&](const wire::FindNode& p) {
+                reply(msg,
+                      wire::Response{msg.id, wire::NodesResult{closest_contacts(
+                                                 p.target, config_.k, msg.from.id, p.storers)}});
+            },
+            [&](const wire::FindValue& p) {
+                wire::ValueResult out = value_page(p.key, p.offset);
+                out.credentials = credentials_for(out.records);
+                // Readers ask several holders: the closest storers come along either way.
+                if (p.offset == 0) {
+                    out.peers = closest_contacts(p.key, config_.k, msg.from.id, true);
+                }
+                reply(msg, wire::Response{msg.id, std::move(out)});
+            },
+            [&](const wire::Store& p) {
+                auto result = accept_store(p.record, p.credentials, msg.from.id, p.ack);
+                if (result.stored) {
+                    ++stats_.stores_accepted;
+                    ++stats_.stores_accepted_by_kind[static_cast<std::size_t>(p.record.kind)];
+                    maintenance_->note_stored(p.record.key);
+                } else {
+                    ++stats_.stores_refused;
+                    ++stats_.stores_refused_by_code[result.code];
+                }
+                reply(msg, wire::Response{msg.id, std::move(result)});
+            },
+            [&](const auto&) {
+                const auto it = services_.find(msg.payload.index());
+                if (it != services_.end()) {
+                    it->second(msg);
+                    return;
+                }
+                reply(msg, wire::ErrorReply{msg.id, errc::unexpected_message,
+                                            "this node does not serve that request"});
+            },
+        },
+        msg.payload);
 }
 
 void Node::handle_answer(const InboundMessage& msg) {
@@ -223,7 +233,7 @@ void Node::consider(const InboundMessage& msg) {
             ++stats_.contacts_verified;
         },
         true);
-    ++stats_.messages_out;
+    count_out(verify.payload);
     transport_.send(candidate, std::move(verify));
 }
 
@@ -331,8 +341,9 @@ void Node::start_lookup(const NodeId& target, bool want_value, bool storers, Loo
     options.alpha =
         storers || want_value ? std::max(config_.alpha, config_.storer_alpha) : config_.alpha;
     options.want_value = want_value;
-    auto job = std::make_shared<LookupJob>(
-        LookupJob{Lookup(self_, target, options, seeds), std::move(done), storers || want_value});
+    auto job = std::make_shared<LookupJob>(LookupJob{Lookup(self_, target, options, seeds),
+                                                     std::move(done), storers || want_value, false,
+                                                     clock_.now()});
     pump(job);
 }
 
@@ -340,6 +351,8 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
     if (job->finished) return;
     if (job->lookup.done()) {
         job->finished = true;
+        stats_.lookup_seconds.observe(
+            std::chrono::duration<double>(clock_.now() - job->started).count());
         if (job->done) job->done(job->lookup.result());
         return;
     }
@@ -744,7 +757,7 @@ void Node::tick() {
         if (!to.id.is_zero()) table_.on_request_failed(to.id);
     });
     for (auto& [to, msg] : rpc_.due_resends()) {
-        ++stats_.messages_out;
+        count_out(msg.payload);
         transport_.send(to, std::move(msg));
     }
     maintenance_->tick();

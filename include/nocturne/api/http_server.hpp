@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nocturne/api/api_metrics.hpp>
 #include <nocturne/api/router.hpp>
 
 #include <chrono>
@@ -52,6 +53,8 @@ struct HttpServerConfig {
     std::chrono::milliseconds unauthenticated_timeout{std::chrono::seconds(2)};
     // How long an AsyncHandler may take to answer; then the client gets 504 timeout.
     std::chrono::milliseconds handler_timeout{std::chrono::seconds(30)};
+    // Where answered requests are counted (GET /local/metrics), if anywhere.
+    std::shared_ptr<ApiMetrics> metrics;
 };
 
 // The local HTTP/1.1 API server (docs/api.md): keep-alive connections, one request at a time per

@@ -19,6 +19,8 @@ struct DaemonFacts {
     // The transport's back-pressure and session counters by name (health's "transport"), read
     // when asked: the api layer does not see the transport.
     std::function<std::vector<std::pair<std::string, std::uint64_t>>()> transport_counters = {};
+    // Live peer sessions (handshaking ones included), for the metrics.
+    std::function<std::size_t()> live_sessions = {};
 };
 
 // Adds GET /local/health and GET /local/peers to `router` (docs/api.md has the bodies). The agent

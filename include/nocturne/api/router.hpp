@@ -50,6 +50,9 @@ public:
     Response route(const Request& request) const;
 
     std::size_t size() const { return routes_.size(); }
+    // The route a request goes to, for metrics: "GET /local/knowledge/{id}" (its pattern, not the
+    // path), "unmatched" when none does (or the path is malformed).
+    std::string endpoint_of(const Request& request) const;
 
 private:
     struct Segment {
@@ -64,6 +67,7 @@ private:
     struct Match {
         const AsyncHandler* handler;
         PathParams params;
+        const Route* route;
     };
 
     // The route for a request, or the error response (400, 404, 405).

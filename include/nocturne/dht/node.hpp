@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nocturne/core/clock.hpp>
+#include <nocturne/core/histogram.hpp>
 #include <nocturne/core/node_id.hpp>
 #include <nocturne/dht/address_verifier.hpp>
 #include <nocturne/dht/lookup.hpp>
@@ -12,6 +13,7 @@
 #include <nocturne/wire/envelope.hpp>
 #include <nocturne/wire/limits.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -97,6 +99,13 @@ struct PutResult {
     }
 };
 
+// Message types of the wire protocol, for per-type counts.
+inline constexpr std::size_t message_type_count =
+    static_cast<std::size_t>(wire::MessageType::error) + 1;
+// Record kinds, for per-kind counts.
+inline constexpr std::size_t record_kind_count =
+    static_cast<std::size_t>(wire::RecordKind::anomaly) + 1;
+
 struct NodeStats {
     std::uint64_t requests_in = 0;
     std::uint64_t responses_in = 0;
@@ -110,6 +119,15 @@ struct NodeStats {
     std::uint64_t undeliverable = 0;      // requests failed at once: the transport could not send
     std::uint64_t contacts_verified = 0;  // claimed addresses confirmed by a dial-back
     std::uint64_t verifications_failed = 0;
+    // By wire::MessageType: what arrived (requests and answers) and what was sent.
+    std::array<std::uint64_t, message_type_count> messages_in_by_type{};
+    std::array<std::uint64_t, message_type_count> messages_out_by_type{};
+    // STOREs accepted by wire::RecordKind (votes, tasks, certificates... as they land), and
+    // refused by errc: every code a refusal can carry is one entry at most.
+    std::array<std::uint64_t, record_kind_count> stores_accepted_by_kind{};
+    std::map<errc, std::uint64_t> stores_refused_by_code;
+    // Lookups (node, value and storer lookups alike), from start to result.
+    Histogram lookup_seconds;
 };
 
 // A Kademlia node without I/O: messages go out through a Transport, arrive through on_message(),
@@ -265,6 +283,7 @@ private:
     // A peer that wrote to us: refreshed if known, else its claimed port at its observed IP is
     // verified by a dial-back before it may enter the table.
     void consider(const InboundMessage& msg);
+    void count_out(const wire::Payload& payload);
     void note_credentials(const InboundMessage& msg);
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
