@@ -56,9 +56,13 @@ constexpr std::size_t idle_read_bytes = 4096;
 // When we close with request bytes still unread (an error answered before the body), closing at
 // once would make the kernel reset the connection, and a reset can destroy our response before
 // the client reads it. So we stop sending and discard input for a while first, as nginx's
-// lingering_close does; bounded in time and bytes, so it is no free sink for a client.
-constexpr std::chrono::milliseconds linger_timeout{1000};
-constexpr std::size_t linger_max_bytes = std::size_t{1} << 20;
+// lingering_close does: until the client stops sending for linger_quiet (it read our answer, or
+// gave up), at most linger_time in all and linger_max_bytes, so it is no free sink for a client.
+// The budget covers a client that writes a whole oversize body before it reads (Python's
+// urllib, Node's fetch: no Expect: 100-continue), up to 16 MiB over the limit on loopback.
+constexpr std::chrono::milliseconds linger_quiet{1000};
+constexpr std::chrono::milliseconds linger_time{5000};
+constexpr std::size_t linger_max_bytes = std::size_t{16} << 20;
 
 std::string_view view(beast::string_view s) {
     return {s.data(), s.size()};
@@ -447,13 +451,18 @@ asio::awaitable<void> BeastApiSession::close(bool linger) {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (linger) {
         reading_ = true;
-        stream_.expires_after(linger_timeout);
+        const auto until = std::chrono::steady_clock::now() + linger_time;
         std::size_t discarded = 0;
+        buffer_.clear();
+        buffer_.shrink_to_fit();
+        std::array<char, 16384> sink;
         while (discarded < linger_max_bytes && !server_->stopped_) {
-            buffer_.clear();
-            auto [ec, n] =
-                co_await stream_.async_read_some(buffer_.prepare(idle_read_bytes), use_nothrow);
-            if (ec) break;  // the client closed too (EOF), or the timeout
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            stream_.expires_after(std::min(linger_quiet, left));
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(sink), use_nothrow);
+            if (ec) break;  // the client closed too (EOF), went quiet, or time is up
             discarded += n;
         }
         reading_ = false;

@@ -285,6 +285,25 @@ TEST_F(HttpServerTest, OversizeBodyIs413AndCloses) {
     }
 }
 
+TEST_F(HttpServerTest, AClientThatWritesAWholeOversizeBodyBeforeReadingStillGets413) {
+    // Python's urllib and Node's fetch send no Expect: 100-continue: they write the whole body,
+    // then read. The server answers 413 on the Content-Length, stops sending and reads on,
+    // discarding, so that closing does not reset the connection under the client's last writes
+    // (EPIPE, and the 413 lost with it).
+    HttpServerConfig config;
+    config.max_body_bytes = 1024;
+    start(config);
+    HttpClient client(port_);
+    const std::string body(8 << 20, ' ');
+    ASSERT_TRUE(client.send(format_request("POST", "/echo", json_authed(), body)))
+        << "the server reset the connection while the body was being written";
+    const auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(error_code_of(*r), "body_too_large");
+    EXPECT_TRUE(client.closed_by_peer());
+}
+
 TEST_F(HttpServerTest, BodyWithoutJsonContentTypeIs415) {
     start();
     HttpClient client(port_);
