@@ -1,6 +1,5 @@
 // nocturne-agent: one binary, one node of the nocturne mesh. The commands live in src/cli/.
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -10,11 +9,13 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "cli/log_sinks.hpp"
 #include "cli/start_config.hpp"
 
 int main(int argc, char** argv) {
-    // Logs go to stderr; stdout is reserved for command output a script may parse.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("nocturne"));
+    // Logs go to stderr (the journal's format under systemd); stdout is reserved for command
+    // output a script may parse.
+    nocturne::cli::log_to_stderr();
     CLI::App app{"nocturne-agent: a node of the nocturne knowledge mesh"};
     app.set_version_flag("--version", nocturne::cli::version);
     app.require_subcommand(1);

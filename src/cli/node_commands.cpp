@@ -149,8 +149,12 @@ void add_node_commands(CLI::App& app, Commands& commands) {
                    "Report operators over the mesh's rates (vote bursts, domain flooding), but "
                    "store their records anyway: to try the rates on real traffic first")
         ->envname("NOCTURNE_ANOMALY_DRY_RUN");
-    start_cmd->add_option("--log-level", start->log_level, "trace, debug, info, warn or error")
+    start_cmd
+        ->add_option("--log-level", start->log_level,
+                     "trace, debug, info, warn or error (under systemd, journal priorities "
+                     "follow: journalctl -p warning)")
         ->capture_default_str()
+        ->envname("NOCTURNE_LOG_LEVEL")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     start_cmd->add_flag("--save-config", start->save_config,
                         "Save this start's settings in the home's node.toml (the first start "

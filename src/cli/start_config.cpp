@@ -28,7 +28,7 @@ constexpr std::array<Setting, 10> settings{{
     {"loopback-peers", "NOCTURNE_LOOPBACK_PEERS", true},
     {"anomaly-dry-run", "NOCTURNE_ANOMALY_DRY_RUN", true},
     {"task-scan-seconds", "NOCTURNE_TASK_SCAN_SECONDS", false},
-    {"log-level", nullptr, false},
+    {"log-level", "NOCTURNE_LOG_LEVEL", false},
 }};
 
 constexpr std::size_t max_config_bytes = 64 * 1024;

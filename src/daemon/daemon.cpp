@@ -292,8 +292,12 @@ int run_daemon(const DaemonConfig& config) {
     // Ready for the service manager after the first bootstrap attempt, whatever it found: a node
     // whose seeds are down still serves its API and retries (its status says so, and
     // /local/health/ready answers 503 until a peer answered).
-    agent.bootstrap(seeds, [&reporter](std::size_t peers) {
-        spdlog::info("bootstrap complete: {} peers in the routing table", peers);
+    agent.bootstrap(seeds, [&reporter, seed_count = seeds.size()](std::size_t peers) {
+        if (peers == 0 && seed_count > 0) {
+            spdlog::warn("bootstrap: none of the {} seed(s) answered; retrying", seed_count);
+        } else {
+            spdlog::info("bootstrap complete: {} peers in the routing table", peers);
+        }
         std::cout << "bootstrapped peers=" << peers << std::endl;
         reporter.ready();
     });

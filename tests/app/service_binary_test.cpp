@@ -169,5 +169,60 @@ TEST(ServiceBinary, WithoutANotifySocketNothingChanges) {
     EXPECT_EQ(s.agent->wait(10s), 0);
 }
 
+// Runs `start --foreground` through a shell that sets JOURNAL_STREAM to its stderr's device and
+// inode, as systemd does for a service whose output goes to the journal; returns stderr.
+std::string journal_run(const TempDir& home, const std::vector<std::string>& env,
+                        const std::string& extra_args) {
+    const std::string command = "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec '" +
+                                agent_binary() + "' start --foreground --home '" +
+                                home.path().string() + "' --port 0 --api-port 0 " + extra_args;
+    Process shell("/bin/sh", {"-c", command}, env);
+    if (!shell.read_line(20s)) return "no ready line: " + shell.drain_stderr();
+    if (!shell.read_line(20s)) return "no bootstrap line: " + shell.drain_stderr();
+    shell.signal(SIGTERM);
+    EXPECT_EQ(shell.wait(10s), 0);
+    return shell.drain_stderr();
+}
+
+TEST(ServiceBinary,
+     UnderTheJournalEachLineCarriesItsPriorityAndTheLevelComesFromFlagOrEnvironment) {
+    {
+        TempDir home;
+        // A seed that refuses: its dial failure is a debug line, the bootstrap's outcome a warning.
+        const auto err = journal_run(home, {}, "--log-level debug --bootstrap ws://127.0.0.1:1");
+        EXPECT_NE(err.find("<6>local API on http://127.0.0.1:"), std::string::npos) << err;
+        EXPECT_NE(err.find("\n<7>net: dial to"), std::string::npos) << err;
+        EXPECT_NE(err.find("\n<4>bootstrap: none of the 1 seed(s) answered"), std::string::npos)
+            << err;
+        // No timestamps: the journal stamps each line.
+        EXPECT_EQ(err.find("[20"), std::string::npos) << err;
+        for (std::size_t at = 0, end; (end = err.find('\n', at)) != std::string::npos;
+             at = end + 1) {
+            EXPECT_EQ(err[at], '<') << err.substr(at, end - at);
+        }
+    }
+    {
+        // NOCTURNE_LOG_LEVEL, e.g. from /etc/default/nocturne-agent: warnings only.
+        TempDir home;
+        const auto err =
+            journal_run(home, {"NOCTURNE_LOG_LEVEL=warn"}, "--bootstrap ws://127.0.0.1:1");
+        EXPECT_EQ(err.find("<6>"), std::string::npos) << err;
+        EXPECT_EQ(err.find("<7>"), std::string::npos) << err;
+        EXPECT_NE(err.find("<4>bootstrap: none"), std::string::npos) << err;
+    }
+    {
+        // Outside the journal (a terminal, a container): timestamped lines, no prefix.
+        TempDir home;
+        Process agent(agent_binary(), {"start", "--foreground", "--home", home.path().string(),
+                                       "--port", "0", "--api-port", "0"});
+        ASSERT_TRUE(agent.read_line(20s));
+        agent.signal(SIGTERM);
+        EXPECT_EQ(agent.wait(10s), 0);
+        const auto err = agent.drain_stderr();
+        EXPECT_EQ(err.find("<6>"), std::string::npos) << err;
+        EXPECT_NE(err.find("[info] local API on"), std::string::npos) << err;
+    }
+}
+
 }  // namespace
 }  // namespace nocturne::test
