@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
     // Logs go to stderr (the journal's format under systemd); stdout is reserved for command
     // output a script may parse.
     nocturne::cli::log_to_stderr();
-    CLI::App app{"nocturne-agent: a node of the nocturne knowledge mesh"};
+    // Named, so that help and usage say "nocturne-agent" whatever path it was run by (the man
+    // page is generated from them).
+    CLI::App app{"nocturne-agent: a node of the nocturne knowledge mesh", "nocturne-agent"};
     app.set_version_flag("--version", nocturne::cli::version);
     app.require_subcommand(1);
 

@@ -9,7 +9,7 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config git
     libboost1.81-dev libsodium-dev libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev
     libcli11-dev libspdlog-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang clang-format libclang-rt-14-dev
-    python3-prometheus-client
+    python3-prometheus-client help2man
     nodejs)
 
 pkgs=("${build_pkgs[@]}")
