@@ -1,65 +1,50 @@
 #include <nocturne/api/target.hpp>
 
-#include <optional>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 namespace nocturne::api {
 namespace {
-
-std::optional<int> hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return std::nullopt;
-}
 
 std::error_code bad_request() {
     return make_error_code(errc::bad_request);
 }
 
+// Decodes an escaped string Boost.URL has already checked; NUL refused (C APIs downstream would
+// see a shorter string than the one checked).
+result<std::string> decoded(boost::urls::pct_string_view text, bool plus_is_space) {
+    boost::urls::encoding_opts opts;
+    opts.space_as_plus = plus_is_space;
+    std::string out = text.decode(opts);
+    if (out.find('\0') != std::string::npos) return bad_request();
+    return out;
+}
+
 }  // namespace
 
 result<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else if (c != '%') {
-            out += c;
-        } else {
-            if (text.size() - i < 3) return bad_request();
-            const auto hi = hex_digit(text[i + 1]);
-            const auto lo = hex_digit(text[i + 2]);
-            if (!hi || !lo) return bad_request();
-            const int value = *hi * 16 + *lo;
-            if (value == 0) return bad_request();
-            out += static_cast<char>(value);
-            i += 2;
-        }
-    }
-    return out;
+    const auto checked = boost::urls::make_pct_string_view({text.data(), text.size()});
+    if (!checked) return bad_request();  // a '%' not followed by two hex digits
+    return decoded(*checked, plus_is_space);
 }
 
 std::error_code parse_target(std::string_view target, Request& request) {
     if (target.empty() || target.front() != '/') return bad_request();
-    const auto question = target.find('?');
-    request.path = std::string(target.substr(0, question));
+    // RFC 3986's origin-form: a path and an optional query, each escape well-formed.
+    const auto url = boost::urls::parse_origin_form({target.data(), target.size()});
+    if (!url) return bad_request();
+    request.path = std::string(url->encoded_path());
     request.query.clear();
-    if (question == std::string_view::npos) return {};
-    std::string_view rest = target.substr(question + 1);
-    while (!rest.empty()) {
-        const auto amp = rest.find('&');
-        const std::string_view pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        if (pair.empty()) continue;  // "a=1&&b=2": tolerated, as browsers produce it
-        const auto eq = pair.find('=');
-        auto name = percent_decode(pair.substr(0, eq), true);
+    for (const auto& param : url->encoded_params()) {
+        if (param.key.empty() && !param.has_value) continue;  // "a=1&&b=2", as browsers send
+        auto name = decoded(param.key, true);
         if (!name) return name.error();
         if (name->empty()) return bad_request();
-        auto value = percent_decode(
-            eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+        auto value = decoded(param.value, true);
         if (!value) return value.error();
+        // A name given twice: which of the values a handler would see is exactly what
+        // parameter-pollution attacks exploit.
         if (!request.query.emplace(std::move(*name), std::move(*value)).second) {
             return bad_request();
         }

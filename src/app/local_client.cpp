@@ -1,83 +1,88 @@
-#include <nocturne/app/local_client.hpp>
-#include <nocturne/core/file_io.hpp>
+// The one Beast translation unit of app/: the CLI's HTTP client for its own node's local API.
 
-#include <arpa/inet.h>
-#include <cerrno>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <nocturne/app/local_client.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <optional>
+#include <string>
 
 namespace nocturne::app {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
 constexpr std::size_t max_response_bytes = 8 * 1024 * 1024;
 
-std::error_code last_error() {
-    return {errno, std::generic_category()};
-}
-
-// Closes the socket however the request ends.
-struct Socket {
-    int fd = -1;
-    ~Socket() {
-        if (fd >= 0) ::close(fd);
+std::error_code from_boost(const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout) return make_error_code(errc::timeout);
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        return make_error_code(errc::frame_too_large);
     }
-};
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+        return make_error_code(errc::malformed_json);  // not an HTTP response we can read
+    }
+    return {ec.value(), std::system_category()};
+}
 
 }  // namespace
 
 result<LocalResponse> local_request(std::uint16_t port, std::string_view method,
                                     std::string_view target, std::string_view token,
                                     std::string_view body, std::chrono::milliseconds timeout) {
-    Socket s{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) return last_error();
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        return last_error();
-    }
-    std::string request;
-    request.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-    request.append("Host: 127.0.0.1:").append(std::to_string(port)).append("\r\n");
-    request.append("Authorization: Bearer ").append(token).append("\r\n");
-    request.append("Connection: close\r\n");
+    const auto verb = http::string_to_verb({method.data(), method.size()});
+    if (verb == http::verb::unknown) return make_error_code(errc::bad_request);
+    http::request<http::string_body> req{verb, {target.data(), target.size()}, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    req.set(http::field::authorization, "Bearer " + std::string(token));
     if (!body.empty()) {
-        request.append("Content-Type: application/json\r\n");
-        request.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::string(body);
     }
-    request.append("\r\n").append(body);
-    if (!write_all(s.fd, request)) return last_error();
+    req.keep_alive(false);
+    req.prepare_payload();
 
-    std::string raw;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    char buf[8192];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return make_error_code(errc::timeout);
-        pollfd p{s.fd, POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (ready < 0 && errno == EINTR) continue;
-        if (ready < 0) return last_error();
-        if (ready == 0) return make_error_code(errc::timeout);
-        const ssize_t n = ::read(s.fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return last_error();
-        if (n == 0) break;  // Connection: close: the body ends with the connection
-        raw.append(buf, static_cast<std::size_t>(n));
-        if (raw.size() > max_response_bytes) return make_error_code(errc::frame_too_large);
-    }
-    // "HTTP/1.1 200 OK\r\n...headers...\r\n\r\nbody"
-    const auto head_end = raw.find("\r\n\r\n");
-    if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12 || head_end == std::string::npos) {
-        return make_error_code(errc::malformed_json);
-    }
+    // Asynchronous operations on one io_context run here until done: the stream's deadline bounds
+    // the whole exchange, which the blocking calls could not.
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_response_bytes);
+    boost::system::error_code failure;
+    stream.expires_after(timeout);
+    stream.async_connect(
+        tcp::endpoint(asio::ip::address_v4::loopback(), port),
+        [&](const boost::system::error_code& ec) {
+            if (ec) {
+                failure = ec;
+                return;
+            }
+            http::async_write(stream, req, [&](const boost::system::error_code& wec, std::size_t) {
+                if (wec) {
+                    failure = wec;
+                    return;
+                }
+                http::async_read(
+                    stream, buffer, parser,
+                    [&](const boost::system::error_code& rec, std::size_t) { failure = rec; });
+            });
+        });
+    io.run();
+    if (failure) return from_boost(failure);
     LocalResponse out;
-    out.status = std::atoi(raw.substr(9, 3).c_str());
-    out.body = raw.substr(head_end + 4);
+    out.status = static_cast<int>(parser.get().result_int());
+    out.body = std::move(parser.get().body());
     return out;
 }
 

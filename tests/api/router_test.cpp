@@ -193,7 +193,10 @@ TEST(RouterTarget, SplitsAndDecodesQuery) {
 
 TEST(RouterTarget, RejectsMalformedTargets) {
     for (const char* target : {"", "p", "http://localhost/p", "*", "/p?x=%", "/p?x=%2", "/p?%zz=1",
-                               "/p?x=%00", "/p?=1", "/p?x=1&x=2"}) {
+                               "/p?x=%00", "/p?=1", "/p?x=1&x=2",
+                               // Characters RFC 3986 does not allow unescaped (Boost.URL's
+                               // origin-form grammar).
+                               "/p?x=a\"b", "/p?x={1}", "/p?x=a|b", "/p/a b", "/p/<x>"}) {
         Request r;
         EXPECT_EQ(parse_target(target, r), errc::bad_request) << target;
     }
