@@ -1,7 +1,7 @@
 #include <nocturne/api/prometheus_text.hpp>
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace nocturne::api {
 namespace {
@@ -9,9 +9,10 @@ namespace {
 std::string format_double(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    // The shortest text that reads back as the same double: le="0.1", not 0.10000000000000001.
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc{} ? std::string(buf, end) : std::string("NaN");
 }
 
 void escape_into(std::string& out, std::string_view text, bool quote) {

@@ -351,8 +351,9 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
     if (job->finished) return;
     if (job->lookup.done()) {
         job->finished = true;
+        // The clock is the wall's: a step back (NTP) must not make a negative duration.
         stats_.lookup_seconds.observe(
-            std::chrono::duration<double>(clock_.now() - job->started).count());
+            std::max(0.0, std::chrono::duration<double>(clock_.now() - job->started).count()));
         if (job->done) job->done(job->lookup.result());
         return;
     }

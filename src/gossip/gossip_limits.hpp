@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace nocturne::gossip::detail {
 
@@ -41,6 +42,8 @@ constexpr std::size_t max_session_backoffs = 8;
 // Refusals or unanswered sends in a row after which what waits for a peer is shed (revocations
 // only when it stopped answering).
 constexpr std::size_t max_peer_backoffs = 5;
+// Sends of one item to one peer that may go unanswered; then it is shed for that peer.
+constexpr std::uint8_t max_unanswered_sends = 3;
 constexpr Clock::duration max_session_wait = 30s;
 
 inline std::size_t record_bytes(const wire::Record& r) {

@@ -109,7 +109,6 @@ void GossipService::send_whole(Peer& peer) {
         }
     }
     if (g.items.empty()) return;
-    for (const auto& s : sent) ++stats_.of(s.cls).forwarded;
     g.credentials = node_.credentials_for(g.items);
     ++peer.in_flight;
     const auto to = peer.contact;
@@ -122,9 +121,7 @@ void GossipService::send_whole(Peer& peer) {
         if (p.in_flight > 0) --p.in_flight;
         const auto* e = answer ? std::get_if<wire::ErrorReply>(&answer->payload) : nullptr;
         if (e != nullptr && e->code == errc::rate_limited) {
-            // Still over the peer's rate after the RPC layer's resends: wait, then send again
-            // (counted as forwarded when it goes).
-            for (const auto& s : sent) --stats_.of(s.cls).forwarded;
+            // Still over the peer's rate after the RPC layer's resends: wait, then send again.
             requeue_front(p, sent, true);
             back_off(p, answer);
         } else if (answer == nullptr) {
@@ -132,11 +129,13 @@ void GossipService::send_whole(Peer& peer) {
             // gets the batch again after a pause; only one that fails again and again has its
             // queue shed, and anti-entropy repairs that. Duplicates cost the peer a seen-check.
             ++stats_.failed_sends;
-            for (const auto& s : sent) --stats_.of(s.cls).forwarded;
-            requeue_front(p, sent, true);
+            retry_unanswered(p, sent, true);
             back_off(p, nullptr);
-        } else if (e == nullptr) {
-            p.backoffs = 0;
+        } else {
+            // Counted once answered, so that the counter never goes back (it is exported as a
+            // Prometheus counter).
+            for (const auto& s : sent) ++stats_.of(s.cls).forwarded;
+            if (e == nullptr) p.backoffs = 0;
         }
         settle(to.id);
     });
@@ -157,7 +156,6 @@ void GossipService::send_ids(Peer& peer) {
         }
     }
     if (have.ids.empty()) return;
-    for (const auto& s : sent) ++stats_.of(s.cls).announced;
     ++peer.in_flight;
     const auto to = peer.contact;
     std::weak_ptr<char> alive = alive_;
@@ -169,21 +167,22 @@ void GossipService::send_ids(Peer& peer) {
         if (p.in_flight > 0) --p.in_flight;
         if (answer == nullptr) {
             ++stats_.failed_sends;
-            for (const auto& s : sent) --stats_.of(s.cls).announced;
-            requeue_front(p, sent, false);
+            retry_unanswered(p, sent, false);
             back_off(p, nullptr);
             settle(to.id);
             return;
         }
         if (const auto* e = std::get_if<wire::ErrorReply>(&answer->payload)) {
             if (e->code == errc::rate_limited) {
-                for (const auto& s : sent) --stats_.of(s.cls).announced;
                 requeue_front(p, sent, false);
                 back_off(p, answer);
+            } else {
+                for (const auto& s : sent) ++stats_.of(s.cls).announced;
             }
             settle(to.id);
             return;
         }
+        for (const auto& s : sent) ++stats_.of(s.cls).announced;
         p.backoffs = 0;
         const auto& ack =
             std::get<wire::GossipAck>(std::get<wire::Response>(answer->payload).result);
@@ -202,6 +201,32 @@ void GossipService::requeue_front(Peer& peer, const std::vector<Outgoing>& items
         queues[class_index(it->cls)].push_front(*it);
         ++peer.queued;
     }
+    // What came back may not take the queue past its capacity (enqueue filled it meanwhile):
+    // the lowest class waiting loses its newest, never a revocation.
+    for (std::size_t c = class_count; peer.queued > options_.queue_capacity && c-- > 1;) {
+        for (auto* q : {&peer.ids[c], &peer.whole[c]}) {
+            while (peer.queued > options_.queue_capacity && !q->empty()) {
+                q->pop_back();
+                --peer.queued;
+                ++stats_.classes[c].shed;
+            }
+        }
+    }
+}
+
+void GossipService::retry_unanswered(Peer& peer, const std::vector<Outgoing>& items, bool whole) {
+    // Each item goes to one peer a few times at most, whatever the peer answers to our other
+    // requests (a peer that acknowledges announcements but never pushes cannot keep us sending
+    // the same batch): then it is shed, and the peer catches up by anti-entropy.
+    std::vector<Outgoing> again;
+    for (auto out : items) {
+        if (++out.unanswered < max_unanswered_sends) {
+            again.push_back(out);
+        } else {
+            ++stats_.of(out.cls).shed;
+        }
+    }
+    requeue_front(peer, again, whole);
 }
 
 void GossipService::back_off(Peer& peer, const dht::InboundMessage* answer) {

@@ -8,7 +8,8 @@
 //   peers when its class is eager (revocations, quarantines) and announced by id (IHAVE) to
 //   `lazy_fanout` others, a little later, so that those the pushes missed pull it (the answer's
 //   want list). Other classes are only announced. Nothing is forwarded before it validated, nor
-//   after its class's lifetime (item.hpp, seen_until), nor when it came by anti-entropy.
+//   after its class's lifetime (item.hpp, seen_until), nor when it is old (created before
+//   origin_window), however it came.
 // - De-duplication: the SeenCache, each item for its class's lifetime.
 // - Priorities and back-pressure: what goes to one peer waits in per-class queues, at most
 //   `window` requests in flight; the highest class leaves first, the lowest is shed first when a
@@ -138,6 +139,7 @@ private:
     struct Outgoing {
         ItemId id;
         ItemClass cls;
+        std::uint8_t unanswered = 0;  // sends of it to this peer that got no answer
     };
     // whole: items to push (GOSSIP); ids: items to announce (IHAVE). By class.
     struct Peer {
@@ -189,6 +191,7 @@ private:
     void send_whole(Peer& peer);
     void send_ids(Peer& peer);
     void requeue_front(Peer& peer, const std::vector<Outgoing>& items, bool whole);
+    void retry_unanswered(Peer& peer, const std::vector<Outgoing>& items, bool whole);
     void back_off(Peer& peer, const dht::InboundMessage* answer);
 
     // One reconciliation with one peer: rounds of SYNCs (each round the ranges the previous one
