@@ -27,9 +27,15 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './conffiles' || fail "no con
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/default/nocturne-agent ||
     fail "/etc/default/nocturne-agent is not a conffile"
 dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './postinst' || fail "no postinst"
+dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx './prerm' || fail "no prerm"
 
 dpkg-deb -x "$deb" "$work/root"
 bin="$work/root/usr/bin/nocturne-agent"
+for unit in system user; do
+    grep -q '^ExecStart=/usr/bin/nocturne-agent start --foreground' \
+        "$work/root/usr/lib/systemd/$unit/nocturne-agent.service" ||
+        fail "the $unit unit does not run /usr/bin/nocturne-agent"
+done
 [ "$("$bin" --version)" = "$(dpkg-deb -f "$deb" Version)" ] || fail "the packaged binary's --version differs"
 
 # Every subcommand (and nested one) of the binary has its section in the man page.
