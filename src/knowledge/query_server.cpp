@@ -83,8 +83,9 @@ result<wire::QueryResult> QueryServer::answer(const wire::Query& q) {
         node_.records().search(domain_index_key(q.domain), search, node_.clock().unix_seconds());
     if (!found) return found.error();
     std::size_t bytes = 0;
-    // A row skipped (no longer believed) still means "more may follow": the reader must not take
-    // this page for the end.
+    // More may follow only if the search found more rows than one page: a row skipped below (no
+    // longer believed) does not make more. Saying "more" with nothing usable makes a reader
+    // discount this answer, and a domain whose only author was revoked answered 503.
     out.more = found->size() > limit;
     for (auto& r : *found) {
         if (out.records.size() == limit) {
@@ -98,10 +99,7 @@ result<wire::QueryResult> QueryServer::answer(const wire::Query& q) {
         }
         // What this node no longer believes (an author revoked since) it does not hand out; the
         // page goes on past it.
-        if (!node_.believes(r)) {
-            out.more = true;
-            continue;
-        }
+        if (!node_.believes(r)) continue;
         bytes += size;
         out.records.push_back(std::move(r));
     }
