@@ -18,19 +18,24 @@ if [[ $quick -eq 0 ]]; then
     # shellcheck disable=SC2046
     clang-format --dry-run -Werror $(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')
 
-    step "fuzz: build and a bounded run"
+    step "fuzz: build and a bounded run of each target"
     cmake --preset fuzz >/dev/null
-    cmake --build --preset fuzz --target fuzz_wire
-    artifacts=build/fuzz-artifacts
-    rm -rf "$artifacts" && mkdir -p "$artifacts/corpus"
-    if ! build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -artifact_prefix="$artifacts/" \
-        -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$artifacts/corpus" \
-        >"$artifacts/log" 2>&1; then
-        tail -n 60 "$artifacts/log"
-        echo "fuzz_wire failed; the crashing input is in $artifacts/" >&2
-        exit 1
-    fi
-    grep -E 'stat::number_of_executed_units|Done' "$artifacts/log" || true
+    cmake --build --preset fuzz --target fuzz_wire fuzz_api
+    rm -rf build/fuzz-artifacts
+    for target in fuzz_wire fuzz_api; do
+        artifacts=build/fuzz-artifacts/$target
+        mkdir -p "$artifacts/corpus"
+        dict=()
+        [[ $target == fuzz_wire ]] && dict=(-dict=tools/fuzz/wire.dict)
+        if ! build/fuzz/tools/fuzz/$target "${dict[@]}" -artifact_prefix="$artifacts/" \
+            -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$artifacts/corpus" \
+            >"$artifacts/log" 2>&1; then
+            tail -n 60 "$artifacts/log"
+            echo "$target failed; the crashing input is in $artifacts/" >&2
+            exit 1
+        fi
+        echo "$target: $(grep -E '^Done' "$artifacts/log" || true)"
+    done
 
     step "tests under ASan + UBSan"
     cmake --preset asan >/dev/null

@@ -118,7 +118,7 @@ void ComputeService::state(const std::string& id, std::vector<NodeId> storers,
 void ComputeService::read_index(
     const std::string& domain,
     std::function<void(std::vector<std::pair<Task, std::int64_t>>)> done) {
-    node_.find_value(task_index_key(domain), [this, alive = std::weak_ptr<char>(alive_),
+    node_.find_value(task_index_key(domain), [alive = std::weak_ptr<char>(alive_),
                                               done = std::move(done)](dht::LookupResult found) {
         if (alive.expired()) return;
         struct Merged {

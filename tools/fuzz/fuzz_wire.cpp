@@ -7,17 +7,23 @@
 //
 //   build/fuzz/tools/fuzz/fuzz_wire -dict=tools/fuzz/wire.dict -max_total_time=60 corpus/
 
+#include <nocturne/compute/reflection.hpp>
+#include <nocturne/compute/task.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/crypto/channel.hpp>
 #include <nocturne/crypto/keys.hpp>
 #include <nocturne/dht/ip_group.hpp>
+#include <nocturne/knowledge/entry_records.hpp>
 #include <nocturne/net/handshake.hpp>
 #include <nocturne/store/memory_store.hpp>
+#include <nocturne/trust/anomaly_report.hpp>
 #include <nocturne/trust/certificate.hpp>
 #include <nocturne/trust/endorsement.hpp>
 #include <nocturne/trust/genesis.hpp>
+#include <nocturne/trust/quarantine.hpp>
 #include <nocturne/trust/revocation.hpp>
 #include <nocturne/trust/trust_state.hpp>
+#include <nocturne/vote/ballot.hpp>
 #include <nocturne/wire/envelope.hpp>
 #include <nocturne/wire/identifiers.hpp>
 #include <nocturne/wire/json_reader.hpp>
@@ -52,12 +58,24 @@ const nocturne::crypto::ChannelKeys& fuzz_channel() {
     return keys;
 }
 
-// Whatever decodes as a record is also read as each kind of trust record, and judged.
+// Whatever decodes as a record is also read as each kind of record a service reads (trust,
+// knowledge, votes, tasks, reflections, quarantines, anomaly reports), and judged.
 void trust_paths(const nocturne::result<nocturne::wire::Record>& record) {
     if (!record) return;
     (void)nocturne::trust::certificate_from_record(*record);
     (void)nocturne::trust::agent_certificate_from_record(*record);
     (void)nocturne::trust::revocation_from_record(*record);
+    (void)nocturne::trust::quarantine_from_record(*record);
+    (void)nocturne::trust::report_from_record(*record, nocturne::trust::AnomalyRules{});
+    (void)nocturne::knowledge::entry_from_record(*record);
+    (void)nocturne::knowledge::announcement_from_record(*record);
+    (void)nocturne::vote::commit_from_record(*record);
+    (void)nocturne::vote::reveal_from_record(*record);
+    (void)nocturne::compute::task_from_record(*record);
+    (void)nocturne::compute::claim_from_record(*record);
+    (void)nocturne::compute::grant_from_record(*record);
+    (void)nocturne::compute::result_from_record(*record);
+    (void)nocturne::compute::reflection_from_record(*record);
     static nocturne::store::MemoryStore store;
     static nocturne::trust::TrustState state(
         nocturne::trust::parse_genesis(nocturne::trust::builtin_genesis_text()).value(), store,
