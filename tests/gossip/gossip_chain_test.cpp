@@ -333,12 +333,13 @@ TEST_F(GossipChain, ANodeThatMissedHundredsOfItemsFetchesThemAllWithinItsPeersRa
     start(d, config);
     d.agent->node().table().add({c.agent->id(), c.transport->address(), "", clock_.now()});
     d.gossip().catch_up();
-    // Most by anti-entropy; C's announcements queued for D while it was away may bring some
-    // (C announces every item to its nearest neighbours, D among them).
+    // By anti-entropy and by C's sends that went unanswered while D was away and go again (each
+    // item up to three times, D having the same id): how the 300 split between the two depends
+    // on timing, so only both taking part is checked.
     ASSERT_TRUE(
         run_until([&] { return d.stats(ItemClass::certificate).received == certificates; }, 60s))
         << d.gossip().stats().synced_items;
-    EXPECT_GT(d.gossip().stats().synced_items, certificates / 2);
+    EXPECT_GT(d.gossip().stats().synced_items, 0u);
     EXPECT_GT(c.gossip().stats().slowed_peers, 0u);
     EXPECT_EQ(d.gossip().held(), c.gossip().held());
 }
