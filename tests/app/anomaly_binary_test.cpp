@@ -13,6 +13,7 @@
 
 #include "support/agent_cli.hpp"
 #include "support/daemon.hpp"
+#include "support/mesh_steps.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nocturne::test {
@@ -20,48 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-json get(const Daemon& d, const std::string& target) {
-    const auto res = d.call("GET", target);
-    if (!res || res->status != 200) return json::object();
-    return json::parse(res->body, nullptr, false);
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
-
-// The operators in `signers` sign the same order (the first starts it, the others --join), the
-// first publishes it.
-CliOutcome order(const std::vector<std::filesystem::path>& signers, const std::string& action,
-                 std::vector<std::string> first_args, const std::filesystem::path& genesis,
-                 const std::filesystem::path& dir, const std::string& seed) {
-    std::vector<std::string> shares;
-    for (std::size_t i = 0; i < signers.size(); ++i) {
-        const auto file = (dir / (action + std::to_string(i) + ".sig")).string();
-        std::vector<std::string> args = {"quarantine", action};
-        if (i == 0) {
-            args.insert(args.end(), first_args.begin(), first_args.end());
-        } else {
-            args.insert(args.end(), {"--join", shares[0]});
-        }
-        args.insert(args.end(), {"--key", (signers[i] / "keys" / "operator.key").string(),
-                                 "--genesis", genesis.string(), "--out", file});
-        auto o = run_agent(args);
-        EXPECT_EQ(o.code, 0) << o.err;
-        shares.push_back(file);
-    }
-    std::string list;
-    for (const auto& s : shares) list += (list.empty() ? "" : ",") + s;
-    return run_agent({"quarantine", "publish", "--signatures", list, "--key",
-                      (signers[0] / "keys" / "operator.key").string(), "--genesis",
-                      genesis.string(), "--bootstrap", seed});
-}
 
 TEST(AnomalyDaemons, AVoteBurstIsRefusedReportedEverywhereAndTheQuarantineHoldsUntilLifted) {
     TempDir homes[4], files;
@@ -122,10 +81,10 @@ TEST(AnomalyDaemons, AVoteBurstIsRefusedReportedEverywhereAndTheQuarantineHoldsU
 
     // Three operators quarantine it for an hour, citing the report.
     const std::vector<std::filesystem::path> signers{paths[0], paths[1], paths[2]};
-    auto held = order(signers, "sign",
-                      {"--operator-id", voter_operator, "--reason", "21 votes in a minute",
-                       "--report", report_id, "--days", "0.05"},
-                      genesis, files.path(), nodes[0]->address());
+    auto held = quarantine_order(signers, "sign",
+                                 {"--operator-id", voter_operator, "--reason",
+                                  "21 votes in a minute", "--report", report_id, "--days", "0.05"},
+                                 genesis, files.path(), nodes[0]->address());
     ASSERT_EQ(held.code, 0) << held.err;
     EXPECT_EQ(held.values["quarantined_operator_id"], voter_operator);
     for (auto& n : nodes) {
@@ -151,9 +110,9 @@ TEST(AnomalyDaemons, AVoteBurstIsRefusedReportedEverywhereAndTheQuarantineHoldsU
     EXPECT_EQ(get(*nodes[2], "/local/health").value("quarantined_operators", 0), 1);
 
     // Lifted early by the same threshold: its writes are taken again.
-    auto lifted = order(signers, "lift",
-                        {"--operator-id", voter_operator, "--reason", "operator fixed its agent"},
-                        genesis, files.path(), nodes[0]->address());
+    auto lifted = quarantine_order(
+        signers, "lift", {"--operator-id", voter_operator, "--reason", "operator fixed its agent"},
+        genesis, files.path(), nodes[0]->address());
     ASSERT_EQ(lifted.code, 0) << lifted.err;
     EXPECT_EQ(lifted.values["lifted_operator_id"], voter_operator);
     for (auto& n : nodes) {

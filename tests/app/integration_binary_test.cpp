@@ -58,6 +58,7 @@
 
 #include "support/agent_cli.hpp"
 #include "support/daemon.hpp"
+#include "support/mesh_steps.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nocturne::test {
@@ -68,23 +69,6 @@ using nlohmann::json;
 
 constexpr int commit_seconds = 8;
 constexpr int reveal_seconds = 6;
-
-// GET target on d, parsed; an empty object unless 200 (AnomalyDaemons).
-json get(const Daemon& d, const std::string& target) {
-    const auto res = d.call("GET", target);
-    if (!res || res->status != 200) return json::object();
-    return json::parse(res->body, nullptr, false);
-}
-
-// Polls pred until it holds or the timeout passes; whether it held (AnomalyDaemons).
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
 
 // A call expecting its status; the parsed answer (ComputeDaemons).
 json call(const Daemon& d, const std::string& method, const std::string& target, int status,
@@ -124,33 +108,6 @@ std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// The operators in `signers` sign the same quarantine order (the first starts it, the others
-// --join), the first publishes it (AnomalyDaemons).
-CliOutcome order(const std::vector<std::filesystem::path>& signers, const std::string& action,
-                 std::vector<std::string> first_args, const std::filesystem::path& genesis,
-                 const std::filesystem::path& dir, const std::string& seed) {
-    std::vector<std::string> shares;
-    for (std::size_t i = 0; i < signers.size(); ++i) {
-        const auto file = (dir / (action + std::to_string(i) + ".sig")).string();
-        std::vector<std::string> args = {"quarantine", action};
-        if (i == 0) {
-            args.insert(args.end(), first_args.begin(), first_args.end());
-        } else {
-            args.insert(args.end(), {"--join", shares[0]});
-        }
-        args.insert(args.end(), {"--key", (signers[i] / "keys" / "operator.key").string(),
-                                 "--genesis", genesis.string(), "--out", file});
-        auto o = run_agent(args);
-        EXPECT_EQ(o.code, 0) << o.err;
-        shares.push_back(file);
-    }
-    std::string list;
-    for (const auto& s : shares) list += (list.empty() ? "" : ",") + s;
-    return run_agent({"quarantine", "publish", "--signatures", list, "--key",
-                      (signers[0] / "keys" / "operator.key").string(), "--genesis",
-                      genesis.string(), "--bootstrap", seed});
 }
 
 std::string first_line(const std::string& text) {
@@ -520,10 +477,10 @@ TEST(WholePlan, ThreeNodesANewcomerKnowledgeVotesTasksARevocationAndAQuarantine)
     // The two other genesis operators (a majority of the genesis operators, the one held being
     // one of them) quarantine it for about an hour, citing the report.
     const std::vector<std::filesystem::path> signers{paths[0], paths[1]};
-    auto held = order(signers, "sign",
-                      {"--operator-id", voter_operator, "--reason", "21 votes in a minute",
-                       "--report", report_id, "--days", "0.05"},
-                      genesis, files.path(), seed);
+    auto held = quarantine_order(signers, "sign",
+                                 {"--operator-id", voter_operator, "--reason",
+                                  "21 votes in a minute", "--report", report_id, "--days", "0.05"},
+                                 genesis, files.path(), seed);
     ASSERT_EQ(held.code, 0) << held.err;
     EXPECT_EQ(held.values["quarantined_operator_id"], voter_operator);
     for (auto& n : d) {
