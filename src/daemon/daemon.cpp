@@ -27,8 +27,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 #include "service_reporter.hpp"
@@ -41,6 +44,48 @@ using namespace std::chrono_literals;
 // The agent wants a tick at its next_wakeup(); RPC timeouts are seconds and maintenance minutes,
 // so ticking at most every 100 ms costs nothing and bounds how late a deadline is noticed.
 constexpr auto tick_period = 100ms;
+
+// How long a shutdown may take. Closing handshakes are bounded at 5 s each and the API's lingering
+// connections at 5 s; anything still running after this is a bug, and waiting on it would only
+// keep the home locked until the service manager's SIGKILL (TimeoutStopSec).
+constexpr auto shutdown_deadline = 12s;
+
+// Stops an io_context that has not run out of work by the deadline, from a thread of its own
+// (the io_context's thread is the one that may be stuck). Owned by the main thread.
+class ShutdownDeadline {
+public:
+    explicit ShutdownDeadline(boost::asio::io_context& io) : io_(io) {}
+    ~ShutdownDeadline() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+    void arm() {
+        if (thread_.joinable()) return;
+        thread_ = std::thread([this] {
+            std::unique_lock lock(mutex_);
+            if (cv_.wait_for(lock, shutdown_deadline, [this] { return done_; })) return;
+            expired_ = true;
+            io_.stop();
+        });
+    }
+    // Whether the deadline stopped the io_context (read after run() returned and the thread ended).
+    bool expired() {
+        std::lock_guard lock(mutex_);
+        return expired_;
+    }
+
+private:
+    boost::asio::io_context& io_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    bool expired_ = false;
+    std::thread thread_;
+};
 
 int fail(const std::string& message) {
     std::fprintf(stderr, "nocturne-agent: %s\n", message.c_str());
@@ -267,12 +312,14 @@ int run_daemon(const DaemonConfig& config) {
                (agent.standing() ? "enrolled" : "not enrolled") +
                (agent.bootstrapped() ? "" : ", bootstrap retrying");
     });
+    ShutdownDeadline deadline(io);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         // Stop taking requests, then close peer sessions; every acknowledged write is already
         // committed to SQLite (WAL), which is closed when the stores go out of scope.
         spdlog::info("received signal {}, shutting down", sig);
+        deadline.arm();
         reporter.stopping();
         http.stop();
         ticker.stop();
@@ -303,6 +350,14 @@ int run_daemon(const DaemonConfig& config) {
     });
 
     io.run();
+    if (deadline.expired()) {
+        spdlog::warn(
+            "shutdown: not done after {} s ({} peer sessions, {} API connections still open); "
+            "stopped anyway",
+            std::chrono::seconds(shutdown_deadline).count(), transport.session_count(),
+            http.connection_count());
+        for (const auto& s : transport.describe_sessions()) spdlog::warn("shutdown: session {}", s);
+    }
     app::remove_runtime_info(config.home);
     spdlog::info("stopped");
     return 0;

@@ -172,7 +172,8 @@ public:
     }
 
     void shutdown() override {
-        retire_timer_.cancel();
+        // A session already closing keeps its retire timer: it bounds the flush and the closing
+        // handshake, and is all that stops a peer that reads nothing from delaying our exit.
         if (state_ == State::handshaking) {
             abort();
         } else if (state_ == State::open || state_ == State::retiring) {
@@ -194,6 +195,16 @@ public:
             out += ' ';
         }
         out += '(' + remote_ + ')';
+        return out;
+    }
+
+    std::string describe() const override {
+        static constexpr const char* names[] = {"handshaking", "open",       "retiring",
+                                                "closing",     "close sent", "closed"};
+        std::string out = label() + ": " + names[static_cast<int>(state_)];
+        if (writing_) out += pacing_ ? ", writer pacing" : ", writer writing";
+        out += ", " + std::to_string(queue_.size()) + " queued";
+        if (silenced_) out += ", silenced";
         return out;
     }
 

@@ -57,6 +57,8 @@ public:
     virtual const std::string& remote_ip() const = 0;  // "" until connected
     virtual const NodeId& expected() const = 0;        // outbound: who we meant to reach
     virtual std::string label() const = 0;
+    // The label and where the session is (state, writer, queue): for a shutdown that overran.
+    virtual std::string describe() const = 0;
 };
 
 std::shared_ptr<PeerSession> make_inbound_session(std::shared_ptr<WsTransportImpl> t,

@@ -448,5 +448,11 @@ const WsTransport::Stats& WsTransport::stats() const {
 std::size_t WsTransport::session_count() const {
     return impl_->sessions_.size();
 }
+std::vector<std::string> WsTransport::describe_sessions() const {
+    std::vector<std::string> out;
+    out.reserve(impl_->sessions_.size());
+    for (const auto& [id, s] : impl_->sessions_) out.push_back(s->describe());
+    return out;
+}
 
 }  // namespace nocturne::net

@@ -165,6 +165,8 @@ public:
 
     const Stats& stats() const;
     std::size_t session_count() const;  // live sessions, handshaking ones included
+    // One line per live session: who, and where it is (handshake, open, closing, writing...).
+    std::vector<std::string> describe_sessions() const;
 
 private:
     // Shared with the coroutines of the sessions, which may outlive this object by the few
