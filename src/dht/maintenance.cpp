@@ -2,9 +2,21 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 
 namespace nocturne::dht {
 namespace {
+
+// Peers the table dropped after failed requests (peer_lost): how many are remembered, how many
+// PINGs one tick sends them, when the first goes (plus up to as much again, at random), the
+// longest pause between two, and how long one is tried at all.
+constexpr std::size_t max_lost_peers = 64;
+constexpr std::size_t lost_probes_per_tick = 4;
+constexpr std::chrono::seconds lost_first_probe{15};
+constexpr std::chrono::minutes lost_probe_max_interval{5};
+constexpr std::chrono::hours lost_peer_max_age{24};
+// Clocks and puts in flight: the margin on the creation times that bound a hand-over.
+constexpr std::int64_t handover_slack_seconds = 5;
 
 // The key range whose keys share their first `bits` bits with id.
 std::pair<NodeId, NodeId> prefix_range(const NodeId& id, std::size_t bits) {
@@ -45,6 +57,9 @@ Clock::time_point Node::Maintenance::next_wakeup() const {
     // A sweep in progress continues at the next tick the host gives us; the host ticks at least
     // every RPC timeout anyway, and the simulator at the next event.
     auto t = std::min({next_refresh_, next_replicate_, next_republish_, next_prune_});
+    for (const auto& [id, lost] : lost_) {
+        if (!lost.probing) t = std::min(t, lost.next_probe);
+    }
     if (busy()) t = std::min(t, std::max(next_sweep_, node_.clock_.now()));
     return t;
 }
@@ -72,6 +87,67 @@ void Node::Maintenance::tick() {
         next_sweep_ = now + sweep_step;
         replicate_step();
         handover_step();
+    }
+    probe_lost();
+}
+
+void Node::Maintenance::peer_lost(const wire::Contact& peer) {
+    if (peer.address.empty()) return;
+    const auto now = node_.clock_.now();
+    if (lost_.size() >= max_lost_peers && !lost_.contains(peer.id)) {
+        const auto oldest = std::min_element(
+            lost_.begin(), lost_.end(),
+            [](const auto& a, const auto& b) { return a.second.lost_at < b.second.lost_at; });
+        if (oldest->second.probing) return;  // its answer is awaited; this loss is not kept
+        lost_.erase(oldest);
+    }
+    // Spread over the first interval, so that a partition's many losses do not probe at once.
+    std::uniform_int_distribution<std::int64_t> jitter(0, lost_first_probe.count());
+    auto& lost = lost_[peer.id];
+    lost.contact = peer;
+    lost.lost_at = now;
+    lost.backoff = lost_first_probe;
+    if (!lost.probing) {
+        lost.next_probe = now + lost_first_probe + std::chrono::seconds(jitter(node_.rng_));
+    }
+}
+
+void Node::Maintenance::probe_lost() {
+    const auto now = node_.clock_.now();
+    std::size_t sent = 0;
+    for (auto it = lost_.begin(); it != lost_.end();) {
+        auto& lost = it->second;
+        if (node_.table_.contains(it->first) || now - lost.lost_at > lost_peer_max_age) {
+            // Back by other means (it called us, a lookup met it), or gone for good.
+            if (!lost.probing) {
+                it = lost_.erase(it);
+                continue;
+            }
+        }
+        if (lost.probing || now < lost.next_probe || sent == lost_probes_per_tick) {
+            ++it;
+            continue;
+        }
+        ++sent;
+        lost.probing = true;
+        const auto id = it->first;
+        // Answered over a connection we dialed to its address, by the id the handshake proved:
+        // it is reachable there, and goes back into the table.
+        node_.ping(lost.contact, [this, id](std::optional<NodeId> answered) {
+            const auto found = lost_.find(id);
+            if (found == lost_.end()) return;
+            auto& l = found->second;
+            l.probing = false;
+            if (answered && *answered == id) {
+                const auto contact = l.contact;
+                lost_.erase(found);
+                node_.learn(contact);
+                return;
+            }
+            l.backoff = std::min<Clock::duration>(l.backoff * 2, lost_probe_max_interval);
+            l.next_probe = node_.clock_.now() + l.backoff;
+        });
+        ++it;
     }
 }
 
@@ -115,7 +191,8 @@ std::vector<NodeId> Node::Maintenance::next_keys(Sweep& sweep, std::size_t budge
 std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, std::size_t offset,
                                                            const std::vector<wire::Contact>& to,
                                                            std::size_t& budget, std::size_t& frames,
-                                                           std::int64_t created_before) {
+                                                           std::int64_t created_before,
+                                                           std::int64_t created_from) {
     if (to.empty()) return std::nullopt;
     const auto now_s = node_.clock_.unix_seconds();
     const auto per_page = node_.config_.limits.max_records_per_response;
@@ -123,7 +200,7 @@ std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, st
         auto page = node_.store_.page(key, now_s, offset, per_page);
         if (!page || page->empty()) return std::nullopt;
         for (const auto& r : *page) {
-            if (r.created >= created_before) {
+            if (r.created >= created_before || r.created < created_from) {
                 ++offset;
                 continue;
             }
@@ -182,9 +259,16 @@ void Node::Maintenance::replicate_step() {
 void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
     if (handovers_.size() >= node_.config_.max_newcomers_queued) return;
     const auto now = node_.clock_.now();
+    // A peer handed its records lately and back (after a partition, a restart) had them: it gets
+    // only those created since, which it may have missed while it was away (those written on the
+    // other side of a partition). Hourly replication would send them too, but an hour late.
+    std::int64_t from = INT64_MIN;
     if (const auto it = handed_over_.find(newcomer.id);
         it != handed_over_.end() && now - it->second < node_.config_.replicate_interval) {
-        return;
+        // Where the last hand-over stopped (its `since`): no record falls between the two.
+        from = node_.clock_.unix_seconds() -
+               std::chrono::duration_cast<std::chrono::seconds>(now - it->second).count() +
+               handover_slack_seconds;
     }
     if (handed_over_.size() >= max_handed_over) {
         std::erase_if(handed_over_, [&](const auto& kv) {
@@ -210,8 +294,8 @@ void Node::Maintenance::offer_records_to(const wire::Contact& newcomer) {
     const auto [lo, hi] = prefix_range(newcomer.id, bits);
     // Five seconds of slack: puts in flight while the newcomer was learned may have missed it.
     // (An author's clock may be off; what this skips, hourly replication still sends.)
-    handovers_.push_back(
-        Handover{newcomer, Sweep{lo, hi}, std::nullopt, node_.clock_.unix_seconds() + 5});
+    handovers_.push_back(Handover{newcomer, Sweep{lo, hi}, std::nullopt,
+                                  node_.clock_.unix_seconds() + handover_slack_seconds, from});
 }
 
 void Node::Maintenance::handover_step() {
@@ -221,7 +305,7 @@ void Node::Maintenance::handover_step() {
     std::size_t frames = node_.config_.maintenance_frames_per_tick;
     if (h.resume) {
         if (auto next = send_records(h.resume->key, h.resume->offset, {h.newcomer}, budget, frames,
-                                     h.since)) {
+                                     h.since, h.from)) {
             h.resume->offset = *next;
             return;
         }
@@ -235,7 +319,7 @@ void Node::Maintenance::handover_step() {
             return p.id == h.newcomer.id;
         });
         if (!among) continue;
-        if (auto next = send_records(key, 0, {h.newcomer}, budget, frames, h.since)) {
+        if (auto next = send_records(key, 0, {h.newcomer}, budget, frames, h.since, h.from)) {
             h.resume = Resume{key, *next};
             rewind(h.range, key);
             return;

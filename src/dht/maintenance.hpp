@@ -30,6 +30,14 @@ public:
     // for (at most max_newcomers_queued wait; replication reaches the others).
     void offer_records_to(const wire::Contact& newcomer);
 
+    // The routing table dropped this peer after requests to it failed (a partition, a crash, a
+    // restart elsewhere). It is asked again, less and less often, until it answers (and is back
+    // in the table) or has been gone for lost_peer_max_age. Without this, the two halves of a
+    // healed partition each keep only their own side, and nothing brings them together again: a
+    // lookup only asks the table, and the table only learns from lookups and from peers that call.
+    void peer_lost(const wire::Contact& peer);
+    std::size_t lost_peers() const { return lost_.size(); }
+
     // Republishing of this node's own records.
     void publish(const wire::Record& record);
     void withdraw(const NodeId& key);
@@ -56,6 +64,9 @@ private:
         // this, a hand-over sweep walking a store that grows under a busy publisher re-sends it
         // everything it already has.
         std::int64_t since = 0;
+        // Records created before this are not handed over either: a peer back soon after its
+        // last hand-over has them (INT64_MIN: a newcomer, everything goes).
+        std::int64_t from = INT64_MIN;
     };
 
     bool busy() const { return replication_.has_value() || !handovers_.empty(); }
@@ -68,7 +79,8 @@ private:
     std::optional<std::size_t> send_records(const NodeId& key, std::size_t offset,
                                             const std::vector<wire::Contact>& to,
                                             std::size_t& budget, std::size_t& frames,
-                                            std::int64_t created_before = INT64_MAX);
+                                            std::int64_t created_before = INT64_MAX,
+                                            std::int64_t created_from = INT64_MIN);
     // A sweep interrupted at `key` (budget spent): the keys after it come again.
     static void rewind(Sweep& sweep, const NodeId& key);
     void replicate_step();
@@ -76,6 +88,15 @@ private:
     void refresh_buckets();
     void republish();
     void prune();
+    void probe_lost();
+
+    struct LostPeer {
+        wire::Contact contact;
+        Clock::time_point lost_at;
+        Clock::time_point next_probe;
+        Clock::duration backoff;
+        bool probing = false;  // a PING is out
+    };
 
     Node& node_;
     std::map<NodeId, std::vector<wire::Record>> published_;  // what put() republishes
@@ -92,6 +113,8 @@ private:
     Clock::time_point next_replicate_;
     Clock::time_point next_republish_;
     Clock::time_point next_prune_;
+    // Bounded: only peers that were in our table get here, and the oldest loss goes first.
+    std::map<NodeId, LostPeer> lost_;
     // Sweeps send their per-tick budget at most once per sweep_step: the host may tick far more
     // often (every RPC deadline, every event in the simulator), and the budget is a rate.
     Clock::time_point next_sweep_{};

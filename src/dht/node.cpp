@@ -755,7 +755,10 @@ Clock::time_point Node::next_wakeup() const {
 void Node::tick() {
     rpc_.expire([this](const wire::Contact& to) {
         ++stats_.rpc_timeouts;
-        if (!to.id.is_zero()) table_.on_request_failed(to.id);
+        if (to.id.is_zero()) return;
+        const bool known = table_.contains(to.id);
+        table_.on_request_failed(to.id);
+        if (known && !table_.contains(to.id)) maintenance_->peer_lost(to);
     });
     for (auto& [to, msg] : rpc_.due_resends()) {
         count_out(msg.payload);

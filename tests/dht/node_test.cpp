@@ -387,6 +387,56 @@ TEST_F(NodeTest, AnUnansweredRequestTimesOutAtItsDeadlineAndCountsAgainstThePeer
     EXPECT_EQ(node_.pending_rpcs(), 0u);
 }
 
+TEST_F(NodeTest,
+       APeerDroppedAfterFailedRequestsIsAskedAgainLessAndLessOftenAndReturnsWhenItAnswers) {
+    // A partition: requests to b go unanswered until the table drops it.
+    const auto b = peer(0x51);
+    introduce(b);
+    const auto pings_to_b = [&] {
+        std::vector<std::string> ids;
+        for (const auto& s : transport_.take()) {
+            if (s.to == b && std::holds_alternative<wire::Ping>(s.message.payload)) {
+                ids.push_back(s.message.id);
+            }
+        }
+        return ids;
+    };
+    for (unsigned i = 0; i < config().table.max_failures; ++i) {
+        node_.ping(b, nullptr);
+        clock_.advance(5s);
+        node_.tick();
+    }
+    ASSERT_FALSE(node_.table().contains(b.id));
+    transport_.take();
+    // The PINGs of the next `seconds`, each with when it went (seconds from now).
+    std::vector<std::pair<int, std::string>> probes;
+    int elapsed = 0;
+    // Up to `seconds`, or until there are `enough` probes.
+    const auto run = [&](int seconds, std::size_t enough = SIZE_MAX) {
+        for (int t = 0; t < seconds && probes.size() < enough; ++t) {
+            clock_.advance(1s);
+            node_.tick();
+            ++elapsed;
+            for (auto& id : pings_to_b()) probes.emplace_back(elapsed, id);
+        }
+    };
+    // The first within 15 to 30 s (spread at random, so that a partition's losses do not all
+    // probe at once); unanswered (the partition holds), the next 30 s after it timed out, then
+    // 60 s after that one did.
+    run(200, 3);
+    ASSERT_EQ(probes.size(), 3u);
+    EXPECT_GE(probes[0].first, 15);
+    EXPECT_LE(probes[0].first, 31);
+    EXPECT_EQ(probes[1].first - probes[0].first, 5 + 30);
+    EXPECT_EQ(probes[2].first - probes[1].first, 5 + 60);
+    // Healed: b answers, and it is back in the table without proving its address again.
+    deliver(b, std::string(32, 'h'), wire::Pong{probes[2].second});
+    EXPECT_TRUE(node_.table().contains(b.id));
+    probes.clear();
+    run(600);
+    EXPECT_TRUE(probes.empty()) << "no more probes once it is back";
+}
+
 TEST_F(NodeTest, OnlyThePeerAskedMayAnswerARequest) {
     const auto b = peer(0x61), c = peer(0x62);
     std::optional<std::optional<NodeId>> result;
@@ -510,6 +560,35 @@ TEST_F(NodeTest, APeerBackWithinTheHourIsNotHandedEverythingAgain) {
     introduce(newcomer);
     ASSERT_TRUE(node_.table().contains(newcomer.id));
     EXPECT_GE(stores_in(20), 1u);  // handed over (and, an hour on, replicated too)
+}
+
+TEST_F(NodeTest, APeerBackFromAPartitionIsHandedWhatWasWrittenWhileItWasAway) {
+    ASSERT_TRUE(store_.put(record("before", 24 * 3600)));
+    const auto returning = peer(0x05);
+    introduce(returning);
+    // The bodies of the records STOREd to it over `ticks` ticks.
+    const auto stored_in = [&](int ticks) {
+        std::vector<std::string> bodies;
+        for (int t = 0; t < ticks; ++t) {
+            clock_.advance(100ms);
+            node_.tick();
+            for (const auto& s : transport_.take()) {
+                if (const auto* st = std::get_if<wire::Store>(&s.message.payload)) {
+                    bodies.push_back(st->record.body);
+                }
+            }
+        }
+        return bodies;
+    };
+    EXPECT_EQ(stored_in(20).size(), 1u);
+    // Cut off for a minute, during which the node takes a record its publisher could not send it.
+    ASSERT_TRUE(node_.table().remove(returning.id));
+    clock_.advance(60s);
+    ASSERT_TRUE(store_.put(record("during", 24 * 3600)));
+    introduce(returning);
+    const auto bodies = stored_in(20);
+    ASSERT_EQ(bodies.size(), 1u) << "only what it missed";
+    EXPECT_NE(bodies[0].find(R"("id":"during")"), std::string::npos) << bodies[0];
 }
 
 TEST_F(NodeTest, RecordsPutAfterANewcomerJoinedAreNotHandedOverToIt) {
