@@ -343,9 +343,15 @@ int run_revoke_publish(const ThresholdPublishOptions& opts, trust::TrustState& s
     }
     fetch_signer_certificates(state, *mesh, rev->signatures, now);
     if (auto ec = state.validator().validate_revocation(*rev, now)) {
+        // A genesis operator is removed only by a majority of the other genesis operators.
+        const bool of_genesis = ec == errc::genesis_protected;
+        const auto needed = of_genesis ? state.validator().genesis_signers_needed()
+                                       : state.genesis().revocation_threshold;
         return fail(err, "revocation not valid: " + describe(ec) + "; it needs " +
-                             std::to_string(state.genesis().revocation_threshold) +
-                             " signatures of trusted operators other than the revoked one");
+                             std::to_string(needed) +
+                             (of_genesis ? " signatures of genesis operators"
+                                         : " signatures of trusted operators") +
+                             " other than the revoked one");
     }
     auto record = trust::sign_revocation_record(*rev, *author, now);
     if (!record) return fail(err, "cannot sign the revocation: " + describe(record.error()));
