@@ -13,7 +13,11 @@ namespace nocturne::test {
 using namespace std::chrono_literals;
 
 CliOutcome run_agent(const std::vector<std::string>& args) {
-    Process p(agent_binary(), args);
+    return run_program(agent_binary(), args);
+}
+
+CliOutcome run_program(const std::string& program, const std::vector<std::string>& args) {
+    Process p(program, args);
     CliOutcome o;
     while (auto line = p.read_line(30s)) {
         o.out += *line + "\n";

@@ -19,6 +19,8 @@ struct CliOutcome {
 
 // Runs the binary with args and waits for it (30 s at most; then it is killed).
 CliOutcome run_agent(const std::vector<std::string>& args);
+// The same for any program (a path, not looked up in PATH).
+CliOutcome run_program(const std::string& program, const std::vector<std::string>& args);
 
 // Sets up `home` as the sole genesis operator of a private mesh (min_endorsements 1) and enrolls
 // its node; returns the genesis file written into `dir`. Fails the calling test on error.

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "support/agent_cli.hpp"
+#include "support/netns_lab.hpp"
 
 namespace nocturne::test {
 
@@ -14,19 +17,29 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 Daemon::Daemon(const std::filesystem::path& home, const std::filesystem::path& genesis,
-               const std::string& bootstrap, std::vector<std::string> extra_args)
-    : home_(home) {
-    // Every peer of a test mesh is on 127.0.0.1: without --loopback-peers the routing table's
-    // address diversity limit would keep all but three of them out.
-    std::vector<std::string> args = {
-        "start", "--foreground", "--home",         home.string(),     "--port", "0", "--api-port",
-        "0",     "--genesis",    genesis.string(), "--loopback-peers"};
+               const std::string& bootstrap, std::vector<std::string> extra_args, std::string netns)
+    : home_(home), netns_(std::move(netns)) {
+    std::vector<std::string> args = {"start",       "--foreground",  "--home",
+                                     home.string(), "--api-port",    "0",
+                                     "--genesis",   genesis.string()};
+    if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end()) {
+        args.insert(args.end(), {"--port", "0"});
+    }
+    // Every peer of a loopback mesh is on 127.0.0.1: without --loopback-peers the routing
+    // table's address diversity limit would keep all but three of them out.
+    if (netns_.empty()) args.push_back("--loopback-peers");
     if (!bootstrap.empty()) {
         args.push_back("--bootstrap");
         args.push_back(bootstrap);
     }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    process_ = std::make_unique<Process>(agent_binary(), args);
+    if (netns_.empty()) {
+        process_ = std::make_unique<Process>(agent_binary(), args);
+    } else {
+        // `ip netns exec` execs the agent: the pid, and the signals sent to it, are the node's.
+        args.insert(args.begin(), {"netns", "exec", netns_, agent_binary()});
+        process_ = std::make_unique<Process>(ip_binary(), args);
+    }
     const auto ready = process_->read_line(20s);
     if (!ready || ready->rfind("ready ", 0) != 0) {
         ADD_FAILURE() << "no ready line: " << ready.value_or("") << process_->drain_stderr();
@@ -46,8 +59,18 @@ std::optional<HttpResponse> Daemon::call(const std::string& method, const std::s
     HeaderList headers = {{"Host", "127.0.0.1:" + std::to_string(port_)},
                           {"Authorization", "Bearer " + token_}};
     if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    HttpClient client(port_);
-    return client.request(method, target, headers, body);
+    // As long as the daemon may take to answer (its handler timeout, 30 s), and a little more.
+    constexpr auto timeout = 35s;
+    if (netns_.empty()) {
+        HttpClient client(port_);
+        return client.request(method, target, headers, body, timeout);
+    }
+    std::optional<HttpResponse> out;
+    run_in_netns(netns_, [&] {
+        HttpClient client(port_);
+        out = client.request(method, target, headers, body, timeout);
+    });
+    return out;
 }
 
 json Daemon::publish(const json& entry, int expected_status) const {
@@ -94,7 +117,20 @@ std::uint16_t Daemon::peer_port() const {
 void Daemon::stop() {
     process_->signal(SIGTERM);
     // Peers that do not answer our closing handshake are cut off after 5 s.
-    EXPECT_EQ(process_->wait(15s), 0);
+    const auto code = process_->wait(15s);
+    auto log = process_->drain_stderr();
+    if (code == 0) {
+        // Stopped by its shutdown deadline: not the test's failure, but a bug worth its log.
+        if (log.find("shutdown: not done") != std::string::npos) {
+            std::cerr << "[ note ] a daemon needed its shutdown deadline; its log:\n" << log;
+        }
+        return;
+    }
+    if (log.size() > 6000) log.erase(0, log.size() - 6000);
+    ADD_FAILURE() << (code ? "the node exited with " + std::to_string(*code)
+                           : std::string("the node did not exit within 15 s of SIGTERM"))
+                  << "; the end of its log:\n"
+                  << log;
 }
 
 void Daemon::kill9() {

@@ -22,9 +22,12 @@ namespace nocturne::test {
 // Owned by the test's main thread.
 class Daemon {
 public:
-    // Starts the daemon and waits for its ready line and its first bootstrap outcome.
+    // Starts the daemon and waits for its ready line and its first bootstrap outcome. With a
+    // netns (support/netns_lab.hpp) it runs there, its peers are not on loopback (pass --host),
+    // and call() reaches its API from inside.
     Daemon(const std::filesystem::path& home, const std::filesystem::path& genesis,
-           const std::string& bootstrap = "", std::vector<std::string> extra_args = {});
+           const std::string& bootstrap = "", std::vector<std::string> extra_args = {},
+           std::string netns = "");
 
     std::optional<HttpResponse> call(const std::string& method, const std::string& target,
                                      const std::string& body = "") const;
@@ -51,6 +54,7 @@ public:
 
 private:
     std::filesystem::path home_;
+    std::string netns_;
     std::unique_ptr<Process> process_;
     std::string address_;
     std::uint16_t port_ = 0;

@@ -140,9 +140,10 @@ std::optional<HttpResponse> HttpClient::read_response(std::chrono::milliseconds 
 }
 
 std::optional<HttpResponse> HttpClient::request(std::string_view method, std::string_view target,
-                                                const HeaderList& headers, std::string_view body) {
+                                                const HeaderList& headers, std::string_view body,
+                                                std::chrono::milliseconds timeout) {
     if (!send(format_request(method, target, headers, body))) return std::nullopt;
-    return read_response();
+    return read_response(timeout);
 }
 
 bool HttpClient::closed_by_peer(std::chrono::milliseconds timeout) {

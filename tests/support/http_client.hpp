@@ -43,8 +43,9 @@ public:
     // Content-Length, as the server's have. nullopt on close, timeout or a malformed response.
     std::optional<HttpResponse> read_response(
         std::chrono::milliseconds timeout = std::chrono::seconds(5), bool skip_interim = true);
-    std::optional<HttpResponse> request(std::string_view method, std::string_view target,
-                                        const HeaderList& headers, std::string_view body = {});
+    std::optional<HttpResponse> request(
+        std::string_view method, std::string_view target, const HeaderList& headers,
+        std::string_view body = {}, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True when the server closes the connection (EOF or reset) within timeout, with nothing
     // more to read before that.
     bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 extern char** environ;
 
@@ -42,6 +43,31 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
     ::close(err[1]);
     out_fd_ = out[0];
     err_fd_ = err[0];
+    err_reader_ = std::thread([this] { read_stderr(); });
+}
+
+void Process::read_stderr() {
+    char buf[4096];
+    while (!stop_reading_) {
+        // A timeout, so that a grandchild still holding the pipe cannot keep this thread forever.
+        pollfd pfd{err_fd_, POLLIN, 0};
+        const int ready = ::poll(&pfd, 1, 100);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;
+        const ssize_t n = ::read(err_fd_, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        std::lock_guard lock(err_mutex_);
+        if (n <= 0) {
+            err_eof_ = true;
+            err_cv_.notify_all();
+            return;
+        }
+        err_buf_.append(buf, static_cast<std::size_t>(n));
+        if (err_buf_.size() > max_stderr_bytes) {
+            err_buf_.erase(0, err_buf_.size() - max_stderr_bytes);
+        }
+        err_cv_.notify_all();
+    }
 }
 
 Process::~Process() {
@@ -50,6 +76,8 @@ Process::~Process() {
         int st = 0;
         ::waitpid(pid_, &st, 0);
     }
+    stop_reading_ = true;
+    if (err_reader_.joinable()) err_reader_.join();
     if (out_fd_ >= 0) ::close(out_fd_);
     if (err_fd_ >= 0) ::close(err_fd_);
 }
@@ -77,16 +105,12 @@ std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout)
 }
 
 std::string Process::drain_stderr() {
-    std::string out;
-    char buf[4096];
-    const int flags = ::fcntl(err_fd_, F_GETFL);
-    ::fcntl(err_fd_, F_SETFL, flags | O_NONBLOCK);
-    for (;;) {
-        const ssize_t n = ::read(err_fd_, buf, sizeof buf);
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
+    std::unique_lock lock(err_mutex_);
+    // An exited child has written everything: wait for the reader to reach the end. A running
+    // one gets a moment for what it may be writing right now.
+    const auto patience = status_ ? std::chrono::seconds(2) : std::chrono::milliseconds(100);
+    err_cv_.wait_for(lock, patience, [this] { return err_eof_; });
+    return std::exchange(err_buf_, {});
 }
 
 void Process::signal(int sig) {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace nocturne::test {
@@ -20,8 +24,11 @@ public:
 
     // Next line of stdout, or nullopt on EOF or timeout.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
-    // Everything left on stderr once the child has exited (call after wait()).
+    // What the child wrote to stderr since the last call (its last max_stderr_bytes). stderr is
+    // read all along by a thread of ours: a child that logs more than a pipe holds (64 KiB) would
+    // otherwise block in write(2) and look hung. After wait(), waits briefly for the rest.
     std::string drain_stderr();
+    static constexpr std::size_t max_stderr_bytes = 1 << 20;
 
     void signal(int sig);
     // Exit code, or 128+signal; nullopt if still running after timeout.
@@ -34,6 +41,14 @@ private:
     int err_fd_ = -1;
     std::string out_buf_;
     std::optional<int> status_;
+
+    void read_stderr();
+    std::mutex err_mutex_;
+    std::condition_variable err_cv_;
+    std::string err_buf_;   // guarded by err_mutex_
+    bool err_eof_ = false;  // guarded by err_mutex_
+    std::atomic<bool> stop_reading_{false};
+    std::thread err_reader_;
 };
 
 // Path of the nocturne-agent binary under test (set by CTest through NOCTURNE_AGENT_BIN).
