@@ -117,12 +117,12 @@ void Node::Maintenance::probe_lost() {
     std::size_t sent = 0;
     for (auto it = lost_.begin(); it != lost_.end();) {
         auto& lost = it->second;
-        if (node_.table_.contains(it->first) || now - lost.lost_at > lost_peer_max_age) {
-            // Back by other means (it called us, a lookup met it), or gone for good.
-            if (!lost.probing) {
-                it = lost_.erase(it);
-                continue;
-            }
+        // Back by other means (it called us, a lookup met it), or gone for good; a PING out is
+        // awaited first (its callback finds the entry).
+        if (!lost.probing &&
+            (node_.table_.contains(it->first) || now - lost.lost_at > lost_peer_max_age)) {
+            it = lost_.erase(it);
+            continue;
         }
         if (lost.probing || now < lost.next_probe || sent == lost_probes_per_tick) {
             ++it;

@@ -36,7 +36,6 @@ public:
     // healed partition each keep only their own side, and nothing brings them together again: a
     // lookup only asks the table, and the table only learns from lookups and from peers that call.
     void peer_lost(const wire::Contact& peer);
-    std::size_t lost_peers() const { return lost_.size(); }
 
     // Republishing of this node's own records.
     void publish(const wire::Record& record);

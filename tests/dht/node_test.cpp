@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -560,6 +561,37 @@ TEST_F(NodeTest, APeerBackWithinTheHourIsNotHandedEverythingAgain) {
     introduce(newcomer);
     ASSERT_TRUE(node_.table().contains(newcomer.id));
     EXPECT_GE(stores_in(20), 1u);  // handed over (and, an hour on, replicated too)
+}
+
+TEST_F(NodeTest, AtMost64LostPeersAreRememberedAndAtMost4ProbedATick) {
+    // 70 peers, each in the table and then dropped after its requests failed (silent ids an
+    // attacker minted, or a partition's far side).
+    for (std::uint8_t i = 0; i < 70; ++i) {
+        const auto p = peer(0x10, i);
+        introduce(p);
+        for (unsigned f = 0; f < config().table.max_failures; ++f) node_.ping(p, nullptr);
+        clock_.advance(5s);
+        node_.tick();
+        ASSERT_FALSE(node_.table().contains(p.id));
+    }
+    transport_.take();
+    // Ten minutes on, beyond the longest pause between two probes: each remembered peer was
+    // probed, and no more of them than the cap; no tick sent more than its share.
+    std::set<NodeId> probed;
+    std::size_t most_in_a_tick = 0;
+    for (int t = 0; t < 600; ++t) {
+        clock_.advance(1s);
+        node_.tick();
+        std::size_t pings = 0;
+        for (const auto& s : transport_.take()) {
+            if (!std::holds_alternative<wire::Ping>(s.message.payload)) continue;
+            ++pings;
+            probed.insert(s.to.id);
+        }
+        most_in_a_tick = std::max(most_in_a_tick, pings);
+    }
+    EXPECT_EQ(probed.size(), 64u);
+    EXPECT_LE(most_in_a_tick, 4u);
 }
 
 TEST_F(NodeTest, APeerBackFromAPartitionIsHandedWhatWasWrittenWhileItWasAway) {
