@@ -197,27 +197,16 @@ TEST_F(MultiHost, KillNinePartitionHealAndARestartFromTheSavedTable) {
     // Half B revokes the operator of killed node 2, a genesis operator: that takes a majority of
     // the genesis operators (5 of 8), whose shares reach half B however they travel; one of its
     // nodes publishes the revocation.
-    std::vector<std::string> shares;
-    for (const std::size_t signer : {4u, 6u, 7u, 0u, 1u}) {
-        const auto file = (files_.path() / ("revoke" + std::to_string(signer) + ".sig")).string();
-        std::vector<std::string> args = {"revoke", "sign"};
-        if (shares.empty()) {
-            args.insert(args.end(), {"--operator-id", operator_ids[2], "--reason", "lost host"});
-        } else {
-            std::this_thread::sleep_for(1100ms);  // a later signing time than the first share's
-            args.insert(args.end(), {"--join", shares[0]});
-        }
-        args.insert(args.end(),
-                    {"--key", key_of(signer), "--genesis", genesis_.string(), "--out", file});
-        const auto o = run_agent(args);
-        ASSERT_EQ(o.code, 0) << o.err;
-        shares.push_back(file);
-    }
+    std::vector<std::filesystem::path> signers;
+    for (const std::size_t i : {4u, 6u, 7u, 0u, 1u}) signers.push_back(homes_[i]->path());
+    // Each share a second after the one before: a later signing time than the first share's.
+    const auto shares = sign_order(signers, "revoke", "sign",
+                                   {"--operator-id", operator_ids[2], "--reason", "lost host"},
+                                   genesis_, files_.path(), 1100ms);
+    ASSERT_EQ(std::count(shares.begin(), shares.end(), ','), 4) << "a signer failed: " << shares;
     const auto revoke = run_agent_in(
-        lab_->ns(6),
-        {"revoke", "publish", "--signatures",
-         shares[0] + "," + shares[1] + "," + shares[2] + "," + shares[3] + "," + shares[4], "--key",
-         key_of(6), "--genesis", genesis_.string(), "--bootstrap", nodes_[6]->address()});
+        lab_->ns(6), {"revoke", "publish", "--signatures", shares, "--key", key_of(6), "--genesis",
+                      genesis_.string(), "--bootstrap", nodes_[6]->address()});
     ASSERT_EQ(revoke.code, 0) << revoke.err << revoke.out;
     const auto revoked = [&](std::size_t i) {
         return get(*nodes_[i], "/local/health").value("revoked_operators", -1) == 1;
