@@ -1,3 +1,4 @@
+#include <nocturne/core/bytes.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/trust/endorsement.hpp>
 #include <nocturne/wire/json_reader.hpp>
@@ -7,10 +8,6 @@ namespace {
 
 constexpr std::string_view file_type = "nocturne-endorsement";
 constexpr std::size_t max_file_bytes = 4096;
-
-bytes_view as_bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 }  // namespace
 

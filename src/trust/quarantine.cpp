@@ -1,3 +1,4 @@
+#include <nocturne/core/bytes.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/trust/quarantine.hpp>
 #include <nocturne/wire/identifiers.hpp>
@@ -6,13 +7,9 @@
 namespace nocturne::trust {
 namespace {
 
-constexpr std::string_view share_type = "nocturne-quarantine-signature";
-constexpr std::size_t max_share_bytes = 4096;
+constexpr std::string_view quarantine_share_type = "nocturne-quarantine-signature";
+constexpr std::size_t max_quarantine_share_bytes = 4096;
 constexpr std::int64_t day = 86400;
-
-bytes_view as_bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 result<QuarantineAction> action_from(std::string_view text) {
     if (text == "hold") return QuarantineAction::hold;
@@ -102,7 +99,7 @@ std::error_code check_quarantine_fields(const QuarantineOrder& o) {
 
 std::string encode_quarantine_share(const QuarantineOrder& share) {
     auto j = order_json(share);
-    j["type"] = share_type;
+    j["type"] = quarantine_share_type;
     j["v"] = 1;
     j["signer"] = to_hex(share.signatures.at(0).signer);
     j["sig"] = to_hex(share.signatures.at(0).sig);
@@ -110,7 +107,7 @@ std::string encode_quarantine_share(const QuarantineOrder& share) {
 }
 
 result<QuarantineOrder> parse_quarantine_share(std::string_view text) {
-    auto json = wire::parse_json(text, max_share_bytes, 4);
+    auto json = wire::parse_json(text, max_quarantine_share_bytes, 4);
     if (!json) return json.error();
     wire::ObjectReader r(*json);
     const auto type = r.string("type", 64);
@@ -120,7 +117,7 @@ result<QuarantineOrder> parse_quarantine_share(std::string_view text) {
     s.signer = r.hex_fixed<32>("signer");
     s.sig = r.hex_fixed<64>("sig");
     if (auto ec = r.finish()) return ec;
-    if (type != share_type) return make_error_code(errc::value_out_of_range);
+    if (type != quarantine_share_type) return make_error_code(errc::value_out_of_range);
     if (version != 1) return make_error_code(errc::unknown_version);
     if (!order) return order.error();
     if (auto ec = check_quarantine_fields(*order)) return ec;

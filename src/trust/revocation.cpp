@@ -1,3 +1,4 @@
+#include <nocturne/core/bytes.hpp>
 #include <nocturne/core/hex.hpp>
 #include <nocturne/trust/revocation.hpp>
 #include <nocturne/wire/identifiers.hpp>
@@ -8,12 +9,8 @@
 namespace nocturne::trust {
 namespace {
 
-constexpr std::string_view share_type = "nocturne-revocation-signature";
-constexpr std::size_t max_share_bytes = 4096;
-
-bytes_view as_bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
+constexpr std::string_view revocation_share_type = "nocturne-revocation-signature";
+constexpr std::size_t max_revocation_share_bytes = 4096;
 
 }  // namespace
 
@@ -87,7 +84,7 @@ RevocationCertificate create_revocation(std::string network, std::string operato
 }
 
 std::string encode_revocation_share(const RevocationShare& share) {
-    nlohmann::json j = {{"type", share_type},
+    nlohmann::json j = {{"type", revocation_share_type},
                         {"v", 1},
                         {"network", share.network},
                         {"operator_id", share.operator_id},
@@ -99,7 +96,7 @@ std::string encode_revocation_share(const RevocationShare& share) {
 }
 
 result<RevocationShare> parse_revocation_share(std::string_view text) {
-    auto json = wire::parse_json(text, max_share_bytes, 4);
+    auto json = wire::parse_json(text, max_revocation_share_bytes, 4);
     if (!json) return json.error();
     wire::ObjectReader r(*json);
     const auto type = r.string("type", 64);
@@ -112,7 +109,7 @@ result<RevocationShare> parse_revocation_share(std::string_view text) {
     s.signature.signer = r.hex_fixed<32>("signer");
     s.signature.sig = r.hex_fixed<64>("sig");
     if (auto ec = r.finish()) return ec;
-    if (type != share_type) return make_error_code(errc::value_out_of_range);
+    if (type != revocation_share_type) return make_error_code(errc::value_out_of_range);
     if (version != 1) return make_error_code(errc::unknown_version);
     if (!wire::is_valid_id(s.operator_id) || !is_valid_reason(s.reason)) {
         return make_error_code(errc::value_out_of_range);

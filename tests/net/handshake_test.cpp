@@ -43,14 +43,14 @@ const Session& session() {
     static const Session s;
     return s;
 }
-const Hello& ours = session().ours;
-const Hello& theirs = session().theirs;
+const Hello& hello_ours = session().ours;
+const Hello& hello_theirs = session().theirs;
 
 // What the peer signs for us.
 AuthBinding binding_for_us() {
     crypto::StreamHeader stream{};
     stream.fill(5);
-    return {ours.nonce, ours.kx, theirs.kx, stream};
+    return {hello_ours.nonce, hello_ours.kx, hello_theirs.kx, stream};
 }
 
 // The peer's AUTH for us, made as its session would.
@@ -62,19 +62,19 @@ std::string their_auth(const crypto::KeyPair& keys, std::string_view address = "
 }
 
 // Ours, checked as our session checks it.
-result<PeerIdentity> verify_theirs(std::string_view frame, const Hello& our_hello = ours,
-                                   const Hello& their_hello = theirs) {
+result<PeerIdentity> verify_theirs(std::string_view frame, const Hello& our_hello = hello_ours,
+                                   const Hello& their_hello = hello_theirs) {
     return verify_auth(frame, our_hello, their_hello, session().our_keys, true);
 }
 
 nlohmann::json auth_body(const crypto::KeyPair& keys) {
-    return {{"nonce", to_hex(ours.nonce)},
+    return {{"nonce", to_hex(hello_ours.nonce)},
             {"node_id", keys.node_id().to_hex()},
             {"public_key", to_hex(keys.public_key())},
             {"address", ""},
             {"network", net_a},
-            {"kx", to_hex(theirs.kx)},
-            {"peer_kx", to_hex(ours.kx)},
+            {"kx", to_hex(hello_theirs.kx)},
+            {"peer_kx", to_hex(hello_ours.kx)},
             {"stream", to_hex(binding_for_us().stream)},
             {"confirm", to_hex(session().their_keys.confirm(
                             confirmation_identity(keys.node_id(), keys.public_key(), false)))},
@@ -135,9 +135,11 @@ TEST(WsTransportHandshake, AuthProvesTheKeyOverOurNonceAndCarriesCredentials) {
     EXPECT_EQ(peer->credentials[0].body, record->body);
 
     // An AUTH made for another nonce (an old one, or another connection's) is refused.
-    EXPECT_EQ(verify_theirs(auth, {nonce_of(8), net_a, ours.kx}).error(), errc::value_out_of_range);
+    EXPECT_EQ(verify_theirs(auth, {nonce_of(8), net_a, hello_ours.kx}).error(),
+              errc::value_out_of_range);
     // A node of another mesh is refused.
-    EXPECT_EQ(verify_theirs(auth, {ours.nonce, net_b, ours.kx}).error(), errc::network_mismatch);
+    EXPECT_EQ(verify_theirs(auth, {hello_ours.nonce, net_b, hello_ours.kx}).error(),
+              errc::network_mismatch);
 }
 
 TEST(WsTransportHandshake, AuthBindsBothKeyExchangeKeys) {
@@ -145,10 +147,11 @@ TEST(WsTransportHandshake, AuthBindsBothKeyExchangeKeys) {
     const auto auth = their_auth(keys);
     // Someone in the middle replaced the peer's HELLO key with its own: the AUTH names the real
     // one.
-    EXPECT_EQ(verify_theirs(auth, ours, {theirs.nonce, net_a, kx_of(3)}).error(),
+    EXPECT_EQ(verify_theirs(auth, hello_ours, {hello_theirs.nonce, net_a, kx_of(3)}).error(),
               errc::bad_key_exchange);
-    // ... or replaced ours on the way to the peer: the peer signed the key it saw.
-    EXPECT_EQ(verify_theirs(auth, {ours.nonce, net_a, kx_of(4)}).error(), errc::bad_key_exchange);
+    // ... or replaced hello_ours on the way to the peer: the peer signed the key it saw.
+    EXPECT_EQ(verify_theirs(auth, {hello_ours.nonce, net_a, kx_of(4)}).error(),
+              errc::bad_key_exchange);
 }
 
 // A relay E passes both HELLOs on, so that we and the real peer share keys, and replaces the
@@ -167,7 +170,7 @@ TEST(WsTransportHandshake, ARelayCannotClaimASessionWhoseKeysItDoesNotHold) {
     EXPECT_EQ(verify_theirs(signed_auth(body, relay)).error(), errc::bad_key_exchange);
     // One E makes with keys of its own session with us (or with anyone): other keys.
     const auto e_ephemeral = crypto::EphemeralKey::generate();
-    const auto e_keys = crypto::ChannelKeys::derive(false, e_ephemeral, ours.kx).value();
+    const auto e_keys = crypto::ChannelKeys::derive(false, e_ephemeral, hello_ours.kx).value();
     body["confirm"] =
         to_hex(e_keys.confirm(confirmation_identity(relay.node_id(), relay.public_key(), false)));
     EXPECT_EQ(verify_theirs(signed_auth(body, relay)).error(), errc::bad_key_exchange);
