@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds and runs every test: unit and integration tests (debug), the same under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the clang-format check, a bounded fuzz run, and
-# the MCP shim's tests (mcp-shim/, Node >= 18) against the debug daemon.
-#   tools/run-tests.sh           # everything (what CI runs)
-#   tools/run-tests.sh --quick   # debug build and tests only
-# FUZZ_SECONDS (default 30) bounds the fuzz run.
+# Builds and runs every test: the clang-format check, a bounded fuzz run, every unit and
+# integration test under AddressSanitizer + UndefinedBehaviorSanitizer, then a plain debug build
+# for what a sanitized build cannot judge (the .deb's contents, the resident memory of a daemon
+# under attack) and the MCP shim's tests (mcp-shim/, Node >= 18) against the debug daemon.
+#   tools/run-tests.sh           # everything (what CI runs; about 35 minutes on 2 cores)
+#   tools/run-tests.sh --quick   # the debug build, all its tests and the shim's
+# FUZZ_SECONDS (default 30) bounds the fuzz run. In CI every test runs once, under the sanitizers:
+# the whole suite a second time, unsanitized, took CI past its 45 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -20,14 +22,16 @@ if [[ $quick -eq 0 ]]; then
 
     step "fuzz: build and a bounded run of each target"
     cmake --preset fuzz >/dev/null
-    cmake --build --preset fuzz --target fuzz_wire fuzz_api
+    cmake --build --preset fuzz --target fuzz_wire fuzz_api fuzz_peer
     rm -rf build/fuzz-artifacts
-    for target in fuzz_wire fuzz_api; do
+    for target in fuzz_wire fuzz_api fuzz_peer; do
         artifacts=build/fuzz-artifacts/$target
         mkdir -p "$artifacts/corpus"
-        dict=()
-        [[ $target == fuzz_wire ]] && dict=(-dict=tools/fuzz/wire.dict)
-        if ! build/fuzz/tools/fuzz/$target "${dict[@]}" -artifact_prefix="$artifacts/" \
+        options=()
+        [[ $target == fuzz_wire ]] && options=(-dict=tools/fuzz/wire.dict)
+        # fuzz_peer: libFuzzer's entropic scheduling costs more than the target (see its header).
+        [[ $target == fuzz_peer ]] && options=(-dict=tools/fuzz/peer.dict -entropic=0)
+        if ! build/fuzz/tools/fuzz/$target "${options[@]}" -artifact_prefix="$artifacts/" \
             -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "$artifacts/corpus" \
             >"$artifacts/log" 2>&1; then
             tail -n 60 "$artifacts/log"
@@ -47,7 +51,14 @@ fi
 step "tests (debug)"
 cmake --preset debug >/dev/null
 cmake --build --preset debug
-ctest --preset debug
+if [[ $quick -eq 1 ]]; then
+    ctest --preset debug
+else
+    # The tests whose checks a sanitized build skips: the package's dependencies (a sanitized
+    # binary links the sanitizers' runtimes) and a daemon's resident memory (ASan's quarantine
+    # and shadow memory make RSS meaningless).
+    ctest --preset debug -R '^(Packaging\.|DaemonsUnderAttack\.PeersThatNeverReadAreCutOffAndMemoryStaysBounded$)'
+fi
 
 step "MCP shim: npm ci, build, tests against build/debug/bin/nocturne-agent"
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

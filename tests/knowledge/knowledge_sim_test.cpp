@@ -212,7 +212,7 @@ TEST_F(KnowledgeOnDht, TextAndConfidenceFilter) {
 TEST_F(KnowledgeOnDht, PagesWithACursorOver150EntriesOfOneDomain) {
     const std::size_t author = 2;
     for (int i = 0; i < 150; ++i) {
-        char id[8];
+        char id[16];
         std::snprintf(id, sizeof id, "b%03d", i);
         must_publish(author, body("bulk", id, std::string("entry ") + id));
         sim_->run_for(1s);  // distinct creation times
