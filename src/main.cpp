@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <exception>
+#include <pthread.h>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,13 @@
 #include "cli/start_config.hpp"
 
 int main(int argc, char** argv) {
+    // The signal mask survives exec: a parent that blocked SIGTERM or SIGINT would leave the
+    // daemon unable to hear its stop signal. Unblocked before any thread inherits the mask.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    ::pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
     // Logs go to stderr (the journal's format under systemd); stdout is reserved for command
     // output a script may parse.
     nocturne::cli::log_to_stderr();

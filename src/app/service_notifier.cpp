@@ -57,7 +57,9 @@ std::error_code ServiceNotifier::notify(std::string_view state) const {
                                             (socket_[0] == '@' ? 0 : 1));
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return {errno, std::generic_category()};
-    const auto sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+    // Never blocks: a manager that does not read its socket must not stall the node's event
+    // loop (the node then runs unreported, as it would without a manager).
+    const auto sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                                reinterpret_cast<const sockaddr*>(&addr), len);
     const std::error_code ec =
         sent < 0 ? std::error_code(errno, std::generic_category()) : std::error_code{};

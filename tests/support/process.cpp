@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdexcept>
+#include <string_view>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -21,8 +22,19 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe failed");
     }
+    // The test runner's service-manager variables are not the child's: a daemon would report
+    // to (and could wait on) the runner's manager. Tests that want them pass them in extra_env.
+    const auto inherited = [](std::string_view e) {
+        for (std::string_view name : {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                      "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES="}) {
+            if (e.starts_with(name)) return false;
+        }
+        return true;
+    };
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (inherited(*e)) env_strings.emplace_back(*e);
+    }
     for (const auto& e : extra_env) env_strings.push_back(e);
     std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -34,6 +46,12 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        // A signal mask and ignored signals survive exec: the child starts as a shell would
+        // start it, whatever the runner blocked or ignored (a blocked SIGTERM never stops it).
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
         ::dup2(out[1], STDOUT_FILENO);
         ::dup2(err[1], STDERR_FILENO);
         ::execve(program.c_str(), argv.data(), envp.data());
