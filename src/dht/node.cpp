@@ -517,9 +517,16 @@ void Node::page_holders(const std::shared_ptr<ReadJob>& read) {
         auto& h = read->found.holder_answers[i];
         if (h.sent >= h.total || read->budget == 0) continue;
         ++read->pages_in_flight;
-        // One page at a time per holder; the next is asked when this one is in.
-        auto next = std::make_shared<std::function<void(LookupResult)>>();
-        *next = [this, read, i, next](LookupResult page) {
+        // One page at a time per holder; the next is asked when this one is in. The callback
+        // knows itself only weakly: the request in flight owns it, so a node destroyed (or a
+        // request dropped) mid-read frees the read instead of leaking a cycle (found by fuzz_peer).
+        using PageCallback = std::function<void(LookupResult)>;
+        auto next = std::make_shared<PageCallback>();
+        const auto owned = [](std::shared_ptr<PageCallback> f) {
+            return [f = std::move(f)](LookupResult page) { (*f)(std::move(page)); };
+        };
+        *next = [this, read, i, self = std::weak_ptr<PageCallback>(next),
+                 owned](LookupResult page) {
             auto& holder = read->found.holder_answers[i];
             const bool progressed = page.next_offset > holder.sent;
             const auto take = std::min(page.records.size(), read->budget);
@@ -530,13 +537,15 @@ void Node::page_holders(const std::shared_ptr<ReadJob>& read) {
             holder.sent = page.next_offset;
             if (progressed && page.failed == 0 && holder.sent < holder.total && read->budget > 0 &&
                 holder.records.size() < config_.max_read_records) {
-                fetch_page(holder.holder, read->key, holder.sent, *next);
-                return;
+                // Alive: the request that called us holds it.
+                if (auto again = self.lock()) {
+                    fetch_page(holder.holder, read->key, holder.sent, owned(std::move(again)));
+                    return;
+                }
             }
-            *next = nullptr;  // breaks the cycle through the captured pointer
             if (--read->pages_in_flight == 0) finish_read(read);
         };
-        fetch_page(h.holder, read->key, h.sent, *next);
+        fetch_page(h.holder, read->key, h.sent, owned(next));
     }
     if (read->pages_in_flight == 0) finish_read(read);
 }
