@@ -171,14 +171,18 @@ TEST_F(DhtPaging, ANodeDestroyedWhileReadsPageFreesThem) {
     put_all(250, 10);
     const auto key = domain_index_key("paging");
     const auto via = outsider(key);
+    const auto before = sim_->clock().now();
+    EXPECT_EQ(wait([&](auto cb) { sim_->node(via).find_value(key, cb); }).records.size(), 250u);
+    const auto read_time = sim_->clock().now() - before;
     std::vector<std::weak_ptr<int>> reads;
     std::size_t finished = 0;
-    // Reads started 5 ms apart: when the simulation ends, some are done, some page.
+    // Reads started a tenth of a read apart for four reads' time: when the simulation ends, the
+    // last ten are in flight, each in another phase (looking up, paging).
     for (int r = 0; r < 40; ++r) {
         auto token = std::make_shared<int>(r);
         reads.push_back(token);
         sim_->node(via).find_value(key, [token, &finished](dht::LookupResult) { ++finished; });
-        sim_->run_for(5ms);
+        sim_->run_for(read_time / 10);
     }
     ASSERT_GT(finished, 0u);
     ASSERT_LT(finished, reads.size()) << "no read was in flight at the end";
