@@ -3,7 +3,7 @@
 # integration test under AddressSanitizer + UndefinedBehaviorSanitizer, then a plain debug build
 # for what a sanitized build cannot judge (the .deb's contents, the resident memory of a daemon
 # under attack) and the MCP shim's tests (mcp-shim/, Node >= 18) against the debug daemon.
-#   tools/run-tests.sh           # everything (what CI runs; about 35 minutes on 2 cores)
+#   tools/run-tests.sh           # everything (what CI runs; about 37 minutes on 2 cores)
 #   tools/run-tests.sh --quick   # the debug build, all its tests and the shim's
 # FUZZ_SECONDS (default 30) bounds the fuzz run. In CI every test runs once, under the sanitizers:
 # the whole suite a second time, unsanitized, took CI past its 45 minutes.
