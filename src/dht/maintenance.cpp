@@ -207,7 +207,7 @@ std::optional<std::size_t> Node::Maintenance::send_records(const NodeId& key, st
             const auto message = node_.store_message(r);
             for (const auto& peer : to) {
                 ++node_.stats_.replicated;
-                node_.request(peer, message, nullptr);
+                node_.send_store(peer, message, nullptr);
             }
             ++offset;
             const auto cost = (r.body.size() + 200) * to.size();

@@ -310,8 +310,29 @@ wire::StoreResult Node::accept_store(const wire::Record& record,
 wire::Store Node::store_message(const wire::Record& record) {
     wire::Store out{record};
     if (policy_ != nullptr)
-        out.credentials = policy_->credentials_for(record, config_.limits.max_credentials);
+        out.credentials = policy_->store_credentials(record, config_.limits.max_credentials);
     return out;
+}
+
+void Node::send_store(const wire::Contact& to, const wire::Store& message, ResponseHandler done) {
+    if (policy_ == nullptr) {
+        request(to, message, std::move(done));
+        return;
+    }
+    request(to, message,
+            [this, to, record = message.record, ack = message.ack,
+             done = std::move(done)](const InboundMessage* m) mutable {
+                const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+                const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+                if (result == nullptr || result->stored ||
+                    (result->code != errc::untrusted_peer && result->code != errc::unknown_agent)) {
+                    if (done) done(m);
+                    return;
+                }
+                ++stats_.stores_resent_with_credentials;
+                wire::Store full{record, credentials_for({record}), ack};
+                request(to, std::move(full), std::move(done));
+            });
 }
 
 std::vector<wire::Record> Node::credentials_for(const std::vector<wire::Record>& records) {
@@ -687,30 +708,30 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
     auto message = store_message(record);
     message.ack = true;
     for (const auto& node : nodes) {
-        request(node, message,
-                [this, tally, finish_one, record, id = node.id](const InboundMessage* m) {
-                    const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
-                    const auto* result =
-                        resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
-                    if (m == nullptr) {
-                        ++tally->result.failed;
-                    } else if (result != nullptr && result->stored) {
-                        // A peer's "stored" is a claim: with a policy in force only an enrolled
-                        // agent's acknowledgement that verifies counts (node ids are free to mint).
-                        const bool counts = policy_ == nullptr ||
-                                            (result->ack && is_storer(id) &&
-                                             wire::verify_store_ack(*result->ack, record, id));
-                        ++(counts ? tally->result.stored : tally->result.unacknowledged);
-                        if (counts) tally->result.acknowledged.push_back(id);
-                    } else {
-                        ++tally->result.refused;
-                        if (tally->result.first_refusal == errc::ok) {
-                            tally->result.first_refusal =
-                                result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
-                        }
+        send_store(
+            node, message,
+            [this, tally, finish_one, record, id = node.id](const InboundMessage* m) {
+                const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+                const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+                if (m == nullptr) {
+                    ++tally->result.failed;
+                } else if (result != nullptr && result->stored) {
+                    // A peer's "stored" is a claim: with a policy in force only an enrolled
+                    // agent's acknowledgement that verifies counts (node ids are free to mint).
+                    const bool counts =
+                        policy_ == nullptr || (result->ack && is_storer(id) &&
+                                               wire::verify_store_ack(*result->ack, record, id));
+                    ++(counts ? tally->result.stored : tally->result.unacknowledged);
+                    if (counts) tally->result.acknowledged.push_back(id);
+                } else {
+                    ++tally->result.refused;
+                    if (tally->result.first_refusal == errc::ok) {
+                        tally->result.first_refusal =
+                            result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
                     }
-                    finish_one();
-                });
+                }
+                finish_one();
+            });
     }
 }
 

@@ -34,11 +34,14 @@ std::error_code TrustPolicy::admit(const wire::Record& record,
     const auto now = clock_.unix_seconds();
     if (is_trust_kind(record.kind)) return state_.check_record(record, now, credentials);
 
-    // A sender that is the author is judged below, with the precise reason.
-    if (use == Use::store && from != self_ &&
-        from != NodeId::from_public_key(record.author).value()) {
+    if (use == Use::store && from != self_) {
+        // STOREs carry no chain of their sender: its session presented it (store_credentials).
         settle(from);
-        if (!state_.agent_standing(from, now)) return make_error_code(errc::untrusted_peer);
+        // A sender that is the author is judged below, with the precise reason.
+        if (from != NodeId::from_public_key(record.author).value() &&
+            !state_.agent_standing(from, now)) {
+            return make_error_code(errc::untrusted_peer);
+        }
     }
     auto ec = state_.check_record(record, now);
     if (use == Use::read && ec == errc::unknown_agent) {
@@ -124,6 +127,15 @@ std::vector<wire::Record> TrustPolicy::credentials_for(const wire::Record& recor
         }
     }
     return out;
+}
+
+std::vector<wire::Record> TrustPolicy::store_credentials(const wire::Record& record,
+                                                         std::size_t limit) {
+    // An ordinary record of ours is proved by our own chain, which the session already has.
+    if (!is_trust_kind(record.kind) && NodeId::from_public_key(record.author).value() == self_) {
+        return {};
+    }
+    return state_.credentials_for(record, limit);
 }
 
 }  // namespace nocturne::trust

@@ -87,6 +87,86 @@ TEST_F(TrustOnDht, TrustedAgentsStoreAndEveryoneReads) {
     }
 }
 
+// A refusal that says the receiver did not know the sender's or the author's standing.
+bool trust_refusal(errc code) {
+    return code == errc::untrusted_peer || code == errc::unknown_agent;
+}
+
+// What the STOREs from one node carried.
+struct StoresSeen {
+    std::size_t stores = 0;
+    std::size_t with_credentials = 0;
+};
+
+TEST_F(TrustOnDht, AnAgentsOwnStoresCarryNoCertificatesItsSessionPresentedThemOnce) {
+    StoresSeen seen;
+    sim_->set_tap([&](std::size_t from, const wire::Contact&, const dht::Message& msg) {
+        const auto* store = std::get_if<wire::Store>(&msg.payload);
+        if (from != 5 || store == nullptr) return;
+        ++seen.stores;
+        seen.with_credentials += store->credentials.empty() ? 0 : 1;
+    });
+    const auto res = put(5, entry(5, "bare"));
+    EXPECT_GE(res.stored, k - 1);
+    EXPECT_FALSE(trust_refusal(res.first_refusal)) << errc_name(res.first_refusal);
+    EXPECT_GE(seen.stores, k - 1);
+    EXPECT_EQ(seen.with_credentials, 0u) << "its chain came with its session, not per STORE";
+    EXPECT_EQ(sim_->node(5).stats().stores_resent_with_credentials, 0u);
+
+    // A replica of another's record carries its author's chain (agent and operator
+    // certificates), still not the sender's: storer 5 replicates what 9 wrote.
+    seen = {};
+    sim_->set_tap([&](std::size_t from, const wire::Contact&, const dht::Message& msg) {
+        const auto* store = std::get_if<wire::Store>(&msg.payload);
+        if (from != 5 || store == nullptr) return;
+        ++seen.stores;
+        const auto author = NodeId::from_public_key(store->record.author).value();
+        EXPECT_EQ(author, peers_[9]->keys.node_id());
+        for (const auto& c : store->credentials) {
+            EXPECT_NE(c.author, peers_[5]->keys.public_key()) << "not its own certificate";
+        }
+        seen.with_credentials += store->credentials.empty() ? 0 : 1;
+    });
+    auto& five = sim_->node(5);
+    const auto r9 = entry(9, "replicated");
+    ASSERT_FALSE(five.store_message(r9).credentials.empty());
+    std::optional<dht::PutResult> replica;
+    five.store_on(five.closest_contacts(r9.key, k, five.id(), true), r9,
+                  [&](dht::PutResult r) { replica = r; });
+    sim_->run_for(60s, [&] { return replica.has_value(); });
+    ASSERT_TRUE(replica.has_value());
+    EXPECT_GE(replica->stored, k / 2);
+    EXPECT_FALSE(trust_refusal(replica->first_refusal)) << errc_name(replica->first_refusal);
+    EXPECT_EQ(seen.with_credentials, seen.stores);
+    sim_->set_tap({});
+}
+
+TEST_F(TrustOnDht, AnAgentEnrolledAfterItsSessionsBeganSendsItsCertificatesWhenAStoreIsRefused) {
+    // enroll() gives the agent standing without the certificates its sessions present (as for a
+    // node enrolled while its sessions were open): its peers do not know its standing.
+    const std::size_t agent = stranger;
+    enroll(key(78), agent);
+    const auto agent_id = peers_[agent]->keys.node_id();
+    std::size_t bare = 0, resent = 0, refused = 0;
+    sim_->set_tap([&](std::size_t from, const wire::Contact& to, const dht::Message& msg) {
+        if (const auto* store = std::get_if<wire::Store>(&msg.payload); store && from == agent) {
+            ++(store->credentials.empty() ? bare : resent);
+        }
+        const auto* resp = std::get_if<wire::Response>(&msg.payload);
+        const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+        if (to.id == agent_id && result != nullptr && trust_refusal(result->code)) ++refused;
+    });
+    const auto res = put(agent, entry(agent, "late"));
+    sim_->set_tap({});
+    EXPECT_GE(res.stored, k - 1);
+    EXPECT_FALSE(trust_refusal(res.first_refusal)) << errc_name(res.first_refusal);
+    EXPECT_GE(bare, k - 1);
+    // Peers that had not learned its standing some other way refused, and got the chain.
+    EXPECT_GE(refused, 1u);
+    EXPECT_EQ(resent, refused) << "each STORE refused for want of its standing, once more";
+    EXPECT_EQ(sim_->node(agent).stats().stores_resent_with_credentials, resent);
+}
+
 TEST_F(TrustOnDht, AnUntrustedPeerRoutesButItsStoresAreRefused) {
     const auto r = entry(stranger, "spam");
     const auto res = put(stranger, r);

@@ -258,6 +258,28 @@ TEST_F(TrustPolicyTest, SessionCertificatesAreVerifiedOnlyWhenThePeerIsFirstAske
     EXPECT_FALSE(policy_.storer(key(25).node_id()));
 }
 
+TEST_F(TrustPolicyTest, AStoreOfItsAuthorsOwnRecordIsJudgedByWhatItsSessionPresented) {
+    const auto record = knowledge_by(agent_);
+    EXPECT_EQ(policy_.admit(record, {}, agent_.node_id(), Use::store), errc::unknown_agent)
+        << "a session that presented nothing";
+    policy_.learn_peer(agent_.node_id(), std::make_shared<const std::vector<wire::Record>>(creds_));
+    EXPECT_FALSE(policy_.admit(record, {}, agent_.node_id(), Use::store));
+    // The session's certificates stand only as long as the operator does.
+    ASSERT_FALSE(state_.learn(web_.revocation_record(newcomer_id_, web_.genesis_signers(3)), t0));
+    EXPECT_EQ(policy_.admit(record, {}, agent_.node_id(), Use::store), errc::operator_revoked);
+}
+
+TEST_F(TrustPolicyTest, AStoreCarriesItsRecordsProofButNotTheSendersOwnChain) {
+    ASSERT_EQ(state_.learn_all(creds_, t0), 2u);
+    ASSERT_FALSE(state_.learn(web_.agent_record(web_.genesis_keys[0], self_), t0));
+    // Another's record: its author's agent certificate and operator certificate, not ours.
+    const auto replica = policy_.store_credentials(knowledge_by(agent_), 16);
+    ASSERT_EQ(replica.size(), 2u);
+    for (const auto& c : replica) EXPECT_NE(c.author, web_.genesis_keys[0].public_key());
+    // Our own record: nothing (our session presented our chain).
+    EXPECT_TRUE(policy_.store_credentials(knowledge_by(self_), 16).empty());
+}
+
 TEST_F(TrustPolicyTest, AStorerLosesItsStandingAtOnceWhenRevokedOrSuperseded) {
     policy_.learn_credentials(creds_);
     ASSERT_TRUE(policy_.storer(agent_.node_id()));

@@ -114,8 +114,10 @@ struct NodeStats {
     std::uint64_t slowed_down = 0;  // requests a peer refused with "slow down" (sent again)
     std::uint64_t stores_accepted = 0;
     std::uint64_t stores_refused = 0;
-    std::uint64_t unexpected = 0;         // responses nobody waited for, or from the wrong peer
-    std::uint64_t replicated = 0;         // STOREs sent by replication and republishing
+    std::uint64_t unexpected = 0;  // responses nobody waited for, or from the wrong peer
+    std::uint64_t replicated = 0;  // STOREs sent by replication and republishing
+    // STOREs sent again with our certificates: the receiver did not know our session's.
+    std::uint64_t stores_resent_with_credentials = 0;
     std::uint64_t undeliverable = 0;      // requests failed at once: the transport could not send
     std::uint64_t contacts_verified = 0;  // claimed addresses confirmed by a dial-back
     std::uint64_t verifications_failed = 0;
@@ -235,8 +237,13 @@ public:
     void withdraw(const wire::Record& record);
 
     // ---- building blocks for services and maintenance ----------------------------------------
-    // A STORE of `record` with the credentials the policy attaches.
+    // A STORE of `record` with the credentials the policy attaches to STOREs
+    // (RecordPolicy::store_credentials: not our own chain, which our session presented).
     wire::Store store_message(const wire::Record& record);
+    // Sends `message` (from store_message) to `to`. A refusal that says the receiver does not know
+    // our standing (untrusted_peer, unknown_agent: it lacks our session's certificates) is answered
+    // by the same STORE once more with our chain (credentials_for); `done` sees the final answer.
+    void send_store(const wire::Contact& to, const wire::Store& message, ResponseHandler done);
     // Up to n routing-table contacts closest to target, `exclude` left out; with storers, only
     // nodes that can hold records.
     std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,

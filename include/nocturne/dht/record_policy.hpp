@@ -31,10 +31,18 @@ public:
     virtual std::error_code admit(const wire::Record& record,
                                   std::span<const wire::Record> credentials, const NodeId& from,
                                   Use use) = 0;
-    // The certificates this node attaches when it sends `record` to a peer (a STORE, or a
-    // FIND_VALUE answer), at most `limit`.
+    // The certificates this node attaches when it sends `record` in a FIND_VALUE answer or a
+    // gossip message, at most `limit`: the record's own proof and this node's chain.
     virtual std::vector<wire::Record> credentials_for(const wire::Record& record,
                                                       std::size_t limit) = 0;
+    // What a STORE of `record` carries, at most `limit`: only what the receiver cannot have from
+    // our session. Our own chain was presented once, at the handshake (learn_peer on its side),
+    // so a put of our own record carries nothing; a replica of another's record carries its
+    // author's chain. A receiver that lacks our session's certificates (we enrolled after the
+    // session began, or it forgot them) refuses with untrusted_peer or unknown_agent, and the
+    // node sends that STORE once more with credentials_for().
+    virtual std::vector<wire::Record> store_credentials(const wire::Record& record,
+                                                        std::size_t limit) = 0;
 
     // The certificates a peer presented for its session (the same object for every message of
     // one session). A policy may judge them only when it is asked about that peer.

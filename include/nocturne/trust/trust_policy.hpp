@@ -37,6 +37,8 @@ public:
                           const NodeId& from, Use use) override;
     std::vector<wire::Record> credentials_for(const wire::Record& record,
                                               std::size_t limit) override;
+    std::vector<wire::Record> store_credentials(const wire::Record& record,
+                                                std::size_t limit) override;
     // Kept, not verified: most peers a node hears from are never asked about (storer(), a STORE
     // they send), and each new agent certificate costs a signature verification.
     void learn_peer(const NodeId& peer, const dht::PeerCredentials& credentials) override;
