@@ -79,7 +79,8 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
               {"stores_refused", stats.stores_refused},
               {"rpc_timeouts", stats.rpc_timeouts},
               {"slowed_down", stats.slowed_down},
-              {"replicated", stats.replicated}}},
+              {"replicated", stats.replicated},
+              {"stores_resent_with_credentials", stats.stores_resent_with_credentials}}},
         };
         auto transport = nlohmann::json::object();
         if (facts.transport_counters) {
