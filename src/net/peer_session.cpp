@@ -321,10 +321,11 @@ private:
 
     // The read buffer grows to the largest frame read (a HELLO with credentials, a STORE, an
     // answer with records) and would keep that capacity for the session's life: with a hundred
-    // sessions a node, that was most of its memory (docs/performance.md). Frames that fit the
-    // first read of the next one keep theirs.
+    // sessions a node, that was most of its memory (docs/performance.md). Small frames, the
+    // common case, keep theirs.
     void release_buffer() {
-        if (buffer_.capacity() <= first_read_bytes) return;
+        constexpr std::size_t keep_bytes = 2048;
+        if (buffer_.capacity() <= keep_bytes) return;
         buffer_.clear();
         buffer_.shrink_to_fit();
     }
@@ -389,14 +390,7 @@ private:
     asio::awaitable<void> read_loop() {
         for (;;) {
             buffer_.clear();
-            // A session spends most of its life waiting for its next frame, holding what that
-            // read prepared (Beast prepares 4 KiB for a whole-message read): ask for little
-            // first; the rest of a larger frame is then copied from Beast's own frame buffer.
-            auto [ec, n] = co_await ws_.async_read_some(buffer_, first_read_bytes, use_nothrow);
-            if (!ec && !ws_.is_message_done()) {
-                auto [rest_ec, rest_n] = co_await ws_.async_read(buffer_, use_nothrow);
-                ec = rest_ec;
-            }
+            auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
             if (ec) {
                 note_read_end(ec);
                 co_return;
@@ -686,9 +680,6 @@ private:
     asio::steady_timer stall_timer_;
     bool stall_armed_ = false;
     std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
-    // What the first read of a frame prepares (see read_loop): most frames are requests of a
-    // few hundred bytes.
-    static constexpr std::size_t first_read_bytes = 512;
     beast::flat_buffer buffer_;
 
     WsAddress target_;       // outbound only
