@@ -17,6 +17,7 @@ Lookup::Lookup(const NodeId& self, const NodeId& target, Options options,
     : self_(self), target_(target), options_(options) {
     options_.k = std::max<std::size_t>(options_.k, 1);
     options_.alpha = std::max<std::size_t>(options_.alpha, 1);
+    options_.attempts = std::max<std::size_t>(options_.attempts, 1);
     if (options_.max_queries == 0) options_.max_queries = default_queries_per_k * options_.k;
     for (const auto& c : seeds) insert(c, 1);
 }
@@ -75,7 +76,7 @@ void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& pee
                        bool eligible) {
     Candidate* c = find(from);
     if (c == nullptr || c->state != State::in_flight) return;  // unsolicited or duplicate
-    --in_flight_;
+    land(*c);
     ++answered_;
     const std::size_t depth = c->depth;
     if (!eligible) {
@@ -95,20 +96,46 @@ void Lookup::on_answer(const NodeId& from, const std::vector<wire::Contact>& pee
     for (const auto& p : peers) insert(p, depth + 1);
 }
 
-void Lookup::on_failure(const NodeId& from) {
+bool Lookup::on_failure(const NodeId& from) {
     Candidate* c = find(from);
-    if (c == nullptr || c->state != State::in_flight) return;
-    --in_flight_;
-    if (c->attempts < max_attempts && queried_ < options_.max_queries) {
+    if (c == nullptr || c->state != State::in_flight) return false;
+    land(*c);
+    if (c->attempts < options_.attempts && queried_ < options_.max_queries) {
         c->state = State::fresh;
-        return;
+        return false;
     }
     c->state = State::failed;
     ++failed_;
+    return true;
+}
+
+void Lookup::skip(const NodeId& id) {
+    Candidate* c = find(id);
+    if (c == nullptr || c->state != State::in_flight) return;
+    land(*c);
+    --queried_;
+    c->state = State::failed;
+}
+
+void Lookup::on_slow(const NodeId& id) {
+    Candidate* c = find(id);
+    if (c == nullptr || c->state != State::in_flight || c->slow) return;
+    c->slow = true;
+    --in_flight_;
+    ++slow_;
+}
+
+void Lookup::land(Candidate& c) {
+    if (c.slow) {
+        c.slow = false;
+        --slow_;
+    } else {
+        --in_flight_;
+    }
 }
 
 bool Lookup::done() const {
-    if (in_flight_ > 0) return false;
+    if (in_flight_ > 0 || slow_ > 0) return false;
     if (queried_ >= options_.max_queries) return true;
     std::size_t live_seen = 0;
     for (const auto& c : candidates_) {

@@ -108,6 +108,7 @@ void Node::serve(wire::MessageType type, RequestHandler handler) {
 
 void Node::on_message(InboundMessage msg) {
     note_credentials(msg);
+    if (!unresponsive_.empty()) unresponsive_.erase(msg.from.id);  // heard from: alive
     ++stats_.messages_in_by_type[static_cast<std::size_t>(wire::type_of(msg.payload))];
     if (wire::is_reply(msg.payload)) {
         handle_answer(msg);
@@ -362,6 +363,9 @@ void Node::start_lookup(const NodeId& target, bool want_value, bool storers, Loo
     options.alpha =
         storers || want_value ? std::max(config_.alpha, config_.storer_alpha) : config_.alpha;
     options.want_value = want_value;
+    // A read hears every holder it can, so one unanswered request costs it one holder: not
+    // worth a second timeout. Node and storer lookups keep their closest node (see Lookup).
+    options.attempts = want_value ? 1 : 2;
     auto job = std::make_shared<LookupJob>(LookupJob{Lookup(self_, target, options, seeds),
                                                      std::move(done), storers || want_value, false,
                                                      clock_.now()});
@@ -378,17 +382,40 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
         if (job->done) job->done(job->lookup.result());
         return;
     }
-    for (const auto& contact : job->lookup.next_queries()) {
+    for (auto queries = job->lookup.next_queries(); !queries.empty();) {
+        bool skipped = false;
+        for (const auto& contact : queries) {
+            if (!unresponsive(contact.id)) continue;
+            job->lookup.skip(contact.id);
+            ++stats_.unresponsive_skipped;
+            skipped = true;
+        }
+        std::erase_if(queries, [&](const wire::Contact& c) { return unresponsive(c.id); });
+        send_queries(job, queries);
+        // Slots a skipped candidate left go to the next ones now.
+        queries = skipped ? job->lookup.next_queries() : std::vector<wire::Contact>{};
+    }
+    // A lookup whose candidates have all failed or been asked, with nothing in flight, is done.
+    if (job->lookup.done() && !job->finished) pump(job);
+}
+
+void Node::send_queries(const std::shared_ptr<LookupJob>& job,
+                        const std::vector<wire::Contact>& queries) {
+    for (const auto& contact : queries) {
         wire::Payload query =
             job->lookup.want_value()
                 ? wire::Payload{wire::FindValue{job->lookup.target()}}
                 : wire::Payload{wire::FindNode{job->lookup.target(), job->storers}};
+        if (config_.slow_after < config_.rpc_timeout) {
+            slow_checks_.emplace(clock_.now() + config_.slow_after, SlowCheck{job, contact.id});
+        }
         request(contact, std::move(query), [this, job, id = contact.id](const InboundMessage* m) {
             const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
             // Judged now: its session's credentials arrived with this answer at the latest.
             const bool eligible = !job->storers || is_storer(id);
             if (resp == nullptr) {
-                job->lookup.on_failure(id);
+                // Silence, not a refusal: a peer that answers with an error is alive.
+                if (job->lookup.on_failure(id) && m == nullptr) note_unresponsive(id);
             } else if (const auto* nodes = std::get_if<wire::NodesResult>(&resp->result)) {
                 job->lookup.on_answer(id, nodes->peers, {}, 0, 0, eligible);
             } else if (const auto* value = std::get_if<wire::ValueResult>(&resp->result)) {
@@ -404,8 +431,25 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
             pump(job);
         });
     }
-    // A lookup whose candidates have all failed or been asked, with nothing in flight, is done.
-    if (job->lookup.done() && !job->finished) pump(job);
+}
+
+bool Node::unresponsive(const NodeId& id) {
+    if (unresponsive_.empty()) return false;
+    const auto it = unresponsive_.find(id);
+    if (it == unresponsive_.end()) return false;
+    if (clock_.now() - it->second < config_.unresponsive_for) return true;
+    unresponsive_.erase(it);
+    return false;
+}
+
+void Node::note_unresponsive(const NodeId& id) {
+    const auto now = clock_.now();
+    if (unresponsive_.size() >= max_unresponsive) {
+        std::erase_if(unresponsive_,
+                      [&](const auto& e) { return now - e.second >= config_.unresponsive_for; });
+        if (unresponsive_.size() >= max_unresponsive) return;
+    }
+    unresponsive_[id] = now;
 }
 
 // Records were verified by the transport; keep those that belong to this key and are still
@@ -779,6 +823,7 @@ void Node::bootstrap(const std::vector<wire::Contact>& seeds,
 Clock::time_point Node::next_wakeup() const {
     auto t = maintenance_->next_wakeup();
     if (auto d = rpc_.next_deadline()) t = std::min(t, *d);
+    if (!slow_checks_.empty()) t = std::min(t, slow_checks_.begin()->first);
     return t;
 }
 
@@ -793,6 +838,15 @@ void Node::tick() {
     for (auto& [to, msg] : rpc_.due_resends()) {
         count_out(msg.payload);
         transport_.send(to, std::move(msg));
+    }
+    const auto now = clock_.now();
+    while (!slow_checks_.empty() && slow_checks_.begin()->first <= now) {
+        auto check = std::move(slow_checks_.begin()->second);
+        slow_checks_.erase(slow_checks_.begin());
+        if (auto job = check.job.lock(); job && !job->finished) {
+            job->lookup.on_slow(check.id);
+            pump(job);
+        }
     }
     maintenance_->tick();
 }

@@ -67,6 +67,45 @@ TEST(Lookup, FailuresAreReplacedByNextCandidates) {
     EXPECT_EQ(lookup.result().closest.size(), 2u);
 }
 
+TEST(Lookup, ASlowRequestGivesUpItsSlotButItsAnswerStillCountsAndIsAwaited) {
+    std::vector<wire::Contact> seeds = {contact(1), contact(2), contact(3)};
+    Lookup lookup(NodeId{}, NodeId{}, opts(false, 2, 1), seeds);
+    auto q = lookup.next_queries();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_TRUE(lookup.next_queries().empty()) << "alpha = 1";
+    lookup.on_slow(q[0].id);
+    lookup.on_slow(q[0].id);  // once only
+    auto next = lookup.next_queries();
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].id, contact(2).id);
+    EXPECT_TRUE(lookup.next_queries().empty()) << "one slot, and 2 holds it";
+    lookup.on_answer(next[0].id, {}, {});
+    EXPECT_FALSE(lookup.done()) << "1, among the k closest, may still answer";
+    EXPECT_TRUE(lookup.next_queries().empty()) << "both of the k = 2 closest asked";
+    lookup.on_answer(q[0].id, {}, {});
+    ASSERT_TRUE(lookup.done());
+    const auto r = lookup.result();
+    ASSERT_EQ(r.closest.size(), 2u);
+    EXPECT_EQ(r.closest[0].id, contact(1).id);
+    EXPECT_EQ(r.queried, 2u);
+    EXPECT_EQ(r.answered, 2u);
+}
+
+TEST(Lookup, WithOneAttemptAnUnansweredCandidateFailsAtItsFirstTimeout) {
+    std::vector<wire::Contact> seeds = {contact(1), contact(2)};
+    auto o = opts(true, 2, 2);
+    o.attempts = 1;
+    Lookup lookup(NodeId{}, NodeId{}, o, seeds);
+    auto q = lookup.next_queries();
+    ASSERT_EQ(q.size(), 2u);
+    lookup.on_slow(q[0].id);
+    EXPECT_TRUE(lookup.on_failure(q[0].id)) << "no second attempt";
+    lookup.on_answer(q[1].id, {}, {});
+    ASSERT_TRUE(lookup.done());
+    EXPECT_EQ(lookup.result().failed_ids, std::vector<NodeId>{contact(1).id});
+    EXPECT_EQ(lookup.result().queried, 2u);
+}
+
 TEST(Lookup, ReferralsAreQueriedAndCountHops) {
     Lookup lookup(NodeId{}, NodeId{}, opts(false, 1, 1), {contact(0x80)});
     auto q = lookup.next_queries();

@@ -388,6 +388,136 @@ TEST_F(NodeTest, AnUnansweredRequestTimesOutAtItsDeadlineAndCountsAgainstThePeer
     EXPECT_EQ(node_.pending_rpcs(), 0u);
 }
 
+// Three unreachable peers closest to the target, then e, which answers. Requests sent, with the
+// time they went (ms from the start).
+class UnreachableClosest : public NodeTest {
+protected:
+    UnreachableClosest() {
+        for (const auto& p : {b_, c_, d_, e_}) introduce(p);
+    }
+    // Runs 12 s in 250 ms steps; e answers whatever it is asked at once (with `record` to a
+    // FIND_VALUE), the others never.
+    void run(const std::optional<wire::Record>& record) {
+        for (int ms = 0; ms <= 12'000 && !finished_at_; ms += 250) {
+            for (auto& s : transport_.take()) {
+                sent_.emplace_back(ms, s.to.id);
+                if (s.to != e_) continue;
+                wire::Payload answer =
+                    std::holds_alternative<wire::FindValue>(s.message.payload)
+                        ? wire::Payload{wire::Response{s.message.id,
+                                                       wire::ValueResult{{record.value()}, {}}}}
+                        : wire::Payload{wire::Response{s.message.id, wire::NodesResult{}}};
+                deliver(e_, std::string(32, 'e'), std::move(answer));
+            }
+            if (done_ && !finished_at_) finished_at_ = ms;
+            clock_.advance(250ms);
+            node_.tick();
+        }
+    }
+    int first_sent_to(const wire::Contact& p) const {
+        for (const auto& [ms, id] : sent_) {
+            if (id == p.id) return ms;
+        }
+        return -1;
+    }
+    std::size_t sent_to(const wire::Contact& p) const {
+        return static_cast<std::size_t>(std::count_if(
+            sent_.begin(), sent_.end(), [&](const auto& s) { return s.second == p.id; }));
+    }
+
+    const NodeId target_ = id_with_first_byte(0x50);
+    const wire::Contact b_ = peer(0x51), c_ = peer(0x52), d_ = peer(0x53), e_ = peer(0x54);
+    std::vector<std::pair<int, NodeId>> sent_;
+    bool done_ = false;
+    std::optional<int> finished_at_;
+};
+
+TEST_F(UnreachableClosest, ALookupAsksTheNextCandidateOnceARequestIsSlowNotWhenItTimesOut) {
+    std::optional<LookupResult> out;
+    node_.find_node(target_, [&](LookupResult r) {
+        out = std::move(r);
+        done_ = true;
+    });
+    run(std::nullopt);
+    // alpha = 3: b, c and d at once; e once they have been silent for slow_after (1 s), not at
+    // their 5 s timeout.
+    EXPECT_EQ(first_sent_to(b_), 0);
+    EXPECT_EQ(first_sent_to(e_), 1000);
+    ASSERT_TRUE(out.has_value());
+    ASSERT_EQ(out->closest.size(), 1u);
+    EXPECT_EQ(out->closest[0].id, e_.id);
+    // A node lookup still asks the silent ones twice (its closest node must not be lost to
+    // one lost message), so it ends at their second timeout.
+    EXPECT_EQ(sent_to(b_), 2u);
+    EXPECT_EQ(finished_at_, 10'000);
+}
+
+TEST_F(UnreachableClosest, AReadWaitsOutUnreachableHoldersOnceNotTwice) {
+    const auto r = record("held");
+    std::optional<LookupResult> out;
+    node_.find_value(r.key, [&](LookupResult res) {
+        out = std::move(res);
+        done_ = true;
+    });
+    run(r);
+    ASSERT_TRUE(out.has_value());
+    ASSERT_TRUE(out->found());
+    EXPECT_EQ(out->records[0].body, r.body);
+    EXPECT_EQ(sent_to(b_), 1u) << "a read hears every holder it can; one timeout is enough";
+    EXPECT_EQ(finished_at_, 5'000);
+}
+
+TEST_F(NodeTest, APeerALookupGaveUpOnIsNotAskedByTheNextForAMinuteUnlessItIsHeardFrom) {
+    const auto b = peer(0x51);
+    const auto c = peer(0x52);
+    introduce(b);
+    introduce(c);
+    const auto target = id_with_first_byte(0x50);
+    // FIND_NODEs sent, by peer; c answers each at once, b never does.
+    const auto lookup = [&](int expect_to_b) {
+        std::optional<LookupResult> out;
+        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
+        int to_b = 0;
+        for (int step = 0; step < 4 && !out; ++step) {
+            for (auto& s : transport_.take()) {
+                if (!std::holds_alternative<wire::FindNode>(s.message.payload)) continue;
+                if (s.to == b) {
+                    ++to_b;
+                } else {
+                    deliver(c, std::string(32, 'a'),
+                            wire::Response{s.message.id, wire::NodesResult{}});
+                }
+            }
+            if (!out) {
+                clock_.advance(5s);
+                node_.tick();
+            }
+        }
+        EXPECT_EQ(to_b, expect_to_b);
+        EXPECT_TRUE(out.has_value());
+        return out.value_or(LookupResult{});
+    };
+    // The first lookup asks b twice (one lost message must not cost it its closest node).
+    auto first = lookup(2);
+    EXPECT_EQ(first.failed_ids, std::vector<NodeId>{b.id});
+    EXPECT_EQ(first.closest.size(), 1u);
+    // The next one, within the minute, counts b as failed without asking: no 10 s wait.
+    clock_.advance(30s);
+    auto second = lookup(0);
+    EXPECT_EQ(second.failed_ids, std::vector<NodeId>{b.id});
+    EXPECT_EQ(second.queried, 1u) << "only c was asked";
+    EXPECT_EQ(node_.stats().unresponsive_skipped, 1u);
+    // A message from b proves it alive: the next lookup asks it again.
+    deliver(b, std::string(32, 'z'), wire::Ping{});
+    transport_.take();
+    lookup(2);
+    // And a minute after a lookup gave up on it, it is asked again anyway.
+    clock_.advance(59s);
+    lookup(0);
+    clock_.advance(1s);
+    lookup(2);
+}
+
 TEST_F(NodeTest,
        APeerDroppedAfterFailedRequestsIsAskedAgainLessAndLessOftenAndReturnsWhenItAnswers) {
     // A partition: requests to b go unanswered until the table drops it.

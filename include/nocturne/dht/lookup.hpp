@@ -68,6 +68,8 @@ public:
         bool want_value = false;
         // Requests at most (0: k * 4): bounds what hostile referrals can make one lookup cost.
         std::size_t max_queries = 0;
+        // Requests per candidate before it counts as failed (see on_failure); at least 1.
+        std::size_t attempts = 2;
     };
 
     Lookup(const NodeId& self, const NodeId& target, Options options,
@@ -84,11 +86,19 @@ public:
     void on_answer(const NodeId& from, const std::vector<wire::Contact>& peers,
                    std::vector<wire::Record> records = {}, std::size_t total = 0,
                    std::size_t sent = 0, bool eligible = true);
-    // A candidate that times out is asked once more before it counts as failed: one lost
-    // datagram-sized message must not cost a lookup its closest node (10% loss made 1 in 5
-    // node lookups miss it without the retry).
-    void on_failure(const NodeId& from);
-    static constexpr std::size_t max_attempts = 2;
+    // A candidate that times out is asked again (Options::attempts) before it counts as failed:
+    // one lost datagram-sized message must not cost a node lookup its closest node (10% loss made
+    // 1 in 5 node lookups miss it without the retry).
+    // Returns whether the candidate now counts as failed (its last attempt).
+    bool on_failure(const NodeId& from);
+    // A request in flight for longer than a live peer takes (the caller's short timeout): its
+    // slot among the alpha goes to the next candidate, while its answer is still awaited (until
+    // on_answer or on_failure). Unreachable candidates, half of them in a partition, would
+    // otherwise hold every slot for a whole timeout each, one wave after another.
+    void on_slow(const NodeId& id);
+    // Instead of sending a request next_queries() just planned: the caller knows the candidate
+    // did not answer lately. It counts as failed (in failed_ids), not as a request sent.
+    void skip(const NodeId& id);
 
     bool done() const;
     const NodeId& target() const { return target_; }
@@ -102,7 +112,10 @@ private:
         State state = State::fresh;
         std::size_t depth = 1;  // round trips needed to reach it: seeds 1, their referrals 2, ...
         std::size_t attempts = 0;
+        bool slow = false;  // in flight, but no longer holding a slot (on_slow)
     };
+    // An answer or a failure for c, in flight: frees its slot unless on_slow already did.
+    void land(Candidate& c);
 
     void insert(const wire::Contact& contact, std::size_t depth);
     Candidate* find(const NodeId& id);
@@ -112,7 +125,8 @@ private:
     NodeId target_;
     Options options_;
     std::vector<Candidate> candidates_;  // sorted by distance to target_, closest first
-    std::size_t in_flight_ = 0;
+    std::size_t in_flight_ = 0;          // requests holding a slot
+    std::size_t slow_ = 0;               // requests still awaited that gave theirs up (on_slow)
     std::size_t queried_ = 0;
     std::size_t answered_ = 0;
     std::size_t failed_ = 0;

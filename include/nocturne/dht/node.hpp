@@ -35,6 +35,14 @@ struct NodeConfig {
     // not one holder, so they ask more at once; a dead node then holds one slot of many.
     std::size_t storer_alpha = 10;
     Clock::duration rpc_timeout = std::chrono::seconds(5);
+    // A peer a lookup gave up on (neither attempt answered) counts as failed in later lookups,
+    // without a request, for this long or until it is heard from: during a partition every
+    // lookup would otherwise wait out the same timeouts again (the routing table drops such a
+    // peer only after several, and other nodes' answers keep naming it).
+    Clock::duration unresponsive_for = std::chrono::seconds(60);
+    // A lookup request unanswered for this long gives its slot to the next candidate, its answer
+    // still awaited until rpc_timeout (Lookup::on_slow): longer than a live peer takes to answer.
+    Clock::duration slow_after = std::chrono::seconds(1);
     // Buckets with no traffic for this long get a lookup of a random id in their range.
     Clock::duration refresh_interval = std::chrono::hours(1);
     // Responsible nodes push their records to the current k closest this often.
@@ -111,6 +119,8 @@ struct NodeStats {
     std::uint64_t responses_in = 0;
     std::uint64_t messages_out = 0;
     std::uint64_t rpc_timeouts = 0;
+    // Lookup requests not sent: the candidate had just failed another lookup (unresponsive_for).
+    std::uint64_t unresponsive_skipped = 0;
     std::uint64_t slowed_down = 0;  // requests a peer refused with "slow down" (sent again)
     std::uint64_t stores_accepted = 0;
     std::uint64_t stores_refused = 0;
@@ -292,6 +302,9 @@ private:
     void consider(const InboundMessage& msg);
     void count_out(const wire::Payload& payload);
     void note_credentials(const InboundMessage& msg);
+    // See NodeConfig::unresponsive_for.
+    bool unresponsive(const NodeId& id);
+    void note_unresponsive(const NodeId& id);
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
                                    bool ack);
@@ -300,6 +313,8 @@ private:
 
     void start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);
+    void send_queries(const std::shared_ptr<LookupJob>& job,
+                      const std::vector<wire::Contact>& queries);
     void page_holders(const std::shared_ptr<ReadJob>& read);
     void finish_read(const std::shared_ptr<ReadJob>& read);
     void store_at(const std::vector<wire::Contact>& nodes, const wire::Record& record,
@@ -323,6 +338,15 @@ private:
     StoreCheck store_check_all_;
     std::set<NodeId> eviction_pings_;  // candidates being pinged, so each is pinged once
     AddressVerifier verifier_;         // claimed addresses: which to dial back
+    // When each lookup request in flight turns slow (slow_after), oldest first.
+    struct SlowCheck {
+        std::weak_ptr<LookupJob> job;
+        NodeId id;
+    };
+    std::multimap<Clock::time_point, SlowCheck> slow_checks_;
+    // Peers a lookup gave up on, and when (at most max_unresponsive; only our own timeouts add).
+    std::unordered_map<NodeId, Clock::time_point, NodeIdHash> unresponsive_;
+    static constexpr std::size_t max_unresponsive = 4096;
     // The credentials each peer presented last (one object per session): judged once per session.
     std::unique_ptr<Maintenance> maintenance_;
 };
