@@ -363,8 +363,8 @@ void ComputeService::store_try(const std::shared_ptr<QuorumJob>& job, std::size_
             if (alive.expired()) return;
             const auto& set = job->storers.empty() ? r.responsible : job->storers;
             const std::set<NodeId> responsible(set.begin(), set.end());
-            for (const auto& id : r.acknowledged) {
-                if (responsible.contains(id)) job->acknowledged.insert(id);
+            for (const auto& c : r.acknowledged) {
+                if (responsible.contains(c.id)) job->acknowledged.insert(c.id);
             }
             // Storers of the set this put did not even ask (the lookup did not find them up).
             const auto unasked = static_cast<std::size_t>(
@@ -396,8 +396,8 @@ void ComputeService::store_try(const std::shared_ptr<QuorumJob>& job, std::size_
                                    [this, alive = std::weak_ptr<char>(alive_), job, n, q,
                                     failed = r.failed](dht::PutResult d) mutable {
                                        if (alive.expired()) return;
-                                       for (const auto& id : d.acknowledged) {
-                                           job->acknowledged.insert(id);
+                                       for (const auto& c : d.acknowledged) {
+                                           job->acknowledged.insert(c.id);
                                        }
                                        q.granted = 0;
                                        for (const auto& id : job->storers) {

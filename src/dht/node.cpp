@@ -711,7 +711,17 @@ void Node::put_once(const wire::Record& record, PutCallback done) {
 
 void Node::store_on(const std::vector<wire::Contact>& nodes, const wire::Record& record,
                     PutCallback done) {
-    store_at(nodes, record, false, std::move(done));
+    std::vector<wire::Contact> others;
+    others.reserve(nodes.size());
+    bool include_self = false;
+    for (const auto& n : nodes) {
+        if (n.id == self_) {
+            include_self = true;
+        } else {
+            others.push_back(n);
+        }
+    }
+    store_at(others, record, include_self, std::move(done));
 }
 
 void Node::withdraw(const NodeId& key) {
@@ -736,7 +746,7 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
         auto local = accept_store(record, {}, self_, false);
         if (local.stored) {
             ++tally->result.stored;
-            tally->result.acknowledged.push_back(self_);
+            tally->result.acknowledged.push_back({self_, address_});
         } else if (local.code != errc::not_responsible) {
             ++tally->result.refused;
             tally->result.first_refusal = local.code;
@@ -752,30 +762,29 @@ void Node::store_at(const std::vector<wire::Contact>& nodes, const wire::Record&
     auto message = store_message(record);
     message.ack = true;
     for (const auto& node : nodes) {
-        send_store(
-            node, message,
-            [this, tally, finish_one, record, id = node.id](const InboundMessage* m) {
-                const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
-                const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
-                if (m == nullptr) {
-                    ++tally->result.failed;
-                } else if (result != nullptr && result->stored) {
-                    // A peer's "stored" is a claim: with a policy in force only an enrolled
-                    // agent's acknowledgement that verifies counts (node ids are free to mint).
-                    const bool counts =
-                        policy_ == nullptr || (result->ack && is_storer(id) &&
-                                               wire::verify_store_ack(*result->ack, record, id));
-                    ++(counts ? tally->result.stored : tally->result.unacknowledged);
-                    if (counts) tally->result.acknowledged.push_back(id);
-                } else {
-                    ++tally->result.refused;
-                    if (tally->result.first_refusal == errc::ok) {
-                        tally->result.first_refusal =
-                            result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
-                    }
+        send_store(node, message, [this, tally, finish_one, record, node](const InboundMessage* m) {
+            const auto& id = node.id;
+            const auto* resp = m ? std::get_if<wire::Response>(&m->payload) : nullptr;
+            const auto* result = resp ? std::get_if<wire::StoreResult>(&resp->result) : nullptr;
+            if (m == nullptr) {
+                ++tally->result.failed;
+            } else if (result != nullptr && result->stored) {
+                // A peer's "stored" is a claim: with a policy in force only an enrolled
+                // agent's acknowledgement that verifies counts (node ids are free to mint).
+                const bool counts =
+                    policy_ == nullptr || (result->ack && is_storer(id) &&
+                                           wire::verify_store_ack(*result->ack, record, id));
+                ++(counts ? tally->result.stored : tally->result.unacknowledged);
+                if (counts) tally->result.acknowledged.push_back(node);
+            } else {
+                ++tally->result.refused;
+                if (tally->result.first_refusal == errc::ok) {
+                    tally->result.first_refusal =
+                        result ? result->code : std::get<wire::ErrorReply>(m->payload).code;
                 }
-                finish_one();
-            });
+            }
+            finish_one();
+        });
     }
 }
 

@@ -41,7 +41,9 @@ VoteService::VoteService(dht::Node& node, const crypto::KeyPair& keys, const Clo
         auto v = reveal_from_record(r);
         if (!v || now >= windows_.reveal_end(v->round)) continue;
         const auto round = v->round;
-        pending_[v->entry_key] = Pending{std::move(r), round, false, {}};
+        auto& p = pending_[v->entry_key];
+        p.reveal = std::move(r);
+        p.round = round;
     }
 }
 
@@ -178,7 +180,12 @@ void VoteService::commit(const NodeId& entry_key, int choice, std::string reason
     auto previous = pending_.find(entry_key);
     std::optional<Pending> replaced;
     if (previous != pending_.end()) replaced = previous->second;
-    pending_[entry_key] = Pending{*reveal_record, round, false, {}};
+    {
+        Pending p;
+        p.reveal = *reveal_record;
+        p.round = round;
+        pending_[entry_key] = std::move(p);
+    }
     node_.put(*commit_record, [this, alive = std::weak_ptr<char>(alive_), entry_key, c,
                                commit_record = *commit_record, reveal_record = *reveal_record,
                                replaced = std::move(replaced), earlier = std::move(earlier),
@@ -196,6 +203,10 @@ void VoteService::commit(const NodeId& entry_key, int choice, std::string reason
             } else {
                 pending_.erase(entry_key);
             }
+        }
+        if (const auto p = pending_.find(entry_key);
+            p != pending_.end() && p->second.reveal.sig == reveal_record.sig) {
+            p->second.storers = r.acknowledged;
         }
         if (!r.ok()) {
             const auto code = r.first_refusal != errc::ok ? r.first_refusal : errc::timeout;
@@ -342,40 +353,64 @@ void VoteService::tick() {
             it = pending_.erase(it);  // revealed, or an abstention now
             continue;
         }
-        if (now >= reveal_time(p) && !p.in_flight && now >= p.next_try) due.push_back(it->first);
+        if (now >= reveal_time(p) && p.in_flight == 0 && now >= p.next_try) {
+            due.push_back(it->first);
+        }
         ++it;
     }
     // Sent after the walk: a put can call back at once (no peers) and change pending_.
     for (const auto& key : due) {
         auto& p = pending_.at(key);
-        p.in_flight = true;
-        node_.put(p.reveal, [this, alive = std::weak_ptr<char>(alive_), key,
-                             sig = p.reveal.sig](dht::PutResult r) {
-            if (alive.expired()) return;
-            const auto found = pending_.find(key);
-            if (found == pending_.end() || found->second.reveal.sig != sig) return;
-            const auto code = r.first_refusal;
-            // Done when stored; given up when every storer's answer can only be the same again.
-            if (r.ok() ||
-                (r.failed == 0 && (code == errc::reveal_mismatch || code == errc::wrong_subject ||
-                                   code == errc::unknown_agent))) {
-                pending_.erase(found);
-                return;
-            }
-            auto& q = found->second;
-            q.in_flight = false;
-            q.backoff = std::min<Clock::duration>(
-                q.backoff == Clock::duration::zero() ? std::chrono::seconds(1) : 2 * q.backoff,
-                std::chrono::minutes(1));
-            q.next_try = clock_.now() + q.backoff;
-        });
+        const auto record = p.reveal;
+        const auto storers = p.storers;
+        p.in_flight = storers.empty() ? 1 : 2;
+        p.settled = false;
+        auto answered = [this, alive = std::weak_ptr<char>(alive_), key,
+                         sig = record.sig](bool direct) {
+            return [this, alive, key, sig, direct](dht::PutResult r) {
+                if (alive.expired()) return;
+                revealed(key, sig, direct, r);
+            };
+        };
+        if (!storers.empty()) node_.store_on(storers, record, answered(true));
+        // A callback may have settled the reveal already (no peers: it answers at once).
+        if (const auto it = pending_.find(key); it != pending_.end() && it->second.in_flight > 0) {
+            node_.put(record, answered(false));
+        }
     }
+}
+
+void VoteService::revealed(const NodeId& entry_key, const crypto::Signature& sig, bool direct,
+                           const dht::PutResult& r) {
+    const auto found = pending_.find(entry_key);
+    if (found == pending_.end() || found->second.reveal.sig != sig) return;
+    if (r.ok()) {
+        pending_.erase(found);  // done: the storers that hold it replicate it
+        return;
+    }
+    auto& q = found->second;
+    // Given up when every storer's answer can only be the same again.
+    const auto code = r.first_refusal;
+    if (!direct && r.failed == 0 &&
+        (code == errc::reveal_mismatch || code == errc::wrong_subject ||
+         code == errc::unknown_agent)) {
+        q.settled = true;
+    }
+    if (--q.in_flight > 0) return;
+    if (q.settled) {
+        pending_.erase(found);
+        return;
+    }
+    q.backoff = std::min<Clock::duration>(
+        q.backoff == Clock::duration::zero() ? std::chrono::seconds(1) : 2 * q.backoff,
+        std::chrono::minutes(1));
+    q.next_try = clock_.now() + q.backoff;
 }
 
 Clock::time_point VoteService::next_wakeup() const {
     auto t = Clock::time_point::max();
     for (const auto& [key, p] : pending_) {
-        if (p.in_flight) continue;
+        if (p.in_flight > 0) continue;
         t = std::min(t, std::max(reveal_time(p), p.next_try));
     }
     return t;

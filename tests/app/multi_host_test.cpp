@@ -181,8 +181,10 @@ TEST_F(MultiHost, KillNinePartitionHealAndARestartFromTheSavedTable) {
     nodes_[1]->publish(entry("mh/kb", "during-a", "written in half A"));
     nodes_[6]->publish(entry("mh/kb", "during-b", "written in half B"));
 
-    // A vote in half B, early enough in its round for its commitment to go out in it.
-    if (const auto now = unix_now(); now % commit_seconds > commit_seconds - 25) {
+    // A vote in half B, early enough in its round for its commitment to go out in it: the vote
+    // reads the entry, then looks up the storers, and each lookup here may wait out the other
+    // half (15 s at worst seen for a whole query).
+    if (const auto now = unix_now(); now % commit_seconds > commit_seconds - 30) {
         std::this_thread::sleep_until(std::chrono::system_clock::time_point(
             std::chrono::seconds((now / commit_seconds + 1) * commit_seconds)));
     }

@@ -150,5 +150,47 @@ TEST_F(VotingOnDht, ACommitmentNeverRevealedIsAnAbstention) {
     EXPECT_EQ(v.tally.abstain, 1);
 }
 
+// The reveal window is short, and a lookup during a partition waits out every unreachable
+// candidate (rpc_timeout, 5 s): the voter sends the reveal first to the storers that acknowledged
+// its commitment, without a lookup.
+TEST_F(VotingOnDht, AVoterCutOffFromMostStorersRevealsToThoseThatHoldItsCommitmentAtOnce) {
+    publish("e1");
+    constexpr std::size_t voter = 3;
+    auto c = cast(voter, 1);
+    ASSERT_TRUE(c.has_value()) << c.error().message();
+    std::vector<std::size_t> holders;
+    for (const auto i : replicas()) {
+        if (i != voter) holders.push_back(i);
+    }
+    ASSERT_GE(holders.size(), 4u);
+    // The voter stays with half of the storers that hold its commitment; the rest of the mesh,
+    // the other storers among it, is out of reach.
+    const std::vector<std::size_t> near(holders.begin(), holders.begin() + holders.size() / 2);
+    for (std::size_t i = 0; i < mesh_size; ++i) sim_->set_group(i, 1);
+    sim_->set_group(voter, 0);
+    for (const auto i : near) sim_->set_group(i, 0);
+
+    const auto key = prefix_key(wire::key_prefix::vote, content_key("go", "e1").to_hex());
+    const auto author = mesh_.agent(voter).keys().public_key();
+    const auto holds_reveal = [&](std::size_t i) {
+        auto held = sim_->store(i).get(key, sim_->clock().unix_seconds());
+        return held && std::any_of(held->begin(), held->end(), [&](const wire::Record& r) {
+                   return r.author == author && r.slot == "reveal";
+               });
+    };
+    sim_->run_until(Clock::time_point(std::chrono::seconds(c->reveal_at)));
+    for (const auto i : near) EXPECT_FALSE(holds_reveal(i)) << "revealed early, at " << i;
+    // Well within one rpc_timeout: no lookup stood in the way.
+    sim_->run_for(1s);
+    for (const auto i : near) EXPECT_TRUE(holds_reveal(i)) << "node " << i;
+
+    past_the_windows();
+    sim_->heal();
+    const auto v = votes(near.front());
+    EXPECT_EQ(v.tally.up, 1);
+    EXPECT_EQ(v.tally.abstain, 0);
+    EXPECT_EQ(votes_of(voter).pending_reveals(), 0u);
+}
+
 }  // namespace
 }  // namespace nocturne::vote

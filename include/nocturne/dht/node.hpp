@@ -92,10 +92,12 @@ struct PutResult {
     // Answers that said "stored" but do not count: no valid acknowledgement, or not a storer.
     std::size_t unacknowledged = 0;
     errc first_refusal = errc::ok;  // the first refusal's code, for the caller's message
-    // The nodes whose acknowledgement counted (this node's id when it stored the record), and
-    // the k nodes closest to the key among those asked and those the lookup found down: where a
-    // quorum must hold (task claims), acknowledgements count only from `responsible`.
-    std::vector<NodeId> acknowledged;
+    // The nodes whose acknowledgement counted, with the addresses they were reached at (this
+    // node when it stored the record), and the k nodes closest to the key among those asked and
+    // those the lookup found down: where a quorum must hold (task claims), acknowledgements count
+    // only from `responsible`. A later record that belongs with this one (a vote's reveal) can go
+    // straight to `acknowledged`, without a lookup.
+    std::vector<wire::Contact> acknowledged;
     std::vector<NodeId> responsible;
     bool ok() const { return stored > 0; }
     // Refused before anyone was asked.
@@ -237,7 +239,9 @@ public:
     // The same, once: no republishing (what republishing itself calls).
     void put_once(const wire::Record& record, PutCallback done);
     // Stores the record on exactly these nodes (with acknowledgements, once): a service that
-    // fixed the storers of a key (a task's) reaches those a lookup no longer ranks among the k.
+    // fixed the storers of a key (a task's) reaches those a lookup no longer ranks among the k,
+    // and one that knows where a record's companion went (PutResult::acknowledged) reaches them
+    // without a lookup. This node among them stores it locally.
     void store_on(const std::vector<wire::Contact>& nodes, const wire::Record& record,
                   PutCallback done);
     // Stops republishing records under key (deletion itself is a newer record, not a message).

@@ -3,7 +3,10 @@
 // Commit-reveal voting on knowledge entries (ballot.hpp says what a vote is). The user votes
 // once: cast() signs the commitment and, at the same time, the reveal (dated at its window's
 // start), keeps both in the node's own store and stores the commitment at the entry's vote key;
-// tick() stores the reveal when its window opens, also after a restart. votes() reads the vote
+// tick() stores the reveal when its window opens, also after a restart: at once on the storers
+// that acknowledged the commitment (no lookup: the reveal window is short, and a lookup during a
+// partition waits out every unreachable candidate), and by a put on whoever is responsible now
+// (storers may have changed; a restart forgets who acknowledged). votes() reads the vote
 // key from the responsible storers (the union of what they hold: a replica can withhold a vote,
 // not forge one) and counts it (tally.hpp). As a storer the service holds votes to the rules of
 // check_vote(), and keeps the two commitments of an operator that equivocates as evidence.
@@ -88,10 +91,16 @@ private:
     struct Pending {
         wire::Record reveal;
         std::uint64_t round = 0;
-        bool in_flight = false;
+        // The storers that acknowledged the commitment (not kept across a restart).
+        std::vector<wire::Contact> storers;
+        std::size_t in_flight = 0;  // stores of the reveal under way: the direct one, the put
+        bool settled = false;       // the put's answers say retrying cannot help
         Clock::time_point next_try{};
         Clock::duration backoff{};
     };
+    // One store of a pending reveal answered (direct: on the commitment's storers).
+    void revealed(const NodeId& entry_key, const crypto::Signature& sig, bool direct,
+                  const dht::PutResult& r);
     Clock::time_point reveal_time(const Pending& p) const;
 
     std::error_code check(const wire::Record& record, const NodeId& from);
