@@ -133,17 +133,14 @@ void Node::handle_request(const InboundMessage& msg) {
         overloaded{
             [&](const wire::Ping&) { reply(msg, wire::Pong{msg.id}); },
             [&](const wire::FindNode& p) {
-                reply(msg,
-                      wire::Response{msg.id, wire::NodesResult{closest_contacts(
-                                                 p.target, config_.k, msg.from.id, p.storers)}});
+                reply(msg, wire::Response{msg.id, wire::NodesResult{referrals(p.target, msg.from.id,
+                                                                              p.storers)}});
             },
             [&](const wire::FindValue& p) {
                 wire::ValueResult out = value_page(p.key, p.offset);
                 out.credentials = credentials_for(out.records);
                 // Readers ask several holders: the closest storers come along either way.
-                if (p.offset == 0) {
-                    out.peers = closest_contacts(p.key, config_.k, msg.from.id, true);
-                }
+                if (p.offset == 0) out.peers = referrals(p.key, msg.from.id, true);
                 reply(msg, wire::Response{msg.id, std::move(out)});
             },
             [&](const wire::Store& p) {
@@ -267,6 +264,17 @@ std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::siz
                                                   const NodeId& exclude, bool storers) const {
     const auto peers = table_.closest_n(target, n, [&](const PeerInfo& p) {
         return p.id != exclude && (!storers || is_storer(p.id));
+    });
+    std::vector<wire::Contact> out;
+    out.reserve(peers.size());
+    for (const auto& p : peers) out.push_back({p.id, p.address});
+    return out;
+}
+
+std::vector<wire::Contact> Node::referrals(const NodeId& target, const NodeId& asker,
+                                           bool storers) const {
+    const auto peers = table_.closest_n(target, config_.k, [&](const PeerInfo& p) {
+        return p.id != asker && (!storers || is_storer(p.id)) && !recently_unresponsive(p.id);
     });
     std::vector<wire::Contact> out;
     out.reserve(peers.size());
@@ -434,12 +442,15 @@ void Node::send_queries(const std::shared_ptr<LookupJob>& job,
 }
 
 bool Node::unresponsive(const NodeId& id) {
+    if (recently_unresponsive(id)) return true;
+    if (!unresponsive_.empty()) unresponsive_.erase(id);  // expired, if there
+    return false;
+}
+
+bool Node::recently_unresponsive(const NodeId& id) const {
     if (unresponsive_.empty()) return false;
     const auto it = unresponsive_.find(id);
-    if (it == unresponsive_.end()) return false;
-    if (clock_.now() - it->second < config_.unresponsive_for) return true;
-    unresponsive_.erase(it);
-    return false;
+    return it != unresponsive_.end() && clock_.now() - it->second < config_.unresponsive_for;
 }
 
 void Node::note_unresponsive(const NodeId& id) {

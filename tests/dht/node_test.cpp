@@ -518,6 +518,61 @@ TEST_F(NodeTest, APeerALookupGaveUpOnIsNotAskedByTheNextForAMinuteUnlessItIsHear
     lookup(2);
 }
 
+TEST_F(NodeTest, AnswersLeaveOutAPeerALookupGaveUpOnUntilItIsHeardFromOrAMinutePasses) {
+    const auto b = peer(0x51);
+    const auto c = peer(0x52);
+    const auto asker = peer(0x90);
+    for (const auto& p : {b, c, asker}) introduce(p);
+    const auto target = id_with_first_byte(0x50);
+    const auto named = [&] {
+        deliver(asker, std::string(32, 'f'), wire::FindNode{target});
+        std::set<NodeId> ids;
+        const auto nodes = only_sent_to(asker);
+        for (const auto& p : result_of<wire::NodesResult>(nodes).peers) ids.insert(p.id);
+        deliver(asker, std::string(32, 'v'), wire::FindValue{target, 0});
+        std::set<NodeId> in_value;
+        const auto value = only_sent_to(asker);
+        for (const auto& p : result_of<wire::ValueResult>(value).peers) in_value.insert(p.id);
+        EXPECT_EQ(ids, in_value) << "FIND_VALUE names the same peers";
+        return ids;
+    };
+    EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
+    // A lookup that gives up on b (it never answers; the others answer each request at once).
+    const auto give_up_on_b = [&] {
+        std::optional<LookupResult> out;
+        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
+        for (int step = 0; step < 4 && !out; ++step) {
+            for (auto& s : transport_.take()) {
+                if (s.to != b && std::holds_alternative<wire::FindNode>(s.message.payload)) {
+                    deliver(s.to == c ? c : asker, std::string(32, 'a'),
+                            wire::Response{s.message.id, wire::NodesResult{}});
+                }
+            }
+            if (!out) {
+                clock_.advance(5s);
+                node_.tick();
+            }
+        }
+        ASSERT_TRUE(out.has_value());
+        ASSERT_EQ(out->failed_ids, std::vector<NodeId>{b.id});
+        transport_.take();
+    };
+    give_up_on_b();
+    // The asker's lookup would only wait b out: it is not named.
+    EXPECT_EQ(named(), (std::set<NodeId>{c.id}));
+    // A message from b proves it alive.
+    deliver(b, std::string(32, 'z'), wire::Ping{});
+    transport_.take();
+    EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
+    give_up_on_b();
+    EXPECT_EQ(named(), (std::set<NodeId>{c.id}));
+    clock_.advance(59s);
+    EXPECT_EQ(named(), (std::set<NodeId>{c.id}));
+    // A minute on, it is named again (it may be back).
+    clock_.advance(1s);
+    EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
+}
+
 TEST_F(NodeTest,
        APeerDroppedAfterFailedRequestsIsAskedAgainLessAndLessOftenAndReturnsWhenItAnswers) {
     // A partition: requests to b go unanswered until the table drops it.

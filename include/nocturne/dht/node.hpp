@@ -38,7 +38,9 @@ struct NodeConfig {
     // A peer a lookup gave up on (neither attempt answered) counts as failed in later lookups,
     // without a request, for this long or until it is heard from: during a partition every
     // lookup would otherwise wait out the same timeouts again (the routing table drops such a
-    // peer only after several, and other nodes' answers keep naming it).
+    // peer only after several, and other nodes' answers keep naming it). Our own answers to
+    // FIND_NODE and FIND_VALUE leave such peers out for as long (libtorrent leaves failed nodes
+    // out of its answers), so that the askers' lookups do not wait them out either.
     Clock::duration unresponsive_for = std::chrono::seconds(60);
     // A lookup request unanswered for this long gives its slot to the next candidate, its answer
     // still awaited until rpc_timeout (Lookup::on_slow): longer than a live peer takes to answer.
@@ -308,6 +310,10 @@ private:
     void note_credentials(const InboundMessage& msg);
     // See NodeConfig::unresponsive_for.
     bool unresponsive(const NodeId& id);
+    bool recently_unresponsive(const NodeId& id) const;
+    // The contacts an answer to `asker` names: the closest, without those recently unresponsive.
+    std::vector<wire::Contact> referrals(const NodeId& target, const NodeId& asker,
+                                         bool storers) const;
     void note_unresponsive(const NodeId& id);
     wire::StoreResult accept_store(const wire::Record& record,
                                    std::span<const wire::Record> credentials, const NodeId& from,
