@@ -573,6 +573,51 @@ TEST_F(NodeTest, AnswersLeaveOutAPeerALookupGaveUpOnUntilItIsHeardFromOrAMinuteP
     EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
 }
 
+// Peers can name any number of ids that never answer: what this node remembers of them is capped.
+TEST_F(NodeTest, ThePeersLookupsGaveUpOnAreRememberedUpToACapHoweverManyAPeerNames) {
+    const auto c = peer(0x52);
+    introduce(c);
+    // Reads of many keys at once; c answers each with four ids next to its key that never answer.
+    std::uint32_t minted = 0;
+    const auto burst = [&](std::size_t reads) {
+        std::size_t done = 0;
+        for (std::size_t i = 0; i < reads; ++i) {
+            NodeId key;
+            for (std::size_t b = 0; b < 4; ++b)
+                key[b] = static_cast<std::uint8_t>(minted >> (8 * b));
+            key[4] = static_cast<std::uint8_t>(i);
+            key[5] = 0x77;
+            node_.find_value(key, [&](LookupResult) { ++done; });
+            for (auto& s : transport_.take()) {
+                if (s.to != c) continue;
+                wire::ValueResult answer;
+                for (int n = 0; n < 4; ++n, ++minted) {
+                    auto id = key;
+                    id[31] = static_cast<std::uint8_t>(n + 1);
+                    id[30] = static_cast<std::uint8_t>(minted);
+                    answer.peers.push_back({id, "ws://10.1." + std::to_string(minted % 250) + "." +
+                                                    std::to_string(n + 1) + ":9090"});
+                }
+                deliver(c, std::string(32, 'a'), wire::Response{s.message.id, std::move(answer)});
+            }
+        }
+        for (int step = 0; step < 10 && done < reads; ++step) {
+            clock_.advance(1s);
+            node_.tick();
+            transport_.take();
+        }
+        EXPECT_EQ(done, reads);
+    };
+    burst(512);  // 2,048 given up on
+    EXPECT_EQ(node_.unresponsive_peers(), 2048u);
+    burst(1024);  // 4,096 more within the minute: the cap holds
+    EXPECT_EQ(node_.unresponsive_peers(), Node::max_unresponsive);
+    // A minute on, the expired ones make room for new ones.
+    clock_.advance(60s);
+    burst(16);
+    EXPECT_EQ(node_.unresponsive_peers(), 64u);
+}
+
 TEST_F(NodeTest,
        APeerDroppedAfterFailedRequestsIsAskedAgainLessAndLessOftenAndReturnsWhenItAnswers) {
     // A partition: requests to b go unanswered until the table drops it.

@@ -291,6 +291,10 @@ public:
     const NodeStats& stats() const { return stats_; }
     NodeStats& stats() { return stats_; }
     std::size_t pending_rpcs() const { return rpc_.pending(); }
+    // Peers this node's lookups gave up on that it remembers (NodeConfig::unresponsive_for):
+    // at most max_unresponsive, however many unreachable ids its peers name.
+    std::size_t unresponsive_peers() const { return unresponsive_.size(); }
+    static constexpr std::size_t max_unresponsive = 4096;
 
 private:
     struct LookupJob;
@@ -356,7 +360,6 @@ private:
     std::multimap<Clock::time_point, SlowCheck> slow_checks_;
     // Peers a lookup gave up on, and when (at most max_unresponsive; only our own timeouts add).
     std::unordered_map<NodeId, Clock::time_point, NodeIdHash> unresponsive_;
-    static constexpr std::size_t max_unresponsive = 4096;
     // The credentials each peer presented last (one object per session): judged once per session.
     std::unique_ptr<Maintenance> maintenance_;
 };
