@@ -78,6 +78,7 @@ void add_node_routes(Router& router, agent::Agent& agent, DaemonFacts facts) {
               {"stores_accepted", stats.stores_accepted},
               {"stores_refused", stats.stores_refused},
               {"rpc_timeouts", stats.rpc_timeouts},
+              {"unresponsive_peers", node.unresponsive_peers()},
               {"slowed_down", stats.slowed_down},
               {"replicated", stats.replicated},
               {"stores_resent_with_credentials", stats.stores_resent_with_credentials}}},

@@ -41,6 +41,9 @@ void node_series(PrometheusText& p, const agent::Agent& agent, const DaemonFacts
     }
     p.family("nocturne_rpc_timeouts_total", "counter", "Requests to peers that got no answer.");
     p.sample("nocturne_rpc_timeouts_total", {}, s.rpc_timeouts);
+    p.family("nocturne_unresponsive_peers", "gauge",
+             "Peers this node's lookups gave up on in the last minute and not heard from since.");
+    p.sample("nocturne_unresponsive_peers", {}, std::uint64_t{node.unresponsive_peers()});
     p.family("nocturne_slowed_down_total", "counter",
              "Requests a peer answered with slow down (sent again after its retry-after).");
     p.sample("nocturne_slowed_down_total", {}, s.slowed_down);

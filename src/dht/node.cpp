@@ -447,6 +447,13 @@ bool Node::unresponsive(const NodeId& id) {
     return false;
 }
 
+std::size_t Node::unresponsive_peers() const {
+    const auto now = clock_.now();
+    return static_cast<std::size_t>(
+        std::count_if(unresponsive_.begin(), unresponsive_.end(),
+                      [&](const auto& e) { return now - e.second < config_.unresponsive_for; }));
+}
+
 bool Node::recently_unresponsive(const NodeId& id) const {
     if (unresponsive_.empty()) return false;
     const auto it = unresponsive_.find(id);

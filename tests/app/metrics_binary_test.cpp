@@ -83,6 +83,7 @@ TEST(MetricsBinary, APrometheusParserReadsEverySeriesAndTheyMoveWithTraffic) {
     EXPECT_GE(value(before, key("nocturne_uptime_seconds")), 0);
     EXPECT_GE(value(before, key("nocturne_store_records")), 0);
     EXPECT_GE(value(before, key("nocturne_rpc_timeouts_total")), 0);
+    EXPECT_GE(value(before, key("nocturne_unresponsive_peers")), 0);
     EXPECT_GE(value(before, key("nocturne_lookups_seconds_count")), 1);
     EXPECT_GE(value(before, key("nocturne_lookups_seconds_bucket", {{"le", "+Inf"}})), 1);
     EXPECT_GE(value(before,

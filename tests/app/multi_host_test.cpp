@@ -177,6 +177,10 @@ TEST_F(MultiHost, KillNinePartitionHealAndARestartFromTheSavedTable) {
         EXPECT_TRUE(
             eventually([&] { return (seen = ids_in(*nodes_[i], "mh/kb")) == ids({}); }, 30s))
             << "during the partition, node " << i << " sees " << seen.size() << " of 16";
+        // Its reads gave up on the three live nodes of the other half (and on the killed ones).
+        const auto health = get(*nodes_[i], "/local/health");
+        EXPECT_GE(health.value("stats", json::object()).value("unresponsive_peers", 0), 3)
+            << "node " << i << ": " << health;
     }
     nodes_[1]->publish(entry("mh/kb", "during-a", "written in half A"));
     nodes_[6]->publish(entry("mh/kb", "during-b", "written in half B"));

@@ -291,9 +291,10 @@ public:
     const NodeStats& stats() const { return stats_; }
     NodeStats& stats() { return stats_; }
     std::size_t pending_rpcs() const { return rpc_.pending(); }
-    // Peers this node's lookups gave up on that it remembers (NodeConfig::unresponsive_for):
-    // at most max_unresponsive, however many unreachable ids its peers name.
-    std::size_t unresponsive_peers() const { return unresponsive_.size(); }
+    // Peers this node's lookups gave up on in the last NodeConfig::unresponsive_for and that it
+    // has not heard from since (a partition shows here): at most max_unresponsive, however many
+    // unreachable ids its peers name.
+    std::size_t unresponsive_peers() const;
     static constexpr std::size_t max_unresponsive = 4096;
 
 private:
