@@ -362,7 +362,8 @@ std::vector<wire::Record> Node::credentials_for(const std::vector<wire::Record>&
 
 // ---- lookups -----------------------------------------------------------------------------------
 
-void Node::start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done) {
+void Node::start_lookup(const NodeId& target, bool want_value, bool storers, std::size_t attempts,
+                        LookupCallback done) {
     // Data lives on storers only, and a storer lookup starts from storers: a node that is not one
     // cannot steer it (its referrals are judged when they answer).
     const auto seeds = closest_contacts(target, config_.k, NodeId{}, storers || want_value);
@@ -371,9 +372,7 @@ void Node::start_lookup(const NodeId& target, bool want_value, bool storers, Loo
     options.alpha =
         storers || want_value ? std::max(config_.alpha, config_.storer_alpha) : config_.alpha;
     options.want_value = want_value;
-    // A read hears every holder it can, so one unanswered request costs it one holder: not
-    // worth a second timeout. Node and storer lookups keep their closest node (see Lookup).
-    options.attempts = want_value ? 1 : 2;
+    options.attempts = attempts;
     auto job = std::make_shared<LookupJob>(LookupJob{Lookup(self_, target, options, seeds),
                                                      std::move(done), storers || want_value, false,
                                                      clock_.now()});
@@ -564,7 +563,12 @@ void Node::fetch_page(const wire::Contact& holder, const NodeId& key, std::size_
 }
 
 void Node::find_node(const NodeId& target, LookupCallback done, bool storers) {
-    start_lookup(target, false, storers, std::move(done));
+    // Node and storer lookups keep their closest node (see Lookup): two attempts.
+    start_lookup(target, false, storers, 2, std::move(done));
+}
+
+void Node::find_holders(const NodeId& key, LookupCallback done) {
+    start_lookup(key, false, true, 1, std::move(done));
 }
 
 void Node::find_value(const NodeId& key, LookupCallback done) {
@@ -583,7 +587,9 @@ void Node::find_value(const NodeId& key, LookupCallback done) {
         }
         read->budget -= std::min(read->budget, read->local.size());
     }
-    start_lookup(key, true, true, [this, read](LookupResult found) {
+    // A read hears every holder it can, so one unanswered request costs it one holder: not
+    // worth a second timeout.
+    start_lookup(key, true, true, 1, [this, read](LookupResult found) {
         read->found = std::move(found);
         page_holders(read);
     });

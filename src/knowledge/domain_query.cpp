@@ -250,24 +250,24 @@ void query_domain(dht::Node& node, QueryServer& local, HolderCache& cache, const
         ask(job, local, cache, *holders);
         return;
     }
-    node.find_node(
-        job->key,
-        [job, &local, &cache](dht::LookupResult found) {
-            if (job->alive.expired()) return;
-            auto& n = job->node;
-            auto holders = std::move(found.closest);
-            if (n.is_storer(n.id())) holders.push_back({n.id(), n.address()});
-            std::sort(holders.begin(), holders.end(), [&](const auto& a, const auto& b) {
-                return distance_less(job->key, a.id, b.id);
-            });
-            holders.erase(std::unique(holders.begin(), holders.end(),
-                                      [](const auto& a, const auto& b) { return a.id == b.id; }),
-                          holders.end());
+    node.find_holders(job->key, [job, &local, &cache](dht::LookupResult found) {
+        if (job->alive.expired()) return;
+        auto& n = job->node;
+        auto holders = std::move(found.closest);
+        if (n.is_storer(n.id())) holders.push_back({n.id(), n.address()});
+        std::sort(holders.begin(), holders.end(), [&](const auto& a, const auto& b) {
+            return distance_less(job->key, a.id, b.id);
+        });
+        holders.erase(std::unique(holders.begin(), holders.end(),
+                                  [](const auto& a, const auto& b) { return a.id == b.id; }),
+                      holders.end());
+        // A majority of n = min(k, found); none found asks nobody (resize would make one up).
+        if (!holders.empty()) {
             holders.resize(std::min(holders.size(), n.config().k) / 2 + 1);
-            if (!holders.empty()) cache.put(job->key, holders, n.clock().now());
-            ask(job, local, cache, holders);
-        },
-        true);
+            cache.put(job->key, holders, n.clock().now());
+        }
+        ask(job, local, cache, holders);
+    });
 }
 
 }  // namespace nocturne::knowledge

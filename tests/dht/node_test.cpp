@@ -573,6 +573,38 @@ TEST_F(NodeTest, AnswersLeaveOutAPeerALookupGaveUpOnUntilItIsHeardFromOrAMinuteP
     EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
 }
 
+TEST_F(NodeTest, AHolderLookupForAReadAsksEachStorerOnceWhereAPutsLookupAsksTwice) {
+    const auto b = peer(0x51);
+    const auto c = peer(0x52);
+    introduce(b);
+    introduce(c);
+    const auto target = id_with_first_byte(0x50);
+    std::optional<LookupResult> out;
+    node_.find_holders(target, [&](LookupResult r) { out = std::move(r); });
+    int to_b = 0;
+    for (int step = 0; step < 4 && !out; ++step) {
+        for (auto& s : transport_.take()) {
+            const auto* find = std::get_if<wire::FindNode>(&s.message.payload);
+            if (find == nullptr) continue;
+            EXPECT_TRUE(find->storers) << "storers only";
+            if (s.to == b) {
+                ++to_b;
+            } else {
+                deliver(c, std::string(32, 'a'), wire::Response{s.message.id, wire::NodesResult{}});
+            }
+        }
+        if (!out) {
+            clock_.advance(5s);
+            node_.tick();
+        }
+    }
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(to_b, 1) << "one timeout, not two";
+    EXPECT_EQ(out->failed_ids, std::vector<NodeId>{b.id});
+    ASSERT_EQ(out->closest.size(), 1u);
+    EXPECT_EQ(out->closest[0].id, c.id);
+}
+
 // Peers can name any number of ids that never answer: what this node remembers of them is capped.
 TEST_F(NodeTest, ThePeersLookupsGaveUpOnAreRememberedUpToACapHoweverManyAPeerNames) {
     const auto c = peer(0x52);

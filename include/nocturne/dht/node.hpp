@@ -223,6 +223,12 @@ public:
     // storers: look for the k closest nodes that can hold records (enrolled agents), as puts do;
     // otherwise for any nodes (routing).
     void find_node(const NodeId& target, LookupCallback done, bool storers = false);
+    // The k closest storers of key for a read that asks them itself (a domain query): each
+    // candidate is asked once, as find_value asks it, where find_node asks twice so that a put
+    // does not lose its closest storer to one lost message. A read that misses one holder asks
+    // the next; waiting out a second timeout per unreachable candidate is what made a query
+    // during a partition slow.
+    void find_holders(const NodeId& key, LookupCallback done);
     // A read: asks the k closest storers of the key (not only the first holder: one that missed
     // a STORE, or hides a newer version, must not decide) and merges what the eligible holders
     // sent, this node's own records included when it is one of them, keeping per record identity
@@ -326,7 +332,9 @@ private:
     // One page of this node's records under key from `offset` (what a FIND_VALUE answers).
     wire::ValueResult value_page(const NodeId& key, std::size_t offset);
 
-    void start_lookup(const NodeId& target, bool want_value, bool storers, LookupCallback done);
+    // attempts: per candidate (Lookup::Options::attempts).
+    void start_lookup(const NodeId& target, bool want_value, bool storers, std::size_t attempts,
+                      LookupCallback done);
     void pump(const std::shared_ptr<LookupJob>& job);
     void send_queries(const std::shared_ptr<LookupJob>& job,
                       const std::vector<wire::Contact>& queries);
