@@ -34,6 +34,7 @@ struct Node::LookupJob {
     bool storers = false;
     bool finished = false;
     Clock::time_point started{};
+    bool sent = false;  // a request went out
 };
 
 // A read after its lookup: the holders' further pages, then the merge.
@@ -375,7 +376,7 @@ void Node::start_lookup(const NodeId& target, bool want_value, bool storers, std
     options.attempts = attempts;
     auto job = std::make_shared<LookupJob>(LookupJob{Lookup(self_, target, options, seeds),
                                                      std::move(done), storers || want_value, false,
-                                                     clock_.now()});
+                                                     clock_.now(), false});
     pump(job);
 }
 
@@ -390,14 +391,22 @@ void Node::pump(const std::shared_ptr<LookupJob>& job) {
         return;
     }
     for (auto queries = job->lookup.next_queries(); !queries.empty();) {
+        // A node whose lookups gave up on every candidate it would ask first (its own link was
+        // down) asks them anyway: skipping them would make it answer nothing for a minute.
+        const bool ask_anyway =
+            !job->sent && std::all_of(queries.begin(), queries.end(),
+                                      [&](const wire::Contact& c) { return unresponsive(c.id); });
         bool skipped = false;
         for (const auto& contact : queries) {
-            if (!unresponsive(contact.id)) continue;
+            if (ask_anyway || !unresponsive(contact.id)) continue;
             job->lookup.skip(contact.id);
             ++stats_.unresponsive_skipped;
             skipped = true;
         }
-        std::erase_if(queries, [&](const wire::Contact& c) { return unresponsive(c.id); });
+        if (!ask_anyway) {
+            std::erase_if(queries, [&](const wire::Contact& c) { return unresponsive(c.id); });
+        }
+        job->sent = job->sent || !queries.empty();
         send_queries(job, queries);
         // Slots a skipped candidate left go to the next ones now.
         queries = skipped ? job->lookup.next_queries() : std::vector<wire::Contact>{};

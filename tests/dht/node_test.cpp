@@ -573,6 +573,43 @@ TEST_F(NodeTest, AnswersLeaveOutAPeerALookupGaveUpOnUntilItIsHeardFromOrAMinuteP
     EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
 }
 
+TEST_F(NodeTest, ANodeWhoseLookupsGaveUpOnEveryPeerAsksThemAgainRatherThanFindNothing) {
+    const auto b = peer(0x51);
+    const auto c = peer(0x52);
+    introduce(b);
+    introduce(c);
+    const auto target = id_with_first_byte(0x50);
+    // Requests sent; answered (the link is back) or not (it is down).
+    const auto lookup = [&](bool link_up) {
+        std::optional<LookupResult> out;
+        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
+        std::size_t sent = 0;
+        for (int step = 0; step < 4 && !out; ++step) {
+            for (auto& s : transport_.take()) {
+                if (!std::holds_alternative<wire::FindNode>(s.message.payload)) continue;
+                ++sent;
+                if (link_up) {
+                    deliver(s.to == b ? b : c, std::string(32, 'a'),
+                            wire::Response{s.message.id, wire::NodesResult{}});
+                }
+            }
+            if (!out) {
+                clock_.advance(5s);
+                node_.tick();
+            }
+        }
+        EXPECT_TRUE(out.has_value());
+        return std::make_pair(sent, out.value_or(LookupResult{}));
+    };
+    // This node's link is down: its lookup gives up on both.
+    EXPECT_EQ(lookup(false).first, 4u);
+    // Back up within the minute: skipping both would find nobody; it asks them.
+    const auto [sent, found] = lookup(true);
+    EXPECT_EQ(sent, 2u);
+    EXPECT_EQ(found.closest.size(), 2u);
+    EXPECT_TRUE(found.failed_ids.empty());
+}
+
 TEST_F(NodeTest, AHolderLookupForAReadAsksEachStorerOnceWhereAPutsLookupAsksTwice) {
     const auto b = peer(0x51);
     const auto c = peer(0x52);

@@ -168,6 +168,26 @@ TEST_F(KnowledgeOnDht, PublishedOnOneNodeFoundOnAnother) {
     EXPECT_EQ(page->entries[0].entry.title, "Select, revised");
 }
 
+TEST_F(KnowledgeOnDht, AQueryThatFindsNoHolderAsksNobodyAndAnswersAnEmptyPage) {
+    must_publish(1, body("go", "e1", "title"));
+    // The stranger (not a storer itself) is cut off from everyone.
+    sim_->set_group(stranger, 1);
+    std::size_t to_nobody = 0;
+    sim_->set_tap([&](std::size_t from, const wire::Contact& to, const dht::Message&) {
+        if (from == stranger && (to.address.empty() || to.id == NodeId{})) ++to_nobody;
+    });
+    auto page = query(stranger, Query{"go", "", 0.0, 10, ""});
+    sim_->set_tap(nullptr);
+    EXPECT_EQ(to_nobody, 0u) << "a request to a made-up holder";
+    ASSERT_TRUE(page.has_value()) << page.error().message();
+    EXPECT_TRUE(page->entries.empty());
+    // Back in reach, the next query looks the holders up again (nothing bogus was cached).
+    sim_->heal();
+    auto again = query(stranger, Query{"go", "", 0.0, 10, ""});
+    ASSERT_TRUE(again.has_value()) << again.error().message();
+    EXPECT_EQ(again->entries.size(), 1u);
+}
+
 TEST_F(KnowledgeOnDht, TheDomainIndexHoldsExactlyItsEntries) {
     must_publish(1, body("go/concurrency", "g1", "one"));
     must_publish(2, body("go/concurrency", "g2", "two"));
