@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -89,6 +91,48 @@ protected:
         if (sent.empty()) return {};
         EXPECT_EQ(sent[0].to, to);
         return std::move(sent[0].message);
+    }
+
+    // A lookup that `start` begins, run to its end: each FIND_NODE it sends is answered at once
+    // (with no referrals) when `answers` says its peer is up, and never otherwise; the clock
+    // advances 5 s at a time while it waits. Returns its result and the FIND_NODEs sent.
+    struct Driven {
+        LookupResult result;
+        std::vector<wire::Contact> asked;  // one per FIND_NODE, in order
+        std::size_t for_storers = 0;       // of which asked for storers only
+        std::size_t asked_of(const wire::Contact& c) const {
+            return static_cast<std::size_t>(std::count(asked.begin(), asked.end(), c));
+        }
+    };
+    Driven drive(const std::function<void(Node::LookupCallback)>& start,
+                 const std::function<bool(const wire::Contact&)>& answers) {
+        std::optional<LookupResult> out;
+        Driven d;
+        start([&](LookupResult r) { out = std::move(r); });
+        for (int step = 0; step < 4 && !out; ++step) {
+            for (auto& s : transport_.take()) {
+                const auto* find = std::get_if<wire::FindNode>(&s.message.payload);
+                if (find == nullptr) continue;
+                d.asked.push_back(s.to);
+                d.for_storers += find->storers ? 1 : 0;
+                if (answers(s.to)) {
+                    deliver(s.to, std::string(32, 'a'),
+                            wire::Response{s.message.id, wire::NodesResult{}});
+                }
+            }
+            if (!out) {
+                clock_.advance(5s);
+                node_.tick();
+            }
+        }
+        EXPECT_TRUE(out.has_value()) << "the lookup did not end";
+        d.result = out.value_or(LookupResult{});
+        return d;
+    }
+    Driven drive_find_node(const NodeId& target,
+                           const std::function<bool(const wire::Contact&)>& answers) {
+        return drive([&](Node::LookupCallback cb) { node_.find_node(target, std::move(cb)); },
+                     answers);
     }
 
     template <class T>
@@ -473,29 +517,11 @@ TEST_F(NodeTest, APeerALookupGaveUpOnIsNotAskedByTheNextForAMinuteUnlessItIsHear
     introduce(b);
     introduce(c);
     const auto target = id_with_first_byte(0x50);
-    // FIND_NODEs sent, by peer; c answers each at once, b never does.
-    const auto lookup = [&](int expect_to_b) {
-        std::optional<LookupResult> out;
-        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
-        int to_b = 0;
-        for (int step = 0; step < 4 && !out; ++step) {
-            for (auto& s : transport_.take()) {
-                if (!std::holds_alternative<wire::FindNode>(s.message.payload)) continue;
-                if (s.to == b) {
-                    ++to_b;
-                } else {
-                    deliver(c, std::string(32, 'a'),
-                            wire::Response{s.message.id, wire::NodesResult{}});
-                }
-            }
-            if (!out) {
-                clock_.advance(5s);
-                node_.tick();
-            }
-        }
-        EXPECT_EQ(to_b, expect_to_b);
-        EXPECT_TRUE(out.has_value());
-        return out.value_or(LookupResult{});
+    // c answers each FIND_NODE at once, b never does.
+    const auto lookup = [&](std::size_t expect_to_b) {
+        auto d = drive_find_node(target, [&](const wire::Contact& to) { return to != b; });
+        EXPECT_EQ(d.asked_of(b), expect_to_b);
+        return d.result;
     };
     // The first lookup asks b twice (one lost message must not cost it its closest node).
     auto first = lookup(2);
@@ -539,22 +565,8 @@ TEST_F(NodeTest, AnswersLeaveOutAPeerALookupGaveUpOnUntilItIsHeardFromOrAMinuteP
     EXPECT_EQ(named(), (std::set<NodeId>{b.id, c.id}));
     // A lookup that gives up on b (it never answers; the others answer each request at once).
     const auto give_up_on_b = [&] {
-        std::optional<LookupResult> out;
-        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
-        for (int step = 0; step < 4 && !out; ++step) {
-            for (auto& s : transport_.take()) {
-                if (s.to != b && std::holds_alternative<wire::FindNode>(s.message.payload)) {
-                    deliver(s.to == c ? c : asker, std::string(32, 'a'),
-                            wire::Response{s.message.id, wire::NodesResult{}});
-                }
-            }
-            if (!out) {
-                clock_.advance(5s);
-                node_.tick();
-            }
-        }
-        ASSERT_TRUE(out.has_value());
-        ASSERT_EQ(out->failed_ids, std::vector<NodeId>{b.id});
+        const auto d = drive_find_node(target, [&](const wire::Contact& to) { return to != b; });
+        ASSERT_EQ(d.result.failed_ids, std::vector<NodeId>{b.id});
         transport_.take();
     };
     give_up_on_b();
@@ -579,35 +591,13 @@ TEST_F(NodeTest, ANodeWhoseLookupsGaveUpOnEveryPeerAsksThemAgainRatherThanFindNo
     introduce(b);
     introduce(c);
     const auto target = id_with_first_byte(0x50);
-    // Requests sent; answered (the link is back) or not (it is down).
-    const auto lookup = [&](bool link_up) {
-        std::optional<LookupResult> out;
-        node_.find_node(target, [&](LookupResult r) { out = std::move(r); });
-        std::size_t sent = 0;
-        for (int step = 0; step < 4 && !out; ++step) {
-            for (auto& s : transport_.take()) {
-                if (!std::holds_alternative<wire::FindNode>(s.message.payload)) continue;
-                ++sent;
-                if (link_up) {
-                    deliver(s.to == b ? b : c, std::string(32, 'a'),
-                            wire::Response{s.message.id, wire::NodesResult{}});
-                }
-            }
-            if (!out) {
-                clock_.advance(5s);
-                node_.tick();
-            }
-        }
-        EXPECT_TRUE(out.has_value());
-        return std::make_pair(sent, out.value_or(LookupResult{}));
-    };
     // This node's link is down: its lookup gives up on both.
-    EXPECT_EQ(lookup(false).first, 4u);
+    EXPECT_EQ(drive_find_node(target, [](const wire::Contact&) { return false; }).asked.size(), 4u);
     // Back up within the minute: skipping both would find nobody; it asks them.
-    const auto [sent, found] = lookup(true);
-    EXPECT_EQ(sent, 2u);
-    EXPECT_EQ(found.closest.size(), 2u);
-    EXPECT_TRUE(found.failed_ids.empty());
+    const auto up = drive_find_node(target, [](const wire::Contact&) { return true; });
+    EXPECT_EQ(up.asked.size(), 2u);
+    EXPECT_EQ(up.result.closest.size(), 2u);
+    EXPECT_TRUE(up.result.failed_ids.empty());
 }
 
 TEST_F(NodeTest, AHolderLookupForAReadAsksEachStorerOnceWhereAPutsLookupAsksTwice) {
@@ -616,30 +606,19 @@ TEST_F(NodeTest, AHolderLookupForAReadAsksEachStorerOnceWhereAPutsLookupAsksTwic
     introduce(b);
     introduce(c);
     const auto target = id_with_first_byte(0x50);
-    std::optional<LookupResult> out;
-    node_.find_holders(target, [&](LookupResult r) { out = std::move(r); });
-    int to_b = 0;
-    for (int step = 0; step < 4 && !out; ++step) {
-        for (auto& s : transport_.take()) {
-            const auto* find = std::get_if<wire::FindNode>(&s.message.payload);
-            if (find == nullptr) continue;
-            EXPECT_TRUE(find->storers) << "storers only";
-            if (s.to == b) {
-                ++to_b;
-            } else {
-                deliver(c, std::string(32, 'a'), wire::Response{s.message.id, wire::NodesResult{}});
-            }
-        }
-        if (!out) {
-            clock_.advance(5s);
-            node_.tick();
-        }
-    }
-    ASSERT_TRUE(out.has_value());
-    EXPECT_EQ(to_b, 1) << "one timeout, not two";
-    EXPECT_EQ(out->failed_ids, std::vector<NodeId>{b.id});
-    ASSERT_EQ(out->closest.size(), 1u);
-    EXPECT_EQ(out->closest[0].id, c.id);
+    const auto up = [&](const wire::Contact& to) { return to != b; };
+    const auto read =
+        drive([&](Node::LookupCallback cb) { node_.find_holders(target, std::move(cb)); }, up);
+    EXPECT_EQ(read.asked_of(b), 1u) << "one timeout, not two";
+    EXPECT_EQ(read.for_storers, read.asked.size());
+    EXPECT_EQ(read.result.failed_ids, std::vector<NodeId>{b.id});
+    ASSERT_EQ(read.result.closest.size(), 1u);
+    EXPECT_EQ(read.result.closest[0].id, c.id);
+    // A put's lookup of the same key asks b twice (a minute on, when b is asked again at all).
+    clock_.advance(60s);
+    const auto put =
+        drive([&](Node::LookupCallback cb) { node_.find_node(target, std::move(cb), true); }, up);
+    EXPECT_EQ(put.asked_of(b), 2u);
 }
 
 // Peers can name any number of ids that never answer: what this node remembers of them is capped.
