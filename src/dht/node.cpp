@@ -109,7 +109,15 @@ void Node::serve(wire::MessageType type, RequestHandler handler) {
 
 void Node::on_message(InboundMessage msg) {
     note_credentials(msg);
-    if (!unresponsive_.empty()) unresponsive_.erase(msg.from.id);  // heard from: alive
+    // Heard from: alive. A storer our lookups had given up on is back (a partition healed): it is
+    // handed what it may have missed, as a peer that re-enters the table is (offer_records_to);
+    // skipping it meanwhile kept it in the table, so it would not re-enter. At its address in the
+    // table (proven), not the one the message claims.
+    if (!unresponsive_.empty() && unresponsive_.erase(msg.from.id) > 0 && is_storer(msg.from.id)) {
+        if (const auto known = table_.find(msg.from.id)) {
+            maintenance_->offer_records_to({known->id, known->address});
+        }
+    }
     ++stats_.messages_in_by_type[static_cast<std::size_t>(wire::type_of(msg.payload))];
     if (wire::is_reply(msg.payload)) {
         handle_answer(msg);
