@@ -269,10 +269,11 @@ void Node::learn(const wire::Contact& contact) {
     }
 }
 
-std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::size_t n,
-                                                  const NodeId& exclude, bool storers) const {
+std::vector<wire::Contact> Node::closest_contacts(
+    const NodeId& target, std::size_t n, const NodeId& exclude, bool storers,
+    const std::function<bool(const NodeId&)>& keep) const {
     const auto peers = table_.closest_n(target, n, [&](const PeerInfo& p) {
-        return p.id != exclude && (!storers || is_storer(p.id));
+        return p.id != exclude && (!storers || is_storer(p.id)) && (!keep || keep(p.id));
     });
     std::vector<wire::Contact> out;
     out.reserve(peers.size());
@@ -282,13 +283,8 @@ std::vector<wire::Contact> Node::closest_contacts(const NodeId& target, std::siz
 
 std::vector<wire::Contact> Node::referrals(const NodeId& target, const NodeId& asker,
                                            bool storers) const {
-    const auto peers = table_.closest_n(target, config_.k, [&](const PeerInfo& p) {
-        return p.id != asker && (!storers || is_storer(p.id)) && !recently_unresponsive(p.id);
-    });
-    std::vector<wire::Contact> out;
-    out.reserve(peers.size());
-    for (const auto& p : peers) out.push_back({p.id, p.address});
-    return out;
+    return closest_contacts(target, config_.k, asker, storers,
+                            [&](const NodeId& id) { return !recently_unresponsive(id); });
 }
 
 bool Node::is_storer(const NodeId& node) const {

@@ -268,8 +268,10 @@ public:
     void send_store(const wire::Contact& to, const wire::Store& message, ResponseHandler done);
     // Up to n routing-table contacts closest to target, `exclude` left out; with storers, only
     // nodes that can hold records.
-    std::vector<wire::Contact> closest_contacts(const NodeId& target, std::size_t n,
-                                                const NodeId& exclude, bool storers = false) const;
+    // keep: a further filter (empty: none).
+    std::vector<wire::Contact> closest_contacts(
+        const NodeId& target, std::size_t n, const NodeId& exclude, bool storers = false,
+        const std::function<bool(const NodeId&)>& keep = {}) const;
     // The certificates that prove the standing of these records' authors, as a FIND_VALUE answer
     // carries them (at most limits.max_credentials).
     std::vector<wire::Record> credentials_for(const std::vector<wire::Record>& records);
